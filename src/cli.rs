@@ -1,0 +1,195 @@
+//! The command line: what each subcommand prints and which exit code it gives.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use jiff::Timestamp;
+
+use crate::config::{self, Config, TransportKind};
+use crate::daemon;
+use crate::digest::format_time;
+use crate::pipeline::{App, DigestOutcome};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "newswatch",
+    version,
+    about = "Watch news feeds for your keywords and mail a digest of new coverage",
+    long_about = "newswatch polls RSS, Atom and JSON feeds, finds the stories that match your topics' keywords, \
+deduplicates them in SQLite (one story carried by five outlets is one story with five sources) and mails a \
+digest of new coverage at the times you choose. Keywords, sources, schedule and mail settings live in one \
+TOML file.\n\nStart with `newswatch check`, then `newswatch poll` and `newswatch digest --dry-run`; \
+`newswatch run` is the daemon.",
+    after_help = "Exit status: 0 success, 1 runtime failure (e.g. the digest could not be sent), 2 invalid config or usage.\n\
+Logging: set NEWSWATCH_LOG (e.g. NEWSWATCH_LOG=debug) to change the log level."
+)]
+pub struct Cli {
+    /// Configuration file. Relative paths inside it resolve against its folder.
+    #[arg(long, global = true, env = "NEWSWATCH_CONFIG", default_value = config::DEFAULT_CONFIG_PATH, value_name = "PATH")]
+    pub config: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and print a summary (sources, topics, transport, next digest time).
+    Check,
+    /// Poll every source once now, print what each gave, and exit.
+    ///
+    /// Exits 0 even if some sources failed (they are listed), 1 only if all failed.
+    Poll,
+    /// Mail the digest of matched stories not yet sent, then mark them sent.
+    ///
+    /// With nothing to send, no mail is sent (unless digest.send_empty = true).
+    Digest {
+        /// Print the plain-text digest instead; send and mark nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run the daemon: poll each source every interval, mail the digest at each digest.at time.
+    ///
+    /// Stops cleanly on SIGINT or SIGTERM.
+    Run,
+    /// Send a short test message through the configured transport.
+    MailTest,
+}
+
+/// An exit status and, for failures, the message to print.
+pub enum Outcome {
+    Success,
+    /// Exit 1 with this message.
+    Failure(String),
+}
+
+pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome> {
+    if let Command::Check = command {
+        print_summary(&config);
+        return Ok(Outcome::Success);
+    }
+    let app = App::open(config)?;
+    match command {
+        Command::Check => unreachable!("handled above"),
+        Command::Poll => poll(&app).await,
+        Command::Digest { dry_run } => digest(&app, dry_run).await,
+        Command::Run => {
+            daemon::run(app).await?;
+            Ok(Outcome::Success)
+        }
+        Command::MailTest => match app.mail_test().await {
+            Ok(sent) => {
+                println!("test message sent to {} ({})", recipients(&app.config), sent.destination);
+                Ok(Outcome::Success)
+            }
+            Err(e) => Ok(Outcome::Failure(e.to_string())),
+        },
+    }
+}
+
+fn recipients(config: &Config) -> String {
+    config.email.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn print_summary(config: &Config) {
+    let fetch = &config.fetch;
+    println!("config: {} (valid)", config.path.display());
+    println!("database: {}", config.storage.database.display());
+    println!(
+        "sources: {} (every {} unless set; timeout {}, entries older than {} are not reported)",
+        config.sources.len(),
+        config::format_duration(fetch.interval),
+        config::format_duration(fetch.timeout),
+        config::format_duration(fetch.max_age)
+    );
+    for s in &config.sources {
+        println!("  {}  {}  every {}", s.name, s.url, config::format_duration(s.interval));
+    }
+    println!("topics: {}", config.topics.len());
+    for t in &config.topics {
+        println!("  {}: {}", t.name, t.keywords.join(", "));
+    }
+    match config.email.transport {
+        TransportKind::File => println!(
+            "transport: file, one .eml per digest in {} (to {})",
+            config.email.dir.display(),
+            recipients(config)
+        ),
+        TransportKind::Smtp => {
+            let smtp = &config.email.smtp;
+            let tls = match smtp.tls {
+                config::TlsMode::Starttls => "STARTTLS required",
+                config::TlsMode::Tls => "TLS",
+                config::TlsMode::None => "no encryption",
+            };
+            let auth = smtp.username.as_deref().map(|u| format!(", as {u}")).unwrap_or_default();
+            println!(
+                "transport: smtp {}:{} ({tls}{auth}) to {}",
+                smtp.host,
+                smtp.port,
+                recipients(config)
+            );
+        }
+    }
+    let now = Timestamp::now();
+    let next = daemon::next_digest_time(now, &config.digest.at, &config.digest.timezone);
+    let wait = std::time::Duration::try_from(next.duration_since(now)).unwrap_or_default();
+    println!(
+        "next digest: {} (in {})",
+        format_time(next, &config.digest.timezone),
+        config::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
+    );
+}
+
+async fn poll(app: &App) -> anyhow::Result<Outcome> {
+    let mut reports = app.poll(&app.config.sources).await;
+    // Report in config order, whatever order the polls finished in.
+    let order = |name: &str| app.config.sources.iter().position(|s| s.name == name);
+    reports.sort_by_key(|r| order(&r.source));
+    let (mut new, mut matched, mut failed) = (0, 0, 0);
+    for r in &reports {
+        match &r.outcome {
+            Ok(c) => {
+                new += c.new;
+                matched += c.matched;
+                println!("{}: {} new, {} matched", r.source, c.new, c.matched);
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{}: error: {}", r.source, e);
+            }
+        }
+    }
+    println!(
+        "total: {} sources, {} new, {} matched, {} failed",
+        reports.len(),
+        new,
+        matched,
+        failed
+    );
+    if failed > 0 && failed == reports.len() {
+        return Ok(Outcome::Failure(format!("all {failed} sources failed")));
+    }
+    Ok(Outcome::Success)
+}
+
+async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> {
+    match app.send_digest(dry_run).await {
+        Ok(DigestOutcome::NothingToSend) => {
+            println!("nothing to send: no new matching stories");
+            Ok(Outcome::Success)
+        }
+        Ok(DigestOutcome::DryRun { text, .. }) => {
+            print!("{text}");
+            Ok(Outcome::Success)
+        }
+        Ok(DigestOutcome::Sent {
+            stories, destination, ..
+        }) => {
+            println!("digest sent: {stories} stories to {} ({destination})", recipients(&app.config));
+            Ok(Outcome::Success)
+        }
+        Err(crate::pipeline::DigestError::Store(e)) => Err(e.into()),
+        Err(e) => Ok(Outcome::Failure(e.to_string())),
+    }
+}

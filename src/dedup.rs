@@ -1,0 +1,140 @@
+//! Deciding when two entries are the same story: canonical links (tracking parameters, `www.`,
+//! scheme and trailing slashes do not make a link different) and comparable titles.
+
+use url::Url;
+
+/// Query parameters that only say where a click came from; they never change the article.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "ref_src", "ref_url", "yclid",
+    "twclid", "ttclid", "li_fat_id", "_hsenc", "_hsmi", "_ga", "_gl", "mkt_tok", "oly_anon_id", "oly_enc_id",
+    "vero_id", "wickedid", "cmpid", "s_cid", "ncid", "sr_share", "at_medium", "at_campaign", "spm",
+    "smid",
+];
+
+fn is_tracking_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("utm_") || TRACKING_PARAMS.contains(&lower.as_str())
+}
+
+/// The canonical form of an article link: lower-case host, no default port, no fragment (except
+/// `#!` routes), no tracking parameters, the remaining parameters sorted.
+/// Returns `None` for anything that is not an absolute http(s) URL.
+pub fn canonical_link(link: &str) -> Option<Url> {
+    let mut url = Url::parse(link.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    // `url` already lower-cases the host and drops a default port.
+    if url.fragment().is_some_and(|f| !f.starts_with('!')) {
+        url.set_fragment(None);
+    }
+    if url.query().is_some() {
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort();
+        if pairs.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    Some(url)
+}
+
+/// The key under which stories are compared: the canonical link without its scheme, a leading
+/// `www.` or a trailing `/`. A site's root page is never a key: feeds that link every item to the
+/// home page would otherwise collapse into one story.
+pub fn dedup_key(link: &str) -> Option<String> {
+    let url = canonical_link(link)?;
+    let host = url.host_str()?;
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let path = url.path().trim_end_matches('/');
+    if path.is_empty() && url.query().is_none() && url.fragment().is_none() {
+        return None;
+    }
+    let mut key = String::with_capacity(link.len());
+    key.push_str(host);
+    if let Some(port) = url.port() {
+        key.push(':');
+        key.push_str(&port.to_string());
+    }
+    key.push_str(path);
+    if let Some(q) = url.query() {
+        key.push('?');
+        key.push_str(q);
+    }
+    if let Some(f) = url.fragment() {
+        key.push('#');
+        key.push_str(f);
+    }
+    Some(key)
+}
+
+/// A title reduced for comparison: case, punctuation and spacing do not count.
+pub fn comparable_title(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_parameters_and_fragments_go() {
+        assert_eq!(
+            canonical_link("HTTPS://News.Example.ORG:443/a/b?utm_source=x&id=7&fbclid=1&b=2#comments")
+                .unwrap()
+                .as_str(),
+            "https://news.example.org/a/b?b=2&id=7"
+        );
+        assert_eq!(
+            canonical_link("http://example.org:80/a?UTM_Medium=rss").unwrap().as_str(),
+            "http://example.org/a"
+        );
+        assert_eq!(
+            canonical_link("https://example.org/app#!/story/5").unwrap().as_str(),
+            "https://example.org/app#!/story/5"
+        );
+        for p in ["gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "ref_src"] {
+            assert_eq!(
+                canonical_link(&format!("https://e.org/x?{p}=1")).unwrap().as_str(),
+                "https://e.org/x",
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_ignore_scheme_www_and_trailing_slash() {
+        let k = dedup_key("https://www.example.org/news/story-1/").unwrap();
+        assert_eq!(k, "example.org/news/story-1");
+        assert_eq!(dedup_key("http://example.org/news/story-1?utm_campaign=feed").unwrap(), k);
+        assert_ne!(dedup_key("https://example.org/news/story-2").unwrap(), k);
+        assert_ne!(dedup_key("https://example.org:8443/news/story-1").unwrap(), k);
+        assert_eq!(dedup_key("https://example.org/?p=123").unwrap(), "example.org?p=123");
+    }
+
+    #[test]
+    fn root_pages_and_non_http_links_are_never_keys() {
+        assert_eq!(dedup_key("https://www.example.org/"), None);
+        assert_eq!(dedup_key("https://example.org"), None);
+        assert_eq!(dedup_key("https://example.org/?utm_source=rss"), None);
+        assert_eq!(dedup_key("javascript:alert(1)"), None);
+        assert_eq!(dedup_key("/relative/path"), None);
+        assert_eq!(dedup_key("mailto:x@example.org"), None);
+    }
+
+    #[test]
+    fn titles_compare_without_case_or_punctuation() {
+        assert_eq!(comparable_title("NATO  summit: SDF joins!"), comparable_title("nato summit — SDF joins"));
+        assert_ne!(comparable_title("Live: update 1"), comparable_title("Live: update 2"));
+    }
+}

@@ -1,0 +1,307 @@
+//! The digest: stories grouped by topic, newest first, as a subject line, a plain-text part and
+//! an HTML part. Everything that came from a feed is escaped in HTML (askama does it) and kept on
+//! one line where it lands in a header.
+
+use askama::Template;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::model::Story;
+use crate::text::one_line;
+
+/// A digest ready to be mailed.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Distinct stories in it (a story under two topics counts once).
+    pub stories: usize,
+}
+
+/// How to lay the digest out.
+pub struct Layout<'a> {
+    /// Topics in the order the config lists them; stored topics no longer configured follow.
+    pub topic_order: &'a [String],
+    pub timezone: &'a TimeZone,
+    /// Stories past this many are listed as title and link only.
+    pub max_stories: usize,
+}
+
+struct Part {
+    text: String,
+    mark: bool,
+}
+
+struct StoryView {
+    title: String,
+    /// Only http(s) links become links; anything else in a feed could be `javascript:`.
+    href: Option<String>,
+    source: String,
+    also_in: String,
+    published: String,
+    snippet: Vec<Part>,
+    full: bool,
+}
+
+struct Section {
+    topic: String,
+    stories: Vec<StoryView>,
+}
+
+#[derive(Template)]
+#[template(path = "digest.html")]
+struct HtmlDigest<'a> {
+    heading: &'a str,
+    sections: &'a [Section],
+    overflow: usize,
+    max_stories: usize,
+    version: &'a str,
+}
+
+/// Builds the digest of `stories`.
+pub fn build(stories: &[Story], layout: &Layout<'_>) -> Digest {
+    let sections = sections(stories, layout);
+    let total = stories.len();
+    let heading = match total {
+        0 => "newswatch: no new stories".to_string(),
+        1 => "newswatch: 1 new story".to_string(),
+        n => format!("newswatch: {n} new stories"),
+    };
+    let counts: Vec<String> = sections
+        .iter()
+        .map(|s| format!("{}: {}", s.topic, s.stories.len()))
+        .collect();
+    let subject = if counts.is_empty() {
+        heading.clone()
+    } else {
+        format!("{heading} ({})", counts.join(", "))
+    };
+    let overflow = sections.iter().flat_map(|s| &s.stories).filter(|s| !s.full).count();
+
+    let html = HtmlDigest {
+        heading: &heading,
+        sections: &sections,
+        overflow,
+        max_stories: layout.max_stories,
+        version: env!("CARGO_PKG_VERSION"),
+    }
+    .render()
+    .expect("rendering into a String cannot fail");
+
+    Digest {
+        subject: one_line(&subject),
+        text: plain_text(&heading, &sections, overflow, layout.max_stories),
+        html,
+        stories: total,
+    }
+}
+
+fn sections(stories: &[Story], layout: &Layout<'_>) -> Vec<Section> {
+    let mut topics: Vec<String> = layout.topic_order.to_vec();
+    let mut extra: Vec<String> = stories
+        .iter()
+        .flat_map(|s| s.hits.iter().map(|h| h.topic.clone()))
+        .filter(|t| !topics.contains(t))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    topics.extend(extra);
+
+    let mut sorted: Vec<&Story> = stories.iter().collect();
+    sorted.sort_by(|a, b| b.published.cmp(&a.published).then(b.id.cmp(&a.id)));
+
+    let mut shown_in_full = 0usize;
+    let mut full_ids: Vec<i64> = Vec::new();
+    let mut out = Vec::new();
+    for topic in topics {
+        let mut views = Vec::new();
+        for story in sorted.iter().filter(|s| s.hits.iter().any(|h| h.topic == topic)) {
+            // A story already shown in full under an earlier topic is shown in full again: the
+            // budget counts messages' weight, and it is already paid.
+            let full = if full_ids.contains(&story.id) {
+                true
+            } else if shown_in_full < layout.max_stories {
+                shown_in_full += 1;
+                full_ids.push(story.id);
+                true
+            } else {
+                false
+            };
+            views.push(view(story, layout.timezone, full));
+        }
+        if !views.is_empty() {
+            out.push(Section { topic, stories: views });
+        }
+    }
+    out
+}
+
+fn view(story: &Story, tz: &TimeZone, full: bool) -> StoryView {
+    let title = if story.title.trim().is_empty() {
+        "(untitled)".to_string()
+    } else {
+        one_line(&story.title)
+    };
+    let href = story
+        .link
+        .clone()
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+    let mut snippet = Vec::new();
+    let text = &story.snippet.text;
+    let mut at = 0;
+    for &(s, e) in &story.snippet.marks {
+        // Marks come from the database: never trust them to be in range or on char boundaries.
+        if s < at || e > text.len() || s >= e || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            continue;
+        }
+        snippet.push(Part {
+            text: text[at..s].to_string(),
+            mark: false,
+        });
+        snippet.push(Part {
+            text: text[s..e].to_string(),
+            mark: true,
+        });
+        at = e;
+    }
+    snippet.push(Part {
+        text: text[at..].to_string(),
+        mark: false,
+    });
+    snippet.retain(|p| !p.text.is_empty());
+    StoryView {
+        title,
+        href,
+        source: story.sources.first().cloned().unwrap_or_default(),
+        also_in: story.sources.iter().skip(1).cloned().collect::<Vec<_>>().join(", "),
+        published: format_time(story.published, tz),
+        snippet,
+        full,
+    }
+}
+
+fn plain_text(heading: &str, sections: &[Section], overflow: usize, max_stories: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{heading}");
+    if sections.is_empty() {
+        let _ = writeln!(out, "\nNo new stories matched your topics since the last digest.");
+    }
+    for section in sections {
+        let _ = writeln!(out, "\n== {} ({}) ==", section.topic, section.stories.len());
+        for story in &section.stories {
+            let link = story.href.as_deref().unwrap_or("(no link)");
+            if !story.full {
+                let _ = writeln!(out, "\n- {} <{}> ({})", story.title, link, story.source);
+                continue;
+            }
+            let _ = writeln!(out, "\n* {}\n  {}", story.title, link);
+            let mut meta = format!("  {}, {}", story.source, story.published);
+            if !story.also_in.is_empty() {
+                let _ = write!(meta, " (also in: {})", story.also_in);
+            }
+            let _ = writeln!(out, "{meta}");
+            if !story.snippet.is_empty() {
+                let snippet: String = story
+                    .snippet
+                    .iter()
+                    .map(|p| if p.mark { format!("*{}*", p.text) } else { p.text.clone() })
+                    .collect();
+                let _ = writeln!(out, "  {snippet}");
+            }
+        }
+    }
+    if overflow > 0 {
+        let _ = writeln!(out, "\n{overflow} stories past the first {max_stories} are listed by title only.");
+    }
+    let _ = writeln!(out, "\n-- \nSent by newswatch {}.", env!("CARGO_PKG_VERSION"));
+    out
+}
+
+/// `2026-11-23 09:15 JST`
+pub fn format_time(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Snippet, TopicHit};
+
+    fn story(id: i64, title: &str, topics: &[&str], hour: i64) -> Story {
+        Story {
+            id,
+            title: title.into(),
+            link: Some(format!("https://example.org/{id}")),
+            published: Timestamp::from_second(1_795_000_000 + hour * 3600).unwrap(),
+            first_seen: Timestamp::from_second(1_795_000_000).unwrap(),
+            sources: vec!["Example Times".into()],
+            hits: topics
+                .iter()
+                .map(|t| TopicHit {
+                    topic: t.to_string(),
+                    keywords: vec!["NATO".into()],
+                })
+                .collect(),
+            snippet: Snippet {
+                text: "The NATO summit".into(),
+                marks: vec![(4, 8)],
+            },
+        }
+    }
+
+    fn layout<'a>(order: &'a [String], max: usize) -> Layout<'a> {
+        static UTC: TimeZone = TimeZone::UTC;
+        Layout {
+            topic_order: order,
+            timezone: &UTC,
+            max_stories: max,
+        }
+    }
+
+    #[test]
+    fn subject_counts_each_story_once_and_topics_separately() {
+        let order = vec!["Japan".to_string(), "Alliance".to_string()];
+        let d = build(
+            &[story(1, "a", &["Japan", "Alliance"], 0), story(2, "b", &["Alliance"], 1)],
+            &layout(&order, 100),
+        );
+        assert_eq!(d.subject, "newswatch: 2 new stories (Japan: 1, Alliance: 2)");
+        assert_eq!(d.stories, 2);
+    }
+
+    #[test]
+    fn newest_first_and_marked() {
+        let order = vec!["T".to_string()];
+        let d = build(&[story(1, "older", &["T"], 1), story(2, "newer", &["T"], 5)], &layout(&order, 100));
+        assert!(d.text.find("newer").unwrap() < d.text.find("older").unwrap());
+        assert!(d.html.find("newer").unwrap() < d.html.find("older").unwrap());
+        assert!(d.html.contains("The <mark>NATO</mark> summit"), "{}", d.html);
+        assert!(d.text.contains("The *NATO* summit"));
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_and_kept_off_headers() {
+        let order = vec!["T\r\nBcc: x@evil".to_string()];
+        let mut s = story(1, "<script>alert(1)</script>\r\nBcc: victim@example.org", &["T\r\nBcc: x@evil"], 0);
+        s.link = Some("javascript:alert(1)".into());
+        s.snippet.text = "<img src=x onerror=alert(1)>".into();
+        s.snippet.marks = vec![(0, 500)];
+        let d = build(&[s], &layout(&order, 100));
+        assert!(!d.html.contains("<script>") && !d.html.contains("<img"), "{}", d.html);
+        assert!(d.html.contains("&#60;script&#62;") || d.html.contains("&lt;script&gt;"));
+        assert!(!d.html.contains("javascript:"));
+        assert!(!d.subject.contains('\r') && !d.subject.contains('\n'));
+    }
+
+    #[test]
+    fn past_max_stories_only_titles() {
+        let order = vec!["T".to_string()];
+        let stories: Vec<Story> = (0..5).map(|i| story(i, &format!("story {i}"), &["T"], i)).collect();
+        let d = build(&stories, &layout(&order, 2));
+        assert_eq!(d.html.matches("<mark>").count(), 2);
+        assert!(d.text.contains("3 stories past the first 2"));
+        assert!(d.html.contains("story 0"));
+    }
+}

@@ -1,0 +1,513 @@
+//! SQLite storage: sources and their health, stories and where they were seen, the digest queue.
+//!
+//! The schema lives in `migrations/` only and is applied at open. Every change that belongs
+//! together is one transaction, so a crash (or SIGKILL) at any point leaves the database consistent.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::dedup;
+use crate::model::{Entry, IngestCounts, MatchResult, Snippet, Story, TopicHit};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// How long a digest may hold its stories before another process may take them: long enough for a
+/// slow SMTP server, short enough that a digest process that died does not delay stories for long.
+const CLAIM_LEASE: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot migrate database {path}: {message}")]
+    Migrate { path: PathBuf, message: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// What `newswatch sources` shows about one source.
+#[derive(Debug, Clone)]
+pub struct SourceHealth {
+    pub name: String,
+    pub last_attempt: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // WAL lets a `digest` run by hand read while the daemon writes; FULL makes a committed
+        // transaction survive a power cut, which matters more here than write speed.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
+        embedded::migrations::runner().run(&mut conn).map_err(|e| StoreError::Migrate {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?)
+    }
+
+    /// Stores the entries of one poll of `source`. Entries seen before (same story, see
+    /// [`dedup`]) only add a sighting; new ones are matched with `matcher` and, when they match and
+    /// are not older than `max_age`, queued for the next digest.
+    pub fn ingest(
+        &mut self,
+        source: &str,
+        url: &str,
+        entries: &[Entry],
+        now: Timestamp,
+        max_age: Duration,
+        matcher: impl Fn(&Entry) -> Option<MatchResult>,
+    ) -> Result<IngestCounts, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let source_id = upsert_source(&tx, source, url)?;
+        let mut counts = IngestCounts::default();
+        let now_s = now.as_second();
+        for entry in entries {
+            let seen: Option<i64> = tx
+                .query_row(
+                    "SELECT item_id FROM sightings WHERE source_id = ?1 AND guid = ?2",
+                    params![source_id, entry.guid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if seen.is_some() {
+                continue;
+            }
+            counts.new += 1;
+            let key = entry.link.as_deref().and_then(dedup::dedup_key);
+            let existing = match &key {
+                Some(key) => same_story(&tx, source_id, key, &entry.title)?,
+                None => None,
+            };
+            let (item_id, state) = match existing {
+                Some(found) => found,
+                None => {
+                    tx.execute(
+                        "INSERT INTO items (title, link, dedup_key, body, published, first_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![
+                            entry.title,
+                            entry.link,
+                            key,
+                            entry.body,
+                            entry.published.map(|t| t.as_second()),
+                            now_s
+                        ],
+                    )?;
+                    (tx.last_insert_rowid(), "stored".to_string())
+                }
+            };
+            tx.execute(
+                "INSERT INTO sightings (source_id, guid, item_id, link, title, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![source_id, entry.guid, item_id, entry.link, entry.title, now_s],
+            )?;
+
+            // A story that is queued or sent stays so; one stored unmatched may match through the
+            // text another outlet gives it.
+            if state != "stored" {
+                continue;
+            }
+            let too_old = entry
+                .published
+                .is_some_and(|p| now.duration_since(p).as_secs() > max_age.as_secs() as i64);
+            if too_old {
+                continue;
+            }
+            if let Some(result) = matcher(entry) {
+                tx.execute(
+                    "UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3 WHERE id = ?1",
+                    params![item_id, result.snippet.text, encode_marks(&result.snippet.marks)],
+                )?;
+                for hit in &result.hits {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO matches (item_id, topic, keywords) VALUES (?1, ?2, ?3)",
+                        params![item_id, hit.topic, hit.keywords.join("\n")],
+                    )?;
+                }
+                counts.matched += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE sources SET last_attempt = ?2, last_success = ?2, consecutive_failures = 0, last_error = NULL,
+                 items_seen = items_seen + ?3, items_matched = items_matched + ?4
+             WHERE id = ?1",
+            params![source_id, now_s, counts.new as i64, counts.matched as i64],
+        )?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Records a failed poll of `source`.
+    pub fn record_failure(&mut self, source: &str, url: &str, now: Timestamp, error: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = upsert_source(&tx, source, url)?;
+        tx.execute(
+            "UPDATE sources SET last_attempt = ?2, consecutive_failures = consecutive_failures + 1, last_error = ?3
+             WHERE id = ?1",
+            params![id, now.as_second(), error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Health of every source ever polled, by name.
+    pub fn source_health(&self) -> Result<Vec<SourceHealth>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, last_attempt, last_success, consecutive_failures, last_error FROM sources ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SourceHealth {
+                name: r.get(0)?,
+                last_attempt: r.get::<_, Option<i64>>(1)?.map(ts),
+                last_success: r.get::<_, Option<i64>>(2)?.map(ts),
+                consecutive_failures: r.get(3)?,
+                last_error: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Queued stories not yet sent, without claiming them (for `digest --dry-run`).
+    pub fn pending_stories(&self) -> Result<Vec<Story>, StoreError> {
+        let ids = self.ids("SELECT id FROM items WHERE state = 'queued' ORDER BY id", params![])?;
+        self.stories(&ids)
+    }
+
+    /// Takes every queued, unsent story for one digest, so that no other process sends them too.
+    /// `token` identifies this digest in [`Store::mark_sent`] and [`Store::release`].
+    pub fn claim_stories(&mut self, token: &str, now: Timestamp) -> Result<Vec<Story>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE items SET claim = ?1, claimed_at = ?2
+             WHERE state = 'queued' AND (claim IS NULL OR claimed_at < ?3)",
+            params![token, now.as_second(), now.as_second() - CLAIM_LEASE.as_secs() as i64],
+        )?;
+        tx.commit()?;
+        let ids = self.ids("SELECT id FROM items WHERE claim = ?1 AND state = 'queued' ORDER BY id", params![token])?;
+        self.stories(&ids)
+    }
+
+    /// The digest holding `token` was accepted by the mail transport: its stories are sent.
+    pub fn mark_sent(&mut self, token: &str, now: Timestamp) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE items SET state = 'sent', sent_at = ?2, claim = NULL, claimed_at = NULL
+             WHERE claim = ?1 AND state = 'queued'",
+            params![token, now.as_second()],
+        )?)
+    }
+
+    /// The digest holding `token` was not sent: its stories go back to the queue.
+    pub fn release(&mut self, token: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE items SET claim = NULL, claimed_at = NULL WHERE claim = ?1",
+            params![token],
+        )?;
+        Ok(())
+    }
+
+    pub fn record_digest(
+        &mut self,
+        now: Timestamp,
+        stories: usize,
+        message_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO digests (created_at, stories, message_id, error) VALUES (?1, ?2, ?3, ?4)",
+            params![now.as_second(), stories as i64, message_id, error],
+        )?;
+        Ok(())
+    }
+
+    pub fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM state WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn ids(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let ids = stmt.query_map(params, |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    fn stories(&self, ids: &[i64]) -> Result<Vec<Story>, StoreError> {
+        let mut item = self.conn.prepare_cached(
+            "SELECT title, link, published, first_seen, snippet, snippet_marks FROM items WHERE id = ?1",
+        )?;
+        let mut sources = self.conn.prepare_cached(
+            "SELECT src.name FROM sightings s JOIN sources src ON src.id = s.source_id
+             WHERE s.item_id = ?1 ORDER BY s.first_seen, s.rowid",
+        )?;
+        let mut hits = self
+            .conn
+            .prepare_cached("SELECT topic, keywords FROM matches WHERE item_id = ?1 ORDER BY rowid")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let (title, link, published, first_seen, snippet, marks) = item.query_row(params![id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            let mut names: Vec<String> = Vec::new();
+            for name in sources.query_map(params![id], |r| r.get::<_, String>(0))? {
+                let name = name?;
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            let hits = hits
+                .query_map(params![id], |r| {
+                    Ok(TopicHit {
+                        topic: r.get(0)?,
+                        keywords: r.get::<_, String>(1)?.split('\n').map(str::to_string).collect(),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(Story {
+                id,
+                title,
+                link,
+                published: ts(published.unwrap_or(first_seen)),
+                first_seen: ts(first_seen),
+                sources: names,
+                hits,
+                snippet: Snippet {
+                    text: snippet.unwrap_or_default(),
+                    marks: decode_marks(marks.as_deref().unwrap_or("")),
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn upsert_source(conn: &Connection, name: &str, url: &str) -> Result<i64, rusqlite::Error> {
+    conn.query_row(
+        "INSERT INTO sources (name, url) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET url = excluded.url RETURNING id",
+        params![name, url],
+        |r| r.get(0),
+    )
+}
+
+/// The stored story an entry with link key `key` is the same as, with that story's state:
+/// one stored from another source under that link, or, from this source, one with that link and
+/// the same title (a republished item; a live blog's items share a link but not a title).
+fn same_story(conn: &Connection, source_id: i64, key: &str, title: &str) -> Result<Option<(i64, String)>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.id, i.title, i.state,
+                EXISTS (SELECT 1 FROM sightings s WHERE s.item_id = i.id AND s.source_id != ?1)
+         FROM items i WHERE i.dedup_key = ?2 ORDER BY i.id",
+    )?;
+    let candidates = stmt
+        .query_map(params![source_id, key], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some((id, _, state, _)) = candidates.iter().find(|c| c.3) {
+        return Ok(Some((*id, state.clone())));
+    }
+    let wanted = dedup::comparable_title(title);
+    Ok(candidates
+        .into_iter()
+        .find(|c| dedup::comparable_title(&c.1) == wanted)
+        .map(|(id, _, state, _)| (id, state)))
+}
+
+fn ts(seconds: i64) -> Timestamp {
+    Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn encode_marks(marks: &[(usize, usize)]) -> String {
+    marks.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(",")
+}
+
+fn decode_marks(s: &str) -> Vec<(usize, usize)> {
+    s.split(',')
+        .filter_map(|pair| {
+            let (a, b) = pair.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(guid: &str, link: &str, title: &str) -> Entry {
+        Entry {
+            guid: guid.into(),
+            link: Some(link.into()),
+            title: title.into(),
+            body: format!("{title} body"),
+            published: None,
+        }
+    }
+
+    fn all_match(e: &Entry) -> Option<MatchResult> {
+        Some(MatchResult {
+            hits: vec![TopicHit {
+                topic: "T".into(),
+                keywords: vec!["k".into()],
+            }],
+            snippet: Snippet {
+                text: e.body.clone(),
+                marks: vec![(0, 1)],
+            },
+        })
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
+        (dir, store)
+    }
+
+    const WEEK: Duration = Duration::from_secs(7 * 86_400);
+
+    #[test]
+    fn migrations_apply_and_version_is_recorded() {
+        let (dir, store) = store();
+        assert_eq!(store.schema_version().unwrap(), 1);
+        drop(store);
+        // Reopening applies nothing twice.
+        let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
+        assert_eq!(again.schema_version().unwrap(), 1);
+    }
+
+    #[test]
+    fn same_guid_same_source_is_one_item() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        let e = [entry("1", "https://a.org/x", "X")];
+        assert_eq!(s.ingest("A", "u", &e, now, WEEK, all_match).unwrap().new, 1);
+        assert_eq!(s.ingest("A", "u", &e, now, WEEK, all_match).unwrap().new, 0);
+        assert_eq!(s.pending_stories().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn same_link_from_other_source_is_one_story_with_both_sources() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        s.ingest("A", "u", &[entry("1", "https://www.a.org/x/?utm_source=rss", "X")], now, WEEK, all_match).unwrap();
+        s.ingest("B", "u", &[entry("zz", "http://a.org/x", "Other title")], now, WEEK, all_match).unwrap();
+        let stories = s.pending_stories().unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].sources, vec!["A".to_string(), "B".to_string()]);
+    }
+
+    #[test]
+    fn republished_item_dedups_but_live_blog_items_stay_apart() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        s.ingest("A", "u", &[entry("1", "https://a.org/live", "Update 1")], now, WEEK, all_match).unwrap();
+        s.ingest("A", "u", &[entry("2", "https://a.org/live", "Update 2")], now, WEEK, all_match).unwrap();
+        s.ingest("A", "u", &[entry("3", "https://a.org/live", "update 1!")], now, WEEK, all_match).unwrap();
+        assert_eq!(s.pending_stories().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn root_page_links_never_merge_stories() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        s.ingest("A", "u", &[entry("1", "https://a.org/", "One")], now, WEEK, all_match).unwrap();
+        s.ingest("B", "u", &[entry("2", "https://a.org/", "Two")], now, WEEK, all_match).unwrap();
+        assert_eq!(s.pending_stories().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn old_entries_are_stored_but_not_queued() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        let mut old = entry("1", "https://a.org/old", "Old");
+        old.published = Some(now - jiff::SignedDuration::from_hours(24 * 8));
+        let c = s.ingest("A", "u", &[old], now, WEEK, all_match).unwrap();
+        assert_eq!((c.new, c.matched), (1, 0));
+        assert!(s.pending_stories().unwrap().is_empty());
+    }
+
+    #[test]
+    fn claims_are_exclusive_and_release_requeues() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match).unwrap();
+        assert_eq!(s.claim_stories("first", now).unwrap().len(), 1);
+        assert!(s.claim_stories("second", now).unwrap().is_empty(), "claimed stories are not claimed twice");
+        s.release("first").unwrap();
+        assert_eq!(s.claim_stories("third", now).unwrap().len(), 1);
+        assert_eq!(s.mark_sent("third", now).unwrap(), 1);
+        assert!(s.claim_stories("fourth", now).unwrap().is_empty());
+        assert!(s.pending_stories().unwrap().is_empty());
+    }
+
+    #[test]
+    fn stale_claims_expire() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match).unwrap();
+        s.claim_stories("dead", now).unwrap();
+        let later = now + jiff::SignedDuration::from_hours(1);
+        assert_eq!(s.claim_stories("alive", later).unwrap().len(), 1);
+    }
+}
