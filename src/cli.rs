@@ -6,6 +6,14 @@ use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 
 use crate::config::{self, Config, TransportKind};
+
+/// `println!` that does not panic when stdout is closed early (`newswatch digest --dry-run | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use crate::daemon;
 use crate::digest::format_time;
 use crate::pipeline::{App, DigestOutcome};
@@ -79,7 +87,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         }
         Command::MailTest => match app.mail_test().await {
             Ok(sent) => {
-                println!("test message sent to {} ({})", recipients(&app.config), sent.destination);
+                out!("test message sent to {} ({})", recipients(&app.config), sent.destination);
                 Ok(Outcome::Success)
             }
             Err(e) => Ok(Outcome::Failure(e.to_string())),
@@ -93,9 +101,9 @@ fn recipients(config: &Config) -> String {
 
 fn print_summary(config: &Config) {
     let fetch = &config.fetch;
-    println!("config: {} (valid)", config.path.display());
-    println!("database: {}", config.storage.database.display());
-    println!(
+    out!("config: {} (valid)", config.path.display());
+    out!("database: {}", config.storage.database.display());
+    out!(
         "sources: {} (every {} unless set; timeout {}, entries older than {} are not reported)",
         config.sources.len(),
         config::format_duration(fetch.interval),
@@ -103,14 +111,14 @@ fn print_summary(config: &Config) {
         config::format_duration(fetch.max_age)
     );
     for s in &config.sources {
-        println!("  {}  {}  every {}", s.name, s.url, config::format_duration(s.interval));
+        out!("  {}  {}  every {}", s.name, s.url, config::format_duration(s.interval));
     }
-    println!("topics: {}", config.topics.len());
+    out!("topics: {}", config.topics.len());
     for t in &config.topics {
-        println!("  {}: {}", t.name, t.keywords.join(", "));
+        out!("  {}: {}", t.name, t.keywords.join(", "));
     }
     match config.email.transport {
-        TransportKind::File => println!(
+        TransportKind::File => out!(
             "transport: file, one .eml per digest in {} (to {})",
             config.email.dir.display(),
             recipients(config)
@@ -123,7 +131,7 @@ fn print_summary(config: &Config) {
                 config::TlsMode::None => "no encryption",
             };
             let auth = smtp.username.as_deref().map(|u| format!(", as {u}")).unwrap_or_default();
-            println!(
+            out!(
                 "transport: smtp {}:{} ({tls}{auth}) to {}",
                 smtp.host,
                 smtp.port,
@@ -134,7 +142,7 @@ fn print_summary(config: &Config) {
     let now = Timestamp::now();
     let next = daemon::next_digest_time(now, &config.digest.at, &config.digest.timezone);
     let wait = std::time::Duration::try_from(next.duration_since(now)).unwrap_or_default();
-    println!(
+    out!(
         "next digest: {} (in {})",
         format_time(next, &config.digest.timezone),
         config::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
@@ -152,15 +160,15 @@ async fn poll(app: &App) -> anyhow::Result<Outcome> {
             Ok(c) => {
                 new += c.new;
                 matched += c.matched;
-                println!("{}: {} new, {} matched", r.source, c.new, c.matched);
+                out!("{}: {} new, {} matched", r.source, c.new, c.matched);
             }
             Err(e) => {
                 failed += 1;
-                println!("{}: error: {}", r.source, e);
+                out!("{}: error: {}", r.source, e);
             }
         }
     }
-    println!(
+    out!(
         "total: {} sources, {} new, {} matched, {} failed",
         reports.len(),
         new,
@@ -176,17 +184,21 @@ async fn poll(app: &App) -> anyhow::Result<Outcome> {
 async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> {
     match app.send_digest(dry_run).await {
         Ok(DigestOutcome::NothingToSend) => {
-            println!("nothing to send: no new matching stories");
+            out!("nothing to send: no new matching stories");
             Ok(Outcome::Success)
         }
         Ok(DigestOutcome::DryRun { text, .. }) => {
-            print!("{text}");
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
             Ok(Outcome::Success)
         }
         Ok(DigestOutcome::Sent {
             stories, destination, ..
         }) => {
-            println!("digest sent: {stories} stories to {} ({destination})", recipients(&app.config));
+            out!(
+                "digest sent: {stories} {} to {} ({destination})",
+                if stories == 1 { "story" } else { "stories" },
+                recipients(&app.config)
+            );
             Ok(Outcome::Success)
         }
         Err(crate::pipeline::DigestError::Store(e)) => Err(e.into()),

@@ -372,7 +372,7 @@ impl Config {
             message,
         };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let resolve = |p: PathBuf| normalize(&if p.is_absolute() { p } else { base.join(p) });
 
         let fetch = Fetch {
             interval: raw.fetch.interval.map_or(Duration::from_secs(30 * 60), |d| d.0),
@@ -537,6 +537,24 @@ fn build_email(
             timeout: raw.timeout.map_or(Duration::from_secs(60), |d| d.0),
         },
     })
+}
+
+/// `config/../data/x.db` as `data/x.db`, made absolute: paths printed and logged stay readable,
+/// and nothing depends on the working directory staying the same.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn is_loopback_host(host: &str) -> bool {

@@ -119,23 +119,29 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
         if Timestamp::now() >= next_digest {
             let send = app.send_digest(false);
             tokio::pin!(send);
+            let mut stopping = false;
             let result = tokio::select! {
-                r = &mut send => r,
+                r = &mut send => Some(r),
                 _ = stop.changed() => {
                     tracing::info!("stopping: letting the digest finish");
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, send).await;
-                    break;
+                    stopping = true;
+                    tokio::time::timeout(SHUTDOWN_GRACE, send).await.ok()
                 }
             };
             match result {
-                Ok(DigestOutcome::NothingToSend) => tracing::info!("digest time: nothing new to send"),
-                Ok(_) => {}
+                Some(Ok(DigestOutcome::NothingToSend)) => tracing::info!("digest time: nothing new to send"),
+                Some(Ok(_)) => {}
                 // Already logged; the stories stay queued for the next digest time.
-                Err(e) => tracing::error!(error = %e, "digest failed"),
+                Some(Err(e)) => tracing::error!(error = %e, "digest failed"),
+                // Abandoned: the time stays unhandled, so the next start sends the digest.
+                None => break,
             }
             let handled = Timestamp::now();
             let v = handled.to_string();
             app.with_store(move |s| s.set_state(LAST_DIGEST_KEY, &v)).await?;
+            if stopping {
+                break;
+            }
             next_digest = next_digest_time(handled, &config.digest.at, &config.digest.timezone);
             tracing::info!(at = %crate::digest::format_time(next_digest, &config.digest.timezone), "next digest");
         }

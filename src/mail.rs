@@ -181,7 +181,7 @@ fn smtp_reason(e: &lettre::transport::smtp::Error) -> String {
 }
 
 /// Writes the message atomically (temporary file, fsync, rename), so a crash never leaves half
-/// a digest behind. Names sort by time: `20261123T080000Z-<id>.eml`.
+/// a digest behind. Names sort by time: `20261123T080000.123Z-<id>.eml`.
 async fn write_eml(dir: &PathBuf, bytes: &[u8], message_id: &str) -> Result<PathBuf, MailError> {
     let file_err = |path: &PathBuf| {
         let path = path.clone();
@@ -197,7 +197,8 @@ async fn write_eml(dir: &PathBuf, bytes: &[u8], message_id: &str) -> Result<Path
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .take(40)
         .collect();
-    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let now = Timestamp::now();
+    let stamp = format!("{}.{:03}Z", now.strftime("%Y%m%dT%H%M%S"), now.subsec_millisecond());
     let path = dir.join(format!("{stamp}-{id}.eml"));
     let tmp = dir.join(format!(".{stamp}-{id}.eml.tmp"));
     let bytes = bytes.to_vec();

@@ -42,8 +42,11 @@ fn main() -> ExitCode {
 /// Logs go to stderr. The daemon logs what it does; one-shot commands only warnings, because
 /// their output on stdout already says what happened.
 fn init_logging(command: &Command) {
+    use std::io::IsTerminal;
     let default = match command {
         Command::Run => "info",
+        // `poll` prints each source's failure on stdout already.
+        Command::Poll => "warn,newswatch::pipeline=error",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG")
@@ -51,5 +54,6 @@ fn init_logging(command: &Command) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -1,0 +1,342 @@
+//! Real parts for the integration tests: an HTTP server serving feeds (wiremock), an SMTP server
+//! (mailcrab), a scripted SMTP server that refuses mail, a temporary folder with a config and a
+//! SQLite file, and the built `newswatch` binary. Everything listens on 127.0.0.1 only.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::net::{Ipv4Addr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_newswatch");
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+// ---- feeds ---------------------------------------------------------------------------------------
+
+pub struct FeedServer {
+    pub server: MockServer,
+}
+
+impl FeedServer {
+    pub async fn start() -> FeedServer {
+        FeedServer {
+            server: MockServer::start().await,
+        }
+    }
+
+    pub fn url(&self, p: &str) -> String {
+        format!("{}{}", self.server.uri(), p)
+    }
+
+    /// Serves `body` at `p` with `content_type`, replacing whatever was served there.
+    pub async fn serve(&self, p: &str, content_type: &str, body: impl Into<Vec<u8>>) {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.into(), content_type))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    pub async fn serve_status(&self, p: &str, status: u16) {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&self.server)
+            .await;
+    }
+
+    pub async fn reset(&self) {
+        self.server.reset().await;
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Item<'a> {
+    pub guid: &'a str,
+    pub title: &'a str,
+    pub link: &'a str,
+    pub text: &'a str,
+    /// RFC 2822 date, or "" for none.
+    pub date: &'a str,
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+pub fn rss(items: &[Item]) -> String {
+    let mut out = String::from(
+        r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test RSS</title><link>http://127.0.0.1/</link><description>t</description>"#,
+    );
+    for i in items {
+        out.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{}</guid><title>{}</title><link>{}</link><description>{}</description>{}</item>",
+            xml_escape(i.guid),
+            xml_escape(i.title),
+            xml_escape(i.link),
+            xml_escape(i.text),
+            if i.date.is_empty() { String::new() } else { format!("<pubDate>{}</pubDate>", i.date) }
+        ));
+    }
+    out.push_str("</channel></rss>");
+    out
+}
+
+/// An Atom feed; `date` is RFC 3339 here.
+pub fn atom(items: &[Item]) -> String {
+    let mut out = String::from(
+        r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Test Atom</title><id>urn:test</id><updated>2026-11-01T00:00:00Z</updated>"#,
+    );
+    for i in items {
+        out.push_str(&format!(
+            "<entry><id>{}</id><title type=\"html\">{}</title><link rel=\"alternate\" href=\"{}\"/><summary type=\"html\">{}</summary><updated>{}</updated></entry>",
+            xml_escape(i.guid),
+            xml_escape(i.title),
+            xml_escape(i.link),
+            xml_escape(i.text),
+            i.date
+        ));
+    }
+    out.push_str("</feed>");
+    out
+}
+
+/// A JSON Feed 1.1; `date` is RFC 3339 here.
+pub fn json_feed(items: &[Item]) -> String {
+    let items: Vec<serde_json::Value> = items
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "id": i.guid, "title": i.title, "url": i.link, "content_html": i.text, "date_published": i.date,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Test JSON",
+        "items": items,
+    })
+    .to_string()
+}
+
+/// Dates relative to now, so that tests never age past `fetch.max_age`.
+pub fn rfc2822_hours_ago(h: i64) -> String {
+    let t = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(h);
+    t.strftime("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
+pub fn rfc3339_hours_ago(h: i64) -> String {
+    let t = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(h);
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+// ---- SMTP ----------------------------------------------------------------------------------------
+
+/// A message as the SMTP server received it.
+#[derive(Debug)]
+pub struct Received {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+    pub recipients: Vec<String>,
+}
+
+pub struct SmtpServer {
+    pub port: u16,
+    handle: mailcrab::TestMailServerHandle,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let port = free_port();
+        let handle = mailcrab::development_mail_server(Ipv4Addr::LOCALHOST, port).await;
+        // The server binds in a spawned task; wait until it accepts connections.
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        SmtpServer { port, handle }
+    }
+
+    /// The next message, failing the test if none arrives within 10 s.
+    pub async fn next(&mut self) -> Received {
+        let msg = tokio::time::timeout(Duration::from_secs(10), self.handle.rx.recv())
+            .await
+            .expect("no message reached the SMTP server within 10 s")
+            .expect("SMTP server channel closed");
+        received(&msg)
+    }
+
+    /// Asserts that no message arrives within a short while.
+    pub async fn expect_nothing(&mut self) {
+        if let Ok(Ok(msg)) = tokio::time::timeout(Duration::from_millis(700), self.handle.rx.recv()).await {
+            panic!("unexpected message: {:?}", received(&msg).subject);
+        }
+    }
+
+    /// Every message that arrives within `wait`.
+    pub async fn drain(&mut self, wait: Duration) -> Vec<Received> {
+        let mut out = Vec::new();
+        while let Ok(Ok(msg)) = tokio::time::timeout(wait, self.handle.rx.recv()).await {
+            out.push(received(&msg));
+        }
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.handle.token.cancel();
+    }
+}
+
+fn received(msg: &mailcrab::MailMessage) -> Received {
+    let v = serde_json::to_value(msg).unwrap();
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    Received {
+        subject: s("subject"),
+        text: s("text"),
+        html: s("html"),
+        raw: String::from_utf8_lossy(&msg.raw_bytes().unwrap_or_default()).into_owned(),
+        recipients: msg.envelope_recipients.clone(),
+    }
+}
+
+/// An SMTP server that greets, accepts the envelope and refuses the message with a 554.
+pub async fn refusing_smtp_server() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        // Bounded: the test needs a handful of connections at most.
+        for _ in 0..20 {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let _ = w.write_all(b"220 refuser ESMTP\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let cmd = line.to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                        b"250 refuser\r\n"
+                    } else if cmd.starts_with("MAIL") || cmd.starts_with("RCPT") || cmd.starts_with("RSET") {
+                        b"250 OK\r\n"
+                    } else if cmd.starts_with("DATA") {
+                        b"554 5.7.1 Message refused by policy\r\n"
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"500 what\r\n"
+                    };
+                    if w.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+// ---- the binary ----------------------------------------------------------------------------------
+
+/// A temporary folder holding a config file (and, once used, the SQLite database and digests).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new(config: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("newswatch.toml"), config).unwrap();
+        Sandbox { dir }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("newswatch.toml")
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn write_config(&self, config: &str) {
+        std::fs::write(self.config_path(), config).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("--config").arg(self.config_path()).args(args);
+        cmd.env_remove("NEWSWATCH_CONFIG").env_remove("NEWSWATCH_LOG").env_remove("RUST_LOG");
+        // Never let a developer's proxy settings send loopback traffic elsewhere.
+        for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+            cmd.env_remove(var);
+        }
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs newswatch with `args` to completion (at most 60 s).
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+            .await
+            .expect("newswatch did not finish within 60 s")
+            .expect("cannot start newswatch");
+        Run::from(out)
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(&self) -> &Run {
+        assert_eq!(self.code, Some(0), "newswatch failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// The `[email]` section for the SMTP test server.
+pub fn smtp_email(port: u16) -> String {
+    format!(
+        "[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\ntls = \"none\"\n\
+         from = \"newswatch <newswatch@test.invalid>\"\nto = [\"analyst@test.invalid\", \"desk@test.invalid\"]\ntimeout = \"10s\"\n"
+    )
+}
+
+pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}

@@ -1,0 +1,391 @@
+//! The whole path with real parts: feeds served over HTTP on 127.0.0.1, the real binary polling
+//! them into a real SQLite file, and digests received by a real SMTP server on 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const TOPICS: &str = r#"
+[[topic]]
+name = "Japan and NATO"
+keywords = ["SDF", "Self-Defense Forces", "NATO"]
+
+[[topic]]
+name = "Ukraine"
+keywords = ["Ukraine", "Kyiv"]
+"#;
+
+fn config(feeds: &FeedServer, email: &str, extra: &str) -> String {
+    format!(
+        r#"
+[storage]
+database = "state/newswatch.db"
+
+[fetch]
+timeout = "5s"
+
+{email}
+{extra}
+{TOPICS}
+
+[[source]]
+name = "Tokyo Wire"
+url = "{rss}"
+
+[[source]]
+name = "Atlantic Atom"
+url = "{atom}"
+
+[[source]]
+name = "Kyiv JSON"
+url = "{json}"
+"#,
+        rss = feeds.url("/rss.xml"),
+        atom = feeds.url("/atom.xml"),
+        json = feeds.url("/feed.json"),
+    )
+}
+
+async fn serve_first_round(feeds: &FeedServer) {
+    serve_feeds(feeds, &[]).await;
+}
+
+/// The first round of feeds, with `later` items added on top of the JSON feed.
+async fn serve_feeds(feeds: &FeedServer, later: &[Item<'_>]) {
+    let base = feeds.url("");
+    let rss_items = [
+        Item {
+            guid: "tw-1",
+            title: "SDF joins NATO exercise in the Baltic",
+            link: &format!("{base}/news/sdf-baltic?utm_source=rss&utm_medium=feed"),
+            text: "<p>Japan's Self-Defense Forces took part in a NATO drill.</p>",
+            date: &rfc2822_hours_ago(3),
+        },
+        Item {
+            guid: "tw-2",
+            title: "Rice harvest up 3%",
+            link: &format!("{base}/news/rice"),
+            text: "Nothing about alliances here; Donato and SDFormat are not keywords.",
+            date: &rfc2822_hours_ago(2),
+        },
+        Item {
+            guid: "tw-3",
+            title: "<script>alert('x')</script> NATO & \"friends\"",
+            link: &format!("{base}/news/hostile"),
+            text: "<img src=x onerror=alert(1)> NATO <b>bold</b>",
+            date: &rfc2822_hours_ago(1),
+        },
+        Item {
+            guid: "tw-old",
+            title: "NATO archive piece from last month",
+            link: &format!("{base}/news/archive"),
+            text: "Old NATO story.",
+            date: &rfc2822_hours_ago(24 * 30),
+        },
+    ];
+    feeds.serve("/rss.xml", "application/rss+xml", rss(&rss_items)).await;
+    let atom_items = [Item {
+        // The same story as tw-1, from another outlet, with other tracking parameters.
+        guid: "urn:atlantic:1",
+        title: "Japanese troops in NATO drill",
+        link: &format!("{base}/news/sdf-baltic/?fbclid=abc"),
+        text: "Japan sent troops.",
+        date: &rfc3339_hours_ago(3),
+    }];
+    feeds.serve("/atom.xml", "application/atom+xml", atom(&atom_items)).await;
+    let first = Item {
+        guid: "kj-1",
+        title: "Kyiv talks resume",
+        link: &format!("{base}/kyiv/talks"),
+        text: "<p>Delegations met in Kyiv on Monday.</p>",
+        date: &rfc3339_hours_ago(4),
+    };
+    let mut json_items: Vec<Item> = later.to_vec();
+    json_items.push(first);
+    feeds.serve("/feed.json", "application/feed+json", json_feed(&json_items)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_sends_each_matching_story_once_across_runs() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), ""));
+    serve_first_round(&feeds).await;
+
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    // Sources are polled concurrently: which outlet's copy of the shared story is stored first
+    // (and so counts as matched) varies, the totals do not.
+    assert!(poll.stdout.contains("Tokyo Wire: 4 new, "), "{}", poll.stdout);
+    assert!(poll.stdout.contains("Atlantic Atom: 1 new, "), "{}", poll.stdout);
+    assert!(poll.stdout.contains("Kyiv JSON: 1 new, 1 matched"), "{}", poll.stdout);
+    assert!(poll.stdout.contains("total: 3 sources, 6 new, 3 matched, 0 failed"), "{}", poll.stdout);
+    assert!(sandbox.path("state/newswatch.db").is_file(), "relative database path resolves beside the config");
+
+    let digest = sandbox.run(&["digest"]).await;
+    digest.ok();
+    assert!(digest.stdout.contains("digest sent: 3 stories"), "{}", digest.stdout);
+
+    let mail = smtp.next().await;
+    assert_eq!(mail.subject, "newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1)");
+    let mut recipients = mail.recipients.clone();
+    recipients.sort();
+    assert_eq!(recipients, vec!["analyst@test.invalid", "desk@test.invalid"], "one message to all of `to`");
+
+    // The right stories, each once, nothing else.
+    for part in [&mail.text, &mail.html] {
+        let shared = part.matches("SDF joins NATO exercise in the Baltic").count()
+            + part.matches("Japanese troops in NATO drill").count();
+        assert_eq!(shared, 1, "the story two outlets carried is listed once: {part}");
+        assert_eq!(part.matches("Kyiv talks resume").count(), 1, "{part}");
+        assert!(!part.contains("Rice harvest"), "non-matching story leaked");
+        assert!(!part.contains("archive piece"), "story older than max_age leaked");
+    }
+    let also_in = mail.text.contains("(also in: Atlantic Atom)") || mail.text.contains("(also in: Tokyo Wire)");
+    assert!(also_in, "the other outlet is named: {}", mail.text);
+    assert!(mail.html.contains("also in: "));
+
+    // Hostile text is escaped, never live HTML; keywords are emphasised.
+    assert!(!mail.html.contains("<script") && !mail.html.contains("<img"), "{}", mail.html);
+    assert!(mail.html.contains("<mark>NATO</mark>"), "{}", mail.html);
+    assert!(mail.html.contains("<mark>Kyiv</mark>"));
+    assert!(mail.text.contains("*Kyiv*"), "{}", mail.text);
+
+    // Headers and encodings that keep feed text out of the SMTP stream.
+    assert!(mail.raw.contains("Message-ID: <"), "{}", mail.raw);
+    assert!(mail.raw.contains("\r\nDate: "));
+    assert!(mail.raw.contains("multipart/alternative"));
+    assert_eq!(mail.raw.matches("Content-Transfer-Encoding: quoted-printable").count(), 2);
+
+    // A second digest has nothing to send.
+    let again = sandbox.run(&["digest"]).await;
+    again.ok();
+    assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
+    smtp.expect_nothing().await;
+
+    // A new item later arrives in a second digest alone; polling again (a restart, since every
+    // command is a new process) sends nothing twice.
+    feeds.reset().await;
+    let base = feeds.url("");
+    let new_item = Item {
+        guid: "kj-2",
+        title: "Ukraine grain corridor reopens",
+        link: &format!("{base}/kyiv/grain"),
+        text: "Ships left Odesa.",
+        date: &rfc3339_hours_ago(0),
+    };
+    serve_feeds(&feeds, &[new_item]).await;
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    assert!(poll.stdout.contains("Kyiv JSON: 1 new, 1 matched"), "{}", poll.stdout);
+    assert!(poll.stdout.contains("Tokyo Wire: 0 new, 0 matched"), "{}", poll.stdout);
+    sandbox.run(&["digest"]).await.ok();
+    let second = smtp.next().await;
+    assert_eq!(second.subject, "newswatch: 1 new story (Ukraine: 1)");
+    assert!(second.text.contains("Ukraine grain corridor reopens"));
+    assert!(!second.text.contains("Kyiv talks resume"), "sent story sent again:\n{}", second.text);
+
+    sandbox.run(&["poll"]).await.ok();
+    let third = sandbox.run(&["digest"]).await;
+    assert!(third.ok().stdout.contains("nothing to send"));
+    smtp.expect_nothing().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_digest_and_marks_nothing() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), ""));
+    serve_first_round(&feeds).await;
+    sandbox.run(&["poll"]).await.ok();
+
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    dry.ok();
+    assert!(dry.stdout.starts_with("newswatch: 3 new stories"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("Kyiv talks resume"), "{}", dry.stdout);
+    smtp.expect_nothing().await;
+
+    // Nothing was marked: the real digest still carries all three.
+    sandbox.run(&["digest"]).await.ok();
+    assert!(smtp.next().await.subject.starts_with("newswatch: 3 new stories"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_digest_stays_queued_and_goes_out_with_the_next() {
+    let feeds = FeedServer::start().await;
+    let (refusing_port, refuser) = refusing_smtp_server().await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(refusing_port), ""));
+    serve_first_round(&feeds).await;
+    sandbox.run(&["poll"]).await.ok();
+
+    let refused = sandbox.run(&["digest"]).await;
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    let line = refused.stderr.lines().find(|l| l.starts_with("error:")).expect("an error line");
+    assert!(line.contains("554") && line.contains("Message refused by policy"), "{line}");
+    assert!(line.contains(&format!("127.0.0.1:{refusing_port}")), "names the server: {line}");
+    assert!(line.contains("3 stories stay queued"), "{line}");
+    refuser.abort();
+
+    // Mail server down altogether: a clear reason, still nothing lost.
+    let down = sandbox.run(&["digest"]).await;
+    assert_eq!(down.code, Some(1));
+    assert!(down.stderr.contains(&format!("127.0.0.1:{refusing_port}")), "{}", down.stderr);
+
+    // The next digest through a working server carries every story.
+    let mut smtp = SmtpServer::start().await;
+    sandbox.write_config(&config(&feeds, &smtp_email(smtp.port), ""));
+    sandbox.run(&["digest"]).await.ok();
+    let mail = smtp.next().await;
+    assert!(mail.subject.starts_with("newswatch: 3 new stories"), "{}", mail.subject);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_sources_are_reported_and_the_others_served() {
+    let feeds = FeedServer::start().await;
+    serve_first_round(&feeds).await;
+    feeds.serve("/broken.xml", "application/rss+xml", "<rss><channel><item><title>cut off").await;
+    feeds.serve("/login", "text/html; charset=utf-8", "<!DOCTYPE html><html><body><form>Sign in</form></body></html>").await;
+    feeds.serve_status("/gone.xml", 404).await;
+    let dead = free_port();
+    let extra_sources = format!(
+        r#"
+[[source]]
+name = "Broken XML"
+url = "{}"
+
+[[source]]
+name = "Login Wall"
+url = "{}"
+
+[[source]]
+name = "Not Found"
+url = "{}"
+
+[[source]]
+name = "Nobody Home"
+url = "http://127.0.0.1:{dead}/feed.xml"
+"#,
+        feeds.url("/broken.xml"),
+        feeds.url("/login"),
+        feeds.url("/gone.xml")
+    );
+    let sandbox = Sandbox::new(&(config(&feeds, "", "") + &extra_sources));
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    let line = |name: &str| {
+        poll.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no line for {name} in:\n{}", poll.stdout))
+            .to_string()
+    };
+    assert!(line("Broken XML").contains("error: malformed feed"), "{}", line("Broken XML"));
+    assert_eq!(line("Login Wall"), "Login Wall: error: not a feed (got text/html)");
+    assert_eq!(line("Not Found"), "Not Found: error: HTTP 404 Not Found");
+    assert!(line("Nobody Home").contains("error: cannot connect"), "{}", line("Nobody Home"));
+    assert!(line("Tokyo Wire").contains("4 new, "), "{}", line("Tokyo Wire"));
+    assert!(poll.stdout.contains("total: 7 sources, 6 new, 3 matched, 4 failed"), "{}", poll.stdout);
+
+    // The good stories went into the queue despite the failures (file transport by default).
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    assert!(dry.ok().stdout.contains("newswatch: 3 new stories"), "{}", dry.stdout);
+
+    // All sources failing is a failed poll.
+    let all_dead = format!(
+        "{TOPICS}\n[[source]]\nname = \"Nobody Home\"\nurl = \"http://127.0.0.1:{dead}/feed.xml\"\n[fetch]\ntimeout = \"3s\"\n"
+    );
+    let sandbox = Sandbox::new(&all_dead);
+    let poll = sandbox.run(&["poll"]).await;
+    assert_eq!(poll.code, Some(1), "{poll:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_transport_writes_one_eml_per_digest() {
+    let feeds = FeedServer::start().await;
+    serve_first_round(&feeds).await;
+    let email = "[email]\ntransport = \"file\"\ndir = \"out/digests\"\nto = [\"me@test.invalid\"]\n";
+    let sandbox = Sandbox::new(&config(&feeds, email, ""));
+    sandbox.run(&["poll"]).await.ok();
+    let digest = sandbox.run(&["digest"]).await;
+    digest.ok();
+    let files = eml_files(&sandbox.path("out/digests"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(digest.stdout.contains(&files[0].display().to_string()), "{}", digest.stdout);
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(eml.contains("Subject: newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1)"), "{eml}");
+    assert!(eml.contains("To: me@test.invalid"));
+    assert!(eml.contains("Message-ID: <") && eml.contains("Date: "));
+    assert!(eml.contains("Content-Transfer-Encoding: quoted-printable"));
+
+    sandbox.run(&["digest"]).await.ok();
+    assert_eq!(eml_files(&sandbox.path("out/digests")).len(), 1, "nothing new, no second file");
+
+    // send_empty = true: an empty digest is still sent.
+    let sandbox_cfg = config(&feeds, email, "[digest]\nsend_empty = true\n");
+    sandbox.write_config(&sandbox_cfg);
+    sandbox.run(&["digest"]).await.ok();
+    let second: Vec<_> = eml_files(&sandbox.path("out/digests")).into_iter().filter(|f| !files.contains(f)).collect();
+    assert_eq!(second.len(), 1);
+    let empty = std::fs::read_to_string(&second[0]).unwrap();
+    assert!(empty.contains("Subject: newswatch: no new stories"), "{empty}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_never_send_a_story_twice() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    serve_first_round(&feeds).await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), ""));
+    sandbox.run(&["poll"]).await.ok();
+
+    let (a, b) = tokio::join!(sandbox.run(&["digest"]), sandbox.run(&["digest"]));
+    a.ok();
+    b.ok();
+    let mails = smtp.drain(Duration::from_secs(2)).await;
+    assert_eq!(mails.len(), 1, "exactly one digest: {:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>());
+    assert!(mails[0].subject.starts_with("newswatch: 3 new stories"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_test_reaches_the_smtp_server() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), ""));
+    let run = sandbox.run(&["mail-test"]).await;
+    assert!(run.ok().stdout.contains("test message sent"), "{}", run.stdout);
+    assert_eq!(smtp.next().await.subject, "newswatch: test message");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    serve_first_round(&feeds).await;
+    // A digest time a few seconds from now (UTC), written HH:MM:SS.
+    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4)).strftime("%H:%M:%S").to_string();
+    let digest = format!("[digest]\nat = [\"{at}\"]\ntimezone = \"UTC\"\n");
+    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), &digest));
+
+    let mut daemon = sandbox.command(&["run"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mail = smtp.next().await;
+    assert!(mail.subject.starts_with("newswatch: 3 new stories"), "{}", mail.subject);
+
+    let pid = daemon.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+        .await
+        .expect("daemon did not stop within 15 s of SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "clean stop exits 0");
+
+    // Restarting the daemon sends nothing again: the digest time is remembered as handled.
+    let mut daemon = sandbox.command(&["run"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    smtp.expect_nothing().await;
+    let pid = daemon.id().unwrap().to_string();
+    tokio::process::Command::new("kill").args(["-INT", &pid]).status().await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
