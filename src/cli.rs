@@ -87,7 +87,11 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         }
         Command::MailTest => match app.mail_test().await {
             Ok(sent) => {
-                out!("test message sent to {} ({})", recipients(&app.config), sent.destination);
+                out!(
+                    "test message sent to {} ({})",
+                    recipients(&app.config),
+                    sent.destination
+                );
                 Ok(Outcome::Success)
             }
             Err(e) => Ok(Outcome::Failure(e.to_string())),
@@ -96,7 +100,13 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
 }
 
 fn recipients(config: &Config) -> String {
-    config.email.to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    config
+        .email
+        .to
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_summary(config: &Config) {
@@ -130,7 +140,11 @@ fn print_summary(config: &Config) {
                 config::TlsMode::Tls => "TLS",
                 config::TlsMode::None => "no encryption",
             };
-            let auth = smtp.username.as_deref().map(|u| format!(", as {u}")).unwrap_or_default();
+            let auth = smtp
+                .username
+                .as_deref()
+                .map(|u| format!(", as {u}"))
+                .unwrap_or_default();
             out!(
                 "transport: smtp {}:{} ({tls}{auth}) to {}",
                 smtp.host,

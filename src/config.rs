@@ -287,9 +287,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "KiB" | "KB" | "kB" | "K" => 1 << 10,
         "MiB" | "MB" | "M" => 1 << 20,
         "GiB" | "GB" | "G" => 1 << 30,
-        other => return Err(format!("invalid size {s:?}: unknown unit {other:?} (use B, KiB, MiB or GiB)")),
+        other => {
+            return Err(format!(
+                "invalid size {s:?}: unknown unit {other:?} (use B, KiB, MiB or GiB)"
+            ));
+        }
     };
-    n.checked_mul(factor).ok_or_else(|| format!("invalid size {s:?}: too large"))
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("invalid size {s:?}: too large"))
 }
 
 /// `HH:MM` or `HH:MM:SS`, 24-hour clock.
@@ -299,13 +304,23 @@ struct ClockTime(Time);
 impl<'de> Deserialize<'de> for ClockTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let bad = || serde::de::Error::custom(format!("invalid time {s:?}: write HH:MM or HH:MM:SS (24 h), e.g. \"08:00\""));
+        let bad = || {
+            serde::de::Error::custom(format!(
+                "invalid time {s:?}: write HH:MM or HH:MM:SS (24 h), e.g. \"08:00\""
+            ))
+        };
         let parts: Vec<&str> = s.trim().split(':').collect();
-        if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit())) {
+        if !(2..=3).contains(&parts.len())
+            || parts
+                .iter()
+                .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(bad());
         }
         let num = |i: usize| parts.get(i).map_or(Ok(0), |p| p.parse::<i8>()).map_err(|_| bad());
-        Time::new(num(0)?, num(1)?, num(2)?, 0).map(ClockTime).map_err(|_| bad())
+        Time::new(num(0)?, num(1)?, num(2)?, 0)
+            .map(ClockTime)
+            .map_err(|_| bad())
     }
 }
 
@@ -317,7 +332,9 @@ impl<'de> Deserialize<'de> for ZoneName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let tz = TimeZone::get(&s).map_err(|_| {
-            serde::de::Error::custom(format!("unknown time zone {s:?}: use an IANA name such as \"Europe/Berlin\" or \"UTC\""))
+            serde::de::Error::custom(format!(
+                "unknown time zone {s:?}: use an IANA name such as \"Europe/Berlin\" or \"UTC\""
+            ))
         })?;
         Ok(ZoneName(s, tz))
     }
@@ -345,7 +362,9 @@ impl<'de> Deserialize<'de> for HttpUrl {
         let s = String::deserialize(d)?;
         let url = Url::parse(s.trim()).map_err(|e| serde::de::Error::custom(format!("invalid URL {s:?}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(serde::de::Error::custom(format!("invalid URL {s:?}: only http:// and https:// URLs can be polled")));
+            return Err(serde::de::Error::custom(format!(
+                "invalid URL {s:?}: only http:// and https:// URLs can be polled"
+            )));
         }
         Ok(HttpUrl(url))
     }
@@ -396,12 +415,14 @@ impl Config {
             Some(ZoneName(name, tz)) => (name, tz),
             None => ("UTC".to_string(), TimeZone::UTC),
         };
-        let mut at: Vec<Time> = raw
-            .digest
-            .at
-            .map_or_else(|| vec![Time::constant(8, 0, 0, 0)], |v| v.into_iter().map(|t| t.0).collect());
+        let mut at: Vec<Time> = raw.digest.at.map_or_else(
+            || vec![Time::constant(8, 0, 0, 0)],
+            |v| v.into_iter().map(|t| t.0).collect(),
+        );
         if at.is_empty() {
-            return Err(invalid("digest.at must list at least one time, e.g. [\"08:00\"]".into()));
+            return Err(invalid(
+                "digest.at must list at least one time, e.g. [\"08:00\"]".into(),
+            ));
         }
         at.sort();
         at.dedup();
@@ -426,7 +447,9 @@ impl Config {
             }
             let keywords: Vec<String> = t.keywords.iter().map(|k| k.trim().to_string()).collect();
             if keywords.is_empty() {
-                return Err(invalid(format!("topic {name:?}: keywords must list at least one keyword")));
+                return Err(invalid(format!(
+                    "topic {name:?}: keywords must list at least one keyword"
+                )));
             }
             if keywords.iter().any(String::is_empty) {
                 return Err(invalid(format!("topic {name:?}: keywords must not be empty strings")));
@@ -482,9 +505,14 @@ fn build_email(
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Email, String> {
     let transport = raw.transport.unwrap_or(TransportKind::File);
-    let from = raw
-        .from
-        .map_or_else(|| "newswatch <newswatch@localhost>".parse().expect("valid default address"), |a| a.0);
+    let from = raw.from.map_or_else(
+        || {
+            "newswatch <newswatch@localhost>"
+                .parse()
+                .expect("valid default address")
+        },
+        |a| a.0,
+    );
     let to: Vec<Mailbox> = match raw.to {
         Some(list) => list.into_iter().map(|a| a.0).collect(),
         None if transport == TransportKind::File => vec!["newswatch@localhost".parse().expect("valid default address")],
@@ -503,7 +531,9 @@ fn build_email(
     if transport == TransportKind::Smtp && host.is_empty() {
         return Err("email.smtp_host is required when email.transport = \"smtp\"".into());
     }
-    let password_env = raw.password_env.unwrap_or_else(|| "NEWSWATCH_SMTP_PASSWORD".to_string());
+    let password_env = raw
+        .password_env
+        .unwrap_or_else(|| "NEWSWATCH_SMTP_PASSWORD".to_string());
     let username = raw.username.filter(|u| !u.is_empty());
     let password = match &username {
         Some(_) => Some(env(&password_env).ok_or_else(|| {
@@ -517,10 +547,13 @@ fn build_email(
         ));
     }
     let ca_file = raw.ca_file.map(resolve);
-    if let Some(ca) = &ca_file {
-        if !ca.is_file() {
-            return Err(format!("email.ca_file {} does not exist or is not a file", ca.display()));
-        }
+    if let Some(ca) = &ca_file
+        && !ca.is_file()
+    {
+        return Err(format!(
+            "email.ca_file {} does not exist or is not a file",
+            ca.display()
+        ));
     }
     Ok(Email {
         transport,
@@ -571,12 +604,12 @@ fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let (line, column) = e.span().map_or((0, 0), |span| line_column(text, span.start));
     let mut message = e.message().trim().replace('\n', " ");
     // toml names the offending key only for some errors; quoting the line always shows it.
-    if line > 0 {
-        if let Some(src) = text.lines().nth(line - 1) {
-            let src = src.trim();
-            if !src.is_empty() && src.len() <= 120 {
-                message = format!("{message} (in `{src}`)");
-            }
+    if line > 0
+        && let Some(src) = text.lines().nth(line - 1)
+    {
+        let src = src.trim();
+        if !src.is_empty() && src.len() <= 120 {
+            message = format!("{message} (in `{src}`)");
         }
     }
     ConfigError::Syntax {
@@ -690,18 +723,28 @@ url = "https://example.org/rss.xml"
         assert!(e.contains("invalid time"), "{e}");
         let e = err(&format!("[email]\ntransport = \"smpt\"\n{MINIMAL}"));
         assert!(e.contains("smpt") && e.contains(":2:"), "{e}");
-        let e = err(&format!("{MINIMAL}\n[[source]]\nname = \"Bad\"\nurl = \"ftp://example.org/x\"\n"));
+        let e = err(&format!(
+            "{MINIMAL}\n[[source]]\nname = \"Bad\"\nurl = \"ftp://example.org/x\"\n"
+        ));
         assert!(e.contains("only http"), "{e}");
     }
 
     #[test]
     fn username_needs_its_password_variable() {
-        let text = format!("[email]\ntransport = \"smtp\"\nto = [\"a@b.c\"]\nsmtp_host = \"mail.example.org\"\nusername = \"me\"\n{MINIMAL}");
+        let text = format!(
+            "[email]\ntransport = \"smtp\"\nto = [\"a@b.c\"]\nsmtp_host = \"mail.example.org\"\nusername = \"me\"\n{MINIMAL}"
+        );
         let e = err(&text);
         assert!(e.contains("NEWSWATCH_SMTP_PASSWORD"), "{e}");
-        let c = Config::parse(&text, Path::new("x.toml"), |v| (v == "NEWSWATCH_SMTP_PASSWORD").then(|| "pw".into())).unwrap();
+        let c = Config::parse(&text, Path::new("x.toml"), |v| {
+            (v == "NEWSWATCH_SMTP_PASSWORD").then(|| "pw".into())
+        })
+        .unwrap();
         assert_eq!(c.email.smtp.password.as_deref(), Some("pw"));
-        assert!(!format!("{:?}", c.email).contains("pw\""), "password must not be printed");
+        assert!(
+            !format!("{:?}", c.email).contains("pw\""),
+            "password must not be printed"
+        );
     }
 
     #[test]
@@ -709,7 +752,9 @@ url = "https://example.org/rss.xml"
         let text = format!(
             "[email]\ntransport = \"smtp\"\nto = [\"a@b.c\"]\nsmtp_host = \"mail.example.org\"\ntls = \"none\"\nusername = \"me\"\n{MINIMAL}"
         );
-        let e = Config::parse(&text, Path::new("x.toml"), |_| Some("pw".into())).unwrap_err().to_string();
+        let e = Config::parse(&text, Path::new("x.toml"), |_| Some("pw".into()))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("in clear"), "{e}");
         let local = text.replace("mail.example.org", "127.0.0.1");
         assert!(Config::parse(&local, Path::new("x.toml"), |_| Some("pw".into())).is_ok());
@@ -717,7 +762,9 @@ url = "https://example.org/rss.xml"
 
     #[test]
     fn duplicates_and_empties_are_refused() {
-        let e = err(&format!("{MINIMAL}\n[[source]]\nname = \"Example\"\nurl = \"https://example.com/\"\n"));
+        let e = err(&format!(
+            "{MINIMAL}\n[[source]]\nname = \"Example\"\nurl = \"https://example.com/\"\n"
+        ));
         assert!(e.contains("defined twice"), "{e}");
         assert!(err("[[source]]\nname = \"A\"\nurl = \"https://a.example/\"\n").contains("no [[topic]]"));
         let e = err(&MINIMAL.replace("[\"SDF\", \"NATO\"]", "[]"));
@@ -728,11 +775,13 @@ url = "https://example.org/rss.xml"
     #[test]
     fn smtp_port_follows_tls_mode() {
         let c = |tls: &str| {
-            parse(&format!("[email]\ntransport = \"smtp\"\nsmtp_host = \"h\"\nto = [\"a@b.c\"]\ntls = \"{tls}\"\n{MINIMAL}"))
-                .unwrap()
-                .email
-                .smtp
-                .port
+            parse(&format!(
+                "[email]\ntransport = \"smtp\"\nsmtp_host = \"h\"\nto = [\"a@b.c\"]\ntls = \"{tls}\"\n{MINIMAL}"
+            ))
+            .unwrap()
+            .email
+            .smtp
+            .port
         };
         assert_eq!((c("starttls"), c("tls"), c("none")), (587, 465, 25));
     }

@@ -38,10 +38,10 @@ pub fn next_digest_time(after: Timestamp, at: &[Time], tz: &TimeZone) -> Timesta
     // Two days always hold a later slot; a few more cover odd DST days without ever looping forever.
     for _ in 0..4 {
         for t in at {
-            if let Ok(zoned) = day.to_datetime(*t).to_zoned(tz.clone()) {
-                if zoned.timestamp() > after {
-                    return zoned.timestamp();
-                }
+            if let Ok(zoned) = day.to_datetime(*t).to_zoned(tz.clone())
+                && zoned.timestamp() > after
+            {
+                return zoned.timestamp();
             }
         }
         day = day.tomorrow().unwrap_or(day);
@@ -71,9 +71,9 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
         .sources
         .iter()
         .map(|s| {
-            let next = last_attempts
-                .get(&s.name)
-                .map_or(now, |last| *last + SignedDuration::try_from(s.interval).unwrap_or(SignedDuration::MAX));
+            let next = last_attempts.get(&s.name).map_or(now, |last| {
+                *last + SignedDuration::try_from(s.interval).unwrap_or(SignedDuration::MAX)
+            });
             (s.name.clone(), next)
         })
         .collect();
@@ -110,7 +110,10 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
             };
             let after = Timestamp::now();
             for s in &due_now {
-                due.insert(s.name.clone(), after + SignedDuration::try_from(s.interval).unwrap_or(SignedDuration::MAX));
+                due.insert(
+                    s.name.clone(),
+                    after + SignedDuration::try_from(s.interval).unwrap_or(SignedDuration::MAX),
+                );
             }
             let failed = reports.iter().filter(|r| r.outcome.is_err()).count();
             tracing::info!(polled = reports.len(), failed, "poll round done");
@@ -148,7 +151,9 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
 
         let now = Timestamp::now();
         let wake = due.values().copied().chain([next_digest]).min().unwrap_or(next_digest);
-        let sleep = Duration::try_from(wake.duration_since(now)).unwrap_or(Duration::ZERO).min(MAX_SLEEP);
+        let sleep = Duration::try_from(wake.duration_since(now))
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP);
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = stop.changed() => break,
@@ -186,11 +191,20 @@ mod tests {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         let at = [Time::constant(8, 0, 0, 0), Time::constant(18, 30, 0, 0)];
         // 2026-11-23 05:00 JST -> 08:00 JST the same day (23:00 UTC the day before).
-        assert_eq!(next_digest_time(t("2026-11-22T20:00:00Z"), &at, &tokyo), t("2026-11-22T23:00:00Z"));
+        assert_eq!(
+            next_digest_time(t("2026-11-22T20:00:00Z"), &at, &tokyo),
+            t("2026-11-22T23:00:00Z")
+        );
         // Exactly at a slot: the next one.
-        assert_eq!(next_digest_time(t("2026-11-22T23:00:00Z"), &at, &tokyo), t("2026-11-23T09:30:00Z"));
+        assert_eq!(
+            next_digest_time(t("2026-11-22T23:00:00Z"), &at, &tokyo),
+            t("2026-11-23T09:30:00Z")
+        );
         // After the last slot of the day: tomorrow's first.
-        assert_eq!(next_digest_time(t("2026-11-23T10:00:00Z"), &at, &tokyo), t("2026-11-23T23:00:00Z"));
+        assert_eq!(
+            next_digest_time(t("2026-11-23T10:00:00Z"), &at, &tokyo),
+            t("2026-11-23T23:00:00Z")
+        );
     }
 
     #[test]
@@ -198,10 +212,16 @@ mod tests {
         let berlin = TimeZone::get("Europe/Berlin").unwrap();
         let at = [Time::constant(8, 0, 0, 0)];
         // Summer time ends 2026-10-25: 08:00 is 06:00 UTC before and 07:00 UTC after.
-        assert_eq!(next_digest_time(t("2026-10-24T07:00:00Z"), &at, &berlin), t("2026-10-25T07:00:00Z"));
+        assert_eq!(
+            next_digest_time(t("2026-10-24T07:00:00Z"), &at, &berlin),
+            t("2026-10-25T07:00:00Z")
+        );
         // 02:30 does not exist on 2026-03-29 in Berlin; the digest still happens that day.
         let gap = [Time::constant(2, 30, 0, 0)];
         let next = next_digest_time(t("2026-03-28T12:00:00Z"), &gap, &berlin);
-        assert!(next > t("2026-03-28T12:00:00Z") && next < t("2026-03-29T12:00:00Z"), "{next}");
+        assert!(
+            next > t("2026-03-28T12:00:00Z") && next < t("2026-03-29T12:00:00Z"),
+            "{next}"
+        );
     }
 }

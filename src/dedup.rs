@@ -5,9 +5,36 @@ use url::Url;
 
 /// Query parameters that only say where a click came from; they never change the article.
 const TRACKING_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "ref_src", "ref_url", "yclid",
-    "twclid", "ttclid", "li_fat_id", "_hsenc", "_hsmi", "_ga", "_gl", "mkt_tok", "oly_anon_id", "oly_enc_id",
-    "vero_id", "wickedid", "cmpid", "s_cid", "ncid", "sr_share", "at_medium", "at_campaign", "spm",
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "ref_src",
+    "ref_url",
+    "yclid",
+    "twclid",
+    "ttclid",
+    "li_fat_id",
+    "_hsenc",
+    "_hsmi",
+    "_ga",
+    "_gl",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "wickedid",
+    "cmpid",
+    "s_cid",
+    "ncid",
+    "sr_share",
+    "at_medium",
+    "at_campaign",
+    "spm",
     "smid",
 ];
 
@@ -96,7 +123,9 @@ mod tests {
             "https://news.example.org/a/b?b=2&id=7"
         );
         assert_eq!(
-            canonical_link("http://example.org:80/a?UTM_Medium=rss").unwrap().as_str(),
+            canonical_link("http://example.org:80/a?UTM_Medium=rss")
+                .unwrap()
+                .as_str(),
             "http://example.org/a"
         );
         assert_eq!(
@@ -116,7 +145,10 @@ mod tests {
     fn keys_ignore_scheme_www_and_trailing_slash() {
         let k = dedup_key("https://www.example.org/news/story-1/").unwrap();
         assert_eq!(k, "example.org/news/story-1");
-        assert_eq!(dedup_key("http://example.org/news/story-1?utm_campaign=feed").unwrap(), k);
+        assert_eq!(
+            dedup_key("http://example.org/news/story-1?utm_campaign=feed").unwrap(),
+            k
+        );
         assert_ne!(dedup_key("https://example.org/news/story-2").unwrap(), k);
         assert_ne!(dedup_key("https://example.org:8443/news/story-1").unwrap(), k);
         assert_eq!(dedup_key("https://example.org/?p=123").unwrap(), "example.org?p=123");
@@ -134,7 +166,10 @@ mod tests {
 
     #[test]
     fn titles_compare_without_case_or_punctuation() {
-        assert_eq!(comparable_title("NATO  summit: SDF joins!"), comparable_title("nato summit — SDF joins"));
+        assert_eq!(
+            comparable_title("NATO  summit: SDF joins!"),
+            comparable_title("nato summit — SDF joins")
+        );
         assert_ne!(comparable_title("Live: update 1"), comparable_title("Live: update 2"));
     }
 }

@@ -206,14 +206,23 @@ fn plain_text(heading: &str, sections: &[Section], overflow: usize, max_stories:
                 let snippet: String = story
                     .snippet
                     .iter()
-                    .map(|p| if p.mark { format!("*{}*", p.text) } else { p.text.clone() })
+                    .map(|p| {
+                        if p.mark {
+                            format!("*{}*", p.text)
+                        } else {
+                            p.text.clone()
+                        }
+                    })
                     .collect();
                 let _ = writeln!(out, "  {snippet}");
             }
         }
     }
     if overflow > 0 {
-        let _ = writeln!(out, "\n{overflow} stories past the first {max_stories} are listed by title only.");
+        let _ = writeln!(
+            out,
+            "\n{overflow} stories past the first {max_stories} are listed by title only."
+        );
     }
     let _ = writeln!(out, "\n-- \nSent by newswatch {}.", env!("CARGO_PKG_VERSION"));
     out
@@ -264,7 +273,10 @@ mod tests {
     fn subject_counts_each_story_once_and_topics_separately() {
         let order = vec!["Japan".to_string(), "Alliance".to_string()];
         let d = build(
-            &[story(1, "a", &["Japan", "Alliance"], 0), story(2, "b", &["Alliance"], 1)],
+            &[
+                story(1, "a", &["Japan", "Alliance"], 0),
+                story(2, "b", &["Alliance"], 1),
+            ],
             &layout(&order, 100),
         );
         assert_eq!(d.subject, "newswatch: 2 new stories (Japan: 1, Alliance: 2)");
@@ -274,7 +286,10 @@ mod tests {
     #[test]
     fn newest_first_and_marked() {
         let order = vec!["T".to_string()];
-        let d = build(&[story(1, "older", &["T"], 1), story(2, "newer", &["T"], 5)], &layout(&order, 100));
+        let d = build(
+            &[story(1, "older", &["T"], 1), story(2, "newer", &["T"], 5)],
+            &layout(&order, 100),
+        );
         assert!(d.text.find("newer").unwrap() < d.text.find("older").unwrap());
         assert!(d.html.find("newer").unwrap() < d.html.find("older").unwrap());
         assert!(d.html.contains("The <mark>NATO</mark> summit"), "{}", d.html);
@@ -284,7 +299,12 @@ mod tests {
     #[test]
     fn hostile_text_is_escaped_and_kept_off_headers() {
         let order = vec!["T\r\nBcc: x@evil".to_string()];
-        let mut s = story(1, "<script>alert(1)</script>\r\nBcc: victim@example.org", &["T\r\nBcc: x@evil"], 0);
+        let mut s = story(
+            1,
+            "<script>alert(1)</script>\r\nBcc: victim@example.org",
+            &["T\r\nBcc: x@evil"],
+            0,
+        );
         s.link = Some("javascript:alert(1)".into());
         s.snippet.text = "<img src=x onerror=alert(1)>".into();
         s.snippet.marks = vec![(0, 500)];

@@ -36,7 +36,11 @@ struct Keyword {
 
 impl Keyword {
     fn new(text: &str) -> Result<Keyword, regex::Error> {
-        let body = text.split_whitespace().map(regex::escape).collect::<Vec<_>>().join(r"\s+");
+        let body = text
+            .split_whitespace()
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join(r"\s+");
         let bounded = |c: Option<char>| c.is_some_and(|c| is_word_char(c) && !is_unspaced_script(c));
         Ok(Keyword {
             text: text.to_string(),
@@ -49,11 +53,14 @@ impl Keyword {
     /// Byte ranges of whole-word matches. `\b` cannot express "a boundary, or a neighbour in a
     /// script without spaces" (`日本とNATOの` holds NATO as a word), so the edges are checked here.
     fn find_iter<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
-        self.regex.find_iter(text).map(|m| (m.start(), m.end())).filter(move |&(s, e)| {
-            let edge = |c: Option<char>| c.is_none_or(|c| !is_word_char(c) || is_unspaced_script(c));
-            (!self.bounded_left || edge(text[..s].chars().next_back()))
-                && (!self.bounded_right || edge(text[e..].chars().next()))
-        })
+        self.regex
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .filter(move |&(s, e)| {
+                let edge = |c: Option<char>| c.is_none_or(|c| !is_word_char(c) || is_unspaced_script(c));
+                (!self.bounded_left || edge(text[..s].chars().next_back()))
+                    && (!self.bounded_right || edge(text[e..].chars().next()))
+            })
     }
 
     fn is_match(&self, text: &str) -> bool {
@@ -86,10 +93,10 @@ impl Matcher {
                     .iter()
                     .map(|k| {
                         Keyword::new(k).map_err(|e| MatcherError {
-                                topic: t.name.clone(),
-                                keyword: k.clone(),
-                                reason: e.to_string(),
-                            })
+                            topic: t.name.clone(),
+                            keyword: k.clone(),
+                            reason: e.to_string(),
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(TopicMatcher {
@@ -151,20 +158,31 @@ fn snippet(body: &str, keywords: &[&Keyword]) -> Snippet {
     if body.is_empty() {
         return Snippet::default();
     }
-    let first = keywords.iter().filter_map(|k| k.find_iter(body).next().map(|(s, _)| s)).min().unwrap_or(0);
+    let first = keywords
+        .iter()
+        .filter_map(|k| k.find_iter(body).next().map(|(s, _)| s))
+        .min()
+        .unwrap_or(0);
 
     // Start a little before the match, at a word boundary when one is near.
-    let mut start = body[..first].char_indices().rev().nth(SNIPPET_LEAD - 1).map_or(0, |(i, _)| i);
-    if start > 0 {
-        if let Some(ws) = body[start..first].find(char::is_whitespace) {
-            start += ws;
-        }
+    let mut start = body[..first]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_LEAD - 1)
+        .map_or(0, |(i, _)| i);
+    if start > 0
+        && let Some(ws) = body[start..first].find(char::is_whitespace)
+    {
+        start += ws;
     }
-    let mut end = body[start..].char_indices().nth(SNIPPET_CHARS).map_or(body.len(), |(i, _)| start + i);
-    if end < body.len() {
-        if let Some(ws) = body[first.max(start)..end].rfind(char::is_whitespace) {
-            end = first.max(start) + ws;
-        }
+    let mut end = body[start..]
+        .char_indices()
+        .nth(SNIPPET_CHARS)
+        .map_or(body.len(), |(i, _)| start + i);
+    if end < body.len()
+        && let Some(ws) = body[first.max(start)..end].rfind(char::is_whitespace)
+    {
+        end = first.max(start) + ws;
     }
 
     let mut text = String::with_capacity(end - start + 8);

@@ -26,7 +26,12 @@ pub enum ParseError {
 
 /// Parses a feed document. `base` (the URL it was fetched from) resolves relative links;
 /// `content_type` is only used to explain a failure.
-pub fn parse_feed(bytes: &[u8], base: &Url, content_type: Option<&str>, now: Timestamp) -> Result<Vec<Entry>, ParseError> {
+pub fn parse_feed(
+    bytes: &[u8],
+    base: &Url,
+    content_type: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<Entry>, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -42,7 +47,11 @@ pub fn parse_feed(bytes: &[u8], base: &Url, content_type: Option<&str>, now: Tim
 }
 
 fn convert(e: feed_rs::model::Entry, base: &Url, now: Timestamp) -> Entry {
-    let title = e.title.as_ref().map(|t| cap(html_to_text(&t.content), MAX_TITLE_BYTES)).unwrap_or_default();
+    let title = e
+        .title
+        .as_ref()
+        .map(|t| cap(html_to_text(&t.content), MAX_TITLE_BYTES))
+        .unwrap_or_default();
     let link = e
         .links
         .iter()
@@ -75,7 +84,11 @@ fn convert(e: feed_rs::model::Entry, base: &Url, now: Timestamp) -> Entry {
 
     let guid = if e.id == NO_ID || e.id.trim().is_empty() {
         // Stable across polls: the same link and title always give the same id.
-        format!("newswatch:{}|{}", link.as_deref().unwrap_or(""), if title.is_empty() { &body } else { &title })
+        format!(
+            "newswatch:{}|{}",
+            link.as_deref().unwrap_or(""),
+            if title.is_empty() { &body } else { &title }
+        )
     } else {
         e.id.trim().to_string()
     };
@@ -125,9 +138,32 @@ pub fn html_to_text(s: &str) -> String {
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "p" | "br" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr" | "td" | "th"
-            | "blockquote" | "pre" | "section" | "article" | "header" | "footer" | "figure" | "figcaption"
-            | "hr" | "table" | "dd" | "dt"
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "tr"
+            | "td"
+            | "th"
+            | "blockquote"
+            | "pre"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "figure"
+            | "figcaption"
+            | "hr"
+            | "table"
+            | "dd"
+            | "dt"
     )
 }
 

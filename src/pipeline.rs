@@ -57,7 +57,11 @@ pub struct SourceReport {
 pub enum DigestOutcome {
     /// Nothing queued (and `send_empty` is off).
     NothingToSend,
-    Sent { stories: usize, destination: String, message_id: String },
+    Sent {
+        stories: usize,
+        destination: String,
+        message_id: String,
+    },
     /// `--dry-run`: the plain-text digest, nothing sent or marked.
     DryRun { stories: usize, text: String },
 }
@@ -116,7 +120,9 @@ impl App {
                     let now = Timestamp::now();
                     match parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now) {
                         Ok(entries) => Ok(store
-                            .ingest(&name, &url, &entries, now, max_age, |e| matcher.match_entry(&e.title, &e.body))
+                            .ingest(&name, &url, &entries, now, max_age, |e| {
+                                matcher.match_entry(&e.title, &e.body)
+                            })
                             .map_err(|e| e.to_string())),
                         Err(e) => Ok(Err(e.to_string())),
                     }
@@ -128,7 +134,10 @@ impl App {
         if let Err(error) = &outcome {
             tracing::warn!(source = %name, %error, "poll failed");
             let (n, u, err) = (name.clone(), url.clone(), error.clone());
-            if let Err(e) = self.with_store(move |s| s.record_failure(&n, &u, Timestamp::now(), &err)).await {
+            if let Err(e) = self
+                .with_store(move |s| s.record_failure(&n, &u, Timestamp::now(), &err))
+                .await
+            {
                 tracing::error!(source = %name, error = %e, "cannot record the failure");
             }
         } else if let Ok(c) = &outcome {

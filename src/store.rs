@@ -72,23 +72,25 @@ impl Store {
         let mut conn = Connection::open(path).map_err(open_err)?;
         // WAL lets a `digest` run by hand read while the daemon writes; FULL makes a committed
         // transaction survive a power cut, which matters more here than write speed.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(open_err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
-        embedded::migrations::runner().run(&mut conn).map_err(|e| StoreError::Migrate {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        embedded::migrations::runner()
+            .run(&mut conn)
+            .map_err(|e| StoreError::Migrate {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         Ok(Store { conn })
     }
 
     /// The schema version the database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Stores the entries of one poll of `source`. Entries seen before (same story, see
@@ -228,7 +230,10 @@ impl Store {
             params![token, now.as_second(), now.as_second() - CLAIM_LEASE.as_secs() as i64],
         )?;
         tx.commit()?;
-        let ids = self.ids("SELECT id FROM items WHERE claim = ?1 AND state = 'queued' ORDER BY id", params![token])?;
+        let ids = self.ids(
+            "SELECT id FROM items WHERE claim = ?1 AND state = 'queued' ORDER BY id",
+            params![token],
+        )?;
         self.stories(&ids)
     }
 
@@ -353,7 +358,12 @@ fn upsert_source(conn: &Connection, name: &str, url: &str) -> Result<i64, rusqli
 /// The stored story an entry with link key `key` is the same as, with that story's state:
 /// one stored from another source under that link, or, from this source, one with that link and
 /// the same title (a republished item; a live blog's items share a link but not a title).
-fn same_story(conn: &Connection, source_id: i64, key: &str, title: &str) -> Result<Option<(i64, String)>, rusqlite::Error> {
+fn same_story(
+    conn: &Connection,
+    source_id: i64,
+    key: &str,
+    title: &str,
+) -> Result<Option<(i64, String)>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT i.id, i.title, i.state,
                 EXISTS (SELECT 1 FROM sightings s WHERE s.item_id = i.id AND s.source_id != ?1)
@@ -361,7 +371,12 @@ fn same_story(conn: &Connection, source_id: i64, key: &str, title: &str) -> Resu
     )?;
     let candidates = stmt
         .query_map(params![source_id, key], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     if let Some((id, _, state, _)) = candidates.iter().find(|c| c.3) {
@@ -379,7 +394,11 @@ fn ts(seconds: i64) -> Timestamp {
 }
 
 fn encode_marks(marks: &[(usize, usize)]) -> String {
-    marks.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(",")
+    marks
+        .iter()
+        .map(|(s, e)| format!("{s}-{e}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn decode_marks(s: &str) -> Vec<(usize, usize)> {
@@ -450,8 +469,24 @@ mod tests {
     fn same_link_from_other_source_is_one_story_with_both_sources() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://www.a.org/x/?utm_source=rss", "X")], now, WEEK, all_match).unwrap();
-        s.ingest("B", "u", &[entry("zz", "http://a.org/x", "Other title")], now, WEEK, all_match).unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("1", "https://www.a.org/x/?utm_source=rss", "X")],
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
+        s.ingest(
+            "B",
+            "u",
+            &[entry("zz", "http://a.org/x", "Other title")],
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
         let stories = s.pending_stories().unwrap();
         assert_eq!(stories.len(), 1);
         assert_eq!(stories[0].sources, vec!["A".to_string(), "B".to_string()]);
@@ -461,9 +496,33 @@ mod tests {
     fn republished_item_dedups_but_live_blog_items_stay_apart() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/live", "Update 1")], now, WEEK, all_match).unwrap();
-        s.ingest("A", "u", &[entry("2", "https://a.org/live", "Update 2")], now, WEEK, all_match).unwrap();
-        s.ingest("A", "u", &[entry("3", "https://a.org/live", "update 1!")], now, WEEK, all_match).unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("1", "https://a.org/live", "Update 1")],
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("2", "https://a.org/live", "Update 2")],
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("3", "https://a.org/live", "update 1!")],
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
         assert_eq!(s.pending_stories().unwrap().len(), 2);
     }
 
@@ -471,8 +530,10 @@ mod tests {
     fn root_page_links_never_merge_stories() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/", "One")], now, WEEK, all_match).unwrap();
-        s.ingest("B", "u", &[entry("2", "https://a.org/", "Two")], now, WEEK, all_match).unwrap();
+        s.ingest("A", "u", &[entry("1", "https://a.org/", "One")], now, WEEK, all_match)
+            .unwrap();
+        s.ingest("B", "u", &[entry("2", "https://a.org/", "Two")], now, WEEK, all_match)
+            .unwrap();
         assert_eq!(s.pending_stories().unwrap().len(), 2);
     }
 
@@ -491,9 +552,13 @@ mod tests {
     fn claims_are_exclusive_and_release_requeues() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match).unwrap();
+        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match)
+            .unwrap();
         assert_eq!(s.claim_stories("first", now).unwrap().len(), 1);
-        assert!(s.claim_stories("second", now).unwrap().is_empty(), "claimed stories are not claimed twice");
+        assert!(
+            s.claim_stories("second", now).unwrap().is_empty(),
+            "claimed stories are not claimed twice"
+        );
         s.release("first").unwrap();
         assert_eq!(s.claim_stories("third", now).unwrap().len(), 1);
         assert_eq!(s.mark_sent("third", now).unwrap(), 1);
@@ -505,7 +570,8 @@ mod tests {
     fn stale_claims_expire() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match).unwrap();
+        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match)
+            .unwrap();
         s.claim_stories("dead", now).unwrap();
         let later = now + jiff::SignedDuration::from_hours(1);
         assert_eq!(s.claim_stories("alive", later).unwrap().len(), 1);

@@ -94,7 +94,9 @@ async fn serve_feeds(feeds: &FeedServer, later: &[Item<'_>]) {
         text: "Japan sent troops.",
         date: &rfc3339_hours_ago(3),
     }];
-    feeds.serve("/atom.xml", "application/atom+xml", atom(&atom_items)).await;
+    feeds
+        .serve("/atom.xml", "application/atom+xml", atom(&atom_items))
+        .await;
     let first = Item {
         guid: "kj-1",
         title: "Kyiv talks resume",
@@ -104,7 +106,9 @@ async fn serve_feeds(feeds: &FeedServer, later: &[Item<'_>]) {
     };
     let mut json_items: Vec<Item> = later.to_vec();
     json_items.push(first);
-    feeds.serve("/feed.json", "application/feed+json", json_feed(&json_items)).await;
+    feeds
+        .serve("/feed.json", "application/feed+json", json_feed(&json_items))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,8 +125,15 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     assert!(poll.stdout.contains("Tokyo Wire: 4 new, "), "{}", poll.stdout);
     assert!(poll.stdout.contains("Atlantic Atom: 1 new, "), "{}", poll.stdout);
     assert!(poll.stdout.contains("Kyiv JSON: 1 new, 1 matched"), "{}", poll.stdout);
-    assert!(poll.stdout.contains("total: 3 sources, 6 new, 3 matched, 0 failed"), "{}", poll.stdout);
-    assert!(sandbox.path("state/newswatch.db").is_file(), "relative database path resolves beside the config");
+    assert!(
+        poll.stdout.contains("total: 3 sources, 6 new, 3 matched, 0 failed"),
+        "{}",
+        poll.stdout
+    );
+    assert!(
+        sandbox.path("state/newswatch.db").is_file(),
+        "relative database path resolves beside the config"
+    );
 
     let digest = sandbox.run(&["digest"]).await;
     digest.ok();
@@ -132,7 +143,11 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     assert_eq!(mail.subject, "newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1)");
     let mut recipients = mail.recipients.clone();
     recipients.sort();
-    assert_eq!(recipients, vec!["analyst@test.invalid", "desk@test.invalid"], "one message to all of `to`");
+    assert_eq!(
+        recipients,
+        vec!["analyst@test.invalid", "desk@test.invalid"],
+        "one message to all of `to`"
+    );
 
     // The right stories, each once, nothing else.
     for part in [&mail.text, &mail.html] {
@@ -148,7 +163,11 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     assert!(mail.html.contains("also in: "));
 
     // Hostile text is escaped, never live HTML; keywords are emphasised.
-    assert!(!mail.html.contains("<script") && !mail.html.contains("<img"), "{}", mail.html);
+    assert!(
+        !mail.html.contains("<script") && !mail.html.contains("<img"),
+        "{}",
+        mail.html
+    );
     assert!(mail.html.contains("<mark>NATO</mark>"), "{}", mail.html);
     assert!(mail.html.contains("<mark>Kyiv</mark>"));
     assert!(mail.text.contains("*Kyiv*"), "{}", mail.text);
@@ -157,7 +176,10 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     assert!(mail.raw.contains("Message-ID: <"), "{}", mail.raw);
     assert!(mail.raw.contains("\r\nDate: "));
     assert!(mail.raw.contains("multipart/alternative"));
-    assert_eq!(mail.raw.matches("Content-Transfer-Encoding: quoted-printable").count(), 2);
+    assert_eq!(
+        mail.raw.matches("Content-Transfer-Encoding: quoted-printable").count(),
+        2
+    );
 
     // A second digest has nothing to send.
     let again = sandbox.run(&["digest"]).await;
@@ -185,7 +207,11 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     let second = smtp.next().await;
     assert_eq!(second.subject, "newswatch: 1 new story (Ukraine: 1)");
     assert!(second.text.contains("Ukraine grain corridor reopens"));
-    assert!(!second.text.contains("Kyiv talks resume"), "sent story sent again:\n{}", second.text);
+    assert!(
+        !second.text.contains("Kyiv talks resume"),
+        "sent story sent again:\n{}",
+        second.text
+    );
 
     sandbox.run(&["poll"]).await.ok();
     let third = sandbox.run(&["digest"]).await;
@@ -222,16 +248,30 @@ async fn refused_digest_stays_queued_and_goes_out_with_the_next() {
 
     let refused = sandbox.run(&["digest"]).await;
     assert_eq!(refused.code, Some(1), "{refused:?}");
-    let line = refused.stderr.lines().find(|l| l.starts_with("error:")).expect("an error line");
-    assert!(line.contains("554") && line.contains("Message refused by policy"), "{line}");
-    assert!(line.contains(&format!("127.0.0.1:{refusing_port}")), "names the server: {line}");
+    let line = refused
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("an error line");
+    assert!(
+        line.contains("554") && line.contains("Message refused by policy"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("127.0.0.1:{refusing_port}")),
+        "names the server: {line}"
+    );
     assert!(line.contains("3 stories stay queued"), "{line}");
     refuser.abort();
 
     // Mail server down altogether: a clear reason, still nothing lost.
     let down = sandbox.run(&["digest"]).await;
     assert_eq!(down.code, Some(1));
-    assert!(down.stderr.contains(&format!("127.0.0.1:{refusing_port}")), "{}", down.stderr);
+    assert!(
+        down.stderr.contains(&format!("127.0.0.1:{refusing_port}")),
+        "{}",
+        down.stderr
+    );
 
     // The next digest through a working server carries every story.
     let mut smtp = SmtpServer::start().await;
@@ -245,8 +285,20 @@ async fn refused_digest_stays_queued_and_goes_out_with_the_next() {
 async fn failing_sources_are_reported_and_the_others_served() {
     let feeds = FeedServer::start().await;
     serve_first_round(&feeds).await;
-    feeds.serve("/broken.xml", "application/rss+xml", "<rss><channel><item><title>cut off").await;
-    feeds.serve("/login", "text/html; charset=utf-8", "<!DOCTYPE html><html><body><form>Sign in</form></body></html>").await;
+    feeds
+        .serve(
+            "/broken.xml",
+            "application/rss+xml",
+            "<rss><channel><item><title>cut off",
+        )
+        .await;
+    feeds
+        .serve(
+            "/login",
+            "text/html; charset=utf-8",
+            "<!DOCTYPE html><html><body><form>Sign in</form></body></html>",
+        )
+        .await;
     feeds.serve_status("/gone.xml", 404).await;
     let dead = free_port();
     let extra_sources = format!(
@@ -281,12 +333,24 @@ url = "http://127.0.0.1:{dead}/feed.xml"
             .unwrap_or_else(|| panic!("no line for {name} in:\n{}", poll.stdout))
             .to_string()
     };
-    assert!(line("Broken XML").contains("error: malformed feed"), "{}", line("Broken XML"));
+    assert!(
+        line("Broken XML").contains("error: malformed feed"),
+        "{}",
+        line("Broken XML")
+    );
     assert_eq!(line("Login Wall"), "Login Wall: error: not a feed (got text/html)");
     assert_eq!(line("Not Found"), "Not Found: error: HTTP 404 Not Found");
-    assert!(line("Nobody Home").contains("error: cannot connect"), "{}", line("Nobody Home"));
+    assert!(
+        line("Nobody Home").contains("error: cannot connect"),
+        "{}",
+        line("Nobody Home")
+    );
     assert!(line("Tokyo Wire").contains("4 new, "), "{}", line("Tokyo Wire"));
-    assert!(poll.stdout.contains("total: 7 sources, 6 new, 3 matched, 4 failed"), "{}", poll.stdout);
+    assert!(
+        poll.stdout.contains("total: 7 sources, 6 new, 3 matched, 4 failed"),
+        "{}",
+        poll.stdout
+    );
 
     // The good stories went into the queue despite the failures (file transport by default).
     let dry = sandbox.run(&["digest", "--dry-run"]).await;
@@ -312,21 +376,35 @@ async fn file_transport_writes_one_eml_per_digest() {
     digest.ok();
     let files = eml_files(&sandbox.path("out/digests"));
     assert_eq!(files.len(), 1, "{files:?}");
-    assert!(digest.stdout.contains(&files[0].display().to_string()), "{}", digest.stdout);
+    assert!(
+        digest.stdout.contains(&files[0].display().to_string()),
+        "{}",
+        digest.stdout
+    );
     let eml = std::fs::read_to_string(&files[0]).unwrap();
-    assert!(eml.contains("Subject: newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1)"), "{eml}");
+    assert!(
+        eml.contains("Subject: newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1)"),
+        "{eml}"
+    );
     assert!(eml.contains("To: me@test.invalid"));
     assert!(eml.contains("Message-ID: <") && eml.contains("Date: "));
     assert!(eml.contains("Content-Transfer-Encoding: quoted-printable"));
 
     sandbox.run(&["digest"]).await.ok();
-    assert_eq!(eml_files(&sandbox.path("out/digests")).len(), 1, "nothing new, no second file");
+    assert_eq!(
+        eml_files(&sandbox.path("out/digests")).len(),
+        1,
+        "nothing new, no second file"
+    );
 
     // send_empty = true: an empty digest is still sent.
     let sandbox_cfg = config(&feeds, email, "[digest]\nsend_empty = true\n");
     sandbox.write_config(&sandbox_cfg);
     sandbox.run(&["digest"]).await.ok();
-    let second: Vec<_> = eml_files(&sandbox.path("out/digests")).into_iter().filter(|f| !files.contains(f)).collect();
+    let second: Vec<_> = eml_files(&sandbox.path("out/digests"))
+        .into_iter()
+        .filter(|f| !files.contains(f))
+        .collect();
     assert_eq!(second.len(), 1);
     let empty = std::fs::read_to_string(&second[0]).unwrap();
     assert!(empty.contains("Subject: newswatch: no new stories"), "{empty}");
@@ -344,7 +422,12 @@ async fn two_processes_never_send_a_story_twice() {
     a.ok();
     b.ok();
     let mails = smtp.drain(Duration::from_secs(2)).await;
-    assert_eq!(mails.len(), 1, "exactly one digest: {:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>());
+    assert_eq!(
+        mails.len(),
+        1,
+        "exactly one digest: {:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
     assert!(mails[0].subject.starts_with("newswatch: 3 new stories"));
 }
 
@@ -364,16 +447,26 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     let mut smtp = SmtpServer::start().await;
     serve_first_round(&feeds).await;
     // A digest time a few seconds from now (UTC), written HH:MM:SS.
-    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4)).strftime("%H:%M:%S").to_string();
+    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4))
+        .strftime("%H:%M:%S")
+        .to_string();
     let digest = format!("[digest]\nat = [\"{at}\"]\ntimezone = \"UTC\"\n");
     let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), &digest));
 
-    let mut daemon = sandbox.command(&["run"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut daemon = sandbox
+        .command(&["run"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let mail = smtp.next().await;
     assert!(mail.subject.starts_with("newswatch: 3 new stories"), "{}", mail.subject);
 
     let pid = daemon.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
         .await
@@ -382,10 +475,21 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     assert_eq!(status.code(), Some(0), "clean stop exits 0");
 
     // Restarting the daemon sends nothing again: the digest time is remembered as handled.
-    let mut daemon = sandbox.command(&["run"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut daemon = sandbox
+        .command(&["run"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     smtp.expect_nothing().await;
     let pid = daemon.id().unwrap().to_string();
-    tokio::process::Command::new("kill").args(["-INT", &pid]).status().await.unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait()).await.unwrap().unwrap();
+    tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status.code(), Some(0));
 }

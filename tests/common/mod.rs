@@ -18,7 +18,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_newswatch");
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+    StdListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ---- feeds ---------------------------------------------------------------------------------------
@@ -164,7 +168,10 @@ impl SmtpServer {
         let handle = mailcrab::development_mail_server(Ipv4Addr::LOCALHOST, port).await;
         // The server binds in a spawned task; wait until it accepts connections.
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.is_ok() {
+            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+                .await
+                .is_ok()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -223,7 +230,9 @@ pub async fn refusing_smtp_server() -> (u16, tokio::task::JoinHandle<()>) {
     let task = tokio::spawn(async move {
         // Bounded: the test needs a handful of connections at most.
         for _ in 0..20 {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();
                 let mut lines = BufReader::new(r).lines();
@@ -281,9 +290,18 @@ impl Sandbox {
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.arg("--config").arg(self.config_path()).args(args);
-        cmd.env_remove("NEWSWATCH_CONFIG").env_remove("NEWSWATCH_LOG").env_remove("RUST_LOG");
+        cmd.env_remove("NEWSWATCH_CONFIG")
+            .env_remove("NEWSWATCH_LOG")
+            .env_remove("RUST_LOG");
         // Never let a developer's proxy settings send loopback traffic elsewhere.
-        for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        for var in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
             cmd.env_remove(var);
         }
         cmd.kill_on_drop(true);
@@ -320,7 +338,13 @@ impl From<Output> for Run {
 impl Run {
     #[track_caller]
     pub fn ok(&self) -> &Run {
-        assert_eq!(self.code, Some(0), "newswatch failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "newswatch failed:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 }
@@ -335,7 +359,11 @@ pub fn smtp_email(port: u16) -> String {
 
 pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files

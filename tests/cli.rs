@@ -1,0 +1,163 @@
+//! The command line as a user meets it: config errors, `check`, `--help`, exit codes.
+
+mod common;
+
+use common::*;
+
+const VALID: &str = r#"
+[[topic]]
+name = "Japan and NATO"
+keywords = ["SDF", "NATO"]
+
+[[source]]
+name = "Example"
+url = "http://127.0.0.1:9/rss.xml"
+"#;
+
+#[tokio::test]
+async fn shipped_config_is_valid() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/newswatch.toml");
+    let out = tokio::process::Command::new(BIN)
+        .arg("--config")
+        .arg(&shipped)
+        .arg("check")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("transport: file"), "{stdout}");
+    // State stays out of config/.
+    let db_line = stdout.lines().find(|l| l.starts_with("database:")).unwrap();
+    assert!(
+        db_line.ends_with("/data/newswatch.db") && !db_line.contains("/config/"),
+        "{db_line}"
+    );
+}
+
+#[tokio::test]
+async fn check_summarises_the_config() {
+    let sandbox = Sandbox::new(&format!(
+        "[digest]\nat = [\"07:30\", \"19:00\"]\ntimezone = \"Asia/Tokyo\"\n{VALID}"
+    ));
+    let run = sandbox.run(&["check"]).await;
+    run.ok();
+    for expected in [
+        "sources: 1",
+        "topics: 1",
+        "Japan and NATO: SDF, NATO",
+        "transport: file",
+        "next digest: ",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected:?} missing in:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout.contains(" JST (in "),
+        "digest time shown in the digest time zone: {}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn config_errors_exit_2_with_file_line_and_key() {
+    let cases: &[(&str, &[&str])] = &[
+        ("[fetch]\nintervall = \"5m\"\n", &[":2:1:", "intervall"]),
+        (
+            "[fetch]\ninterval = \"5 parsecs\"\n",
+            &[":2:12:", "interval", "invalid duration"],
+        ),
+        (
+            "[digest]\ntimezone = \"Asia/Tokio\"\n",
+            &[":2:", "timezone", "unknown time zone"],
+        ),
+        ("[email]\ntransport = \"carrier-pigeon\"\n", &[":2:", "carrier-pigeon"]),
+        ("[email]\nsmtp_port = \"twenty-five\"\n", &[":2:", "smtp_port"]),
+        (
+            "[email]\ntransport = \"smtp\"\nsmtp_host = \"mail.example.org\"\nto = [\"a@example.org\"]\nusername = \"me\"\npassword_env = \"NW_TEST_UNSET_PASSWORD\"\n",
+            &["NW_TEST_UNSET_PASSWORD", "email.username"],
+        ),
+        ("this is not toml\n", &[":1:"]),
+    ];
+    for (prefix, needles) in cases {
+        let sandbox = Sandbox::new(&format!("{prefix}{VALID}"));
+        let run = sandbox.run(&["check"]).await;
+        assert_eq!(run.code, Some(2), "{prefix:?}: {run:?}");
+        let stderr = run.stderr.trim_end();
+        assert_eq!(stderr.lines().count(), 1, "one line for {prefix:?}: {stderr}");
+        assert!(
+            stderr.contains(&sandbox.config_path().display().to_string()),
+            "names the file: {stderr}"
+        );
+        for n in *needles {
+            assert!(stderr.contains(n), "{n:?} missing for {prefix:?}: {stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_command_refuses_an_invalid_config() {
+    let sandbox = Sandbox::new("[fetch]\ntimeout = 30\n");
+    for cmd in [
+        &["poll"][..],
+        &["digest"],
+        &["digest", "--dry-run"],
+        &["run"],
+        &["mail-test"],
+    ] {
+        assert_eq!(sandbox.run(cmd).await.code, Some(2), "{cmd:?}");
+    }
+}
+
+#[tokio::test]
+async fn missing_config_and_bad_usage() {
+    let run = tokio::process::Command::new(BIN)
+        .args(["--config", "/nonexistent/newswatch.toml", "check"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("/nonexistent/newswatch.toml"));
+
+    let run = tokio::process::Command::new(BIN)
+        .arg("frobnicate")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+
+    let help = tokio::process::Command::new(BIN).arg("--help").output().await.unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for cmd in [
+        "check",
+        "poll",
+        "digest",
+        "run",
+        "mail-test",
+        "--config",
+        "NEWSWATCH_CONFIG",
+    ] {
+        assert!(help.contains(cmd), "--help lacks {cmd}: {help}");
+    }
+}
+
+#[tokio::test]
+async fn config_path_from_environment() {
+    let sandbox = Sandbox::new(VALID);
+    let out = tokio::process::Command::new(BIN)
+        .arg("check")
+        .env("NEWSWATCH_CONFIG", sandbox.config_path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
