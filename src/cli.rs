@@ -16,7 +16,7 @@ macro_rules! out {
 }
 use crate::daemon;
 use crate::digest::format_time;
-use crate::pipeline::{App, DigestOutcome};
+use crate::pipeline::{App, DigestOutcome, PollOutcome};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,8 +46,14 @@ pub enum Command {
     Check,
     /// Poll every source once now, print what each gave, and exit.
     ///
-    /// Exits 0 even if some sources failed (they are listed), 1 only if all failed.
-    Poll,
+    /// Exits 0 even if some sources failed (they are listed), 1 only if all failed. Sources
+    /// backing off after failures, or on a host that asked to wait (Retry-After), are skipped
+    /// and listed with the time they are due.
+    Poll {
+        /// Poll sources even if they are backing off or their host asked to wait.
+        #[arg(long)]
+        force: bool,
+    },
     /// Mail the digest of matched stories not yet sent, then mark them sent.
     ///
     /// With nothing to send, no mail is sent (unless digest.send_empty = true).
@@ -62,6 +68,17 @@ pub enum Command {
     Run,
     /// Send a short test message through the configured transport.
     MailTest,
+    /// Show each source's health: last success, failures, last error, items seen and matched.
+    ///
+    /// Sources failing for more than a day are marked with "!".
+    Sources {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Poll this source again after it was paused by a 410 Gone.
+        #[arg(long, value_name = "NAME")]
+        resume: Option<String>,
+    },
 }
 
 /// An exit status and, for failures, the message to print.
@@ -79,7 +96,8 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     let app = App::open(config)?;
     match command {
         Command::Check => unreachable!("handled above"),
-        Command::Poll => poll(&app).await,
+        Command::Poll { force } => poll(&app, force).await,
+        Command::Sources { json, resume } => sources(&app, json, resume).await,
         Command::Digest { dry_run } => digest(&app, dry_run).await,
         Command::Run => {
             daemon::run(app).await?;
@@ -163,34 +181,126 @@ fn print_summary(config: &Config) {
     );
 }
 
-async fn poll(app: &App) -> anyhow::Result<Outcome> {
-    let mut reports = app.poll(&app.config.sources).await;
+async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
+    let mut reports = app.poll(&app.config.sources, force).await;
     // Report in config order, whatever order the polls finished in.
     let order = |name: &str| app.config.sources.iter().position(|s| s.name == name);
     reports.sort_by_key(|r| order(&r.source));
-    let (mut new, mut matched, mut failed) = (0, 0, 0);
+    let (mut new, mut matched, mut failed, mut skipped) = (0, 0, 0, 0);
+    let moved = |to: &Option<String>| {
+        to.as_ref()
+            .map(|u| format!(" (moved permanently to {u}: update the config)"))
+            .unwrap_or_default()
+    };
     for r in &reports {
         match &r.outcome {
-            Ok(c) => {
-                new += c.new;
-                matched += c.matched;
-                out!("{}: {} new, {} matched", r.source, c.new, c.matched);
+            PollOutcome::Fetched {
+                counts,
+                over_cap,
+                moved_to,
+            } => {
+                new += counts.new;
+                matched += counts.matched;
+                let cap = if *over_cap > 0 {
+                    format!(", {over_cap} older entries over fetch.max_entries skipped")
+                } else {
+                    String::new()
+                };
+                out!(
+                    "{}: {} new, {} matched{cap}{}",
+                    r.source,
+                    counts.new,
+                    counts.matched,
+                    moved(moved_to)
+                );
             }
-            Err(e) => {
+            PollOutcome::Unchanged { moved_to } => out!("{}: unchanged{}", r.source, moved(moved_to)),
+            PollOutcome::Failed(e) => {
                 failed += 1;
                 out!("{}: error: {}", r.source, e);
+            }
+            PollOutcome::Skipped(why) => {
+                skipped += 1;
+                out!("{}: skipped: {}", r.source, why);
             }
         }
     }
     out!(
-        "total: {} sources, {} new, {} matched, {} failed",
+        "total: {} sources, {} new, {} matched, {} failed, {} skipped",
         reports.len(),
         new,
         matched,
-        failed
+        failed,
+        skipped
     );
-    if failed > 0 && failed == reports.len() {
-        return Ok(Outcome::Failure(format!("all {failed} sources failed")));
+    if failed > 0 && failed + skipped == reports.len() {
+        return Ok(Outcome::Failure(format!("all {failed} sources polled failed")));
+    }
+    Ok(Outcome::Success)
+}
+
+async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Result<Outcome> {
+    if let Some(name) = resume {
+        let n = name.clone();
+        if !app.with_store(move |s| s.resume(&n)).await? {
+            return Ok(Outcome::Failure(format!(
+                "no source named {name:?} has been polled yet"
+            )));
+        }
+        out!("{name}: resumed; it is polled at the next poll");
+        return Ok(Outcome::Success);
+    }
+    let now = Timestamp::now();
+    let health = app.health(now).await?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&health)?);
+        return Ok(Outcome::Success);
+    }
+    let tz = &app.config.digest.timezone;
+    let when = |t: Option<Timestamp>| t.map_or_else(|| "never".to_string(), |t| format_time(t, tz));
+    let mut rows = vec![[
+        "SOURCE".to_string(),
+        "STATUS".into(),
+        "LAST SUCCESS".into(),
+        "FAILS".into(),
+        "HTTP".into(),
+        "SEEN".into(),
+        "MATCHED".into(),
+        "LAST ERROR".into(),
+    ]];
+    for h in &health {
+        let name = if h.needs_attention {
+            format!("! {}", h.name)
+        } else {
+            format!("  {}", h.name)
+        };
+        rows.push([
+            name,
+            h.status.clone(),
+            when(h.last_success),
+            h.consecutive_failures.to_string(),
+            h.last_status.map_or_else(|| "-".into(), |s| s.to_string()),
+            h.items_seen.to_string(),
+            h.items_matched.to_string(),
+            h.last_error.clone().unwrap_or_default(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i < 7 {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        out!("{}", line.trim_end());
+    }
+    if health.iter().any(|h| h.needs_attention) {
+        out!("\n! failing for more than a day, paused or moved: see LAST ERROR");
     }
     Ok(Outcome::Success)
 }

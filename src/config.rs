@@ -67,6 +67,11 @@ pub struct Fetch {
     pub user_agent: String,
     pub concurrency: usize,
     pub max_body: u64,
+    pub per_host: usize,
+    pub host_delay: Duration,
+    pub max_entries: usize,
+    pub proxy: Option<Url>,
+    pub allow_private: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +187,11 @@ struct RawFetch {
     user_agent: Option<String>,
     concurrency: Option<usize>,
     max_body: Option<ByteSize>,
+    per_host: Option<usize>,
+    host_delay: Option<ConfigDelay>,
+    max_entries: Option<usize>,
+    proxy: Option<ProxyUrl>,
+    allow_private: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -254,6 +264,39 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("invalid duration {s:?}: must be longer than zero"));
     }
     Ok(d)
+}
+
+/// Like [`ConfigDuration`], but zero is allowed (`host_delay = "0s"` turns spacing off).
+#[derive(Debug, Clone, Copy)]
+struct ConfigDelay(Duration);
+
+impl<'de> Deserialize<'de> for ConfigDelay {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let t = s.trim();
+        if t == "0" || t.parse::<jiff::Span>().is_ok_and(|span| span.is_zero()) {
+            return Ok(ConfigDelay(Duration::ZERO));
+        }
+        parse_duration(&s).map(ConfigDelay).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A proxy URL: `http://`, `https://`, `socks5://` or `socks5h://`.
+#[derive(Debug, Clone)]
+struct ProxyUrl(Url);
+
+impl<'de> Deserialize<'de> for ProxyUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let url =
+            Url::parse(s.trim()).map_err(|e| serde::de::Error::custom(format!("invalid proxy URL {s:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(serde::de::Error::custom(format!(
+                "invalid proxy URL {s:?}: use http:// or https://"
+            )));
+        }
+        Ok(ProxyUrl(url))
+    }
 }
 
 /// `512KiB`, `10MiB`, `1GiB`, or a number of bytes.
@@ -400,7 +443,18 @@ impl Config {
             user_agent: raw.fetch.user_agent.unwrap_or_else(|| DEFAULT_USER_AGENT.to_string()),
             concurrency: raw.fetch.concurrency.unwrap_or(16),
             max_body: raw.fetch.max_body.map_or(10 << 20, |b| b.0),
+            per_host: raw.fetch.per_host.unwrap_or(2),
+            host_delay: raw.fetch.host_delay.map_or(Duration::from_secs(1), |d| d.0),
+            max_entries: raw.fetch.max_entries.unwrap_or(1_000),
+            proxy: raw.fetch.proxy.map(|p| p.0),
+            allow_private: raw.fetch.allow_private.unwrap_or(false),
         };
+        if fetch.per_host == 0 {
+            return Err(invalid("fetch.per_host must be at least 1".into()));
+        }
+        if fetch.max_entries == 0 {
+            return Err(invalid("fetch.max_entries must be at least 1".into()));
+        }
         if fetch.concurrency == 0 {
             return Err(invalid("fetch.concurrency must be at least 1".into()));
         }

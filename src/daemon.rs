@@ -7,6 +7,9 @@
 //! forgets one missed while newswatch was down.
 
 use std::collections::HashMap;
+
+use crate::config::Source;
+use crate::store::SourceState;
 use std::time::Duration;
 
 use jiff::civil::Time;
@@ -14,7 +17,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
-use crate::pipeline::{App, DigestOutcome};
+use crate::pipeline::{App, DigestOutcome, PollOutcome};
 use crate::store::StoreError;
 
 /// Longest sleep between schedule checks.
@@ -49,6 +52,41 @@ pub fn next_digest_time(after: Timestamp, at: &[Time], tz: &TimeZone) -> Timesta
     after + SignedDuration::from_hours(24)
 }
 
+/// The sources due at `now`, and when the next of the others is due. A source never polled is
+/// due; one paused after 410 Gone never is; one on a host that sent Retry-After waits for it.
+async fn due_sources(app: &App, now: Timestamp) -> Result<(Vec<Source>, Option<Timestamp>), StoreError> {
+    let states: HashMap<String, SourceState> = app
+        .with_store(|s| s.source_states())
+        .await?
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
+    let limited: HashMap<String, Timestamp> = app
+        .with_store(move |s| s.host_retries(now))
+        .await?
+        .into_iter()
+        .map(|(host, until, _)| (host, until))
+        .collect();
+    let mut due = Vec::new();
+    let mut next: Option<Timestamp> = None;
+    for source in &app.config.sources {
+        let state = states.get(&source.name).filter(|s| s.url == source.url.as_str());
+        if state.is_some_and(|s| s.paused) {
+            continue;
+        }
+        let mut at = state.and_then(|s| s.next_poll).unwrap_or(now);
+        if let Some(until) = limited.get(&crate::fetch::host_key(&source.url)) {
+            at = at.max(*until);
+        }
+        if at <= now {
+            due.push(source.clone());
+        } else {
+            next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
+        }
+    }
+    Ok((due, next))
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(app: App) -> Result<(), DaemonError> {
     let mut stop = stop_signal()?;
@@ -60,24 +98,7 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
         "newswatch started"
     );
 
-    // When each source is next due: a source never polled is due now.
-    let health = app.with_store(|s| s.source_health()).await?;
-    let last_attempts: HashMap<String, Timestamp> = health
-        .into_iter()
-        .filter_map(|h| h.last_attempt.map(|t| (h.name, t)))
-        .collect();
     let now = Timestamp::now();
-    let mut due: HashMap<String, Timestamp> = config
-        .sources
-        .iter()
-        .map(|s| {
-            let next = last_attempts.get(&s.name).map_or(now, |last| {
-                *last + SignedDuration::try_from(s.interval).unwrap_or(SignedDuration::MAX)
-            });
-            (s.name.clone(), next)
-        })
-        .collect();
-
     let last_slot = match app.with_store(|s| s.get_state(LAST_DIGEST_KEY)).await? {
         Some(v) => v.parse::<Timestamp>().unwrap_or(now),
         None => {
@@ -96,9 +117,9 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
 
     loop {
         let now = Timestamp::now();
-        let due_now: Vec<_> = config.sources.iter().filter(|s| due[&s.name] <= now).cloned().collect();
+        let (due_now, _) = due_sources(&app, now).await?;
         if !due_now.is_empty() {
-            let poll = app.poll(&due_now);
+            let poll = app.poll(&due_now, false);
             tokio::pin!(poll);
             let reports = tokio::select! {
                 r = &mut poll => r,
@@ -108,14 +129,10 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
                     break;
                 }
             };
-            let after = Timestamp::now();
-            for s in &due_now {
-                due.insert(
-                    s.name.clone(),
-                    after + SignedDuration::try_from(s.interval).unwrap_or(SignedDuration::MAX),
-                );
-            }
-            let failed = reports.iter().filter(|r| r.outcome.is_err()).count();
+            let failed = reports
+                .iter()
+                .filter(|r| matches!(r.outcome, PollOutcome::Failed(_)))
+                .count();
             tracing::info!(polled = reports.len(), failed, "poll round done");
         }
 
@@ -149,8 +166,15 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
             tracing::info!(at = %crate::digest::format_time(next_digest, &config.digest.timezone), "next digest");
         }
 
+        // Each polled source now has its own next time.
         let now = Timestamp::now();
-        let wake = due.values().copied().chain([next_digest]).min().unwrap_or(next_digest);
+        let (still_due, next_due) = due_sources(&app, now).await?;
+        let wake = if still_due.is_empty() {
+            next_due.map_or(next_digest, |d| d.min(next_digest))
+        } else {
+            // Only if a poll could not record its result; do not spin.
+            now + SignedDuration::from_secs(1)
+        };
         let sleep = Duration::try_from(wake.duration_since(now))
             .unwrap_or(Duration::ZERO)
             .min(MAX_SLEEP);

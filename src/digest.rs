@@ -26,6 +26,15 @@ pub struct Layout<'a> {
     pub timezone: &'a TimeZone,
     /// Stories past this many are listed as title and link only.
     pub max_stories: usize,
+    /// Sources the user should look at, listed at the end.
+    pub attention: &'a [Attention],
+}
+
+/// A source that needs the user's attention, and why.
+#[derive(Debug, Clone)]
+pub struct Attention {
+    pub source: String,
+    pub reason: String,
 }
 
 struct Part {
@@ -56,6 +65,7 @@ struct HtmlDigest<'a> {
     sections: &'a [Section],
     overflow: usize,
     max_stories: usize,
+    attention: &'a [Attention],
     version: &'a str,
 }
 
@@ -84,6 +94,7 @@ pub fn build(stories: &[Story], layout: &Layout<'_>) -> Digest {
         sections: &sections,
         overflow,
         max_stories: layout.max_stories,
+        attention: layout.attention,
         version: env!("CARGO_PKG_VERSION"),
     }
     .render()
@@ -91,7 +102,7 @@ pub fn build(stories: &[Story], layout: &Layout<'_>) -> Digest {
 
     Digest {
         subject: one_line(&subject),
-        text: plain_text(&heading, &sections, overflow, layout.max_stories),
+        text: plain_text(&heading, &sections, overflow, layout.max_stories, layout.attention),
         html,
         stories: total,
     }
@@ -181,7 +192,13 @@ fn view(story: &Story, tz: &TimeZone, full: bool) -> StoryView {
     }
 }
 
-fn plain_text(heading: &str, sections: &[Section], overflow: usize, max_stories: usize) -> String {
+fn plain_text(
+    heading: &str,
+    sections: &[Section],
+    overflow: usize,
+    max_stories: usize,
+    attention: &[Attention],
+) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "{heading}");
@@ -223,6 +240,12 @@ fn plain_text(heading: &str, sections: &[Section], overflow: usize, max_stories:
             out,
             "\n{overflow} stories past the first {max_stories} are listed by title only."
         );
+    }
+    if !attention.is_empty() {
+        let _ = writeln!(out, "\nSources needing attention:");
+        for a in attention {
+            let _ = writeln!(out, "- {}: {}", one_line(&a.source), one_line(&a.reason));
+        }
     }
     let _ = writeln!(out, "\n-- \nSent by newswatch {}.", env!("CARGO_PKG_VERSION"));
     out
@@ -266,6 +289,7 @@ mod tests {
             topic_order: order,
             timezone: &UTC,
             max_stories: max,
+            attention: &[],
         }
     }
 

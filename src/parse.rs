@@ -1,8 +1,15 @@
 //! Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into [`Entry`]s with plain text.
 //!
-//! feed-rs is given the raw bytes so that it honours the document's own encoding declaration.
+//! The bytes are first made valid UTF-8 here (BOM, then the XML declaration, then the HTTP
+//! charset; invalid bytes replaced), so that every feed-rs sees is well-formed text whatever
+//! encoding the server used or claimed.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use jiff::Timestamp;
+use regex::bytes::Regex as BytesRegex;
 use scraper::{Html, Node};
 use url::Url;
 
@@ -12,6 +19,10 @@ use crate::model::Entry;
 const MAX_TITLE_BYTES: usize = 1_000;
 /// Longest body kept per entry, in bytes: enough to match on, small enough to store thousands.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest markup converted to text per field; a feed's entry is not a book.
+const MAX_HTML_BYTES: usize = 1 << 20;
+/// Deeper markup is stripped without html5ever, whose cost grows with the square of the depth.
+const MAX_HTML_DEPTH: usize = 256;
 /// Marks an entry for which the feed gave no id (feed-rs would otherwise invent a random one, and
 /// every poll would look new).
 const NO_ID: &str = "\u{0}newswatch:no-id";
@@ -24,26 +35,113 @@ pub enum ParseError {
     Malformed(String),
 }
 
+/// A parsed feed: at most `max_entries` entries, newest first.
+#[derive(Debug)]
+pub struct Parsed {
+    pub entries: Vec<Entry>,
+    /// Entries past `max_entries`, dropped.
+    pub skipped: usize,
+}
+
 /// Parses a feed document. `base` (the URL it was fetched from) resolves relative links;
-/// `content_type` is only used to explain a failure.
+/// `content_type` gives the charset when the document does not, and explains a failure.
 pub fn parse_feed(
     bytes: &[u8],
     base: &Url,
     content_type: Option<&str>,
     now: Timestamp,
-) -> Result<Vec<Entry>, ParseError> {
+    max_entries: usize,
+) -> Result<Parsed, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .id_generator(|_, _, _| NO_ID.to_string())
         .build();
-    let feed = parser.parse(bytes).map_err(|e| {
+    let text = to_utf8(bytes, content_type);
+    let feed = parser.parse(text.as_ref()).map_err(|e| {
         if looks_like_html(bytes, content_type) {
             ParseError::NotAFeed(content_type.map_or_else(|| "an HTML page".to_string(), |ct| essence(ct).to_string()))
         } else {
             ParseError::Malformed(one_line(&e.to_string()))
         }
     })?;
-    Ok(feed.entries.into_iter().map(|e| convert(e, base, now)).collect())
+    let mut entries: Vec<Entry> = feed.entries.into_iter().map(|e| convert(e, base, now)).collect();
+    // Newest first (undated ones keep their place at the end), so a cap drops the oldest.
+    entries.sort_by_key(|e| std::cmp::Reverse(e.published));
+    let skipped = entries.len().saturating_sub(max_entries);
+    entries.truncate(max_entries);
+    Ok(Parsed { entries, skipped })
+}
+
+/// The document as valid UTF-8 with a matching XML declaration. Order of evidence: a byte order
+/// mark, the XML declaration, bytes that already are valid UTF-8, the HTTP charset; invalid
+/// sequences become U+FFFD.
+fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
+        let rest = &bytes[bom..];
+        return if encoding == UTF_8 {
+            valid_utf8(rest)
+        } else {
+            let (text, _) = encoding.decode_without_bom_handling(rest);
+            Cow::Owned(declare_utf8(text.into_owned().into_bytes()))
+        };
+    }
+    let declared = declared_encoding(bytes).and_then(|label| Encoding::for_label(label.as_bytes()));
+    let encoding = match declared {
+        // A declaration readable as ASCII rules out UTF-16: it was a mistake in the declaration.
+        Some(e) if e == UTF_16LE || e == UTF_16BE => UTF_8,
+        Some(e) => e,
+        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
+        None => content_type
+            .and_then(http_charset)
+            .and_then(|label| Encoding::for_label(label.as_bytes()))
+            .unwrap_or(UTF_8),
+    };
+    if encoding == UTF_8 {
+        return valid_utf8(bytes);
+    }
+    let (text, _, _) = encoding.decode(bytes);
+    Cow::Owned(declare_utf8(text.into_owned().into_bytes()))
+}
+
+fn valid_utf8(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match String::from_utf8_lossy(bytes) {
+        Cow::Borrowed(_) => Cow::Borrowed(bytes),
+        Cow::Owned(fixed) => Cow::Owned(declare_utf8(fixed.into_bytes())),
+    }
+}
+
+static DECLARATION: LazyLock<BytesRegex> = LazyLock::new(|| {
+    BytesRegex::new(r#"\A\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"#).expect("valid regex")
+});
+
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(512)];
+    let caps = DECLARATION.captures(head)?;
+    Some(String::from_utf8_lossy(&caps[1]).into_owned())
+}
+
+/// Rewrites the declaration's encoding to UTF-8, now that the text is UTF-8.
+fn declare_utf8(text: Vec<u8>) -> Vec<u8> {
+    let head_len = text.len().min(512);
+    match DECLARATION.captures(&text[..head_len]).and_then(|c| c.get(1)) {
+        Some(m) => {
+            let mut out = Vec::with_capacity(text.len());
+            out.extend_from_slice(&text[..m.start()]);
+            out.extend_from_slice(b"UTF-8");
+            out.extend_from_slice(&text[m.end()..]);
+            out
+        }
+        None => text,
+    }
+}
+
+fn http_charset(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']).to_string())
+    })
 }
 
 fn convert(e: feed_rs::model::Entry, base: &Url, now: Timestamp) -> Entry {
@@ -113,6 +211,10 @@ pub fn html_to_text(s: &str) -> String {
     if !s.contains(['<', '&']) {
         return collapse_whitespace(s);
     }
+    let s = cap_str(s, MAX_HTML_BYTES);
+    if nesting_exceeds(s, MAX_HTML_DEPTH) {
+        return strip_tags(s);
+    }
     let fragment = Html::parse_fragment(s);
     let mut out = String::with_capacity(s.len());
     for node in fragment.root_element().descendants() {
@@ -133,6 +235,70 @@ pub fn html_to_text(s: &str) -> String {
         }
     }
     collapse_whitespace(&out)
+}
+
+/// Whether open tags nest deeper than `limit` (a cheap scan, no parsing).
+fn nesting_exceeds(s: &str, limit: usize) -> bool {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p", "li",
+    ];
+    let bytes = s.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(off) = memchr_lt(&bytes[i..]) {
+        i += off + 1;
+        match bytes.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_end = bytes[i..]
+                    .iter()
+                    .position(|c| !c.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |p| i + p);
+                let name = s[i..name_end].to_ascii_lowercase();
+                let self_closing = bytes[name_end..]
+                    .iter()
+                    .position(|&c| c == b'>')
+                    .is_some_and(|p| p > 0 && bytes[name_end + p - 1] == b'/');
+                if !VOID.contains(&name.as_str()) && !self_closing {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'<')
+}
+
+/// Text of markup too deep to parse: tags dropped, the common entities decoded.
+fn strip_tags(s: &str) -> String {
+    static TAG: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"<[^>]*>?").expect("valid regex"));
+    let text = TAG.replace_all(s, " ");
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    collapse_whitespace(&text)
+}
+
+fn cap_str(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn is_block(name: &str) -> bool {
@@ -218,7 +384,7 @@ mod tests {
 <item><guid>id-1</guid><title>SDF &amp; NATO</title><link>/a/1</link>
 <description>&lt;p&gt;First&lt;/p&gt;&lt;p&gt;second &lt;b&gt;para&lt;/b&gt;&lt;script&gt;evil()&lt;/script&gt;&lt;/p&gt;</description>
 <pubDate>Mon, 23 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>"#;
-        let entries = parse_feed(rss, &base(), None, now()).unwrap();
+        let entries = parse_feed(rss, &base(), None, now(), 1000).unwrap().entries;
         assert_eq!(entries.len(), 1);
         let e = &entries[0];
         assert_eq!(e.guid, "id-1");
@@ -232,8 +398,8 @@ mod tests {
     fn missing_guid_gives_a_stable_id() {
         let rss = br#"<rss version="2.0"><channel><title>T</title>
 <item><title>No id</title><link>https://e.org/x</link></item></channel></rss>"#;
-        let a = parse_feed(rss, &base(), None, now()).unwrap();
-        let b = parse_feed(rss, &base(), None, now()).unwrap();
+        let a = parse_feed(rss, &base(), None, now(), 1000).unwrap().entries;
+        let b = parse_feed(rss, &base(), None, now(), 1000).unwrap().entries;
         assert_eq!(a[0].guid, b[0].guid);
         assert!(a[0].guid.contains("https://e.org/x"));
     }
@@ -243,7 +409,7 @@ mod tests {
         let rss = br#"<rss version="2.0"><channel><title>T</title>
 <item><guid>g</guid><title>x</title><link>javascript:alert(1)</link><pubDate>Mon, 23 Nov 2099 09:00:00 GMT</pubDate></item>
 </channel></rss>"#;
-        let e = &parse_feed(rss, &base(), None, now()).unwrap()[0];
+        let e = &parse_feed(rss, &base(), None, now(), 1000).unwrap().entries[0];
         assert_eq!(e.link, None);
         assert_eq!(e.published, None);
     }
@@ -251,10 +417,99 @@ mod tests {
     #[test]
     fn html_page_is_not_a_feed() {
         let page = b"<!DOCTYPE html><html><body><form>Login</form></body></html>";
-        let err = parse_feed(page, &base(), Some("text/html; charset=utf-8"), now()).unwrap_err();
+        let err = parse_feed(page, &base(), Some("text/html; charset=utf-8"), now(), 1000).unwrap_err();
         assert_eq!(err.to_string(), "not a feed (got text/html)");
-        let err = parse_feed(b"<rss><channel><item>", &base(), Some("application/rss+xml"), now()).unwrap_err();
+        let err = parse_feed(
+            b"<rss><channel><item>",
+            &base(),
+            Some("application/rss+xml"),
+            now(),
+            1000,
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("malformed feed"), "{err}");
+    }
+
+    fn titles(bytes: &[u8], content_type: Option<&str>) -> Vec<String> {
+        parse_feed(bytes, &base(), content_type, now(), 1000)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.title)
+            .collect()
+    }
+
+    fn rss_with_title(declaration: &str, title: &[u8]) -> Vec<u8> {
+        let mut doc = format!("{declaration}<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><title>")
+            .into_bytes();
+        doc.extend_from_slice(title);
+        doc.extend_from_slice(b"</title></item></channel></rss>");
+        doc
+    }
+
+    #[test]
+    fn declared_and_sniffed_encodings() {
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Украина и НАТО");
+        let doc = rss_with_title(r#"<?xml version="1.0" encoding="windows-1251"?>"#, &cp1251);
+        assert_eq!(titles(&doc, None), ["Украина и НАТО"]);
+        // No declaration: the HTTP charset decides.
+        let doc = rss_with_title("", &cp1251);
+        assert_eq!(
+            titles(&doc, Some("application/rss+xml; charset=windows-1251")),
+            ["Украина и НАТО"]
+        );
+
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("自衛隊とNATO");
+        let doc = rss_with_title(r#"<?xml version="1.0" encoding="Shift_JIS"?>"#, &sjis);
+        assert_eq!(titles(&doc, None), ["自衛隊とNATO"]);
+        let (eucjp, _, _) = encoding_rs::EUC_JP.encode("自衛隊");
+        let doc = rss_with_title(r#"<?xml version='1.0' encoding='EUC-JP'?>"#, &eucjp);
+        assert_eq!(titles(&doc, None), ["自衛隊"]);
+        let doc = rss_with_title(r#"<?xml version="1.0" encoding="ISO-8859-1"?>"#, b"Caf\xe9");
+        assert_eq!(titles(&doc, None), ["Café"]);
+
+        // UTF-16 with a BOM.
+        let text = String::from_utf8(rss_with_title(
+            r#"<?xml version="1.0" encoding="UTF-16"?>"#,
+            "Київ".as_bytes(),
+        ))
+        .unwrap();
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(titles(&utf16, None), ["Київ"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let doc = rss_with_title(r#"<?xml version="1.0" encoding="utf-8"?>"#, b"NATO \xff\xfe summit");
+        assert_eq!(titles(&doc, None), ["NATO \u{fffd}\u{fffd} summit"]);
+    }
+
+    #[test]
+    fn at_most_max_entries_newest_first() {
+        let mut doc = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for day in 1..=9 {
+            doc.push_str(&format!(
+                "<item><guid>{day}</guid><title>day {day}</title><pubDate>0{day} Nov 2026 00:00:00 GMT</pubDate></item>"
+            ));
+        }
+        doc.push_str("</channel></rss>");
+        let parsed = parse_feed(doc.as_bytes(), &base(), None, now(), 3).unwrap();
+        let got: Vec<&str> = parsed.entries.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(got, ["day 9", "day 8", "day 7"]);
+        assert_eq!(parsed.skipped, 6);
+    }
+
+    #[test]
+    fn deep_markup_is_stripped_without_parsing() {
+        let deep = format!(
+            "{}NATO &amp; Japan{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        assert!(nesting_exceeds(&deep, MAX_HTML_DEPTH));
+        assert_eq!(html_to_text(&deep), "NATO & Japan");
+        assert!(!nesting_exceeds("<p>a<br>b<img src=x/><p>c</p>", 2));
     }
 
     #[test]

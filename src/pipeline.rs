@@ -2,19 +2,21 @@
 //! (claim → build → mail → mark sent). `newswatch poll`/`digest` call these directly; the daemon
 //! calls them on its schedule.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::config::{Config, Source};
 use crate::digest::{self, Layout};
-use crate::fetch::{self, Fetcher};
+use crate::fetch::{self, FetchError, Fetched, Fetcher, Reach, Validators};
 use crate::mail::{self, Mailer, Outgoing};
 use crate::matcher::{self, Matcher};
 use crate::model::IngestCounts;
 use crate::parse;
-use crate::store::{Store, StoreError};
+use crate::store::{FailureRecord, FetchRecord, SourceState, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -43,14 +45,137 @@ pub struct App {
     matcher: Arc<Matcher>,
     fetcher: Fetcher,
     mailer: Mailer,
+    network: NetworkWatch,
 }
 
 /// How one source's poll went.
 #[derive(Debug, Clone)]
 pub struct SourceReport {
     pub source: String,
-    pub outcome: Result<IngestCounts, String>,
+    pub outcome: PollOutcome,
 }
+
+#[derive(Debug, Clone)]
+pub enum PollOutcome {
+    /// A new document was parsed and stored.
+    Fetched {
+        counts: IngestCounts,
+        /// Entries past `fetch.max_entries`, not stored.
+        over_cap: usize,
+        /// The source answered with a permanent redirect: the config should use this URL.
+        moved_to: Option<String>,
+    },
+    /// 304 Not Modified, or the same body as last time: nothing parsed.
+    Unchanged {
+        moved_to: Option<String>,
+    },
+    Failed(String),
+    /// Not polled now (backoff, a host's Retry-After, or paused after 410 Gone), and why.
+    Skipped(String),
+}
+
+/// A poll whose fetch failed before any HTTP exchange: whether it counts against the source is
+/// decided once the whole round is known (see [`NetworkWatch`]).
+struct ConnectionFailure {
+    source: Source,
+    state: Option<SourceState>,
+    error: String,
+}
+
+enum PollResult {
+    Done(SourceReport),
+    Deferred(Box<ConnectionFailure>),
+}
+
+/// Recent fetch outcomes per host, to tell "this source is down" from "our network is down".
+#[derive(Default)]
+struct NetworkWatch {
+    events: Mutex<VecDeque<(Instant, String, bool)>>,
+}
+
+impl NetworkWatch {
+    const WINDOW: Duration = Duration::from_secs(60);
+    const MIN_HOSTS: usize = 3;
+
+    fn note(&self, host: String, reached: bool) {
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        events.push_back((Instant::now(), host, reached));
+        while events.front().is_some_and(|e| e.0.elapsed() > Self::WINDOW) || events.len() > 10_000 {
+            events.pop_front();
+        }
+    }
+
+    /// Connection failures to at least [`Self::MIN_HOSTS`] hosts within a minute, and not one
+    /// host reached: the fault is ours, not the sources'.
+    fn looks_down(&self) -> bool {
+        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = events.iter().filter(|e| e.0.elapsed() <= Self::WINDOW);
+        let mut failed = HashSet::new();
+        for (_, host, reached) in recent {
+            if *reached {
+                return false;
+            }
+            failed.insert(host.as_str());
+        }
+        failed.len() >= Self::MIN_HOSTS
+    }
+}
+
+/// Jitter of ±10 %, so that sources polled together once drift apart.
+fn jittered(d: Duration) -> Duration {
+    d.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+fn later(now: Timestamp, d: Duration) -> Timestamp {
+    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// Exponential backoff after `failures` failures in a row: the interval, then twice it, and so
+/// on, up to a day.
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    jittered(interval.saturating_mul(factor).min(MAX_BACKOFF)).min(MAX_BACKOFF)
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+/// While the network looks down, sources are tried again this soon at the latest.
+const NETWORK_RETRY: Duration = Duration::from_secs(5 * 60);
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A source's health, as `newswatch sources` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub name: String,
+    pub url: String,
+    /// `ok`, `failing`, `paused (410 Gone)`, `moved`, or `never polled`.
+    pub status: String,
+    /// Failing for more than a day, paused, or moved: the user should look.
+    pub needs_attention: bool,
+    pub last_attempt: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    pub consecutive_failures: u32,
+    pub failing_since: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub items_seen: i64,
+    pub items_matched: i64,
+    pub next_poll: Option<Timestamp>,
+    pub moved_to: Option<String>,
+}
+
+/// A source is reported as needing attention after failing this long.
+impl Health {
+    fn paused_or_gone(&self) -> bool {
+        self.status.starts_with("paused")
+    }
+}
+
+const ATTENTION_AFTER: SignedDuration = SignedDuration::from_hours(24);
 
 /// What `digest` did.
 #[derive(Debug, Clone)]
@@ -78,6 +203,7 @@ impl App {
             matcher: Arc::new(matcher),
             fetcher,
             mailer,
+            network: NetworkWatch::default(),
         })
     }
 
@@ -98,52 +224,401 @@ impl App {
     }
 
     /// Polls `sources` concurrently (at most `fetch.concurrency` at once). A failing source is
-    /// reported and recorded; it never stops the others.
-    pub async fn poll(&self, sources: &[Source]) -> Vec<SourceReport> {
-        futures_util::stream::iter(sources)
-            .map(|source| self.poll_one(source))
-            .buffer_unordered(self.config.fetch.concurrency)
-            .collect()
-            .await
-    }
-
-    async fn poll_one(&self, source: &Source) -> SourceReport {
-        let name = source.name.clone();
-        let url = source.url.to_string();
-        let outcome = match self.fetcher.get(&source.url).await {
-            Err(e) => Err(e.to_string()),
-            Ok(doc) => {
-                let matcher = Arc::clone(&self.matcher);
-                let max_age = self.config.fetch.max_age;
-                let (name, url) = (name.clone(), url.clone());
-                self.with_store(move |store| {
-                    let now = Timestamp::now();
-                    match parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now) {
-                        Ok(entries) => Ok(store
-                            .ingest(&name, &url, &entries, now, max_age, |e| {
-                                matcher.match_entry(&e.title, &e.body)
-                            })
-                            .map_err(|e| e.to_string())),
-                        Err(e) => Ok(Err(e.to_string())),
-                    }
-                })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()))
+    /// reported and recorded; it never stops the others. Sources backing off after failures, on
+    /// a host that asked to be left alone (Retry-After), or paused after 410 Gone are skipped;
+    /// `force` polls the first two anyway.
+    pub async fn poll(&self, sources: &[Source], force: bool) -> Vec<SourceReport> {
+        let now = Timestamp::now();
+        let states: HashMap<String, SourceState> = match self.with_store(|s| s.source_states()).await {
+            Ok(list) => list.into_iter().map(|s| (s.name.clone(), s)).collect(),
+            Err(e) => {
+                let error = format!("cannot read source state: {e}");
+                return sources
+                    .iter()
+                    .map(|s| SourceReport {
+                        source: s.name.clone(),
+                        outcome: PollOutcome::Failed(error.clone()),
+                    })
+                    .collect();
             }
         };
-        if let Err(error) = &outcome {
-            tracing::warn!(source = %name, %error, "poll failed");
-            let (n, u, err) = (name.clone(), url.clone(), error.clone());
-            if let Err(e) = self
-                .with_store(move |s| s.record_failure(&n, &u, Timestamp::now(), &err))
-                .await
-            {
-                tracing::error!(source = %name, error = %e, "cannot record the failure");
+        let limited: HashMap<String, (Timestamp, String)> = self
+            .with_store(move |s| s.host_retries(now))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(host, until, reason)| (host, (until, reason)))
+            .collect();
+
+        let mut reports = Vec::new();
+        let mut due = Vec::new();
+        for source in sources {
+            // State recorded for another URL is stale: the source was moved in the config.
+            let state = states
+                .get(&source.name)
+                .filter(|s| s.url == source.url.as_str())
+                .cloned();
+            match self.skip_reason(source, state.as_ref(), &limited, now, force) {
+                Some(reason) => reports.push(SourceReport {
+                    source: source.name.clone(),
+                    outcome: PollOutcome::Skipped(reason),
+                }),
+                None => due.push((source, state)),
             }
-        } else if let Ok(c) = &outcome {
-            tracing::info!(source = %name, new = c.new, matched = c.matched, "polled");
         }
-        SourceReport { source: name, outcome }
+
+        let results: Vec<PollResult> = futures_util::stream::iter(due)
+            .map(|(source, state)| self.poll_one(source, state))
+            .buffer_unordered(self.config.fetch.concurrency)
+            .collect()
+            .await;
+
+        let network_down = self.network.looks_down();
+        for result in results {
+            match result {
+                PollResult::Done(report) => reports.push(report),
+                PollResult::Deferred(failure) => reports.push(self.connection_failed(*failure, network_down).await),
+            }
+        }
+        reports
+    }
+
+    fn skip_reason(
+        &self,
+        source: &Source,
+        state: Option<&SourceState>,
+        limited: &HashMap<String, (Timestamp, String)>,
+        now: Timestamp,
+        force: bool,
+    ) -> Option<String> {
+        let tz = &self.config.digest.timezone;
+        if state.is_some_and(|s| s.paused) {
+            return Some(format!(
+                "paused after HTTP 410 Gone; remove it from the config, or run `newswatch sources --resume \"{}\"` if it is back",
+                source.name
+            ));
+        }
+        if force {
+            return None;
+        }
+        if let Some((until, reason)) = limited.get(&fetch::host_key(&source.url)) {
+            return Some(format!(
+                "{} asked to wait ({reason}) until {}",
+                fetch::host_key(&source.url),
+                digest::format_time(*until, tz)
+            ));
+        }
+        let state = state?;
+        match state.next_poll {
+            Some(next) if state.consecutive_failures > 0 && next > now => Some(format!(
+                "backing off after {} failure{} until {} (poll --force to try now)",
+                state.consecutive_failures,
+                if state.consecutive_failures == 1 { "" } else { "s" },
+                digest::format_time(next, tz)
+            )),
+            _ => None,
+        }
+    }
+
+    async fn poll_one(&self, source: &Source, state: Option<SourceState>) -> PollResult {
+        let name = source.name.clone();
+        let reach = if self.config.fetch.allow_private || fetch::is_private_host(&source.url).await {
+            Reach::Any
+        } else {
+            Reach::PublicOnly
+        };
+        let validators = Validators {
+            etag: state.as_ref().and_then(|s| s.etag.clone()),
+            last_modified: state.as_ref().and_then(|s| s.last_modified.clone()),
+        };
+        let fetched = self.fetcher.get(&source.url, &validators, reach).await;
+        let host = fetch::host_key(&source.url);
+        self.network
+            .note(host.clone(), !matches!(&fetched, Err(e) if e.is_connection_level()));
+
+        let now = Timestamp::now();
+        let next_poll = later(now, jittered(source.interval));
+        let outcome = match fetched {
+            Ok(Fetched::NotModified) => {
+                let record = FetchRecord {
+                    status: 304,
+                    etag: validators.etag,
+                    last_modified: validators.last_modified,
+                    body_hash: None,
+                    next_poll,
+                    moved_to: state.as_ref().and_then(|s| s.moved_to.clone()),
+                };
+                self.store_unchanged(source, record).await
+            }
+            Ok(Fetched::Document(doc)) => {
+                let hash = sha256_hex(&doc.body);
+                let moved_to = doc.moved_to.as_ref().map(ToString::to_string);
+                let record = FetchRecord {
+                    status: 200,
+                    etag: doc.validators.etag.clone(),
+                    last_modified: doc.validators.last_modified.clone(),
+                    body_hash: Some(hash.clone()),
+                    next_poll,
+                    moved_to: moved_to.clone(),
+                };
+                if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str()) {
+                    self.store_unchanged(source, record).await
+                } else {
+                    self.store_document(source, *doc, record).await
+                }
+            }
+            Err(error) if error.is_connection_level() => {
+                return PollResult::Deferred(Box::new(ConnectionFailure {
+                    source: source.clone(),
+                    state,
+                    error: error.to_string(),
+                }));
+            }
+            Err(error) => self.fetch_failed(source, state.as_ref(), &host, error).await,
+        };
+        match &outcome {
+            PollOutcome::Failed(error) => tracing::warn!(source = %name, %error, "poll failed"),
+            PollOutcome::Fetched { counts, .. } => {
+                tracing::info!(source = %name, new = counts.new, matched = counts.matched, "polled")
+            }
+            _ => tracing::debug!(source = %name, "unchanged"),
+        }
+        PollResult::Done(SourceReport { source: name, outcome })
+    }
+
+    async fn store_unchanged(&self, source: &Source, record: FetchRecord) -> PollOutcome {
+        let (name, url) = (source.name.clone(), source.url.to_string());
+        let moved_to = record.moved_to.clone();
+        match self
+            .with_store(move |s| s.record_unchanged(&name, &url, &record, Timestamp::now()))
+            .await
+        {
+            Ok(()) => PollOutcome::Unchanged { moved_to },
+            Err(e) => PollOutcome::Failed(e.to_string()),
+        }
+    }
+
+    async fn store_document(&self, source: &Source, doc: fetch::Document, record: FetchRecord) -> PollOutcome {
+        let matcher = Arc::clone(&self.matcher);
+        let (max_age, max_entries) = (self.config.fetch.max_age, self.config.fetch.max_entries);
+        let (name, url) = (source.name.clone(), source.url.to_string());
+        let moved_to = record.moved_to.clone();
+        let stored = self
+            .with_store(move |store| {
+                let now = Timestamp::now();
+                let parsed = match parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now, max_entries)
+                {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e.to_string())),
+                };
+                let counts = store.ingest(&name, &url, &parsed.entries, &record, now, max_age, |e| {
+                    matcher.match_entry(&e.title, &e.body)
+                })?;
+                Ok(Ok((counts, parsed.skipped)))
+            })
+            .await;
+        match stored {
+            Ok(Ok((counts, over_cap))) => PollOutcome::Fetched {
+                counts,
+                over_cap,
+                moved_to,
+            },
+            // A document that does not parse is the source's fault, like an HTTP error.
+            Ok(Err(parse_error)) => {
+                let state = self.state_of(source).await;
+                self.record_failure(source, state.as_ref(), parse_error, None, true, false, None)
+                    .await
+            }
+            Err(e) => PollOutcome::Failed(format!("database: {e}")),
+        }
+    }
+
+    async fn state_of(&self, source: &Source) -> Option<SourceState> {
+        let name = source.name.clone();
+        self.with_store(|s| s.source_states())
+            .await
+            .ok()?
+            .into_iter()
+            .find(|s| s.name == name)
+    }
+
+    async fn fetch_failed(
+        &self,
+        source: &Source,
+        state: Option<&SourceState>,
+        host: &str,
+        error: FetchError,
+    ) -> PollOutcome {
+        let message = error.to_string();
+        match error {
+            FetchError::RateLimited { status, retry_after } => {
+                // Rate limits are per client address: leave the whole host alone.
+                let wait = retry_after.unwrap_or_else(|| backoff(source.interval, 1));
+                let until = later(Timestamp::now(), wait);
+                let (h, reason) = (host.to_string(), format!("HTTP {status}"));
+                if let Err(e) = self.with_store(move |s| s.set_host_retry(&h, until, &reason)).await {
+                    tracing::error!(error = %e, "cannot record the host's Retry-After");
+                }
+                let message = format!(
+                    "{message}; {host} is left alone until {}",
+                    digest::format_time(until, &self.config.digest.timezone)
+                );
+                self.record_failure(source, state, message, Some(status), false, false, Some(until))
+                    .await
+            }
+            FetchError::Gone => {
+                let message = format!(
+                    "{message}; paused: remove it from the config, or `newswatch sources --resume \"{}\"`",
+                    source.name
+                );
+                self.record_failure(source, state, message, Some(410), true, true, None)
+                    .await
+            }
+            FetchError::Status { status, .. } => {
+                self.record_failure(source, state, message, Some(status), true, false, None)
+                    .await
+            }
+            _ => {
+                self.record_failure(source, state, message, None, true, false, None)
+                    .await
+            }
+        }
+    }
+
+    async fn connection_failed(&self, failure: ConnectionFailure, network_down: bool) -> SourceReport {
+        let ConnectionFailure { source, state, error } = failure;
+        let outcome = if network_down {
+            let until = later(Timestamp::now(), source.interval.min(NETWORK_RETRY));
+            let error = format!("{error} (the network looks down: not counted against the source)");
+            self.record_failure(&source, state.as_ref(), error, None, false, false, Some(until))
+                .await
+        } else {
+            self.record_failure(&source, state.as_ref(), error, None, true, false, None)
+                .await
+        };
+        if let PollOutcome::Failed(error) = &outcome {
+            tracing::warn!(source = %source.name, %error, "poll failed");
+        }
+        SourceReport {
+            source: source.name,
+            outcome,
+        }
+    }
+
+    /// Stores a failure and reports it. `penalise` counts it toward the source's backoff;
+    /// `next_poll` overrides the backoff schedule.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_failure(
+        &self,
+        source: &Source,
+        state: Option<&SourceState>,
+        error: String,
+        status: Option<u16>,
+        penalise: bool,
+        pause: bool,
+        next_poll: Option<Timestamp>,
+    ) -> PollOutcome {
+        let failures = state.map_or(0, |s| s.consecutive_failures) + u32::from(penalise);
+        let next_poll = next_poll.unwrap_or_else(|| later(Timestamp::now(), backoff(source.interval, failures.max(1))));
+        let record = FailureRecord {
+            error: error.clone(),
+            status,
+            next_poll,
+            penalise,
+            pause,
+        };
+        let (name, url) = (source.name.clone(), source.url.to_string());
+        if let Err(e) = self
+            .with_store(move |s| s.record_failure(&name, &url, &record, Timestamp::now()))
+            .await
+        {
+            tracing::error!(source = %source.name, error = %e, "cannot record the failure");
+        }
+        PollOutcome::Failed(error)
+    }
+
+    /// Health of every configured source, in config order.
+    pub async fn health(&self, now: Timestamp) -> Result<Vec<Health>, StoreError> {
+        let states: HashMap<String, SourceState> = self
+            .with_store(|s| s.source_states())
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect();
+        Ok(self
+            .config
+            .sources
+            .iter()
+            .map(|source| {
+                let st = states
+                    .get(&source.name)
+                    .filter(|s| s.url == source.url.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                let long_failing = st
+                    .failing_since
+                    .is_some_and(|t| now.duration_since(t) > ATTENTION_AFTER);
+                let status = if st.last_attempt.is_none() {
+                    "never polled"
+                } else if st.paused {
+                    "paused (410 Gone)"
+                } else if st.consecutive_failures > 0 {
+                    "failing"
+                } else if st.moved_to.is_some() {
+                    "moved"
+                } else {
+                    "ok"
+                };
+                Health {
+                    name: source.name.clone(),
+                    url: source.url.to_string(),
+                    status: status.to_string(),
+                    needs_attention: st.paused || st.moved_to.is_some() || long_failing,
+                    last_attempt: st.last_attempt,
+                    last_success: st.last_success,
+                    consecutive_failures: st.consecutive_failures,
+                    failing_since: st.failing_since,
+                    last_error: st.last_error,
+                    last_status: st.last_status,
+                    items_seen: st.items_seen,
+                    items_matched: st.items_matched,
+                    next_poll: st.next_poll,
+                    moved_to: st.moved_to,
+                }
+            })
+            .collect())
+    }
+
+    /// The "sources needing attention" lines for the digest.
+    async fn attention(&self) -> Vec<digest::Attention> {
+        let tz = &self.config.digest.timezone;
+        match self.health(Timestamp::now()).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|h| h.needs_attention)
+                .map(|h| {
+                    let reason = if h.paused_or_gone() {
+                        "paused after HTTP 410 Gone: remove it or resume it".to_string()
+                    } else if h.consecutive_failures > 0 {
+                        format!(
+                            "failing since {}: {}",
+                            h.failing_since.map(|t| digest::format_time(t, tz)).unwrap_or_default(),
+                            h.last_error.clone().unwrap_or_default()
+                        )
+                    } else {
+                        format!(
+                            "moved permanently to {}: update the config",
+                            h.moved_to.clone().unwrap_or_default()
+                        )
+                    };
+                    digest::Attention { source: h.name, reason }
+                })
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read source health");
+                Vec::new()
+            }
+        }
     }
 
     /// Builds and sends the digest of every queued story not yet sent. Stories are claimed first
@@ -153,7 +628,7 @@ impl App {
         let now = Timestamp::now();
         if dry_run {
             let stories = self.with_store(|s| s.pending_stories()).await?;
-            let digest = self.build_digest(&stories);
+            let digest = self.build_digest(&stories).await;
             return Ok(DigestOutcome::DryRun {
                 stories: digest.stories,
                 text: digest.text,
@@ -165,7 +640,7 @@ impl App {
         if stories.is_empty() && !self.config.digest.send_empty {
             return Ok(DigestOutcome::NothingToSend);
         }
-        let digest = self.build_digest(&stories);
+        let digest = self.build_digest(&stories).await;
         let sent = self
             .mailer
             .send(&Outgoing {
@@ -205,14 +680,16 @@ impl App {
         }
     }
 
-    fn build_digest(&self, stories: &[crate::model::Story]) -> digest::Digest {
+    async fn build_digest(&self, stories: &[crate::model::Story]) -> digest::Digest {
         let order: Vec<String> = self.config.topics.iter().map(|t| t.name.clone()).collect();
+        let attention = self.attention().await;
         digest::build(
             stories,
             &Layout {
                 topic_order: &order,
                 timezone: &self.config.digest.timezone,
                 max_stories: self.config.digest.max_stories,
+                attention: &attention,
             },
         )
     }

@@ -46,14 +46,49 @@ pub struct Store {
     conn: Connection,
 }
 
-/// What `newswatch sources` shows about one source.
-#[derive(Debug, Clone)]
-pub struct SourceHealth {
+/// Everything stored about one source: its health (for `newswatch sources`) and its fetch state.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
     pub name: String,
+    pub url: String,
     pub last_attempt: Option<Timestamp>,
     pub last_success: Option<Timestamp>,
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub items_seen: i64,
+    pub items_matched: i64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<String>,
+    pub next_poll: Option<Timestamp>,
+    pub failing_since: Option<Timestamp>,
+    pub paused: bool,
+    pub moved_to: Option<String>,
+}
+
+/// What a successful fetch leaves behind for the next one.
+#[derive(Debug, Clone, Default)]
+pub struct FetchRecord {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Of the body parsed; `None` keeps the stored one (a 304 has no body).
+    pub body_hash: Option<String>,
+    pub next_poll: Timestamp,
+    pub moved_to: Option<String>,
+}
+
+/// What a failed fetch changes.
+#[derive(Debug, Clone)]
+pub struct FailureRecord {
+    pub error: String,
+    pub status: Option<u16>,
+    pub next_poll: Timestamp,
+    /// Counts toward backoff; `false` when the failure was not the source's (our network was down).
+    pub penalise: bool,
+    /// 410 Gone: poll no more until resumed.
+    pub pause: bool,
 }
 
 impl Store {
@@ -96,11 +131,13 @@ impl Store {
     /// Stores the entries of one poll of `source`. Entries seen before (same story, see
     /// [`dedup`]) only add a sighting; new ones are matched with `matcher` and, when they match and
     /// are not older than `max_age`, queued for the next digest.
+    #[allow(clippy::too_many_arguments)]
     pub fn ingest(
         &mut self,
         source: &str,
         url: &str,
         entries: &[Entry],
+        record: &FetchRecord,
         now: Timestamp,
         max_age: Duration,
         matcher: impl Fn(&Entry) -> Option<MatchResult>,
@@ -175,41 +212,116 @@ impl Store {
             }
         }
         tx.execute(
-            "UPDATE sources SET last_attempt = ?2, last_success = ?2, consecutive_failures = 0, last_error = NULL,
-                 items_seen = items_seen + ?3, items_matched = items_matched + ?4
-             WHERE id = ?1",
-            params![source_id, now_s, counts.new as i64, counts.matched as i64],
+            "UPDATE sources SET items_seen = items_seen + ?2, items_matched = items_matched + ?3 WHERE id = ?1",
+            params![source_id, counts.new as i64, counts.matched as i64],
         )?;
+        record_success(&tx, source_id, record, now)?;
         tx.commit()?;
         Ok(counts)
     }
 
+    /// Records a fetch that found nothing new (a 304, or a body identical to the last one).
+    pub fn record_unchanged(
+        &mut self,
+        source: &str,
+        url: &str,
+        record: &FetchRecord,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = upsert_source(&tx, source, url)?;
+        record_success(&tx, id, record, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records a failed poll of `source`.
-    pub fn record_failure(&mut self, source: &str, url: &str, now: Timestamp, error: &str) -> Result<(), StoreError> {
+    pub fn record_failure(
+        &mut self,
+        source: &str,
+        url: &str,
+        failure: &FailureRecord,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = upsert_source(&tx, source, url)?;
         tx.execute(
-            "UPDATE sources SET last_attempt = ?2, consecutive_failures = consecutive_failures + 1, last_error = ?3
+            "UPDATE sources SET last_attempt = ?2, last_error = ?3, last_status = ?4, next_poll = ?5,
+                 consecutive_failures = consecutive_failures + ?6,
+                 failing_since = CASE WHEN ?6 = 1 THEN COALESCE(failing_since, ?2) ELSE failing_since END,
+                 paused = MAX(paused, ?7)
              WHERE id = ?1",
-            params![id, now.as_second(), error],
+            params![
+                id,
+                now.as_second(),
+                failure.error,
+                failure.status,
+                failure.next_poll.as_second(),
+                failure.penalise as i64,
+                failure.pause as i64
+            ],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Health of every source ever polled, by name.
-    pub fn source_health(&self) -> Result<Vec<SourceHealth>, StoreError> {
+    /// Every source ever polled, by name.
+    pub fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT name, last_attempt, last_success, consecutive_failures, last_error FROM sources ORDER BY name",
+            "SELECT name, url, last_attempt, last_success, consecutive_failures, last_error, last_status, items_seen,
+                    items_matched, etag, last_modified, body_hash, next_poll, failing_since, paused, moved_to
+             FROM sources ORDER BY name",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok(SourceHealth {
+            Ok(SourceState {
                 name: r.get(0)?,
-                last_attempt: r.get::<_, Option<i64>>(1)?.map(ts),
-                last_success: r.get::<_, Option<i64>>(2)?.map(ts),
-                consecutive_failures: r.get(3)?,
-                last_error: r.get(4)?,
+                url: r.get(1)?,
+                last_attempt: r.get::<_, Option<i64>>(2)?.map(ts),
+                last_success: r.get::<_, Option<i64>>(3)?.map(ts),
+                consecutive_failures: r.get(4)?,
+                last_error: r.get(5)?,
+                last_status: r.get(6)?,
+                items_seen: r.get(7)?,
+                items_matched: r.get(8)?,
+                etag: r.get(9)?,
+                last_modified: r.get(10)?,
+                body_hash: r.get(11)?,
+                next_poll: r.get::<_, Option<i64>>(12)?.map(ts),
+                failing_since: r.get::<_, Option<i64>>(13)?.map(ts),
+                paused: r.get(14)?,
+                moved_to: r.get(15)?,
             })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Lets a source paused after a 410 be polled again. `false` if no such source is stored.
+    pub fn resume(&mut self, source: &str) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE sources SET paused = 0, next_poll = NULL, consecutive_failures = 0, failing_since = NULL
+             WHERE name = ?1",
+            params![source],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// A host asked to be left alone until `until` (429/503 with Retry-After).
+    pub fn set_host_retry(&mut self, host: &str, until: Timestamp, reason: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO hosts (host, retry_after, reason) VALUES (?1, ?2, ?3)
+             ON CONFLICT (host) DO UPDATE SET retry_after = excluded.retry_after, reason = excluded.reason",
+            params![host, until.as_second(), reason],
+        )?;
+        Ok(())
+    }
+
+    /// Hosts still asking to be left alone at `now`, with until when and why.
+    pub fn host_retries(&self, now: Timestamp) -> Result<Vec<(String, Timestamp, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT host, retry_after, reason FROM hosts WHERE retry_after > ?1 ORDER BY host")?;
+        let rows = stmt.query_map(params![now.as_second()], |r| {
+            Ok((r.get::<_, String>(0)?, ts(r.get(1)?), r.get::<_, String>(2)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -349,7 +461,15 @@ impl Store {
 fn upsert_source(conn: &Connection, name: &str, url: &str) -> Result<i64, rusqlite::Error> {
     conn.query_row(
         "INSERT INTO sources (name, url) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET url = excluded.url RETURNING id",
+         ON CONFLICT (name) DO UPDATE SET
+             -- A new URL is a new document: its validators, pause and backoff start afresh.
+             etag = CASE WHEN url = excluded.url THEN etag END,
+             last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+             body_hash = CASE WHEN url = excluded.url THEN body_hash END,
+             paused = CASE WHEN url = excluded.url THEN paused ELSE 0 END,
+             moved_to = CASE WHEN url = excluded.url THEN moved_to END,
+             url = excluded.url
+         RETURNING id",
         params![name, url],
         |r| r.get(0),
     )
@@ -387,6 +507,26 @@ fn same_story(
         .into_iter()
         .find(|c| dedup::comparable_title(&c.1) == wanted)
         .map(|(id, _, state, _)| (id, state)))
+}
+
+fn record_success(conn: &Connection, id: i64, r: &FetchRecord, now: Timestamp) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "UPDATE sources SET last_attempt = ?2, last_success = ?2, consecutive_failures = 0, failing_since = NULL,
+             last_error = NULL, last_status = ?3, next_poll = ?4, moved_to = ?5,
+             etag = ?6, last_modified = ?7, body_hash = COALESCE(?8, body_hash)
+         WHERE id = ?1",
+        params![
+            id,
+            now.as_second(),
+            r.status,
+            r.next_poll.as_second(),
+            r.moved_to,
+            r.etag,
+            r.last_modified,
+            r.body_hash
+        ],
+    )?;
+    Ok(())
 }
 
 fn ts(seconds: i64) -> Timestamp {
@@ -445,14 +585,22 @@ mod tests {
 
     const WEEK: Duration = Duration::from_secs(7 * 86_400);
 
+    fn rec(now: Timestamp) -> FetchRecord {
+        FetchRecord {
+            status: 200,
+            next_poll: now,
+            ..FetchRecord::default()
+        }
+    }
+
     #[test]
     fn migrations_apply_and_version_is_recorded() {
         let (dir, store) = store();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 1);
+        assert_eq!(again.schema_version().unwrap(), 2);
     }
 
     #[test]
@@ -460,8 +608,8 @@ mod tests {
         let (_d, mut s) = store();
         let now = Timestamp::now();
         let e = [entry("1", "https://a.org/x", "X")];
-        assert_eq!(s.ingest("A", "u", &e, now, WEEK, all_match).unwrap().new, 1);
-        assert_eq!(s.ingest("A", "u", &e, now, WEEK, all_match).unwrap().new, 0);
+        assert_eq!(s.ingest("A", "u", &e, &rec(now), now, WEEK, all_match).unwrap().new, 1);
+        assert_eq!(s.ingest("A", "u", &e, &rec(now), now, WEEK, all_match).unwrap().new, 0);
         assert_eq!(s.pending_stories().unwrap().len(), 1);
     }
 
@@ -473,6 +621,7 @@ mod tests {
             "A",
             "u",
             &[entry("1", "https://www.a.org/x/?utm_source=rss", "X")],
+            &rec(now),
             now,
             WEEK,
             all_match,
@@ -482,6 +631,7 @@ mod tests {
             "B",
             "u",
             &[entry("zz", "http://a.org/x", "Other title")],
+            &rec(now),
             now,
             WEEK,
             all_match,
@@ -500,6 +650,7 @@ mod tests {
             "A",
             "u",
             &[entry("1", "https://a.org/live", "Update 1")],
+            &rec(now),
             now,
             WEEK,
             all_match,
@@ -509,6 +660,7 @@ mod tests {
             "A",
             "u",
             &[entry("2", "https://a.org/live", "Update 2")],
+            &rec(now),
             now,
             WEEK,
             all_match,
@@ -518,6 +670,7 @@ mod tests {
             "A",
             "u",
             &[entry("3", "https://a.org/live", "update 1!")],
+            &rec(now),
             now,
             WEEK,
             all_match,
@@ -530,10 +683,26 @@ mod tests {
     fn root_page_links_never_merge_stories() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/", "One")], now, WEEK, all_match)
-            .unwrap();
-        s.ingest("B", "u", &[entry("2", "https://a.org/", "Two")], now, WEEK, all_match)
-            .unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("1", "https://a.org/", "One")],
+            &rec(now),
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
+        s.ingest(
+            "B",
+            "u",
+            &[entry("2", "https://a.org/", "Two")],
+            &rec(now),
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
         assert_eq!(s.pending_stories().unwrap().len(), 2);
     }
 
@@ -543,7 +712,7 @@ mod tests {
         let now = Timestamp::now();
         let mut old = entry("1", "https://a.org/old", "Old");
         old.published = Some(now - jiff::SignedDuration::from_hours(24 * 8));
-        let c = s.ingest("A", "u", &[old], now, WEEK, all_match).unwrap();
+        let c = s.ingest("A", "u", &[old], &rec(now), now, WEEK, all_match).unwrap();
         assert_eq!((c.new, c.matched), (1, 0));
         assert!(s.pending_stories().unwrap().is_empty());
     }
@@ -552,8 +721,16 @@ mod tests {
     fn claims_are_exclusive_and_release_requeues() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match)
-            .unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("1", "https://a.org/1", "One")],
+            &rec(now),
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
         assert_eq!(s.claim_stories("first", now).unwrap().len(), 1);
         assert!(
             s.claim_stories("second", now).unwrap().is_empty(),
@@ -570,8 +747,16 @@ mod tests {
     fn stale_claims_expire() {
         let (_d, mut s) = store();
         let now = Timestamp::now();
-        s.ingest("A", "u", &[entry("1", "https://a.org/1", "One")], now, WEEK, all_match)
-            .unwrap();
+        s.ingest(
+            "A",
+            "u",
+            &[entry("1", "https://a.org/1", "One")],
+            &rec(now),
+            now,
+            WEEK,
+            all_match,
+        )
+        .unwrap();
         s.claim_stories("dead", now).unwrap();
         let later = now + jiff::SignedDuration::from_hours(1);
         assert_eq!(s.claim_stories("alive", later).unwrap().len(), 1);

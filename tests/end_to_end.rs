@@ -25,6 +25,9 @@ database = "state/newswatch.db"
 
 [fetch]
 timeout = "5s"
+# Every test feed is on one loopback host: no politeness delay needed.
+host_delay = "0s"
+per_host = 8
 
 {email}
 {extra}
@@ -358,7 +361,7 @@ url = "http://127.0.0.1:{dead}/feed.xml"
 
     // All sources failing is a failed poll.
     let all_dead = format!(
-        "{TOPICS}\n[[source]]\nname = \"Nobody Home\"\nurl = \"http://127.0.0.1:{dead}/feed.xml\"\n[fetch]\ntimeout = \"3s\"\n"
+        "{TOPICS}\n[[source]]\nname = \"Nobody Home\"\nurl = \"http://127.0.0.1:{dead}/feed.xml\"\n[fetch]\ntimeout = \"3s\"\nhost_delay = \"0s\"\n"
     );
     let sandbox = Sandbox::new(&all_dead);
     let poll = sandbox.run(&["poll"]).await;
