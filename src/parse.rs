@@ -333,8 +333,16 @@ fn is_block(name: &str) -> bool {
     )
 }
 
+/// Runs of whitespace made one space, control characters (terminal escapes, NULs) dropped.
 fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().filter(|c| !c.is_control()));
+    }
+    out
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary.
