@@ -109,6 +109,9 @@ impl FetchError {
 #[error("cannot build the HTTP client: {0}")]
 pub struct ClientError(String);
 
+/// A request's places under the global and the per-host bound.
+type Slots<'a> = (tokio::sync::SemaphorePermit<'a>, tokio::sync::OwnedSemaphorePermit);
+
 /// Spacing and bounding of requests to one host.
 struct HostGate {
     permits: Arc<Semaphore>,
@@ -186,7 +189,8 @@ impl Fetcher {
         let mut all_permanent = true;
         for hop in 0..=MAX_REDIRECTS {
             check_target(&current, reach)?;
-            let response = self.send(&current, validators, reach).await?;
+            // The slots are held until the body is read: bounds count transfers, not headers.
+            let (response, _slots) = self.send(&current, validators, reach).await?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let location = response
@@ -216,13 +220,18 @@ impl Fetcher {
         Err(FetchError::TooManyRedirects)
     }
 
-    async fn send(&self, url: &Url, validators: &Validators, reach: Reach) -> Result<reqwest::Response, FetchError> {
-        let _global = self
+    async fn send(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        reach: Reach,
+    ) -> Result<(reqwest::Response, Slots<'_>), FetchError> {
+        let global = self
             .global
             .acquire()
             .await
             .map_err(|e| FetchError::Other(e.to_string()))?;
-        let _host = self.enter_host(url).await;
+        let host = self.enter_host(url).await;
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -244,12 +253,13 @@ impl Fetcher {
             Reach::Any => &self.open,
             Reach::PublicOnly => &self.public,
         };
-        client
+        let response = client
             .get(url.clone())
             .headers(headers)
             .send()
             .await
-            .map_err(|e| self.classify(&e))
+            .map_err(|e| self.classify(&e))?;
+        Ok((response, (global, host)))
     }
 
     async fn finish(
@@ -339,21 +349,33 @@ impl Fetcher {
 
     async fn check_robots(&self, url: &Url, reach: Reach) -> Result<(), FetchError> {
         let host = host_key(url);
-        let mut cache = self.robots.lock().await;
-        let fresh = cache.get(&host).is_some_and(|e| e.fetched.elapsed() < ROBOTS_TTL);
-        if !fresh {
-            let rules = self.fetch_robots(url, reach).await?;
-            cache.insert(
-                host.clone(),
-                RobotsEntry {
-                    fetched: Instant::now(),
-                    rules,
-                },
-            );
-        }
-        match &cache[&host].rules {
-            Some(robot) if !robot.allowed(url.as_str()) => Err(FetchError::RobotsDisallowed(host)),
-            _ => Ok(()),
+        let cached = {
+            let cache = self.robots.lock().await;
+            cache
+                .get(&host)
+                .filter(|e| e.fetched.elapsed() < ROBOTS_TTL)
+                .map(|e| e.rules.as_ref().is_none_or(|r| r.allowed(url.as_str())))
+        };
+        let allowed = match cached {
+            Some(allowed) => allowed,
+            None => {
+                // Fetched without holding the cache, so one slow site cannot stall the others.
+                let rules = self.fetch_robots(url, reach).await?;
+                let allowed = rules.as_ref().is_none_or(|r| r.allowed(url.as_str()));
+                self.robots.lock().await.insert(
+                    host.clone(),
+                    RobotsEntry {
+                        fetched: Instant::now(),
+                        rules,
+                    },
+                );
+                allowed
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(FetchError::RobotsDisallowed(host))
         }
     }
 

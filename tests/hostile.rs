@@ -731,3 +731,31 @@ async fn redirects_to_private_addresses_are_refused_for_public_sources() {
         assert!(matches!(got, Err(FetchError::Blocked(_))), "{target}: {got:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_never_goes_through_a_proxy() {
+    let zoo = start_zoo().await;
+    let dead_proxy = format!("http://127.0.0.1:{}", free_port());
+    let source = format!(
+        "[[topic]]\nname = \"T\"\nkeywords = [\"NATO\"]\n[[source]]\nname = \"Healthy\"\nurl = \"{}\"\n",
+        zoo.main.url("/zoo/healthy")
+    );
+    // A configured proxy, and the environment's, are both bypassed for loopback.
+    let sandbox = Sandbox::new(&format!(
+        "[fetch]\nproxy = \"{dead_proxy}\"\ntimeout = \"3s\"\n{source}"
+    ));
+    let poll = sandbox.run(&["poll"]).await;
+    assert!(line(&poll.ok().stdout, "Healthy").contains("2 new"), "{}", poll.stdout);
+
+    let sandbox = Sandbox::new(&format!("[fetch]\ntimeout = \"3s\"\n{source}"));
+    let out = sandbox
+        .command(&["poll"])
+        .env("HTTP_PROXY", &dead_proxy)
+        .env("ALL_PROXY", &dead_proxy)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(line(&stdout, "Healthy").contains("2 new"), "{stdout}");
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Polling benchmark, on loopback only.
+#
+#   bash benches/poll.sh            # 500 feeds x 50 items; N=100 M=20 for a quick run
+#
+# 1. Serves the shared deterministic corpus (../shared/bench: gen_corpus.py, serve.py) on
+#    127.0.0.1 and polls it twice with `newswatch poll`: the first poll fetches and stores
+#    everything, the second must cost only 304s. Prints requests, statuses and body bytes the
+#    server saw for each, with wall time, CPU time and peak RSS of newswatch.
+# 2. Polls one source streaming 1 GiB and prints newswatch's peak RSS: the body cap
+#    (fetch.max_body) is enforced while streaming, so memory stays bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+shared=${SHARED:-$root/../shared/bench}
+N=${N:-500}
+M=${M:-50}
+
+cargo build --release --locked --quiet
+bin=$root/target/release/newswatch
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "server on port $1 did not start" >&2
+    return 1
+}
+# Runs newswatch under GNU time; prints "wall_s cpu_s peak_rss_kib".
+timed() {
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
+    read -r wall user sys rss <"$work/time"
+    echo "$wall $(python3 -c "print(round($user + $sys, 2))") $rss"
+}
+stats() { python3 -c "import json, urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$1/__stats?reset=1').read().decode())"; }
+summary() {
+    python3 -c '
+import json, sys
+s = json.loads(sys.stdin.read())
+print(f"requests={s[\"requests\"]} status={s[\"status\"]} body_bytes={s[\"body_bytes\"]} conditional={s[\"conditional\"]}")'
+}
+
+echo "== corpus: $N feeds x $M items"
+python3 "$shared/gen_corpus.py" "$work/corpus" --feeds "$N" --items "$M" >/dev/null
+port=$(free_port)
+python3 "$shared/serve.py" "$work/corpus" --port "$port" --max-seconds 900 &
+pids+=($!)
+wait_port "$port"
+python3 "$shared/make_lists.py" "http://127.0.0.1:$port" "$work/corpus" "$work" >/dev/null
+mkdir -p "$work/state"
+python3 "$shared/newswatch_config.py" "$work/urls.txt" "SDF,NATO,Ukraine,Self-Defense Forces" 9 "$work/state" >"$work/nw.toml"
+# The bench corpus is dated in the past; report nothing as too old.
+sed -i 's/^timeout = "30s"/timeout = "30s"\nmax_age = "36500d"/' "$work/nw.toml"
+stats "$port" >/dev/null
+
+read -r wall cpu rss <<<"$(timed "$bin" --config "$work/nw.toml" poll)"
+tail -1 "$work/out"
+echo "first poll:  wall ${wall}s  cpu ${cpu}s  peak RSS ${rss} KiB"
+echo "  server: $(stats "$port" | summary)"
+
+read -r wall cpu rss <<<"$(timed "$bin" --config "$work/nw.toml" poll)"
+tail -1 "$work/out"
+echo "second poll: wall ${wall}s  cpu ${cpu}s  peak RSS ${rss} KiB"
+echo "  server: $(stats "$port" | summary)"
+
+echo "== one source streaming 1 GiB"
+hport=$(free_port)
+python3 "$root/benches/huge_source.py" "$hport" $((1 << 30)) 2>"$work/huge.err" &
+pids+=($!)
+wait_port "$hport"
+cat >"$work/huge.toml" <<TOML
+[storage]
+database = "$work/huge.db"
+[fetch]
+timeout = "120s"
+[[topic]]
+name = "T"
+keywords = ["NATO"]
+[[source]]
+name = "Huge"
+url = "http://127.0.0.1:$hport/"
+TOML
+read -r wall cpu rss <<<"$(timed "$bin" --config "$work/huge.toml" poll)"
+head -1 "$work/out"
+echo "1 GiB source: wall ${wall}s  cpu ${cpu}s  peak RSS ${rss} KiB"
