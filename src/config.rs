@@ -185,6 +185,7 @@ struct RawFetch {
     timeout: Option<ConfigDuration>,
     max_age: Option<ConfigDuration>,
     user_agent: Option<String>,
+    contact: Option<String>,
     concurrency: Option<usize>,
     max_body: Option<ByteSize>,
     per_host: Option<usize>,
@@ -440,7 +441,12 @@ impl Config {
             interval: raw.fetch.interval.map_or(Duration::from_secs(30 * 60), |d| d.0),
             timeout: raw.fetch.timeout.map_or(Duration::from_secs(30), |d| d.0),
             max_age: raw.fetch.max_age.map_or(Duration::from_secs(7 * 24 * 3600), |d| d.0),
-            user_agent: raw.fetch.user_agent.unwrap_or_else(|| DEFAULT_USER_AGENT.to_string()),
+            // Site operators look at the User-Agent to find who to write to before blocking.
+            user_agent: match (raw.fetch.user_agent, raw.fetch.contact) {
+                (Some(ua), _) => ua,
+                (None, Some(contact)) => format!("newswatch/{} (+{})", env!("CARGO_PKG_VERSION"), contact.trim()),
+                (None, None) => DEFAULT_USER_AGENT.to_string(),
+            },
             concurrency: raw.fetch.concurrency.unwrap_or(16),
             max_body: raw.fetch.max_body.map_or(10 << 20, |b| b.0),
             per_host: raw.fetch.per_host.unwrap_or(2),
@@ -734,6 +740,17 @@ url = "https://example.org/rss.xml"
         assert_eq!(c.digest.at, vec![Time::constant(8, 0, 0, 0)]);
         assert_eq!(c.sources[0].interval, Duration::from_secs(1800));
         assert!(c.fetch.user_agent.starts_with("newswatch/"));
+    }
+
+    #[test]
+    fn contact_goes_into_the_user_agent() {
+        let c = parse(&format!("[fetch]\ncontact = \"mailto:desk@example.org\"\n{MINIMAL}")).unwrap();
+        assert_eq!(
+            c.fetch.user_agent,
+            format!("newswatch/{} (+mailto:desk@example.org)", env!("CARGO_PKG_VERSION"))
+        );
+        let e = err(&format!("[fetch]\ncontact = \"a\\nb\"\n{MINIMAL}"));
+        assert!(e.contains("user_agent"), "{e}");
     }
 
     #[test]
