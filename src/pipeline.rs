@@ -152,7 +152,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 pub struct Health {
     pub name: String,
     pub url: String,
-    /// `ok`, `failing`, `paused (410 Gone)`, `moved`, or `never polled`.
+    /// `ok`, `failing`, `retrying`, `paused (410 Gone)`, `moved`, or `never polled`.
     pub status: String,
     /// Failing for more than a day, paused, or moved: the user should look.
     pub needs_attention: bool,
@@ -564,6 +564,10 @@ impl App {
                     "paused (410 Gone)"
                 } else if st.consecutive_failures > 0 {
                     "failing"
+                } else if st.last_error.is_some() {
+                    // Failed without it counting against the source: a host's Retry-After, or
+                    // our own network being down.
+                    "retrying"
                 } else if st.moved_to.is_some() {
                     "moved"
                 } else {
