@@ -38,7 +38,8 @@ wait_port() {
 # Runs newswatch under GNU time; prints "wall_s cpu_s peak_rss_kib".
 timed() {
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
-    read -r wall user sys rss <"$work/time"
+    # GNU time writes "Command exited with non-zero status N" first when the command fails.
+    read -r wall user sys rss < <(tail -1 "$work/time")
     echo "$wall $(python3 -c "print(round($user + $sys, 2))") $rss"
 }
 stats() { python3 -c "import json, urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$1/__stats?reset=1').read().decode())"; }
@@ -46,7 +47,7 @@ summary() {
     python3 -c '
 import json, sys
 s = json.loads(sys.stdin.read())
-print(f"requests={s[\"requests\"]} status={s[\"status\"]} body_bytes={s[\"body_bytes\"]} conditional={s[\"conditional\"]}")'
+print("requests=%d status=%s body_bytes=%d conditional=%d" % (s["requests"], s["status"], s["body_bytes"], s["conditional"]))'
 }
 
 echo "== corpus: $N feeds x $M items"
