@@ -10,7 +10,11 @@ use std::sync::LazyLock;
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use jiff::Timestamp;
 use regex::bytes::Regex as BytesRegex;
-use scraper::{Html, Node};
+use std::cell::{Cell, RefCell};
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 use url::Url;
 
 use crate::model::Entry;
@@ -21,8 +25,6 @@ const MAX_TITLE_BYTES: usize = 1_000;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest markup converted to text per field; a feed's entry is not a book.
 const MAX_HTML_BYTES: usize = 1 << 20;
-/// Deeper markup is stripped without html5ever, whose cost grows with the square of the depth.
-const MAX_HTML_DEPTH: usize = 256;
 /// Marks an entry for which the feed gave no id (feed-rs would otherwise invent a random one, and
 /// every poll would look new).
 const NO_ID: &str = "\u{0}newswatch:no-id";
@@ -104,6 +106,10 @@ fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
 }
 
 fn valid_utf8(bytes: &[u8]) -> Cow<'_, [u8]> {
+    // `from_utf8` is the fast check; the lossy copy is only for the rare broken document.
+    if std::str::from_utf8(bytes).is_ok() {
+        return Cow::Borrowed(bytes);
+    }
     match String::from_utf8_lossy(bytes) {
         Cow::Borrowed(_) => Cow::Borrowed(bytes),
         Cow::Owned(fixed) => Cow::Owned(declare_utf8(fixed.into_bytes())),
@@ -206,88 +212,64 @@ fn absolute_http_link(href: &str, base: &Url) -> Option<String> {
 }
 
 /// Plain text of an HTML fragment: tags dropped, entities decoded, script and style skipped,
-/// whitespace collapsed. Text with no markup is returned as is (but with whitespace collapsed).
+/// whitespace collapsed, control characters dropped. Text with no markup is only collapsed.
+///
+/// Only html5ever's tokenizer runs, not its tree builder: text needs no tree, and the
+/// tokenizer is linear in the input, where tree building is quadratic in nesting depth.
 pub fn html_to_text(s: &str) -> String {
     if !s.contains(['<', '&']) {
         return collapse_whitespace(s);
     }
     let s = cap_str(s, MAX_HTML_BYTES);
-    if nesting_exceeds(s, MAX_HTML_DEPTH) {
-        return strip_tags(s);
-    }
-    let fragment = Html::parse_fragment(s);
-    let mut out = String::with_capacity(s.len());
-    for node in fragment.root_element().descendants() {
-        match node.value() {
-            Node::Text(text) => {
-                let hidden = node.ancestors().any(|a| {
-                    a.value()
-                        .as_element()
-                        .is_some_and(|el| matches!(el.name(), "script" | "style" | "noscript" | "template" | "head"))
-                });
-                if !hidden {
-                    out.push_str(text);
-                }
-            }
-            // Block boundaries separate words: "end.</p><p>Start" must not become "end.Start".
-            Node::Element(el) if is_block(el.name()) => out.push(' '),
-            _ => {}
-        }
-    }
-    collapse_whitespace(&out)
+    let tokenizer = Tokenizer::new(TextSink::default(), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(s));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    collapse_whitespace(&tokenizer.sink.out.borrow())
 }
 
-/// Whether open tags nest deeper than `limit` (a cheap scan, no parsing).
-fn nesting_exceeds(s: &str, limit: usize) -> bool {
-    const VOID: &[&str] = &[
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p", "li",
-    ];
-    let bytes = s.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(off) = memchr_lt(&bytes[i..]) {
-        i += off + 1;
-        match bytes.get(i) {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let name_end = bytes[i..]
-                    .iter()
-                    .position(|c| !c.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |p| i + p);
-                let name = s[i..name_end].to_ascii_lowercase();
-                let self_closing = bytes[name_end..]
-                    .iter()
-                    .position(|&c| c == b'>')
-                    .is_some_and(|p| p > 0 && bytes[name_end + p - 1] == b'/');
-                if !VOID.contains(&name.as_str()) && !self_closing {
-                    depth += 1;
-                    if depth > limit {
-                        return true;
+/// Collects the text an HTML tokenizer sees, outside elements that hold no readable text.
+#[derive(Default)]
+struct TextSink {
+    out: RefCell<String>,
+    /// Inside `<script>`, `<style>` and the like: their content is not text.
+    hidden: Cell<bool>,
+}
+
+impl TokenSink for TextSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            Token::CharacterTokens(text) if !self.hidden.get() => self.out.borrow_mut().push_str(&text),
+            Token::TagToken(tag) => {
+                let name: &str = &tag.name;
+                let hidden = matches!(
+                    name,
+                    "script" | "style" | "noscript" | "template" | "head" | "title" | "iframe" | "textarea"
+                );
+                match tag.kind {
+                    TagKind::StartTag if hidden && !tag.self_closing => {
+                        self.hidden.set(true);
+                        // The tree builder would switch the tokenizer to raw text here; without
+                        // one, the sink must, or `<script>if (a<b)` would read as markup.
+                        return TokenSinkResult::RawData(if name == "script" {
+                            RawKind::ScriptData
+                        } else {
+                            RawKind::Rawtext
+                        });
                     }
+                    TagKind::EndTag if hidden => self.hidden.set(false),
+                    // Block boundaries separate words: "end.</p><p>Start" must not become "end.Start".
+                    _ if is_block(name) => self.out.borrow_mut().push(' '),
+                    _ => {}
                 }
             }
             _ => {}
         }
+        TokenSinkResult::Continue
     }
-    false
-}
-
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'<')
-}
-
-/// Text of markup too deep to parse: tags dropped, the common entities decoded.
-fn strip_tags(s: &str) -> String {
-    static TAG: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"<[^>]*>?").expect("valid regex"));
-    let text = TAG.replace_all(s, " ");
-    let text = text
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
-    collapse_whitespace(&text)
 }
 
 fn cap_str(s: &str, max: usize) -> &str {
@@ -335,14 +317,31 @@ fn is_block(name: &str) -> bool {
 
 /// Runs of whitespace made one space, control characters (terminal escapes, NULs) dropped.
 fn collapse_whitespace(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    // Byte by byte for ASCII, which is most feed text; whole characters otherwise.
+    let bytes = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    let mut pending_space = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (len, space, control) = if b.is_ascii() {
+            (1, b.is_ascii_whitespace() || b == 0x0b, b.is_ascii_control())
+        } else {
+            let c = s[i..].chars().next().expect("i is on a char boundary");
+            (c.len_utf8(), c.is_whitespace(), c.is_control())
+        };
+        if space {
+            pending_space = !out.is_empty();
+        } else if !control {
+            if pending_space {
+                out.push(b' ');
+                pending_space = false;
+            }
+            out.extend_from_slice(&bytes[i..i + len]);
         }
-        out.extend(word.chars().filter(|c| !c.is_control()));
+        i += len;
     }
-    out
+    String::from_utf8(out).expect("made of whole characters of a str")
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary.
@@ -509,15 +508,13 @@ mod tests {
     }
 
     #[test]
-    fn deep_markup_is_stripped_without_parsing() {
+    fn deep_markup_is_read_without_a_tree() {
         let deep = format!(
             "{}NATO &amp; Japan{}",
             "<div>".repeat(100_000),
             "</div>".repeat(100_000)
         );
-        assert!(nesting_exceeds(&deep, MAX_HTML_DEPTH));
         assert_eq!(html_to_text(&deep), "NATO & Japan");
-        assert!(!nesting_exceeds("<p>a<br>b<img src=x/><p>c</p>", 2));
     }
 
     #[test]
@@ -526,5 +523,17 @@ mod tests {
         assert_eq!(html_to_text("<p>end.</p><p>Start</p>"), "end. Start");
         assert_eq!(html_to_text("x<style>p{}</style>y<script>z()</script>"), "xy");
         assert_eq!(html_to_text("Tom &amp; Jerry&nbsp;!"), "Tom & Jerry !");
+        assert_eq!(
+            html_to_text("<script>if (a<b) { x = '</p>NATO' }</script>after"),
+            "after"
+        );
+        assert_eq!(
+            html_to_text("<p>caf&eacute; &#x41;&#66; &unknown; <!-- hidden --></p>"),
+            "café AB &unknown;"
+        );
+        assert_eq!(
+            html_to_text("<a href='x'>link</a><img src=x onerror=alert(1)>text"),
+            "linktext"
+        );
     }
 }

@@ -399,36 +399,56 @@ impl App {
     }
 
     async fn store_document(&self, source: &Source, doc: fetch::Document, record: FetchRecord) -> PollOutcome {
+        // Parsing and matching are the CPU-heavy part: done on a blocking thread of their own,
+        // outside the store's lock, so that several sources are worked on at once.
         let matcher = Arc::clone(&self.matcher);
-        let (max_age, max_entries) = (self.config.fetch.max_age, self.config.fetch.max_entries);
+        let max_entries = self.config.fetch.max_entries;
+        let parsed = tokio::task::spawn_blocking(move || {
+            let now = Timestamp::now();
+            parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now, max_entries).map(|parsed| {
+                let verdicts: Vec<_> = parsed
+                    .entries
+                    .iter()
+                    .map(|e| matcher.match_entry(&e.title, &e.body))
+                    .collect();
+                (parsed, verdicts)
+            })
+        })
+        .await;
+        let (parsed, verdicts) = match parsed {
+            Ok(Ok(done)) => done,
+            // A document that does not parse is the source's fault, like an HTTP error.
+            Ok(Err(parse_error)) => {
+                let state = self.state_of(source).await;
+                return self
+                    .record_failure(source, state.as_ref(), parse_error.to_string(), None, true, false, None)
+                    .await;
+            }
+            Err(e) => return PollOutcome::Failed(format!("parser task failed: {e}")),
+        };
+        let max_age = self.config.fetch.max_age;
         let (name, url) = (source.name.clone(), source.url.to_string());
         let moved_to = record.moved_to.clone();
+        let over_cap = parsed.skipped;
         let stored = self
             .with_store(move |store| {
-                let now = Timestamp::now();
-                let parsed = match parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now, max_entries)
-                {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Err(e.to_string())),
-                };
-                let counts = store.ingest(&name, &url, &parsed.entries, &record, now, max_age, |e| {
-                    matcher.match_entry(&e.title, &e.body)
-                })?;
-                Ok(Ok((counts, parsed.skipped)))
+                store.ingest(
+                    &name,
+                    &url,
+                    &parsed.entries,
+                    &record,
+                    Timestamp::now(),
+                    max_age,
+                    |i, _| verdicts.get(i).cloned().flatten(),
+                )
             })
             .await;
         match stored {
-            Ok(Ok((counts, over_cap))) => PollOutcome::Fetched {
+            Ok(counts) => PollOutcome::Fetched {
                 counts,
                 over_cap,
                 moved_to,
             },
-            // A document that does not parse is the source's fault, like an HTTP error.
-            Ok(Err(parse_error)) => {
-                let state = self.state_of(source).await;
-                self.record_failure(source, state.as_ref(), parse_error, None, true, false, None)
-                    .await
-            }
             Err(e) => PollOutcome::Failed(format!("database: {e}")),
         }
     }
