@@ -33,8 +33,10 @@ CREATE TABLE items (
     claimed_at    INTEGER,
     sent_at       INTEGER
 );
-CREATE INDEX items_by_dedup_key ON items (dedup_key) WHERE dedup_key IS NOT NULL;
-CREATE INDEX items_queued ON items (state) WHERE state = 'queued';
+-- No partial indexes on this table: SQLite compiles a statement with a bound parameter anew on
+-- every run when the table has one, and the dedup lookup runs for every new entry.
+CREATE INDEX items_by_dedup_key ON items (dedup_key);
+CREATE INDEX items_by_state ON items (state);
 
 -- Every (source, GUID) ever seen, pointing at the story it belongs to.
 CREATE TABLE sightings (

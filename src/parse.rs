@@ -317,31 +317,19 @@ fn is_block(name: &str) -> bool {
 
 /// Runs of whitespace made one space, control characters (terminal escapes, NULs) dropped.
 fn collapse_whitespace(s: &str) -> String {
-    // Byte by byte for ASCII, which is most feed text; whole characters otherwise.
-    let bytes = s.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(s.len());
-    let mut pending_space = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (len, space, control) = if b.is_ascii() {
-            (1, b.is_ascii_whitespace() || b == 0x0b, b.is_ascii_control())
-        } else {
-            let c = s[i..].chars().next().expect("i is on a char boundary");
-            (c.len_utf8(), c.is_whitespace(), c.is_control())
-        };
-        if space {
-            pending_space = !out.is_empty();
-        } else if !control {
-            if pending_space {
-                out.push(b' ');
-                pending_space = false;
-            }
-            out.extend_from_slice(&bytes[i..i + len]);
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
         }
-        i += len;
+        // Control characters are ASCII bytes below 0x20 or 0x7f, or C1 controls (0xc2 0x80-0x9f).
+        if word.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+            out.extend(word.chars().filter(|c| !c.is_control()));
+        } else {
+            out.push_str(word);
+        }
     }
-    String::from_utf8(out).expect("made of whole characters of a str")
+    out
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary.

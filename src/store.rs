@@ -142,10 +142,6 @@ impl Store {
         max_age: Duration,
         matcher: impl Fn(usize, &Entry) -> Option<MatchResult>,
     ) -> Result<IngestCounts, StoreError> {
-        // Stories arriving are refetched from their feeds if a power cut loses them; only what
-        // is sent must survive one (see `claim_stories` and `mark_sent`). Skipping the fsync per
-        // poll keeps hundreds of sources cheap.
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let source_id = upsert_source(&tx, source, url)?;
         let mut counts = IngestCounts::default();
@@ -336,15 +332,13 @@ impl Store {
     /// Takes every queued, unsent story for one digest, so that no other process sends them too.
     /// `token` identifies this digest in [`Store::mark_sent`] and [`Store::release`].
     pub fn claim_stories(&mut self, token: &str, now: Timestamp) -> Result<Vec<Story>, StoreError> {
-        // From here on every commit is synced: what is sent must never be sent again.
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE items SET claim = ?1, claimed_at = ?2
-             WHERE state = 'queued' AND (claim IS NULL OR claimed_at < ?3)",
-            params![token, now.as_second(), now.as_second() - CLAIM_LEASE.as_secs() as i64],
-        )?;
-        tx.commit()?;
+        self.durably(|conn| {
+            conn.execute(
+                "UPDATE items SET claim = ?1, claimed_at = ?2
+                 WHERE state = 'queued' AND (claim IS NULL OR claimed_at < ?3)",
+                params![token, now.as_second(), now.as_second() - CLAIM_LEASE.as_secs() as i64],
+            )
+        })?;
         let ids = self.ids(
             "SELECT id FROM items WHERE claim = ?1 AND state = 'queued' ORDER BY id",
             params![token],
@@ -354,12 +348,29 @@ impl Store {
 
     /// The digest holding `token` was accepted by the mail transport: its stories are sent.
     pub fn mark_sent(&mut self, token: &str, now: Timestamp) -> Result<usize, StoreError> {
+        self.durably(|conn| {
+            conn.execute(
+                "UPDATE items SET state = 'sent', sent_at = ?2, claim = NULL, claimed_at = NULL
+                 WHERE claim = ?1 AND state = 'queued'",
+                params![token, now.as_second()],
+            )
+        })
+    }
+
+    /// Runs `write` as one transaction synced to disk before it returns (synchronous = FULL),
+    /// which also makes every earlier commit durable.
+    fn durably<T>(&mut self, write: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
+        // Changing this pragma makes SQLite recompile cached statements, so it is done only
+        // around the rare writes that need it, never per poll.
         self.conn.pragma_update(None, "synchronous", "FULL")?;
-        Ok(self.conn.execute(
-            "UPDATE items SET state = 'sent', sent_at = ?2, claim = NULL, claimed_at = NULL
-             WHERE claim = ?1 AND state = 'queued'",
-            params![token, now.as_second()],
-        )?)
+        let result = (|| {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = write(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        result
     }
 
     /// The digest holding `token` was not sent: its stories go back to the queue.
@@ -488,29 +499,31 @@ fn same_story(
     key: &str,
     title: &str,
 ) -> Result<Option<(i64, String)>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT i.id, i.title, i.state,
-                EXISTS (SELECT 1 FROM sightings s WHERE s.item_id = i.id AND s.source_id != ?1)
-         FROM items i WHERE i.dedup_key = ?2 ORDER BY i.id",
-    )?;
-    let candidates = stmt
-        .query_map(params![source_id, key], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, bool>(3)?,
-            ))
+    // This runs for every new entry, so it is kept to statements SQLite compiles once: with an
+    // ORDER BY (or a correlated EXISTS) it recompiled the statement on every run as the table
+    // grew. Candidates are few; they are sorted here.
+    let mut candidates = conn
+        .prepare_cached("SELECT id, title, state FROM items WHERE dedup_key = ?1")?
+        .query_map(params![key], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some((id, _, state, _)) = candidates.iter().find(|c| c.3) {
-        return Ok(Some((*id, state.clone())));
+    candidates.sort_unstable_by_key(|c| c.0);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut elsewhere =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM sightings WHERE item_id = ?1 AND source_id != ?2)")?;
+    for (id, _, state) in &candidates {
+        if elsewhere.query_row(params![id, source_id], |r| r.get::<_, bool>(0))? {
+            return Ok(Some((*id, state.clone())));
+        }
     }
     let wanted = dedup::comparable_title(title);
     Ok(candidates
         .into_iter()
         .find(|c| dedup::comparable_title(&c.1) == wanted)
-        .map(|(id, _, state, _)| (id, state)))
+        .map(|(id, _, state)| (id, state)))
 }
 
 fn record_success(conn: &Connection, id: i64, r: &FetchRecord, now: Timestamp) -> Result<(), rusqlite::Error> {
