@@ -93,3 +93,5 @@ TOML
 read -r wall cpu rss <<<"$(timed "$bin" --config "$work/huge.toml" poll)"
 head -1 "$work/out"
 echo "1 GiB source: wall ${wall}s  cpu ${cpu}s  peak RSS ${rss} KiB"
+sleep 0.5
+cat "$work/huge.err"
