@@ -143,7 +143,7 @@ fn print_summary(config: &Config) {
     }
     out!("topics: {}", config.topics.len());
     for t in &config.topics {
-        out!("  {}: {}", t.name, t.keywords.join(", "));
+        out!("  {}: {}", t.name, t.rule);
     }
     match config.email.transport {
         TransportKind::File => out!(

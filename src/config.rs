@@ -142,7 +142,10 @@ impl fmt::Debug for Email {
 #[derive(Debug, Clone)]
 pub struct Topic {
     pub name: String,
-    pub keywords: Vec<String>,
+    /// `keywords = [...]` (any of them) or `query = '...'`, as one expression.
+    pub rule: crate::query::Expr,
+    /// Terms that match only with exactly this case (acronyms that are also ordinary words).
+    pub case_sensitive: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,7 +227,9 @@ struct RawEmail {
 #[serde(deny_unknown_fields)]
 struct RawTopic {
     name: String,
-    keywords: Vec<String>,
+    keywords: Option<Vec<String>>,
+    query: Option<toml::Spanned<String>>,
+    case_sensitive: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -505,16 +510,47 @@ impl Config {
             if topics.iter().any(|x: &Topic| x.name == name) {
                 return Err(invalid(format!("topic {name:?} is defined twice")));
             }
-            let keywords: Vec<String> = t.keywords.iter().map(|k| k.trim().to_string()).collect();
-            if keywords.is_empty() {
-                return Err(invalid(format!(
-                    "topic {name:?}: keywords must list at least one keyword"
-                )));
-            }
-            if keywords.iter().any(String::is_empty) {
-                return Err(invalid(format!("topic {name:?}: keywords must not be empty strings")));
-            }
-            topics.push(Topic { name, keywords });
+            let rule = match (t.keywords, t.query) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(format!(
+                        "topic {name:?}: give either keywords or query, not both"
+                    )));
+                }
+                (None, None) => {
+                    return Err(invalid(format!(
+                        "topic {name:?}: needs keywords = [...] or query = '...'"
+                    )));
+                }
+                (Some(keywords), None) => {
+                    let keywords: Vec<String> = keywords.iter().map(|k| k.trim().to_string()).collect();
+                    if keywords.is_empty() {
+                        return Err(invalid(format!(
+                            "topic {name:?}: keywords must list at least one keyword"
+                        )));
+                    }
+                    if keywords.iter().any(|k| !k.chars().any(char::is_alphanumeric)) {
+                        return Err(invalid(format!(
+                            "topic {name:?}: every keyword needs a letter or digit to match"
+                        )));
+                    }
+                    crate::query::any_of(&keywords)
+                }
+                (None, Some(query)) => crate::query::parse(query.get_ref()).map_err(|e| {
+                    // Point at the character in the file: the value starts with its quote.
+                    let (line, column) = line_column(text, query.span().start);
+                    ConfigError::Syntax {
+                        path: path.to_path_buf(),
+                        line,
+                        column: column + e.column,
+                        message: format!("topic {name:?}: query: {}", e.message),
+                    }
+                })?,
+            };
+            topics.push(Topic {
+                name,
+                rule,
+                case_sensitive: t.case_sensitive.unwrap_or_default(),
+            });
         }
         if topics.is_empty() {
             return Err(invalid(

@@ -6,7 +6,8 @@
 //! - [`config`]: the TOML file, validated into plain types.
 //! - [`fetch`]: a configured source's URL into a document (bytes).
 //! - [`parse`]: a document into [`model::Entry`]s with plain text.
-//! - [`matcher`]: an entry against the topics: which matched, which keywords, a snippet.
+//! - [`matcher`]: an entry against the topics ([`query`] is their language): which matched,
+//!   which terms, a snippet.
 //! - [`dedup`]: canonical links and titles, to tell when two entries are one story.
 //! - [`store`]: SQLite: stories, where each was seen, the digest queue, source health.
 //! - [`digest`]: queued [`model::Story`]s into a subject, a text and an HTML part.
@@ -25,5 +26,6 @@ pub mod matcher;
 pub mod model;
 pub mod parse;
 pub mod pipeline;
+pub mod query;
 pub mod store;
 pub mod text;

@@ -406,11 +406,7 @@ impl App {
         let parsed = tokio::task::spawn_blocking(move || {
             let now = Timestamp::now();
             parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now, max_entries).map(|parsed| {
-                let verdicts: Vec<_> = parsed
-                    .entries
-                    .iter()
-                    .map(|e| matcher.match_entry(&e.title, &e.body))
-                    .collect();
+                let verdicts: Vec<_> = parsed.entries.iter().map(|e| matcher.match_entry(e)).collect();
                 (parsed, verdicts)
             })
         })

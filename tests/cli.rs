@@ -50,7 +50,7 @@ async fn check_summarises_the_config() {
     for expected in [
         "sources: 1",
         "topics: 1",
-        "Japan and NATO: SDF, NATO",
+        "Japan and NATO: (SDF OR NATO)",
         "transport: file",
         "next digest: ",
     ] {
@@ -86,6 +86,14 @@ async fn config_errors_exit_2_with_file_line_and_key() {
             &["NW_TEST_UNSET_PASSWORD", "email.username"],
         ),
         ("this is not toml\n", &[":1:"]),
+        (
+            "[[topic]]\nname = \"Q\"\nquery = 'NATO (Japan'\n",
+            &[":3:15:", "topic \"Q\": query", "never closed"],
+        ),
+        (
+            "[[topic]]\nname = \"Q\"\nquery = 'NATO'\nkeywords = [\"x\"]\n",
+            &["either keywords or query"],
+        ),
     ];
     for (prefix, needles) in cases {
         let sandbox = Sandbox::new(&format!("{prefix}{VALID}"));
