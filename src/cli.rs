@@ -68,6 +68,15 @@ pub enum Command {
     Run,
     /// Send a short test message through the configured transport.
     MailTest,
+    /// Show how a topic reads and whether a text matches it, term by term, with the snippet the
+    /// digest would show: for tuning queries.
+    Explain {
+        /// The topic, by name.
+        #[arg(long)]
+        topic: String,
+        /// A text or HTML file, or the http(s) URL of an article (fetched and extracted).
+        input: String,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -93,9 +102,12 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         print_summary(&config);
         return Ok(Outcome::Success);
     }
+    if let Command::Explain { topic, input } = command {
+        return explain(&config, &topic, &input).await;
+    }
     let app = App::open(config)?;
     match command {
-        Command::Check => unreachable!("handled above"),
+        Command::Check | Command::Explain { .. } => unreachable!("handled above"),
         Command::Poll { force } => poll(&app, force).await,
         Command::Sources { json, resume } => sources(&app, json, resume).await,
         Command::Digest { dry_run } => digest(&app, dry_run).await,
@@ -237,6 +249,99 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failure(format!("all {failed} sources polled failed")));
     }
     Ok(Outcome::Success)
+}
+
+async fn explain(config: &Config, topic: &str, input: &str) -> anyhow::Result<Outcome> {
+    use anyhow::Context as _;
+    if !config.topics.iter().any(|t| t.name == topic) {
+        let names: Vec<&str> = config.topics.iter().map(|t| t.name.as_str()).collect();
+        return Ok(Outcome::Failure(format!(
+            "no topic named {topic:?}; the topics are: {}",
+            names.join(", ")
+        )));
+    }
+    let (entry, source) = if input.starts_with("http://") || input.starts_with("https://") {
+        let url = url::Url::parse(input).with_context(|| format!("invalid URL {input}"))?;
+        let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
+        let reach = if config.fetch.allow_private || crate::fetch::is_private_host(&url).await {
+            crate::fetch::Reach::Any
+        } else {
+            crate::fetch::Reach::PublicOnly
+        };
+        let page = match fetcher.get_page(&url, reach).await {
+            Ok(crate::fetch::Fetched::Document(doc)) => doc,
+            Ok(crate::fetch::Fetched::NotModified) => return Ok(Outcome::Failure(format!("{url}: not modified"))),
+            Err(e) => return Ok(Outcome::Failure(format!("{url}: {e}"))),
+        };
+        let article = crate::extract::extract(&String::from_utf8_lossy(&page.body));
+        (
+            entry_from(article.title, article.text, Some(page.url.to_string())),
+            "fetched and extracted",
+        )
+    } else {
+        let bytes = std::fs::read(input).with_context(|| format!("cannot read {input}"))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let html = input.ends_with(".html") || input.ends_with(".htm") || text.trim_start().starts_with('<');
+        if html {
+            let article = crate::extract::extract(&text);
+            (entry_from(article.title, article.text, None), "HTML file, extracted")
+        } else {
+            // A text file: its first line is the title.
+            let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
+            (
+                entry_from(title.trim().to_string(), crate::text::one_line(body), None),
+                "text file, first line as title",
+            )
+        }
+    };
+    let matcher = crate::matcher::Matcher::new(&config.topics)?;
+    let x = matcher
+        .explain(topic, &config.topics, &entry)
+        .expect("the topic exists: checked above");
+    out!("topic:   {}", x.topic);
+    out!("read as: {}", x.reading);
+    out!("input:   {input} ({source})");
+    out!("title:   {}", entry.title);
+    out!("match:   {}", if x.matched { "yes" } else { "no" });
+    let width = x.terms.iter().map(|t| t.term.chars().count() + 9).max().unwrap_or(0);
+    for t in &x.terms {
+        let label = format!(
+            "{}{}{}",
+            if t.negated { "NOT " } else { "" },
+            if t.title_only { "intitle:" } else { "" },
+            t.term
+        );
+        let place = if t.title_only {
+            format!("title {}", t.in_title)
+        } else {
+            format!("title {}, text {}", t.in_title, t.in_text)
+        };
+        out!("  {label:<width$}  {place}");
+    }
+    if x.matched && !x.snippet.text.is_empty() {
+        let mut shown = String::new();
+        let mut at = 0;
+        for &(s, e) in &x.snippet.marks {
+            shown.push_str(&x.snippet.text[at..s]);
+            shown.push('*');
+            shown.push_str(&x.snippet.text[s..e]);
+            shown.push('*');
+            at = e;
+        }
+        shown.push_str(&x.snippet.text[at..]);
+        out!("snippet: {shown}");
+    }
+    Ok(Outcome::Success)
+}
+
+fn entry_from(title: String, body: String, link: Option<String>) -> crate::model::Entry {
+    crate::model::Entry {
+        guid: String::new(),
+        link,
+        title,
+        body,
+        published: None,
+    }
 }
 
 async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Result<Outcome> {

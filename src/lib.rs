@@ -5,7 +5,8 @@
 //!
 //! - [`config`]: the TOML file, validated into plain types.
 //! - [`fetch`]: a configured source's URL into a document (bytes).
-//! - [`parse`]: a document into [`model::Entry`]s with plain text.
+//! - [`parse`]: a document into [`model::Entry`]s with plain text; [`extract`]: a web page into
+//!   an article (title, time, main text).
 //! - [`matcher`]: an entry against the topics ([`query`] is their language): which matched,
 //!   which terms, a snippet.
 //! - [`dedup`]: canonical links and titles, to tell when two entries are one story.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod digest;
+pub mod extract;
 pub mod fetch;
 pub mod mail;
 pub mod matcher;

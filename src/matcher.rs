@@ -174,6 +174,8 @@ impl Matcher {
             }
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                // A DFA is larger to build but the fastest to run, and it is built once.
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(ids.iter().map(|&i| terms[i].key.norm.as_str()))
                 .map_err(|e| MatcherError::Automaton(e.to_string()))?;
             Ok(Some(Automaton { ac, terms: ids }))
@@ -303,9 +305,17 @@ impl Matcher {
                 texts.push((place, fold, norm));
             }
         }
+        let mut anywhere = vec![false; self.terms.len()];
+        let mut in_title = vec![false; self.terms.len()];
+        for o in &occurrences {
+            anywhere[o.term] = true;
+            in_title[o.term] |= o.place == Place::Title;
+        }
         Scan {
             matcher: self,
             occurrences,
+            anywhere,
+            in_title,
             texts,
         }
     }
@@ -326,15 +336,19 @@ fn compile(expr: &Expr, intern: &mut impl FnMut(&Term) -> Result<usize, MatcherE
 struct Scan<'m> {
     matcher: &'m Matcher,
     occurrences: Vec<Occurrence>,
+    /// Per term: occurs anywhere / in the title (the rules ask these again and again).
+    anywhere: Vec<bool>,
+    in_title: Vec<bool>,
     /// The normalised texts, for word positions (NEAR).
     texts: Vec<(Place, bool, Norm)>,
 }
 
 impl Scan<'_> {
     fn occurs(&self, term: usize, field: Field) -> bool {
-        self.occurrences
-            .iter()
-            .any(|o| o.term == term && (field == Field::Anywhere || o.place == Place::Title))
+        match field {
+            Field::Anywhere => self.anywhere[term],
+            Field::Title => self.in_title[term],
+        }
     }
 
     fn eval(&self, rule: &Rule, link: Option<&str>) -> bool {
@@ -406,34 +420,52 @@ fn normalize(original: &str, fold: bool) -> Norm {
     let mut text = String::with_capacity(original.len());
     let mut map: Vec<u32> = Vec::with_capacity(original.len());
     let mut pending_space = false;
-    let mut push = |c: char, at: usize, text: &mut String, map: &mut Vec<u32>| {
+    let push = |c: char, at: usize, text: &mut String, map: &mut Vec<u32>, pending_space: &mut bool| {
         if !is_word_char(c) {
-            pending_space = !text.is_empty();
+            *pending_space = !text.is_empty();
             return;
         }
-        if pending_space {
+        if *pending_space {
             text.push(' ');
             map.push(at as u32);
-            pending_space = false;
+            *pending_space = false;
         }
         let before = text.len();
         text.push(c);
         map.extend(std::iter::repeat_n(at as u32, text.len() - before));
     };
-    for (at, c) in original.char_indices() {
-        if c.is_ascii() {
-            push(if fold { c.to_ascii_lowercase() } else { c }, at, &mut text, &mut map);
+    let bytes = original.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        // Most news text is ASCII: a byte is a character, and NFKC leaves it alone.
+        let b = bytes[at];
+        if b.is_ascii() {
+            let b = if fold { b.to_ascii_lowercase() } else { b };
+            if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'#' | b'&' | b'@' | b'_' | b'$' | b'%') {
+                if pending_space {
+                    text.push(' ');
+                    map.push(at as u32);
+                    pending_space = false;
+                }
+                text.push(b as char);
+                map.push(at as u32);
+            } else {
+                pending_space = !text.is_empty();
+            }
+            at += 1;
             continue;
         }
+        let c = original[at..].chars().next().expect("at is on a char boundary");
         for k in std::iter::once(c).nfkc() {
             if fold {
                 for l in k.to_lowercase() {
-                    push(l, at, &mut text, &mut map);
+                    push(l, at, &mut text, &mut map, &mut pending_space);
                 }
             } else {
-                push(k, at, &mut text, &mut map);
+                push(k, at, &mut text, &mut map, &mut pending_space);
             }
         }
+        at += c.len_utf8();
     }
     Norm { text, map }
 }
