@@ -60,8 +60,8 @@ fn article(bytes: usize, seed: u64) -> String {
         x ^= x << 17;
         let w = WORDS[(x % WORDS.len() as u64) as usize];
         out.push_str(w);
-        out.push(if x % 17 == 0 { '.' } else { ' ' });
-        if x % 211 == 0 {
+        out.push(if x.is_multiple_of(17) { '.' } else { ' ' });
+        if x.is_multiple_of(211) {
             out.push_str("NATO's Self-Defense Forces 自衛隊の訓練 Україна ");
         }
     }

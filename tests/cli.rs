@@ -169,3 +169,20 @@ async fn config_path_from_environment() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn readme_example_config_is_valid() {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let from = readme.find("### Example").expect("README has an example config");
+    let block = &readme[from..];
+    let start = block.find("```toml").unwrap() + "```toml".len();
+    let end = start + block[start..].find("```").unwrap();
+    let sandbox = Sandbox::new(&block[start..end]);
+    let out = sandbox
+        .command(&["check"])
+        .env("NEWSWATCH_SMTP_PASSWORD", "secret")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
