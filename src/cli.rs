@@ -210,6 +210,7 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
                 counts,
                 over_cap,
                 moved_to,
+                articles,
             } => {
                 new += counts.new;
                 matched += counts.matched;
@@ -218,15 +219,30 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
                 } else {
                     String::new()
                 };
+                matched += articles.matched_late;
                 out!(
-                    "{}: {} new, {} matched{cap}{}",
+                    "{}: {} new, {} matched{cap}{}{}",
                     r.source,
                     counts.new,
-                    counts.matched,
+                    counts.matched + articles.matched_late,
+                    article_note(articles, true),
                     moved(moved_to)
                 );
             }
-            PollOutcome::Unchanged { moved_to } => out!("{}: unchanged{}", r.source, moved(moved_to)),
+            PollOutcome::Unchanged { moved_to, articles } => {
+                matched += articles.matched_late;
+                let late = if articles.matched_late > 0 {
+                    format!(", {} matched on articles that loaded only now", articles.matched_late)
+                } else {
+                    String::new()
+                };
+                out!(
+                    "{}: unchanged{late}{}{}",
+                    r.source,
+                    article_note(articles, false),
+                    moved(moved_to)
+                );
+            }
             PollOutcome::Failed(e) => {
                 failed += 1;
                 out!("{}: error: {}", r.source, e);
@@ -342,6 +358,21 @@ fn entry_from(title: String, body: String, link: Option<String>) -> crate::model
         body,
         published: None,
     }
+}
+
+fn article_note(a: &crate::pipeline::ArticleStats, with_late: bool) -> String {
+    let mut note = String::new();
+    if with_late && a.matched_late > 0 {
+        note.push_str(&format!(" ({} on articles that loaded only now)", a.matched_late));
+    }
+    if a.failed > 0 {
+        note.push_str(&format!(
+            ", {} article{} did not load (tried again at the next polls)",
+            a.failed,
+            if a.failed == 1 { "" } else { "s" }
+        ));
+    }
+    note
 }
 
 async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Result<Outcome> {

@@ -154,6 +154,8 @@ pub struct Source {
     pub url: Url,
     /// This source's poll interval (its own, or `fetch.interval`).
     pub interval: Duration,
+    /// Fetch each new entry's article and match its main text too.
+    pub full_text: bool,
 }
 
 // ---- the file as written -------------------------------------------------------------------------
@@ -238,6 +240,7 @@ struct RawSource {
     name: String,
     url: HttpUrl,
     interval: Option<ConfigDuration>,
+    full_text: Option<bool>,
 }
 
 // Values checked while deserialising, so that a bad one is reported with its line and column.
@@ -573,6 +576,7 @@ impl Config {
                 name,
                 url: s.url.0,
                 interval: s.interval.map_or(fetch.interval, |d| d.0),
+                full_text: s.full_text.unwrap_or(false),
             });
         }
         if sources.is_empty() {

@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
+use url::Url;
 
 use crate::config::{Config, Source};
 use crate::digest::{self, Layout};
+use crate::extract;
 use crate::fetch::{self, FetchError, Fetched, Fetcher, Reach, Validators};
 use crate::mail::{self, Mailer, Outgoing};
 use crate::matcher::{self, Matcher};
-use crate::model::IngestCounts;
+use crate::model::{Entry, IngestCounts};
 use crate::parse;
 use crate::store::{FailureRecord, FetchRecord, SourceState, Store, StoreError};
 
@@ -64,14 +66,42 @@ pub enum PollOutcome {
         over_cap: usize,
         /// The source answered with a permanent redirect: the config should use this URL.
         moved_to: Option<String>,
+        articles: ArticleStats,
     },
     /// 304 Not Modified, or the same body as last time: nothing parsed.
     Unchanged {
         moved_to: Option<String>,
+        articles: ArticleStats,
     },
     Failed(String),
     /// Not polled now (backoff, a host's Retry-After, or paused after 410 Gone), and why.
     Skipped(String),
+}
+
+/// Articles of full-text sources in one poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArticleStats {
+    /// Articles that did not load (tried again at the next polls, three attempts in all).
+    pub failed: usize,
+    /// Stories queued only now, once their article loaded.
+    pub matched_late: usize,
+}
+
+impl ArticleStats {
+    fn add(&mut self, other: ArticleStats) {
+        self.failed += other.failed;
+        self.matched_late += other.matched_late;
+    }
+}
+
+/// Longest article text kept, in bytes.
+const MAX_ARTICLE_BYTES: usize = 256 * 1024;
+
+fn with_article(entry: &Entry, article: &str) -> Entry {
+    Entry {
+        body: format!("{}\n\n{article}", entry.body),
+        ..entry.clone()
+    }
 }
 
 /// A poll whose fetch failed before any HTTP exchange: whether it counts against the source is
@@ -348,7 +378,7 @@ impl App {
                     next_poll,
                     moved_to: state.as_ref().and_then(|s| s.moved_to.clone()),
                 };
-                self.store_unchanged(source, record).await
+                self.store_unchanged(source, record, reach).await
             }
             Ok(Fetched::Document(doc)) => {
                 let hash = sha256_hex(&doc.body);
@@ -362,9 +392,9 @@ impl App {
                     moved_to: moved_to.clone(),
                 };
                 if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str()) {
-                    self.store_unchanged(source, record).await
+                    self.store_unchanged(source, record, reach).await
                 } else {
-                    self.store_document(source, *doc, record).await
+                    self.store_document(source, *doc, record, reach).await
                 }
             }
             Err(error) if error.is_connection_level() => {
@@ -386,33 +416,46 @@ impl App {
         PollResult::Done(SourceReport { source: name, outcome })
     }
 
-    async fn store_unchanged(&self, source: &Source, record: FetchRecord) -> PollOutcome {
+    async fn store_unchanged(&self, source: &Source, record: FetchRecord, reach: Reach) -> PollOutcome {
         let (name, url) = (source.name.clone(), source.url.to_string());
         let moved_to = record.moved_to.clone();
-        match self
+        if let Err(e) = self
             .with_store(move |s| s.record_unchanged(&name, &url, &record, Timestamp::now()))
             .await
         {
-            Ok(()) => PollOutcome::Unchanged { moved_to },
-            Err(e) => PollOutcome::Failed(e.to_string()),
+            return PollOutcome::Failed(e.to_string());
         }
+        // Nothing new in the feed, but articles that failed before may load now.
+        let articles = if source.full_text {
+            self.retry_articles(source, reach).await
+        } else {
+            ArticleStats::default()
+        };
+        PollOutcome::Unchanged { moved_to, articles }
     }
 
-    async fn store_document(&self, source: &Source, doc: fetch::Document, record: FetchRecord) -> PollOutcome {
-        // Parsing and matching are the CPU-heavy part: done on a blocking thread of their own,
+    async fn store_document(
+        &self,
+        source: &Source,
+        doc: fetch::Document,
+        record: FetchRecord,
+        reach: Reach,
+    ) -> PollOutcome {
+        // Parsing and matching are the CPU-heavy part: done on blocking threads of their own,
         // outside the store's lock, so that several sources are worked on at once.
-        let matcher = Arc::clone(&self.matcher);
         let max_entries = self.config.fetch.max_entries;
         let parsed = tokio::task::spawn_blocking(move || {
-            let now = Timestamp::now();
-            parse::parse_feed(&doc.body, &doc.url, doc.content_type.as_deref(), now, max_entries).map(|parsed| {
-                let verdicts: Vec<_> = parsed.entries.iter().map(|e| matcher.match_entry(e)).collect();
-                (parsed, verdicts)
-            })
+            parse::parse_feed(
+                &doc.body,
+                &doc.url,
+                doc.content_type.as_deref(),
+                Timestamp::now(),
+                max_entries,
+            )
         })
         .await;
-        let (parsed, verdicts) = match parsed {
-            Ok(Ok(done)) => done,
+        let parsed = match parsed {
+            Ok(Ok(parsed)) => parsed,
             // A document that does not parse is the source's fault, like an HTTP error.
             Ok(Err(parse_error)) => {
                 let state = self.state_of(source).await;
@@ -422,19 +465,51 @@ impl App {
             }
             Err(e) => return PollOutcome::Failed(format!("parser task failed: {e}")),
         };
+        let over_cap = parsed.skipped;
+        let articles = if source.full_text {
+            self.fetch_articles(source, &parsed.entries, reach).await
+        } else {
+            HashMap::new()
+        };
+        let mut stats = ArticleStats {
+            failed: articles.values().filter(|a| a.is_err()).count(),
+            ..ArticleStats::default()
+        };
+        if source.full_text {
+            stats.add(self.retry_articles(source, reach).await);
+        }
+
+        let matcher = Arc::clone(&self.matcher);
+        let matched = tokio::task::spawn_blocking(move || {
+            let verdicts: Vec<_> = parsed
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match articles.get(&i) {
+                    // The article's text is matched too, and the snippet comes from where the match is.
+                    Some(Ok(text)) => matcher.match_entry(&with_article(e, text)),
+                    _ => matcher.match_entry(e),
+                })
+                .collect();
+            (parsed.entries, articles, verdicts)
+        })
+        .await;
+        let Ok((entries, articles, verdicts)) = matched else {
+            return PollOutcome::Failed("matcher task failed".into());
+        };
         let max_age = self.config.fetch.max_age;
         let (name, url) = (source.name.clone(), source.url.to_string());
         let moved_to = record.moved_to.clone();
-        let over_cap = parsed.skipped;
         let stored = self
             .with_store(move |store| {
                 store.ingest(
                     &name,
                     &url,
-                    &parsed.entries,
+                    &entries,
                     &record,
                     Timestamp::now(),
                     max_age,
+                    &articles,
                     |i, _| verdicts.get(i).cloned().flatten(),
                 )
             })
@@ -444,9 +519,107 @@ impl App {
                 counts,
                 over_cap,
                 moved_to,
+                articles: stats,
             },
             Err(e) => PollOutcome::Failed(format!("database: {e}")),
         }
+    }
+
+    /// The articles of the entries this source has not stored yet, by entry index.
+    async fn fetch_articles(
+        &self,
+        source: &Source,
+        entries: &[Entry],
+        reach: Reach,
+    ) -> HashMap<usize, Result<String, String>> {
+        let guids: Vec<String> = entries.iter().map(|e| e.guid.clone()).collect();
+        let name = source.name.clone();
+        let unseen: HashSet<String> = match self.with_store(move |s| s.unseen(&name, &guids)).await {
+            Ok(list) => list.into_iter().collect(),
+            Err(e) => {
+                tracing::error!(source = %source.name, error = %e, "cannot tell new entries; no articles fetched");
+                return HashMap::new();
+            }
+        };
+        let jobs: Vec<(usize, Url)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| unseen.contains(&e.guid))
+            .filter_map(|(i, e)| e.link.as_deref().and_then(|l| Url::parse(l).ok()).map(|u| (i, u)))
+            .collect();
+        futures_util::stream::iter(jobs)
+            .map(|(i, url)| async move { (i, self.article(&url, reach).await) })
+            .buffer_unordered(self.config.fetch.concurrency)
+            .collect()
+            .await
+    }
+
+    /// Fetches an article (robots.txt permitting) and extracts its main text.
+    async fn article(&self, url: &Url, reach: Reach) -> Result<String, String> {
+        let doc = match self.fetcher.get_page(url, reach).await {
+            Ok(Fetched::Document(doc)) => doc,
+            Ok(Fetched::NotModified) => return Err("not modified".into()),
+            Err(e) => {
+                tracing::debug!(%url, error = %e, "article not loaded");
+                return Err(e.to_string());
+            }
+        };
+        tokio::task::spawn_blocking(move || {
+            let html = String::from_utf8_lossy(&doc.body);
+            let mut text = extract::extract(&html).text;
+            if text.len() > MAX_ARTICLE_BYTES {
+                let mut end = MAX_ARTICLE_BYTES;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+            }
+            text
+        })
+        .await
+        .map_err(|e| format!("extraction failed: {e}"))
+    }
+
+    /// Tries again the articles of this source's stories that failed to load before; a story
+    /// that then matches is queued.
+    async fn retry_articles(&self, source: &Source, reach: Reach) -> ArticleStats {
+        let name = source.name.clone();
+        let pending = match self.with_store(move |s| s.pending_articles(&name)).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(source = %source.name, error = %e, "cannot read pending articles");
+                return ArticleStats::default();
+            }
+        };
+        let max_age = self.config.fetch.max_age;
+        let mut stats = ArticleStats::default();
+        for p in pending {
+            let Ok(url) = Url::parse(&p.link) else { continue };
+            let article = self.article(&url, reach).await;
+            let verdict = article.as_ref().ok().and_then(|text| {
+                self.matcher.match_entry(&Entry {
+                    guid: String::new(),
+                    link: Some(p.link.clone()),
+                    title: p.title.clone(),
+                    body: format!("{}\n\n{text}", p.body),
+                    published: p.published,
+                })
+            });
+            let fresh = p
+                .published
+                .is_none_or(|t| p.first_seen.duration_since(t).as_secs() <= max_age.as_secs() as i64);
+            stats.failed += usize::from(article.is_err());
+            let id = p.item_id;
+            match self
+                .with_store(move |s| s.record_article(id, &article, verdict.as_ref(), fresh))
+                .await
+            {
+                Ok(true) => stats.matched_late += 1,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "cannot record an article"),
+            }
+        }
+        stats
     }
 
     async fn state_of(&self, source: &Source) -> Option<SourceState> {

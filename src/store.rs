@@ -3,6 +3,7 @@
 //! The schema lives in `migrations/` only and is applied at open. Every change that belongs
 //! together is one transaction, so a crash (or SIGKILL) at any point leaves the database consistent.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -65,6 +66,17 @@ pub struct SourceState {
     pub failing_since: Option<Timestamp>,
     pub paused: bool,
     pub moved_to: Option<String>,
+}
+
+/// A stored story waiting for its article.
+#[derive(Debug, Clone)]
+pub struct PendingArticle {
+    pub item_id: i64,
+    pub link: String,
+    pub title: String,
+    pub body: String,
+    pub published: Option<Timestamp>,
+    pub first_seen: Timestamp,
 }
 
 /// What a successful fetch leaves behind for the next one.
@@ -140,6 +152,7 @@ impl Store {
         record: &FetchRecord,
         now: Timestamp,
         max_age: Duration,
+        articles: &HashMap<usize, Result<String, String>>,
         matcher: impl Fn(usize, &Entry) -> Option<MatchResult>,
     ) -> Result<IngestCounts, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -164,8 +177,9 @@ impl Store {
                 Some(found) => found,
                 None => {
                     tx.prepare_cached(
-                        "INSERT INTO items (title, link, dedup_key, body, published, first_seen)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO items (title, link, dedup_key, body, published, first_seen,
+                                            article, article_attempts, article_error)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     )?
                     .execute(params![
                         entry.title,
@@ -173,7 +187,10 @@ impl Store {
                         key,
                         entry.body,
                         entry.published.map(|t| t.as_second()),
-                        now_s
+                        now_s,
+                        articles.get(&i).and_then(|a| a.as_ref().ok()),
+                        i64::from(articles.contains_key(&i)),
+                        articles.get(&i).and_then(|a| a.as_ref().err()),
                     ])?;
                     (tx.last_insert_rowid(), "stored".to_string())
                 }
@@ -215,6 +232,84 @@ impl Store {
         record_success(&tx, source_id, record, now)?;
         tx.commit()?;
         Ok(counts)
+    }
+
+    /// Which of `guids` this source has not stored yet (before polling, to fetch their articles).
+    pub fn unseen(&self, source: &str, guids: &[String]) -> Result<Vec<String>, StoreError> {
+        let Some(source_id) = self
+            .conn
+            .query_row("SELECT id FROM sources WHERE name = ?1", params![source], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+        else {
+            return Ok(guids.to_vec());
+        };
+        let mut seen = self
+            .conn
+            .prepare_cached("SELECT 1 FROM sightings WHERE source_id = ?1 AND guid = ?2")?;
+        let mut out = Vec::new();
+        for guid in guids {
+            if !seen.exists(params![source_id, guid])? {
+                out.push(guid.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stories of `source` whose article could not be fetched yet (fewer than three attempts)
+    /// and that no topic matched on their summary.
+    pub fn pending_articles(&self, source: &str) -> Result<Vec<PendingArticle>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT i.id, i.link, i.title, i.body, i.published, i.first_seen
+             FROM items i JOIN sightings s ON s.item_id = i.id JOIN sources src ON src.id = s.source_id
+             WHERE src.name = ?1 AND i.article IS NULL AND i.article_attempts BETWEEN 1 AND 2
+               AND i.state = 'stored' AND i.link IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![source], |r| {
+            Ok(PendingArticle {
+                item_id: r.get(0)?,
+                link: r.get(1)?,
+                title: r.get(2)?,
+                body: r.get(3)?,
+                published: r.get::<_, Option<i64>>(4)?.map(ts),
+                first_seen: ts(r.get(5)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records another attempt at a story's article; when it loaded and `verdict` matched, and
+    /// the story is not too old, queues it. Returns whether it was queued.
+    pub fn record_article(
+        &mut self,
+        item_id: i64,
+        article: &Result<String, String>,
+        verdict: Option<&MatchResult>,
+        queue: bool,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE items SET article = ?2, article_error = ?3, article_attempts = article_attempts + 1 WHERE id = ?1",
+            params![item_id, article.as_ref().ok(), article.as_ref().err()],
+        )?;
+        let mut queued = false;
+        if let (Some(result), true) = (verdict, queue) {
+            queued = tx.execute(
+                "UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3 WHERE id = ?1 AND state = 'stored'",
+                params![item_id, result.snippet.text, encode_marks(&result.snippet.marks)],
+            )? > 0;
+            if queued {
+                for hit in &result.hits {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO matches (item_id, topic, keywords) VALUES (?1, ?2, ?3)",
+                        params![item_id, hit.topic, hit.keywords.join("\n")],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(queued)
     }
 
     /// Records a fetch that found nothing new (a 304, or a body identical to the last one).
@@ -613,11 +708,11 @@ mod tests {
     #[test]
     fn migrations_apply_and_version_is_recorded() {
         let (dir, store) = store();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 2);
+        assert_eq!(again.schema_version().unwrap(), 3);
     }
 
     #[test]
@@ -625,8 +720,18 @@ mod tests {
         let (_d, mut s) = store();
         let now = Timestamp::now();
         let e = [entry("1", "https://a.org/x", "X")];
-        assert_eq!(s.ingest("A", "u", &e, &rec(now), now, WEEK, all_match).unwrap().new, 1);
-        assert_eq!(s.ingest("A", "u", &e, &rec(now), now, WEEK, all_match).unwrap().new, 0);
+        assert_eq!(
+            s.ingest("A", "u", &e, &rec(now), now, WEEK, &HashMap::new(), all_match)
+                .unwrap()
+                .new,
+            1
+        );
+        assert_eq!(
+            s.ingest("A", "u", &e, &rec(now), now, WEEK, &HashMap::new(), all_match)
+                .unwrap()
+                .new,
+            0
+        );
         assert_eq!(s.pending_stories().unwrap().len(), 1);
     }
 
@@ -641,6 +746,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -651,6 +757,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -670,6 +777,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -680,6 +788,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -690,6 +799,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -707,6 +817,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -717,6 +828,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -729,7 +841,9 @@ mod tests {
         let now = Timestamp::now();
         let mut old = entry("1", "https://a.org/old", "Old");
         old.published = Some(now - jiff::SignedDuration::from_hours(24 * 8));
-        let c = s.ingest("A", "u", &[old], &rec(now), now, WEEK, all_match).unwrap();
+        let c = s
+            .ingest("A", "u", &[old], &rec(now), now, WEEK, &HashMap::new(), all_match)
+            .unwrap();
         assert_eq!((c.new, c.matched), (1, 0));
         assert!(s.pending_stories().unwrap().is_empty());
     }
@@ -745,6 +859,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();
@@ -771,6 +886,7 @@ mod tests {
             &rec(now),
             now,
             WEEK,
+            &HashMap::new(),
             all_match,
         )
         .unwrap();

@@ -203,3 +203,109 @@ async fn explain_a_file_and_a_url() {
         run.stderr
     );
 }
+
+fn article_page(lead: &str, sixth: &str) -> String {
+    let paragraphs: String = (1..=6)
+        .map(|i| {
+            if i == 6 {
+                format!("<p>{sixth}</p>")
+            } else {
+                format!("<p>{lead} Paragraph {i} carries background on markets and the weather, at some length.</p>")
+            }
+        })
+        .collect();
+    format!(
+        "<html><head><title>Story</title></head><body><nav>Home</nav><article><h1>Story</h1>{paragraphs}</article></body></html>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_text_matches_the_article_and_retries_failed_ones() {
+    let feeds = FeedServer::start().await;
+    let base = feeds.url("");
+    let date = rfc2822_hours_ago(1);
+    let x = format!("{base}/art/x");
+    let y = format!("{base}/art/y");
+    let z = format!("{base}/art/z");
+    let items = [
+        Item {
+            guid: "x",
+            title: "Markets close higher",
+            link: &x,
+            text: "A short note.",
+            date: &date,
+        },
+        Item {
+            guid: "y",
+            title: "Weekend weather",
+            link: &y,
+            text: "Sunny.",
+            date: &date,
+        },
+        Item {
+            guid: "z",
+            title: "NATO ministers meet",
+            link: &z,
+            text: "Ministers met.",
+            date: &date,
+        },
+    ];
+    feeds.serve("/rss.xml", "application/rss+xml", rss(&items)).await;
+    feeds
+        .serve(
+            "/art/x",
+            "text/html",
+            article_page("Stocks rose.", "In the sixth paragraph, NATO is named at last."),
+        )
+        .await;
+    feeds.serve_status("/art/y", 500).await;
+    feeds.serve_status("/art/z", 404).await;
+    let sandbox = Sandbox::new(&format!(
+        "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\nper_host = 8\n[[topic]]\nname = \"Alliance\"\nkeywords = [\"NATO\"]\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\nfull_text = true\n",
+        feeds.url("/rss.xml")
+    ));
+
+    let poll = sandbox.run(&["poll"]).await;
+    assert!(
+        poll.ok()
+            .stdout
+            .contains("Wire: 3 new, 2 matched, 2 articles did not load (tried again at the next polls)"),
+        "{}",
+        poll.stdout
+    );
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    let text = &dry.ok().stdout;
+    assert!(
+        text.contains("Markets close higher"),
+        "keyword only in the article's sixth paragraph: {text}"
+    );
+    assert!(
+        text.contains("In the sixth paragraph, *NATO* is named"),
+        "snippet from where the match is: {text}"
+    );
+    assert!(
+        text.contains("NATO ministers meet"),
+        "a failed article leaves the summary match: {text}"
+    );
+    assert!(!text.contains("Weekend weather"));
+
+    // The article that failed loads now and matches: the story is queued at the next poll.
+    feeds
+        .serve(
+            "/art/y",
+            "text/html",
+            article_page("Rain later.", "NATO planes will fly over the city on Sunday."),
+        )
+        .await;
+    let poll = sandbox.run(&["poll"]).await;
+    assert!(
+        poll.ok()
+            .stdout
+            .contains("Wire: unchanged, 1 matched on articles that loaded only now\n"),
+        "{}",
+        poll.stdout
+    );
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    assert!(dry.ok().stdout.contains("Weekend weather"), "{}", dry.stdout);
+}
