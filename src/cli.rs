@@ -211,6 +211,7 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
                 over_cap,
                 moved_to,
                 articles,
+                warning,
             } => {
                 new += counts.new;
                 matched += counts.matched;
@@ -220,8 +221,9 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
                     String::new()
                 };
                 matched += articles.matched_late;
+                let warning = warning.as_ref().map(|w| format!("; warning: {w}")).unwrap_or_default();
                 out!(
-                    "{}: {} new, {} matched{cap}{}{}",
+                    "{}: {} new, {} matched{cap}{}{}{warning}",
                     r.source,
                     counts.new,
                     counts.matched + articles.matched_late,

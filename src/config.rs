@@ -156,6 +156,20 @@ pub struct Source {
     pub interval: Duration,
     /// Fetch each new entry's article and match its main text too.
     pub full_text: bool,
+    pub kind: SourceKind,
+    /// CSS selector of article links on a page source.
+    pub links: Option<String>,
+}
+
+/// What a source's URL serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Feed,
+    /// A web page listing articles, for sites without a feed.
+    Page,
+    /// Decided on the first successful fetch, then kept.
+    Auto,
 }
 
 // ---- the file as written -------------------------------------------------------------------------
@@ -241,6 +255,8 @@ struct RawSource {
     url: HttpUrl,
     interval: Option<ConfigDuration>,
     full_text: Option<bool>,
+    kind: Option<SourceKind>,
+    links: Option<String>,
 }
 
 // Values checked while deserialising, so that a bad one is reported with its line and column.
@@ -572,11 +588,31 @@ impl Config {
                     "source {name:?} is defined twice (source names must be unique)"
                 )));
             }
+            // A links selector only makes sense on a page.
+            let kind = s.kind.unwrap_or(if s.links.is_some() {
+                SourceKind::Page
+            } else {
+                SourceKind::Auto
+            });
+            if let Some(css) = &s.links {
+                crate::extract::check_selector(css).map_err(|e| {
+                    invalid(format!(
+                        "source {name:?}: links = {css:?} is not a valid CSS selector: {e}"
+                    ))
+                })?;
+                if kind == SourceKind::Feed {
+                    return Err(invalid(format!(
+                        "source {name:?}: links applies to page sources, not kind = \"feed\""
+                    )));
+                }
+            }
             sources.push(Source {
                 name,
                 url: s.url.0,
                 interval: s.interval.map_or(fetch.interval, |d| d.0),
-                full_text: s.full_text.unwrap_or(false),
+                full_text: s.full_text.unwrap_or(kind == SourceKind::Page),
+                kind,
+                links: s.links,
             });
         }
         if sources.is_empty() {
@@ -881,6 +917,24 @@ url = "https://example.org/rss.xml"
         let e = err(&MINIMAL.replace("[\"SDF\", \"NATO\"]", "[]"));
         assert!(e.contains("at least one keyword"), "{e}");
         assert!(err("[email]\ntransport = \"smtp\"\nto = [\"a@b.c\"]\n").contains("smtp_host"));
+    }
+
+    #[test]
+    fn page_sources() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[[source]]\nname = \"P\"\nurl = \"https://e.org/press/\"\nkind = \"page\"\nlinks = \"h2 a\"\n"
+        ))
+        .unwrap();
+        let p = &c.sources[1];
+        assert_eq!(
+            (p.kind, p.full_text, p.links.as_deref()),
+            (SourceKind::Page, true, Some("h2 a"))
+        );
+        assert_eq!(c.sources[0].kind, SourceKind::Auto);
+        let e = err(&format!(
+            "{MINIMAL}\n[[source]]\nname = \"P\"\nurl = \"https://e.org/\"\nlinks = \"a[[\"\n"
+        ));
+        assert!(e.contains("not a valid CSS selector"), "{e}");
     }
 
     #[test]

@@ -41,6 +41,148 @@ pub fn extract(html: &str) -> Article {
     }
 }
 
+/// Links found on a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageLinks {
+    /// Absolute http(s) links on the page's own site, in page order, without duplicates.
+    pub links: Vec<url::Url>,
+    /// With a selector: how many elements it matched (0 means the selector needs fixing).
+    pub selected: usize,
+}
+
+/// Checks a CSS selector (for the config).
+pub fn check_selector(css: &str) -> Result<(), String> {
+    Selector::parse(css).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The article links of a page: those `selector` picks (anchors, or anchors inside what it
+/// picks), or without one, links in the page's main content and headlines that look like
+/// articles rather than navigation. Only links to the page's own site (or its subdomains).
+pub fn page_links(html: &str, base: &url::Url, selector: Option<&str>) -> PageLinks {
+    if nesting_exceeds(html, MAX_DEPTH) {
+        return PageLinks::default();
+    }
+    let doc = Html::parse_document(html);
+    let anchor = Selector::parse("a[href]").expect("valid");
+    let mut candidates: Vec<(String, bool)> = Vec::new();
+    let mut selected = 0;
+    match selector.and_then(|css| Selector::parse(css).ok()) {
+        Some(sel) => {
+            for el in doc.select(&sel) {
+                selected += 1;
+                if el.value().name() == "a" {
+                    candidates.extend(el.value().attr("href").map(|h| (h.to_string(), true)));
+                } else {
+                    candidates.extend(
+                        el.select(&anchor)
+                            .filter_map(|a| a.value().attr("href"))
+                            .map(|h| (h.to_string(), true)),
+                    );
+                }
+            }
+        }
+        None => {
+            let content = Selector::parse(
+                "main a[href], article a[href], [role=main] a[href], h1 a[href], h2 a[href], h3 a[href]",
+            )
+            .expect("valid");
+            for a in doc.select(&content) {
+                let in_noise = a.ancestors().any(|n| {
+                    n.value()
+                        .as_element()
+                        .is_some_and(|e| matches!(e.name(), "nav" | "header" | "footer" | "aside"))
+                });
+                if !in_noise {
+                    candidates.extend(a.value().attr("href").map(|h| (h.to_string(), false)));
+                }
+            }
+        }
+    }
+    let site = base
+        .host_str()
+        .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut links: Vec<url::Url> = Vec::new();
+    for (href, chosen) in candidates {
+        let Ok(mut url) = base.join(href.trim()) else { continue };
+        url.set_fragment(None);
+        if !matches!(url.scheme(), "http" | "https") || url == *base {
+            continue;
+        }
+        let host = url
+            .host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+            .unwrap_or_default();
+        if host != site && !host.ends_with(&format!(".{site}")) {
+            continue;
+        }
+        if !chosen && !looks_like_article(&url) {
+            continue;
+        }
+        if !links.contains(&url) {
+            links.push(url);
+        }
+    }
+    PageLinks { links, selected }
+}
+
+/// An article's address has a slug or an id; section, tag and paging addresses have not.
+fn looks_like_article(url: &url::Url) -> bool {
+    let path = url.path().trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(last) = segments.last() else { return false };
+    let listing = [
+        "tag",
+        "tags",
+        "category",
+        "categories",
+        "author",
+        "authors",
+        "page",
+        "section",
+        "topics",
+        "search",
+    ];
+    if segments
+        .iter()
+        .any(|s| listing.contains(&s.to_ascii_lowercase().as_str()))
+    {
+        return false;
+    }
+    last.len() >= 12 && (last.contains('-') || last.contains('_'))
+        || last.chars().any(|c| c.is_ascii_digit()) && last.len() >= 4
+}
+
+/// The feed a page advertises (`<link rel="alternate" type="application/rss+xml" href=...>`).
+pub fn advertised_feed(html: &str, base: &url::Url) -> Option<url::Url> {
+    if nesting_exceeds(html, MAX_DEPTH) {
+        return None;
+    }
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(r#"link[rel~="alternate"][href]"#).expect("valid");
+    doc.select(&sel)
+        .find(|l| {
+            l.value().attr("type").is_some_and(|t| {
+                matches!(
+                    t.trim().to_ascii_lowercase().as_str(),
+                    "application/rss+xml" | "application/atom+xml" | "application/feed+json" | "application/json"
+                )
+            })
+        })
+        .and_then(|l| base.join(l.value().attr("href")?.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// Whether a document is an HTML page (by type, or by its first bytes).
+pub fn is_html(bytes: &[u8], content_type: Option<&str>) -> bool {
+    if content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("html")) {
+        return true;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
 fn select<'a>(doc: &'a Html, css: &str) -> impl Iterator<Item = ElementRef<'a>> {
     let selector = Selector::parse(css).expect("selectors here are valid");
     doc.select(&selector).collect::<Vec<_>>().into_iter()
@@ -259,6 +401,42 @@ mod tests {
         let a = extract(&page);
         assert!(a.text.starts_with("The NATO summit opened"), "{}", a.text);
         assert!(!a.text.contains("Home"));
+    }
+
+    #[test]
+    fn article_links_with_and_without_a_selector() {
+        let base = url::Url::parse("https://www.ministry.example/press/").unwrap();
+        let page = r#"<html><body><nav><a href="/press/about-the-ministry-page">About</a></nav>
+<main><h2><a class="headline" href="/press/2026/11/minister-meets-nato-chief">Minister meets NATO chief</a></h2>
+<h2><a class="headline" href="2026/11/japan-sdf-exercise-ends#top">SDF exercise ends</a></h2>
+<a href="/press/tag/defence">Defence</a> <a href="/press/page/2">Next</a>
+<a href="https://elsewhere.example/story-about-something-else">Elsewhere</a>
+<a href="https://news.ministry.example/2026/statement-on-ukraine">Statement</a></main></body></html>"#;
+        let all = page_links(page, &base, None);
+        let got: Vec<&str> = all.links.iter().map(|u| u.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "https://www.ministry.example/press/2026/11/minister-meets-nato-chief",
+                "https://www.ministry.example/press/2026/11/japan-sdf-exercise-ends",
+                "https://news.ministry.example/2026/statement-on-ukraine",
+            ]
+        );
+        let chosen = page_links(page, &base, Some("a.headline"));
+        assert_eq!(chosen.links.len(), 2);
+        assert_eq!(chosen.selected, 2);
+        assert_eq!(page_links(page, &base, Some("a.nothing")).selected, 0);
+    }
+
+    #[test]
+    fn advertised_feeds() {
+        let base = url::Url::parse("https://site.example/news/").unwrap();
+        let page = r#"<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml"></head></html>"#;
+        assert_eq!(
+            advertised_feed(page, &base).unwrap().as_str(),
+            "https://site.example/feed.xml"
+        );
+        assert_eq!(advertised_feed("<html><head></head></html>", &base), None);
     }
 
     #[test]

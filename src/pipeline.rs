@@ -10,7 +10,8 @@ use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use url::Url;
 
-use crate::config::{Config, Source};
+use crate::config::{Config, Source, SourceKind};
+use crate::dedup;
 use crate::digest::{self, Layout};
 use crate::extract;
 use crate::fetch::{self, FetchError, Fetched, Fetcher, Reach, Validators};
@@ -67,6 +68,8 @@ pub enum PollOutcome {
         /// The source answered with a permanent redirect: the config should use this URL.
         moved_to: Option<String>,
         articles: ArticleStats,
+        /// Something the user should fix, e.g. a links selector that matched nothing.
+        warning: Option<String>,
     },
     /// 304 Not Modified, or the same body as last time: nothing parsed.
     Unchanged {
@@ -361,7 +364,14 @@ impl App {
             etag: state.as_ref().and_then(|s| s.etag.clone()),
             last_modified: state.as_ref().and_then(|s| s.last_modified.clone()),
         };
-        let fetched = self.fetcher.get(&source.url, &validators, reach).await;
+        // A page that advertised its feed is polled through that feed.
+        let target = state
+            .as_ref()
+            .filter(|_| source.kind != SourceKind::Page)
+            .and_then(|s| s.feed_url.as_deref())
+            .and_then(|f| Url::parse(f).ok())
+            .unwrap_or_else(|| source.url.clone());
+        let fetched = self.fetcher.get(&target, &validators, reach).await;
         let host = fetch::host_key(&source.url);
         self.network
             .note(host.clone(), !matches!(&fetched, Err(e) if e.is_connection_level()));
@@ -380,23 +390,30 @@ impl App {
                 };
                 self.store_unchanged(source, record, reach).await
             }
-            Ok(Fetched::Document(doc)) => {
-                let hash = sha256_hex(&doc.body);
-                let moved_to = doc.moved_to.as_ref().map(ToString::to_string);
-                let record = FetchRecord {
-                    status: 200,
-                    etag: doc.validators.etag.clone(),
-                    last_modified: doc.validators.last_modified.clone(),
-                    body_hash: Some(hash.clone()),
-                    next_poll,
-                    moved_to: moved_to.clone(),
-                };
-                if state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str()) {
-                    self.store_unchanged(source, record, reach).await
-                } else {
-                    self.store_document(source, *doc, record, reach).await
+            Ok(Fetched::Document(doc)) => match self.decide_kind(source, state.as_ref(), *doc, reach).await {
+                Err(outcome) => outcome,
+                Ok((is_page, doc)) => {
+                    let hash = sha256_hex(&doc.body);
+                    let moved_to = doc.moved_to.as_ref().map(ToString::to_string);
+                    let record = FetchRecord {
+                        status: 200,
+                        etag: doc.validators.etag.clone(),
+                        last_modified: doc.validators.last_modified.clone(),
+                        body_hash: Some(hash.clone()),
+                        next_poll,
+                        moved_to: moved_to.clone(),
+                    };
+                    // A page is read again even when unchanged: links whose article failed to
+                    // load are tried again (stored links are never fetched twice).
+                    if !is_page && state.as_ref().and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str()) {
+                        self.store_unchanged(source, record, reach).await
+                    } else if is_page {
+                        self.store_page(source, state.as_ref(), doc, record, reach).await
+                    } else {
+                        self.store_document(source, doc, record, reach).await
+                    }
                 }
-            }
+            },
             Err(error) if error.is_connection_level() => {
                 return PollResult::Deferred(Box::new(ConnectionFailure {
                     source: source.clone(),
@@ -414,6 +431,197 @@ impl App {
             _ => tracing::debug!(source = %name, "unchanged"),
         }
         PollResult::Done(SourceReport { source: name, outcome })
+    }
+
+    /// Whether the source is a page (true) or a feed, deciding and storing it for `kind = "auto"`
+    /// on the first successful fetch. A page that advertises a feed becomes that feed: the feed
+    /// is fetched now and returned in the page's place.
+    async fn decide_kind(
+        &self,
+        source: &Source,
+        state: Option<&SourceState>,
+        doc: fetch::Document,
+        reach: Reach,
+    ) -> Result<(bool, fetch::Document), PollOutcome> {
+        match source.kind {
+            SourceKind::Feed => return Ok((false, doc)),
+            SourceKind::Page => return Ok((true, doc)),
+            SourceKind::Auto => {}
+        }
+        // Decided once: a feed that now serves an HTML page is an error, not a page.
+        match state.and_then(|s| s.kind.as_deref()) {
+            Some("page") => return Ok((true, doc)),
+            Some(_) => return Ok((false, doc)),
+            None => {}
+        }
+        let (name, url) = (source.name.clone(), source.url.to_string());
+        if !extract::is_html(&doc.body, doc.content_type.as_deref()) {
+            if let Err(e) = self.with_store(move |s| s.set_kind(&name, &url, "feed", None)).await {
+                tracing::error!(error = %e, "cannot record the source's kind");
+            }
+            return Ok((false, doc));
+        }
+        let html = String::from_utf8_lossy(&doc.body).into_owned();
+        let base = doc.url.clone();
+        let advertised = tokio::task::spawn_blocking(move || extract::advertised_feed(&html, &base))
+            .await
+            .ok()
+            .flatten();
+        let Some(feed_url) = advertised else {
+            // A page is a page only if it lists articles: a login wall or an error page in
+            // place of a feed is reported, not taken for a page with nothing on it.
+            let html = String::from_utf8_lossy(&doc.body).into_owned();
+            let (base, css) = (doc.url.clone(), source.links.clone());
+            let links = tokio::task::spawn_blocking(move || extract::page_links(&html, &base, css.as_deref()).links)
+                .await
+                .unwrap_or_default();
+            if links.is_empty() {
+                let state = self.state_of(source).await;
+                let kind = doc
+                    .content_type
+                    .as_deref()
+                    .map_or("text/html", |ct| ct.split(';').next().unwrap_or(ct).trim());
+                let error = format!(
+                    "not a feed (got {kind}), and no article links on the page (set kind = \"page\" and links = \"...\" if it is one)"
+                );
+                return Err(self
+                    .record_failure(source, state.as_ref(), error, Some(200), true, false, None)
+                    .await);
+            }
+            if let Err(e) = self.with_store(move |s| s.set_kind(&name, &url, "page", None)).await {
+                tracing::error!(error = %e, "cannot record the source's kind");
+            }
+            return Ok((true, doc));
+        };
+        match self.fetcher.get(&feed_url, &Validators::default(), reach).await {
+            Ok(Fetched::Document(feed)) => {
+                let f = feed_url.to_string();
+                if let Err(e) = self
+                    .with_store(move |s| s.set_kind(&name, &url, "feed", Some(&f)))
+                    .await
+                {
+                    tracing::error!(error = %e, "cannot record the source's kind");
+                }
+                tracing::info!(source = %source.name, feed = %feed_url, "the page advertises a feed; polling it");
+                Ok((false, *feed))
+            }
+            Ok(Fetched::NotModified) => Err(PollOutcome::Failed(format!("advertised feed {feed_url}: not modified"))),
+            Err(e) => Err(PollOutcome::Failed(format!("advertised feed {feed_url}: {e}"))),
+        }
+    }
+
+    /// A page source: its new article links are fetched once each and stored as entries.
+    async fn store_page(
+        &self,
+        source: &Source,
+        state: Option<&SourceState>,
+        doc: fetch::Document,
+        record: FetchRecord,
+        reach: Reach,
+    ) -> PollOutcome {
+        let base = doc.url.clone();
+        let selector = source.links.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            extract::page_links(&String::from_utf8_lossy(&doc.body), &base, selector.as_deref())
+        })
+        .await
+        .unwrap_or_default();
+        let warning = match &source.links {
+            Some(css) if found.selected == 0 => Some(format!("links = {css:?} matched nothing on the page")),
+            _ if found.links.is_empty() => Some("no article links found on the page".to_string()),
+            _ => None,
+        };
+        let max = self.config.fetch.max_entries;
+        let over_cap = found.links.len().saturating_sub(max);
+        let links: Vec<Url> = found.links.into_iter().take(max).collect();
+        let guids: Vec<String> = links
+            .iter()
+            .map(|u| dedup::dedup_key(u.as_str()).unwrap_or_else(|| u.to_string()))
+            .collect();
+        let name = source.name.clone();
+        let wanted = guids.clone();
+        let unseen: HashSet<String> = match self.with_store(move |s| s.unseen(&name, &wanted)).await {
+            Ok(list) => list.into_iter().collect(),
+            Err(e) => return PollOutcome::Failed(format!("database: {e}")),
+        };
+        // Links already stored are never fetched again.
+        let jobs: Vec<(String, Url)> = guids
+            .into_iter()
+            .zip(links)
+            .filter(|(g, _)| unseen.contains(g))
+            .collect();
+        let fetched: Vec<(String, Url, Result<extract::Article, String>)> = futures_util::stream::iter(jobs)
+            .map(|(guid, url)| async move {
+                let article = self.fetch_article(&url, reach).await;
+                (guid, url, article)
+            })
+            .buffer_unordered(self.config.fetch.concurrency)
+            .collect()
+            .await;
+        let now = Timestamp::now();
+        let mut stats = ArticleStats::default();
+        let mut entries = Vec::new();
+        for (guid, url, article) in fetched {
+            match article {
+                Ok(a) => entries.push(Entry {
+                    guid,
+                    title: if a.title.is_empty() { url.to_string() } else { a.title },
+                    link: Some(url.to_string()),
+                    body: a.text,
+                    published: a.published.filter(|t| *t <= now),
+                }),
+                // Not stored: the link is tried again at the next poll.
+                Err(_) => stats.failed += 1,
+            }
+        }
+        // On the first poll nothing tells whether an undated article is new: it is recorded as
+        // seen, not reported.
+        let first_poll = state.is_none_or(|s| s.last_success.is_none());
+        let matcher = Arc::clone(&self.matcher);
+        let Ok((entries, verdicts)) = tokio::task::spawn_blocking(move || {
+            let verdicts: Vec<_> = entries
+                .iter()
+                .map(|e| {
+                    if first_poll && e.published.is_none() {
+                        None
+                    } else {
+                        matcher.match_entry(e)
+                    }
+                })
+                .collect();
+            (entries, verdicts)
+        })
+        .await
+        else {
+            return PollOutcome::Failed("matcher task failed".into());
+        };
+        let max_age = self.config.fetch.max_age;
+        let (name, url) = (source.name.clone(), source.url.to_string());
+        let moved_to = record.moved_to.clone();
+        match self
+            .with_store(move |store| {
+                store.ingest(
+                    &name,
+                    &url,
+                    &entries,
+                    &record,
+                    Timestamp::now(),
+                    max_age,
+                    &HashMap::new(),
+                    |i, _| verdicts.get(i).cloned().flatten(),
+                )
+            })
+            .await
+        {
+            Ok(counts) => PollOutcome::Fetched {
+                counts,
+                over_cap,
+                moved_to,
+                articles: stats,
+                warning,
+            },
+            Err(e) => PollOutcome::Failed(format!("database: {e}")),
+        }
     }
 
     async fn store_unchanged(&self, source: &Source, record: FetchRecord, reach: Reach) -> PollOutcome {
@@ -520,6 +728,7 @@ impl App {
                 over_cap,
                 moved_to,
                 articles: stats,
+                warning: None,
             },
             Err(e) => PollOutcome::Failed(format!("database: {e}")),
         }
@@ -556,6 +765,11 @@ impl App {
 
     /// Fetches an article (robots.txt permitting) and extracts its main text.
     async fn article(&self, url: &Url, reach: Reach) -> Result<String, String> {
+        self.fetch_article(url, reach).await.map(|a| a.text)
+    }
+
+    /// Fetches an article (robots.txt permitting) and extracts title, time and main text.
+    async fn fetch_article(&self, url: &Url, reach: Reach) -> Result<extract::Article, String> {
         let doc = match self.fetcher.get_page(url, reach).await {
             Ok(Fetched::Document(doc)) => doc,
             Ok(Fetched::NotModified) => return Err("not modified".into()),
@@ -566,15 +780,15 @@ impl App {
         };
         tokio::task::spawn_blocking(move || {
             let html = String::from_utf8_lossy(&doc.body);
-            let mut text = extract::extract(&html).text;
-            if text.len() > MAX_ARTICLE_BYTES {
+            let mut article = extract::extract(&html);
+            if article.text.len() > MAX_ARTICLE_BYTES {
                 let mut end = MAX_ARTICLE_BYTES;
-                while !text.is_char_boundary(end) {
+                while !article.text.is_char_boundary(end) {
                     end -= 1;
                 }
-                text.truncate(end);
+                article.text.truncate(end);
             }
-            text
+            article
         })
         .await
         .map_err(|e| format!("extraction failed: {e}"))

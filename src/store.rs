@@ -66,6 +66,10 @@ pub struct SourceState {
     pub failing_since: Option<Timestamp>,
     pub paused: bool,
     pub moved_to: Option<String>,
+    /// What `kind = "auto"` decided: "feed" or "page".
+    pub kind: Option<String>,
+    /// The feed a page advertised, polled instead of the page.
+    pub feed_url: Option<String>,
 }
 
 /// A stored story waiting for its article.
@@ -234,6 +238,18 @@ impl Store {
         Ok(counts)
     }
 
+    /// Records what an auto source turned out to be, for good.
+    pub fn set_kind(&mut self, source: &str, url: &str, kind: &str, feed_url: Option<&str>) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = upsert_source(&tx, source, url)?;
+        tx.execute(
+            "UPDATE sources SET kind = ?2, feed_url = ?3 WHERE id = ?1",
+            params![id, kind, feed_url],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Which of `guids` this source has not stored yet (before polling, to fetch their articles).
     pub fn unseen(&self, source: &str, guids: &[String]) -> Result<Vec<String>, StoreError> {
         let Some(source_id) = self
@@ -361,7 +377,8 @@ impl Store {
     pub fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT name, url, last_attempt, last_success, consecutive_failures, last_error, last_status, items_seen,
-                    items_matched, etag, last_modified, body_hash, next_poll, failing_since, paused, moved_to
+                    items_matched, etag, last_modified, body_hash, next_poll, failing_since, paused, moved_to,
+                    kind, feed_url
              FROM sources ORDER BY name",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -382,6 +399,8 @@ impl Store {
                 failing_since: r.get::<_, Option<i64>>(13)?.map(ts),
                 paused: r.get(14)?,
                 moved_to: r.get(15)?,
+                kind: r.get(16)?,
+                feed_url: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -578,6 +597,8 @@ fn upsert_source(conn: &Connection, name: &str, url: &str) -> Result<i64, rusqli
              body_hash = CASE WHEN url = excluded.url THEN body_hash END,
              paused = CASE WHEN url = excluded.url THEN paused ELSE 0 END,
              moved_to = CASE WHEN url = excluded.url THEN moved_to END,
+             kind = CASE WHEN url = excluded.url THEN kind END,
+             feed_url = CASE WHEN url = excluded.url THEN feed_url END,
              url = excluded.url
          RETURNING id",
         params![name, url],
@@ -708,11 +729,11 @@ mod tests {
     #[test]
     fn migrations_apply_and_version_is_recorded() {
         let (dir, store) = store();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), 4);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 3);
+        assert_eq!(again.schema_version().unwrap(), 4);
     }
 
     #[test]
