@@ -49,6 +49,8 @@ pub struct App {
     fetcher: Fetcher,
     mailer: Mailer,
     network: NetworkWatch,
+    /// Unchanged sources of the current poll round, written together at its end.
+    unchanged: Mutex<Vec<(String, String, FetchRecord)>>,
 }
 
 /// How one source's poll went.
@@ -237,6 +239,7 @@ impl App {
             fetcher,
             mailer,
             network: NetworkWatch::default(),
+            unchanged: Mutex::new(Vec::new()),
         })
     }
 
@@ -313,7 +316,21 @@ impl App {
                 PollResult::Deferred(failure) => reports.push(self.connection_failed(*failure, network_down).await),
             }
         }
+        if let Err(e) = self.flush_unchanged().await {
+            // The sources were fetched; only their last-checked times are lost.
+            tracing::error!(error = %e, "cannot record unchanged sources");
+        }
         reports
+    }
+
+    /// Writes the round's unchanged sources in one transaction.
+    async fn flush_unchanged(&self) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut *self.unchanged.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.with_store(move |s| s.record_unchanged_all(&batch, Timestamp::now()))
+            .await
     }
 
     fn skip_reason(
@@ -625,14 +642,14 @@ impl App {
     }
 
     async fn store_unchanged(&self, source: &Source, record: FetchRecord, reach: Reach) -> PollOutcome {
-        let (name, url) = (source.name.clone(), source.url.to_string());
         let moved_to = record.moved_to.clone();
-        if let Err(e) = self
-            .with_store(move |s| s.record_unchanged(&name, &url, &record, Timestamp::now()))
-            .await
-        {
-            return PollOutcome::Failed(e.to_string());
-        }
+        // Written with the others at the end of the round (see `flush_unchanged`): losing it in
+        // a crash only means the source is polled a little early next time.
+        self.unchanged.lock().unwrap_or_else(|p| p.into_inner()).push((
+            source.name.clone(),
+            source.url.to_string(),
+            record,
+        ));
         // Nothing new in the feed, but articles that failed before may load now.
         let articles = if source.full_text {
             self.retry_articles(source, reach).await

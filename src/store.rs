@@ -336,9 +336,21 @@ impl Store {
         record: &FetchRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        self.record_unchanged_all(&[(source.to_string(), url.to_string(), record.clone())], now)
+    }
+
+    /// Records many fetches that found nothing new, in one transaction: a poll of hundreds of
+    /// unchanged feeds is hundreds of these, and one commit is far cheaper than hundreds.
+    pub fn record_unchanged_all(
+        &mut self,
+        sources: &[(String, String, FetchRecord)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = upsert_source(&tx, source, url)?;
-        record_success(&tx, id, record, now)?;
+        for (source, url, record) in sources {
+            let id = upsert_source(&tx, source, url)?;
+            record_success(&tx, id, record, now)?;
+        }
         tx.commit()?;
         Ok(())
     }
