@@ -17,7 +17,7 @@ use crate::extract;
 use crate::fetch::{self, FetchError, Fetched, Fetcher, Reach, Validators};
 use crate::mail::{self, Mailer, Outgoing};
 use crate::matcher::{self, Matcher};
-use crate::model::{Entry, IngestCounts};
+use crate::model::{Entry, IngestCounts, MatchResult};
 use crate::parse;
 use crate::store::{FailureRecord, FetchRecord, SourceState, Store, StoreError};
 
@@ -97,6 +97,13 @@ impl ArticleStats {
         self.failed += other.failed;
         self.matched_late += other.matched_late;
     }
+}
+
+/// What a poll reports besides the store's counts.
+struct Stored {
+    over_cap: usize,
+    articles: ArticleStats,
+    warning: Option<String>,
 }
 
 /// Longest article text kept, in bytes.
@@ -612,33 +619,13 @@ impl App {
         else {
             return PollOutcome::Failed("matcher task failed".into());
         };
-        let max_age = self.config.fetch.max_age;
-        let (name, url) = (source.name.clone(), source.url.to_string());
-        let moved_to = record.moved_to.clone();
-        match self
-            .with_store(move |store| {
-                store.ingest(
-                    &name,
-                    &url,
-                    &entries,
-                    &record,
-                    Timestamp::now(),
-                    max_age,
-                    &HashMap::new(),
-                    |i, _| verdicts.get(i).cloned().flatten(),
-                )
-            })
+        let stored = Stored {
+            over_cap,
+            articles: stats,
+            warning,
+        };
+        self.ingest(source, entries, verdicts, HashMap::new(), record, stored)
             .await
-        {
-            Ok(counts) => PollOutcome::Fetched {
-                counts,
-                over_cap,
-                moved_to,
-                articles: stats,
-                warning,
-            },
-            Err(e) => PollOutcome::Failed(format!("database: {e}")),
-        }
     }
 
     async fn store_unchanged(&self, source: &Source, record: FetchRecord, reach: Reach) -> PollOutcome {
@@ -722,6 +709,24 @@ impl App {
         let Ok((entries, articles, verdicts)) = matched else {
             return PollOutcome::Failed("matcher task failed".into());
         };
+        let stored = Stored {
+            over_cap,
+            articles: stats,
+            warning: None,
+        };
+        self.ingest(source, entries, verdicts, articles, record, stored).await
+    }
+
+    /// Stores a poll's entries with their verdicts (and articles) and reports the poll.
+    async fn ingest(
+        &self,
+        source: &Source,
+        entries: Vec<Entry>,
+        verdicts: Vec<Option<MatchResult>>,
+        articles: HashMap<usize, Result<String, String>>,
+        record: FetchRecord,
+        report: Stored,
+    ) -> PollOutcome {
         let max_age = self.config.fetch.max_age;
         let (name, url) = (source.name.clone(), source.url.to_string());
         let moved_to = record.moved_to.clone();
@@ -742,10 +747,10 @@ impl App {
         match stored {
             Ok(counts) => PollOutcome::Fetched {
                 counts,
-                over_cap,
+                over_cap: report.over_cap,
                 moved_to,
-                articles: stats,
-                warning: None,
+                articles: report.articles,
+                warning: report.warning,
             },
             Err(e) => PollOutcome::Failed(format!("database: {e}")),
         }

@@ -215,17 +215,9 @@ impl Store {
             if too_old {
                 continue;
             }
-            if let Some(result) = matcher(i, entry) {
-                tx.prepare_cached("UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3 WHERE id = ?1")?
-                    .execute(params![
-                        item_id,
-                        result.snippet.text,
-                        encode_marks(&result.snippet.marks)
-                    ])?;
-                for hit in &result.hits {
-                    tx.prepare_cached("INSERT OR REPLACE INTO matches (item_id, topic, keywords) VALUES (?1, ?2, ?3)")?
-                        .execute(params![item_id, hit.topic, hit.keywords.join("\n")])?;
-                }
+            if let Some(result) = matcher(i, entry)
+                && queue(&tx, item_id, &result)?
+            {
                 counts.matched += 1;
             }
         }
@@ -302,28 +294,17 @@ impl Store {
         item_id: i64,
         article: &Result<String, String>,
         verdict: Option<&MatchResult>,
-        queue: bool,
+        queue_it: bool,
     ) -> Result<bool, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE items SET article = ?2, article_error = ?3, article_attempts = article_attempts + 1 WHERE id = ?1",
             params![item_id, article.as_ref().ok(), article.as_ref().err()],
         )?;
-        let mut queued = false;
-        if let (Some(result), true) = (verdict, queue) {
-            queued = tx.execute(
-                "UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3 WHERE id = ?1 AND state = 'stored'",
-                params![item_id, result.snippet.text, encode_marks(&result.snippet.marks)],
-            )? > 0;
-            if queued {
-                for hit in &result.hits {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO matches (item_id, topic, keywords) VALUES (?1, ?2, ?3)",
-                        params![item_id, hit.topic, hit.keywords.join("\n")],
-                    )?;
-                }
-            }
-        }
+        let queued = match verdict {
+            Some(result) if queue_it => queue(&tx, item_id, result)?,
+            _ => false,
+        };
         tx.commit()?;
         Ok(queued)
     }
@@ -652,6 +633,28 @@ fn same_story(
         .into_iter()
         .find(|c| dedup::comparable_title(&c.1) == wanted)
         .map(|(id, _, state)| (id, state)))
+}
+
+/// Queues a stored story for the digest with the topics it matched; `false` if it was not in the
+/// 'stored' state (already queued or sent).
+fn queue(conn: &Connection, item_id: i64, result: &MatchResult) -> Result<bool, rusqlite::Error> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3 WHERE id = ?1 AND state = 'stored'",
+        )?
+        .execute(params![
+            item_id,
+            result.snippet.text,
+            encode_marks(&result.snippet.marks)
+        ])?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    for hit in &result.hits {
+        conn.prepare_cached("INSERT OR REPLACE INTO matches (item_id, topic, keywords) VALUES (?1, ?2, ?3)")?
+            .execute(params![item_id, hit.topic, hit.keywords.join("\n")])?;
+    }
+    Ok(true)
 }
 
 fn record_success(conn: &Connection, id: i64, r: &FetchRecord, now: Timestamp) -> Result<(), rusqlite::Error> {
