@@ -454,7 +454,7 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     let mut smtp = SmtpServer::start().await;
     serve_first_round(&feeds).await;
     // A digest time a few seconds from now (UTC), written HH:MM:SS.
-    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4))
+    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5))
         .strftime("%H:%M:%S")
         .to_string();
     let digest = format!("[digest]\nat = [\"{at}\"]\ntimezone = \"UTC\"\n");

@@ -181,9 +181,9 @@ impl SmtpServer {
 
     /// The next message, failing the test if none arrives within 10 s.
     pub async fn next(&mut self) -> Received {
-        let msg = tokio::time::timeout(Duration::from_secs(10), self.handle.rx.recv())
+        let msg = tokio::time::timeout(Duration::from_secs(15), self.handle.rx.recv())
             .await
-            .expect("no message reached the SMTP server within 10 s")
+            .expect("no message reached the SMTP server within 15 s")
             .expect("SMTP server channel closed");
         received(&msg)
     }
