@@ -63,7 +63,7 @@ pub fn parse_feed(
         if looks_like_html(bytes, content_type) {
             ParseError::NotAFeed(content_type.map_or_else(|| "an HTML page".to_string(), |ct| essence(ct).to_string()))
         } else {
-            ParseError::Malformed(one_line(&e.to_string()))
+            ParseError::Malformed(crate::text::one_line(&e.to_string()))
         }
     })?;
     let mut entries: Vec<Entry> = feed.entries.into_iter().map(|e| convert(e, base, now)).collect();
@@ -355,10 +355,6 @@ fn looks_like_html(bytes: &[u8], content_type: Option<&str>) -> bool {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
     let head = head.trim_start_matches('\u{feff}').trim_start();
     head.starts_with("<!doctype html") || head.starts_with("<html")
-}
-
-fn one_line(s: &str) -> String {
-    collapse_whitespace(s)
 }
 
 #[cfg(test)]

@@ -336,7 +336,7 @@ impl App {
         if batch.is_empty() {
             return Ok(());
         }
-        self.with_store(move |s| s.record_unchanged_all(&batch, Timestamp::now()))
+        self.with_store(move |s| s.record_unchanged(&batch, Timestamp::now()))
             .await
     }
 
@@ -434,7 +434,7 @@ impl App {
                     } else if is_page {
                         self.store_page(source, state.as_ref(), doc, record, reach).await
                     } else {
-                        self.store_document(source, doc, record, reach).await
+                        self.store_document(source, state.as_ref(), doc, record, reach).await
                     }
                 }
             },
@@ -500,7 +500,6 @@ impl App {
                 .await
                 .unwrap_or_default();
             if links.is_empty() {
-                let state = self.state_of(source).await;
                 let kind = doc
                     .content_type
                     .as_deref()
@@ -509,7 +508,7 @@ impl App {
                     "not a feed (got {kind}), and no article links on the page (set kind = \"page\" and links = \"...\" if it is one)"
                 );
                 return Err(self
-                    .record_failure(source, state.as_ref(), error, Some(200), true, false, None)
+                    .record_failure(source, state, error, Some(200), true, false, None)
                     .await);
             }
             if let Err(e) = self.with_store(move |s| s.set_kind(&name, &url, "page", None)).await {
@@ -649,6 +648,7 @@ impl App {
     async fn store_document(
         &self,
         source: &Source,
+        state: Option<&SourceState>,
         doc: fetch::Document,
         record: FetchRecord,
         reach: Reach,
@@ -670,9 +670,8 @@ impl App {
             Ok(Ok(parsed)) => parsed,
             // A document that does not parse is the source's fault, like an HTTP error.
             Ok(Err(parse_error)) => {
-                let state = self.state_of(source).await;
                 return self
-                    .record_failure(source, state.as_ref(), parse_error.to_string(), None, true, false, None)
+                    .record_failure(source, state, parse_error.to_string(), None, true, false, None)
                     .await;
             }
             Err(e) => return PollOutcome::Failed(format!("parser task failed: {e}")),
@@ -856,15 +855,6 @@ impl App {
             }
         }
         stats
-    }
-
-    async fn state_of(&self, source: &Source) -> Option<SourceState> {
-        let name = source.name.clone();
-        self.with_store(|s| s.source_states())
-            .await
-            .ok()?
-            .into_iter()
-            .find(|s| s.name == name)
     }
 
     async fn fetch_failed(

@@ -310,19 +310,9 @@ impl Store {
     }
 
     /// Records a fetch that found nothing new (a 304, or a body identical to the last one).
-    pub fn record_unchanged(
-        &mut self,
-        source: &str,
-        url: &str,
-        record: &FetchRecord,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.record_unchanged_all(&[(source.to_string(), url.to_string(), record.clone())], now)
-    }
-
     /// Records many fetches that found nothing new, in one transaction: a poll of hundreds of
     /// unchanged feeds is hundreds of these, and one commit is far cheaper than hundreds.
-    pub fn record_unchanged_all(
+    pub fn record_unchanged(
         &mut self,
         sources: &[(String, String, FetchRecord)],
         now: Timestamp,
@@ -909,6 +899,22 @@ mod tests {
         assert_eq!(s.mark_sent("third", now).unwrap(), 1);
         assert!(s.claim_stories("fourth", now).unwrap().is_empty());
         assert!(s.pending_stories().unwrap().is_empty());
+    }
+
+    #[test]
+    fn articles_are_tried_three_times_at_most() {
+        let (_d, mut s) = store();
+        let now = Timestamp::now();
+        let failed: HashMap<usize, Result<String, String>> = HashMap::from([(0, Err("HTTP 500".to_string()))]);
+        let e = [entry("1", "https://a.org/1", "One")];
+        s.ingest("A", "u", &e, &rec(now), now, WEEK, &failed, |_, _| None)
+            .unwrap();
+        let id = s.pending_articles("A").unwrap()[0].item_id;
+        s.record_article(id, &Err("HTTP 500".into()), None, true).unwrap();
+        assert_eq!(s.pending_articles("A").unwrap().len(), 1, "two attempts so far");
+        s.record_article(id, &Err("HTTP 500".into()), None, true).unwrap();
+        assert!(s.pending_articles("A").unwrap().is_empty(), "three attempts: given up");
+        assert!(s.pending_stories().unwrap().is_empty(), "never queued without a match");
     }
 
     #[test]
