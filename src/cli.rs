@@ -15,8 +15,8 @@ macro_rules! out {
     }};
 }
 use crate::daemon;
-use crate::digest::format_time;
 use crate::pipeline::{App, DigestOutcome, PollOutcome};
+use crate::timefmt::format_time;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -146,12 +146,17 @@ fn print_summary(config: &Config) {
     out!(
         "sources: {} (every {} unless set; timeout {}, entries older than {} are not reported)",
         config.sources.len(),
-        config::format_duration(fetch.interval),
-        config::format_duration(fetch.timeout),
-        config::format_duration(fetch.max_age)
+        crate::timefmt::format_duration(fetch.interval),
+        crate::timefmt::format_duration(fetch.timeout),
+        crate::timefmt::format_duration(fetch.max_age)
     );
     for s in &config.sources {
-        out!("  {}  {}  every {}", s.name, s.url, config::format_duration(s.interval));
+        out!(
+            "  {}  {}  every {}",
+            s.name,
+            s.url,
+            crate::timefmt::format_duration(s.interval)
+        );
     }
     out!("topics: {}", config.topics.len());
     for t in &config.topics {
@@ -189,7 +194,7 @@ fn print_summary(config: &Config) {
     out!(
         "next digest: {} (in {})",
         format_time(next, &config.digest.timezone),
-        config::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
+        crate::timefmt::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
     );
 }
 

@@ -763,26 +763,6 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Writes a duration the way the config does (`90m` as `1h 30m`).
-pub fn format_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let mut parts = Vec::new();
-    for (n, unit) in [
-        (secs / 86_400, "d"),
-        ((secs % 86_400) / 3_600, "h"),
-        ((secs % 3_600) / 60, "m"),
-        (secs % 60, "s"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n}{unit}"));
-        }
-    }
-    parts.join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -840,8 +820,6 @@ url = "https://example.org/rss.xml"
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("1mo").is_err());
-        assert_eq!(format_duration(Duration::from_secs(5400)), "1h 30m");
-        assert_eq!(format_duration(Duration::from_secs(7 * 86_400)), "7d");
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
     if next_digest <= now {
         tracing::info!("a digest time passed while newswatch was not running; sending it after the first poll");
     } else {
-        tracing::info!(at = %crate::digest::format_time(next_digest, &config.digest.timezone), "next digest");
+        tracing::info!(at = %crate::timefmt::format_time(next_digest, &config.digest.timezone), "next digest");
     }
 
     loop {
@@ -163,7 +163,7 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
                 break;
             }
             next_digest = next_digest_time(handled, &config.digest.at, &config.digest.timezone);
-            tracing::info!(at = %crate::digest::format_time(next_digest, &config.digest.timezone), "next digest");
+            tracing::info!(at = %crate::timefmt::format_time(next_digest, &config.digest.timezone), "next digest");
         }
 
         // Each polled source now has its own next time.

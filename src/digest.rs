@@ -3,11 +3,11 @@
 //! one line where it lands in a header.
 
 use askama::Template;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::model::Story;
 use crate::text::one_line;
+use crate::timefmt::format_time;
 
 /// A digest ready to be mailed.
 #[derive(Debug, Clone)]
@@ -251,15 +251,11 @@ fn plain_text(
     out
 }
 
-/// `2026-11-23 09:15 JST`
-pub fn format_time(t: Timestamp, tz: &TimeZone) -> String {
-    t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Snippet, TopicHit};
+    use jiff::Timestamp;
 
     fn story(id: i64, title: &str, topics: &[&str], hour: i64) -> Story {
         Story {

@@ -29,7 +29,7 @@ pub fn extract(html: &str) -> Article {
     if nesting_exceeds(html, MAX_DEPTH) {
         return Article {
             title: String::new(),
-            text: crate::parse::html_to_text(html),
+            text: crate::text::html_to_text(html),
             published: None,
         };
     }
@@ -171,16 +171,6 @@ pub fn advertised_feed(html: &str, base: &url::Url) -> Option<url::Url> {
         })
         .and_then(|l| base.join(l.value().attr("href")?.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-}
-
-/// Whether a document is an HTML page (by type, or by its first bytes).
-pub fn is_html(bytes: &[u8], content_type: Option<&str>) -> bool {
-    if content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("html")) {
-        return true;
-    }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-    let head = head.trim_start_matches('\u{feff}').trim_start();
-    head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
 fn select<'a>(doc: &'a Html, css: &str) -> impl Iterator<Item = ElementRef<'a>> {

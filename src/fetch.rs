@@ -68,14 +68,14 @@ pub enum Fetched {
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
-    #[error("timed out after {}", crate::config::format_duration(*.0))]
+    #[error("timed out after {}", crate::timefmt::format_duration(*.0))]
     Timeout(Duration),
     #[error("cannot connect: {0}")]
     Connect(String),
     #[error("HTTP {status}{}", reason.map(|r| format!(" {r}")).unwrap_or_default())]
     Status { status: u16, reason: Option<&'static str> },
     #[error("HTTP {status} {}{}", if *.status == 429 { "Too Many Requests" } else { "Service Unavailable" },
-        retry_after.map(|d| format!(" (Retry-After {})", crate::config::format_duration(d))).unwrap_or_default())]
+        retry_after.map(|d| format!(" (Retry-After {})", crate::timefmt::format_duration(d))).unwrap_or_default())]
     RateLimited { status: u16, retry_after: Option<Duration> },
     #[error("HTTP 410 Gone: the source was removed by its publisher")]
     Gone,

@@ -31,3 +31,4 @@ pub mod pipeline;
 pub mod query;
 pub mod store;
 pub mod text;
+pub mod timefmt;

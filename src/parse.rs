@@ -10,21 +10,15 @@ use std::sync::LazyLock;
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use jiff::Timestamp;
 use regex::bytes::Regex as BytesRegex;
-use std::cell::{Cell, RefCell};
-
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 use url::Url;
 
 use crate::model::Entry;
+use crate::text::{self, html_to_text};
 
 /// Longest title kept, in bytes; feeds have sent whole articles as titles.
 const MAX_TITLE_BYTES: usize = 1_000;
 /// Longest body kept per entry, in bytes: enough to match on, small enough to store thousands.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest markup converted to text per field; a feed's entry is not a book.
-const MAX_HTML_BYTES: usize = 1 << 20;
 /// Marks an entry for which the feed gave no id (feed-rs would otherwise invent a random one, and
 /// every poll would look new).
 const NO_ID: &str = "\u{0}newswatch:no-id";
@@ -60,10 +54,12 @@ pub fn parse_feed(
         .build();
     let text = to_utf8(bytes, content_type);
     let feed = parser.parse(text.as_ref()).map_err(|e| {
-        if looks_like_html(bytes, content_type) {
-            ParseError::NotAFeed(content_type.map_or_else(|| "an HTML page".to_string(), |ct| essence(ct).to_string()))
+        if text::looks_like_html(bytes, content_type) {
+            ParseError::NotAFeed(
+                content_type.map_or_else(|| "an HTML page".to_string(), |ct| text::mime_essence(ct).to_string()),
+            )
         } else {
-            ParseError::Malformed(crate::text::one_line(&e.to_string()))
+            ParseError::Malformed(text::one_line(&e.to_string()))
         }
     })?;
     let mut entries: Vec<Entry> = feed.entries.into_iter().map(|e| convert(e, base, now)).collect();
@@ -154,7 +150,7 @@ fn convert(e: feed_rs::model::Entry, base: &Url, now: Timestamp) -> Entry {
     let title = e
         .title
         .as_ref()
-        .map(|t| cap(html_to_text(&t.content), MAX_TITLE_BYTES))
+        .map(|t| text::truncated(html_to_text(&t.content), MAX_TITLE_BYTES))
         .unwrap_or_default();
     let link = e
         .links
@@ -177,7 +173,7 @@ fn convert(e: feed_rs::model::Entry, base: &Url, now: Timestamp) -> Entry {
         (false, false) if content.contains(&summary) => content,
         (false, false) => format!("{summary}\n\n{content}"),
     };
-    let body = cap(body, MAX_BODY_BYTES);
+    let body = text::truncated(body, MAX_BODY_BYTES);
 
     // A date in the future is a broken clock or a scheduled post; neither is a publication time.
     let published = e
@@ -209,152 +205,6 @@ fn convert(e: feed_rs::model::Entry, base: &Url, now: Timestamp) -> Entry {
 fn absolute_http_link(href: &str, base: &Url) -> Option<String> {
     let url = base.join(href.trim()).ok()?;
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
-}
-
-/// Plain text of an HTML fragment: tags dropped, entities decoded, script and style skipped,
-/// whitespace collapsed, control characters dropped. Text with no markup is only collapsed.
-///
-/// Only html5ever's tokenizer runs, not its tree builder: text needs no tree, and the
-/// tokenizer is linear in the input, where tree building is quadratic in nesting depth.
-pub fn html_to_text(s: &str) -> String {
-    if !s.contains(['<', '&']) {
-        return collapse_whitespace(s);
-    }
-    let s = cap_str(s, MAX_HTML_BYTES);
-    let tokenizer = Tokenizer::new(TextSink::default(), TokenizerOpts::default());
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(s));
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    collapse_whitespace(&tokenizer.sink.out.borrow())
-}
-
-/// Collects the text an HTML tokenizer sees, outside elements that hold no readable text.
-#[derive(Default)]
-struct TextSink {
-    out: RefCell<String>,
-    /// Inside `<script>`, `<style>` and the like: their content is not text.
-    hidden: Cell<bool>,
-}
-
-impl TokenSink for TextSink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        match token {
-            Token::CharacterTokens(text) if !self.hidden.get() => self.out.borrow_mut().push_str(&text),
-            Token::TagToken(tag) => {
-                let name: &str = &tag.name;
-                let hidden = matches!(
-                    name,
-                    "script" | "style" | "noscript" | "template" | "head" | "title" | "iframe" | "textarea"
-                );
-                match tag.kind {
-                    TagKind::StartTag if hidden && !tag.self_closing => {
-                        self.hidden.set(true);
-                        // The tree builder would switch the tokenizer to raw text here; without
-                        // one, the sink must, or `<script>if (a<b)` would read as markup.
-                        return TokenSinkResult::RawData(if name == "script" {
-                            RawKind::ScriptData
-                        } else {
-                            RawKind::Rawtext
-                        });
-                    }
-                    TagKind::EndTag if hidden => self.hidden.set(false),
-                    // Block boundaries separate words: "end.</p><p>Start" must not become "end.Start".
-                    _ if is_block(name) => self.out.borrow_mut().push(' '),
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-        TokenSinkResult::Continue
-    }
-}
-
-fn cap_str(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-fn is_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "br"
-            | "div"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "tr"
-            | "td"
-            | "th"
-            | "blockquote"
-            | "pre"
-            | "section"
-            | "article"
-            | "header"
-            | "footer"
-            | "figure"
-            | "figcaption"
-            | "hr"
-            | "table"
-            | "dd"
-            | "dt"
-    )
-}
-
-/// Runs of whitespace made one space, control characters (terminal escapes, NULs) dropped.
-fn collapse_whitespace(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split(char::is_whitespace).filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        // Control characters are ASCII bytes below 0x20 or 0x7f, or C1 controls (0xc2 0x80-0x9f).
-        if word.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
-            out.extend(word.chars().filter(|c| !c.is_control()));
-        } else {
-            out.push_str(word);
-        }
-    }
-    out
-}
-
-/// Cuts `s` to at most `max` bytes at a character boundary.
-fn cap(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
-}
-
-fn essence(content_type: &str) -> &str {
-    content_type.split(';').next().unwrap_or(content_type).trim()
-}
-
-fn looks_like_html(bytes: &[u8], content_type: Option<&str>) -> bool {
-    if content_type.is_some_and(|ct| essence(ct).eq_ignore_ascii_case("text/html")) {
-        return true;
-    }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-    let head = head.trim_start_matches('\u{feff}').trim_start();
-    head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
 #[cfg(test)]
@@ -489,35 +339,5 @@ mod tests {
         let got: Vec<&str> = parsed.entries.iter().map(|e| e.title.as_str()).collect();
         assert_eq!(got, ["day 9", "day 8", "day 7"]);
         assert_eq!(parsed.skipped, 6);
-    }
-
-    #[test]
-    fn deep_markup_is_read_without_a_tree() {
-        let deep = format!(
-            "{}NATO &amp; Japan{}",
-            "<div>".repeat(100_000),
-            "</div>".repeat(100_000)
-        );
-        assert_eq!(html_to_text(&deep), "NATO & Japan");
-    }
-
-    #[test]
-    fn html_to_text_keeps_plain_text_and_drops_markup() {
-        assert_eq!(html_to_text("a < b and c > d"), "a < b and c > d");
-        assert_eq!(html_to_text("<p>end.</p><p>Start</p>"), "end. Start");
-        assert_eq!(html_to_text("x<style>p{}</style>y<script>z()</script>"), "xy");
-        assert_eq!(html_to_text("Tom &amp; Jerry&nbsp;!"), "Tom & Jerry !");
-        assert_eq!(
-            html_to_text("<script>if (a<b) { x = '</p>NATO' }</script>after"),
-            "after"
-        );
-        assert_eq!(
-            html_to_text("<p>caf&eacute; &#x41;&#66; &unknown; <!-- hidden --></p>"),
-            "café AB &unknown;"
-        );
-        assert_eq!(
-            html_to_text("<a href='x'>link</a><img src=x onerror=alert(1)>text"),
-            "linktext"
-        );
     }
 }

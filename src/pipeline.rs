@@ -362,7 +362,7 @@ impl App {
             return Some(format!(
                 "{} asked to wait ({reason}) until {}",
                 fetch::host_key(&source.url),
-                digest::format_time(*until, tz)
+                crate::timefmt::format_time(*until, tz)
             ));
         }
         let state = state?;
@@ -371,7 +371,7 @@ impl App {
                 "backing off after {} failure{} until {} (poll --force to try now)",
                 state.consecutive_failures,
                 if state.consecutive_failures == 1 { "" } else { "s" },
-                digest::format_time(next, tz)
+                crate::timefmt::format_time(next, tz)
             )),
             _ => None,
         }
@@ -479,7 +479,7 @@ impl App {
             None => {}
         }
         let (name, url) = (source.name.clone(), source.url.to_string());
-        if !extract::is_html(&doc.body, doc.content_type.as_deref()) {
+        if !crate::text::looks_like_html(&doc.body, doc.content_type.as_deref()) {
             if let Err(e) = self.with_store(move |s| s.set_kind(&name, &url, "feed", None)).await {
                 tracing::error!(error = %e, "cannot record the source's kind");
             }
@@ -802,13 +802,7 @@ impl App {
         tokio::task::spawn_blocking(move || {
             let html = String::from_utf8_lossy(&doc.body);
             let mut article = extract::extract(&html);
-            if article.text.len() > MAX_ARTICLE_BYTES {
-                let mut end = MAX_ARTICLE_BYTES;
-                while !article.text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                article.text.truncate(end);
-            }
+            article.text = crate::text::truncated(article.text, MAX_ARTICLE_BYTES);
             article
         })
         .await
@@ -876,7 +870,7 @@ impl App {
                 }
                 let message = format!(
                     "{message}; {host} is left alone until {}",
-                    digest::format_time(until, &self.config.digest.timezone)
+                    crate::timefmt::format_time(until, &self.config.digest.timezone)
                 );
                 self.record_failure(source, state, message, Some(status), false, false, Some(until))
                     .await
@@ -1021,7 +1015,9 @@ impl App {
                     } else if h.consecutive_failures > 0 {
                         format!(
                             "failing since {}: {}",
-                            h.failing_since.map(|t| digest::format_time(t, tz)).unwrap_or_default(),
+                            h.failing_since
+                                .map(|t| crate::timefmt::format_time(t, tz))
+                                .unwrap_or_default(),
                             h.last_error.clone().unwrap_or_default()
                         )
                     } else {
