@@ -1,0 +1,405 @@
+//! The TOML configuration: parsed strictly (unknown keys are errors), validated once, and turned
+//! into plain types with every default filled in, so that later stages never see an unchecked
+//! value (ripgrep's low-level to high-level arguments).
+//!
+//! `raw.rs` is the file as written, `values.rs` what the rest of newswatch sees; this file turns
+//! one into the other, a section at a time. It reads the file and the environment (the SMTP
+//! password), nothing else: no network, no database.
+
+mod raw;
+mod values;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use lettre::message::Mailbox;
+
+pub use raw::{parse_duration, parse_size};
+pub use values::{Digest, Email, Fetch, Smtp, Source, SourceKind, Storage, TlsMode, Topic, TransportKind};
+
+use raw::{RawConfig, RawDigest, RawEmail, RawFetch, RawSource, RawTopic, ZoneName};
+
+/// Where the config is looked for when neither `--config` nor `NEWSWATCH_CONFIG` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "config/newswatch.toml";
+
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "newswatch/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/newswatch/newswatch)"
+);
+
+/// A configuration that could not be loaded. Its message names the file and, where the TOML parser
+/// knows it, the line and column.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}:{line}:{column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("invalid config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from.
+    pub path: PathBuf,
+    pub storage: Storage,
+    pub fetch: Fetch,
+    pub digest: Digest,
+    pub email: Email,
+    pub topics: Vec<Topic>,
+    pub sources: Vec<Source>,
+}
+
+impl Config {
+    /// Reads, parses and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path, |name| std::env::var(name).ok())
+    }
+
+    /// Parses config text; `path` names the file in errors and anchors relative paths, `env` looks up
+    /// environment variables (the SMTP password).
+    pub fn parse(text: &str, path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax_error(path, text, &e))?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: PathBuf| normalize(&if p.is_absolute() { p } else { base.join(p) });
+
+        let fetch = fetch(raw.fetch).map_err(invalid)?;
+        let digest = digest(raw.digest).map_err(invalid)?;
+        let email = email(raw.email, &resolve, &env).map_err(invalid)?;
+        let topics = topics(raw.topic, text, path)?;
+        let sources = sources(raw.source, &fetch).map_err(invalid)?;
+        Ok(Config {
+            path: path.to_path_buf(),
+            storage: Storage {
+                database: resolve(raw.storage.database.unwrap_or_else(|| PathBuf::from("newswatch.db"))),
+            },
+            fetch,
+            digest,
+            email,
+            topics,
+            sources,
+        })
+    }
+}
+
+fn fetch(raw: RawFetch) -> Result<Fetch, String> {
+    let fetch = Fetch {
+        interval: raw.interval.map_or(Duration::from_secs(30 * 60), |d| d.0),
+        timeout: raw.timeout.map_or(Duration::from_secs(30), |d| d.0),
+        max_age: raw.max_age.map_or(Duration::from_secs(7 * 24 * 3600), |d| d.0),
+        // Site operators look at the User-Agent to find who to write to before blocking.
+        user_agent: match (raw.user_agent, raw.contact) {
+            (Some(ua), _) => ua,
+            (None, Some(contact)) => format!("newswatch/{} (+{})", env!("CARGO_PKG_VERSION"), contact.trim()),
+            (None, None) => DEFAULT_USER_AGENT.to_string(),
+        },
+        concurrency: raw.concurrency.unwrap_or(16),
+        max_body: raw.max_body.map_or(10 << 20, |b| b.0),
+        per_host: raw.per_host.unwrap_or(2),
+        host_delay: raw.host_delay.map_or(Duration::from_secs(1), |d| d.0),
+        max_entries: raw.max_entries.unwrap_or(1_000),
+        proxy: raw.proxy.map(|p| p.0),
+        allow_private: raw.allow_private.unwrap_or(false),
+    };
+    if fetch.per_host == 0 {
+        return Err("fetch.per_host must be at least 1".into());
+    }
+    if fetch.max_entries == 0 {
+        return Err("fetch.max_entries must be at least 1".into());
+    }
+    if fetch.concurrency == 0 {
+        return Err("fetch.concurrency must be at least 1".into());
+    }
+    if fetch.max_body == 0 {
+        return Err("fetch.max_body must be larger than zero".into());
+    }
+    if fetch.user_agent.contains(['\r', '\n']) || fetch.user_agent.trim().is_empty() {
+        return Err("fetch.user_agent must be one non-empty line".into());
+    }
+    Ok(fetch)
+}
+
+fn digest(raw: RawDigest) -> Result<Digest, String> {
+    let (timezone_name, timezone) = match raw.timezone {
+        Some(ZoneName(name, tz)) => (name, tz),
+        None => ("UTC".to_string(), TimeZone::UTC),
+    };
+    let mut at: Vec<Time> = raw.at.map_or_else(
+        || vec![Time::constant(8, 0, 0, 0)],
+        |v| v.into_iter().map(|t| t.0).collect(),
+    );
+    if at.is_empty() {
+        return Err("digest.at must list at least one time, e.g. [\"08:00\"]".into());
+    }
+    at.sort();
+    at.dedup();
+    Ok(Digest {
+        at,
+        timezone,
+        timezone_name,
+        send_empty: raw.send_empty.unwrap_or(false),
+        max_stories: raw.max_stories.unwrap_or(100),
+    })
+}
+
+fn email(
+    raw: RawEmail,
+    resolve: &impl Fn(PathBuf) -> PathBuf,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Email, String> {
+    let transport = raw.transport.unwrap_or(TransportKind::File);
+    let from = raw.from.map_or_else(
+        || {
+            "newswatch <newswatch@localhost>"
+                .parse()
+                .expect("valid default address")
+        },
+        |a| a.0,
+    );
+    let to: Vec<Mailbox> = match raw.to {
+        Some(list) => list.into_iter().map(|a| a.0).collect(),
+        None if transport == TransportKind::File => vec!["newswatch@localhost".parse().expect("valid default address")],
+        None => Vec::new(),
+    };
+    if to.is_empty() {
+        return Err("email.to must list at least one recipient".into());
+    }
+    let tls = raw.tls.unwrap_or(TlsMode::Starttls);
+    let port = raw.smtp_port.unwrap_or(match tls {
+        TlsMode::Starttls => 587,
+        TlsMode::Tls => 465,
+        TlsMode::None => 25,
+    });
+    let host = raw.smtp_host.unwrap_or_default().trim().to_string();
+    if transport == TransportKind::Smtp && host.is_empty() {
+        return Err("email.smtp_host is required when email.transport = \"smtp\"".into());
+    }
+    let password_env = raw
+        .password_env
+        .unwrap_or_else(|| "NEWSWATCH_SMTP_PASSWORD".to_string());
+    let username = raw.username.filter(|u| !u.is_empty());
+    let password = match &username {
+        Some(_) => Some(env(&password_env).ok_or_else(|| {
+            format!("email.username is set but the environment variable {password_env} (email.password_env) holding the password is not")
+        })?),
+        None => None,
+    };
+    if transport == TransportKind::Smtp && username.is_some() && tls == TlsMode::None && !is_loopback_host(&host) {
+        return Err(format!(
+            "email.username with tls = \"none\" to {host} would send the password in clear: use tls = \"starttls\" or \"tls\""
+        ));
+    }
+    let ca_file = raw.ca_file.map(resolve);
+    if let Some(ca) = &ca_file
+        && !ca.is_file()
+    {
+        return Err(format!(
+            "email.ca_file {} does not exist or is not a file",
+            ca.display()
+        ));
+    }
+    Ok(Email {
+        transport,
+        from,
+        to,
+        dir: resolve(raw.dir.unwrap_or_else(|| PathBuf::from("digests"))),
+        smtp: Smtp {
+            host,
+            port,
+            tls,
+            ca_file,
+            username,
+            password,
+            timeout: raw.timeout.map_or(Duration::from_secs(60), |d| d.0),
+        },
+    })
+}
+
+/// The topics; a query that does not parse is reported at its line and column in `text`.
+fn topics(raw: Vec<RawTopic>, text: &str, path: &Path) -> Result<Vec<Topic>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut topics = Vec::new();
+    for (i, t) in raw.into_iter().enumerate() {
+        let name = t.name.trim().to_string();
+        if name.is_empty() {
+            return Err(invalid(format!("topic #{}: name must not be empty", i + 1)));
+        }
+        if topics.iter().any(|x: &Topic| x.name == name) {
+            return Err(invalid(format!("topic {name:?} is defined twice")));
+        }
+        let rule = match (t.keywords, t.query) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(format!(
+                    "topic {name:?}: give either keywords or query, not both"
+                )));
+            }
+            (None, None) => {
+                return Err(invalid(format!(
+                    "topic {name:?}: needs keywords = [...] or query = '...'"
+                )));
+            }
+            (Some(keywords), None) => {
+                let keywords: Vec<String> = keywords.iter().map(|k| k.trim().to_string()).collect();
+                if keywords.is_empty() {
+                    return Err(invalid(format!(
+                        "topic {name:?}: keywords must list at least one keyword"
+                    )));
+                }
+                if keywords.iter().any(|k| !k.chars().any(char::is_alphanumeric)) {
+                    return Err(invalid(format!(
+                        "topic {name:?}: every keyword needs a letter or digit to match"
+                    )));
+                }
+                crate::query::any_of(&keywords)
+            }
+            (None, Some(query)) => crate::query::parse(query.get_ref()).map_err(|e| {
+                // Point at the character in the file: the value starts with its quote.
+                let (line, column) = line_column(text, query.span().start);
+                ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    line,
+                    column: column + e.column,
+                    message: format!("topic {name:?}: query: {}", e.message),
+                }
+            })?,
+        };
+        topics.push(Topic {
+            name,
+            rule,
+            case_sensitive: t.case_sensitive.unwrap_or_default(),
+        });
+    }
+    if topics.is_empty() {
+        return Err(invalid(
+            "no [[topic]] defined: add at least one, e.g. [[topic]] name = \"NATO\" keywords = [\"NATO\"]".into(),
+        ));
+    }
+    Ok(topics)
+}
+
+fn sources(raw: Vec<RawSource>, fetch: &Fetch) -> Result<Vec<Source>, String> {
+    let mut sources = Vec::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let name = s.name.trim().to_string();
+        if name.is_empty() {
+            return Err(format!("source #{}: name must not be empty", i + 1));
+        }
+        if sources.iter().any(|x: &Source| x.name == name) {
+            return Err(format!(
+                "source {name:?} is defined twice (source names must be unique)"
+            ));
+        }
+        // A links selector only makes sense on a page.
+        let kind = s.kind.unwrap_or(if s.links.is_some() {
+            SourceKind::Page
+        } else {
+            SourceKind::Auto
+        });
+        if let Some(css) = &s.links {
+            crate::extract::check_selector(css)
+                .map_err(|e| format!("source {name:?}: links = {css:?} is not a valid CSS selector: {e}"))?;
+            if kind == SourceKind::Feed {
+                return Err(format!(
+                    "source {name:?}: links applies to page sources, not kind = \"feed\""
+                ));
+            }
+        }
+        sources.push(Source {
+            name,
+            url: s.url.0,
+            interval: s.interval.map_or(fetch.interval, |d| d.0),
+            full_text: s.full_text.unwrap_or(kind == SourceKind::Page),
+            kind,
+            links: s.links,
+        });
+    }
+    if sources.is_empty() {
+        return Err(
+            "no [[source]] defined: add at least one, e.g. [[source]] name = \"Example\" url = \"https://example.org/rss.xml\"".into(),
+        );
+    }
+    Ok(sources)
+}
+
+/// `config/../data/x.db` as `data/x.db`, made absolute: paths printed and logged stay readable,
+/// and nothing depends on the working directory staying the same.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Turns toml's multi-line report into one line: file, line, column, and what is wrong.
+fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = e.span().map_or((0, 0), |span| line_column(text, span.start));
+    let mut message = e.message().trim().replace('\n', " ");
+    // toml names the offending key only for some errors; quoting the line always shows it.
+    if line > 0
+        && let Some(src) = text.lines().nth(line - 1)
+    {
+        let src = src.trim();
+        if !src.is_empty() && src.len() <= 120 {
+            message = format!("{message} (in `{src}`)");
+        }
+    }
+    ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+//! The configuration as the rest of newswatch sees it: validated, every default filled in.
+//!
+//! Plain types only; how they are read from TOML is `raw.rs`'s business, how they are checked
+//! and defaulted `mod.rs`'s.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use lettre::message::Mailbox;
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub database: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_age: Duration,
+    pub user_agent: String,
+    pub concurrency: usize,
+    pub max_body: u64,
+    pub per_host: usize,
+    pub host_delay: Duration,
+    pub max_entries: usize,
+    pub proxy: Option<Url>,
+    pub allow_private: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub at: Vec<Time>,
+    pub timezone: TimeZone,
+    pub timezone_name: String,
+    pub send_empty: bool,
+    pub max_stories: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    Smtp,
+    File,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which is required (never opportunistic).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption; only sensible to a relay on the same machine.
+    None,
+}
+
+#[derive(Clone)]
+pub struct Email {
+    pub transport: TransportKind,
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub dir: PathBuf,
+    pub smtp: Smtp,
+}
+
+#[derive(Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    /// Read from the environment variable named by `password_env`, never from the file.
+    pub password: Option<String>,
+    pub timeout: Duration,
+}
+
+// Hand-written so that the password never reaches a log line.
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Email")
+            .field("transport", &self.transport)
+            .field("from", &self.from.to_string())
+            .field("to", &self.to.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .field("dir", &self.dir)
+            .field("smtp_host", &self.smtp.host)
+            .field("smtp_port", &self.smtp.port)
+            .field("tls", &self.smtp.tls)
+            .field("username", &self.smtp.username)
+            .field("password", &self.smtp.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub name: String,
+    /// `keywords = [...]` (any of them) or `query = '...'`, as one expression.
+    pub rule: crate::query::Expr,
+    /// Terms that match only with exactly this case (acronyms that are also ordinary words).
+    pub case_sensitive: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub url: Url,
+    /// This source's poll interval (its own, or `fetch.interval`).
+    pub interval: Duration,
+    /// Fetch each new entry's article and match its main text too.
+    pub full_text: bool,
+    pub kind: SourceKind,
+    /// CSS selector of article links on a page source.
+    pub links: Option<String>,
+}
+
+/// What a source's URL serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Feed,
+    /// A web page listing articles, for sites without a feed.
+    Page,
+    /// Decided on the first successful fetch, then kept.
+    Auto,
+}
