@@ -11,10 +11,19 @@
 //! - Addresses: unless allowed, a fetch never connects to a loopback, private, link-local or
 //!   metadata address. The check runs on the addresses DNS returned, i.e. those actually
 //!   connected to, so DNS rebinding cannot slip past it.
-//! - robots.txt ([`Fetcher::get_page`]) for pages and articles, cached per host for a day.
+//! - robots.txt ([`Fetcher::get_page`]) for pages and articles, cached per host for a day
+//!   (`robots.rs`).
+//! - Proxies: `fetch.proxy`, else the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+//!   `NO_PROXY`, read by reqwest). Requests to this machine never go through one.
+//!
+//! Knows nothing of sources, feeds or the store: URL in, bytes or a typed error out.
+
+mod address;
+mod robots;
+
+pub use address::{Reach, is_private_host, is_public, reach_for};
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,17 +37,6 @@ use crate::config::Fetch as FetchConfig;
 pub const MAX_REDIRECTS: usize = 10;
 /// Longest Retry-After honoured: a server asking for a week gets a day.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
-const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
-const ROBOTS_MAX_BYTES: u64 = 512 * 1024;
-
-/// Which addresses a fetch may connect to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reach {
-    /// Anything: the source itself lives on a private address, or `fetch.allow_private` is set.
-    Any,
-    /// Public addresses only.
-    PublicOnly,
-}
 
 /// Validators from the last fetch, for a conditional GET.
 #[derive(Debug, Clone, Default)]
@@ -118,17 +116,13 @@ struct HostGate {
     next_start: tokio::sync::Mutex<Instant>,
 }
 
-struct RobotsEntry {
-    fetched: Instant,
-    /// `None`: everything allowed (no robots.txt, or a 4xx).
-    rules: Option<texting_robots::Robot>,
-}
-
 pub struct Fetcher {
-    /// Connects anywhere.
-    open: reqwest::Client,
-    /// Connects to public addresses only.
+    /// Connects to public addresses only, through the proxy if there is one.
     public: reqwest::Client,
+    /// Connects anywhere, through the proxy if there is one.
+    open: reqwest::Client,
+    /// Connects anywhere, never through a proxy: for this machine's own addresses.
+    direct: reqwest::Client,
     timeout: Duration,
     max_body: u64,
     per_host: usize,
@@ -136,31 +130,38 @@ pub struct Fetcher {
     user_agent: String,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
-    robots: tokio::sync::Mutex<HashMap<String, RobotsEntry>>,
+    robots: tokio::sync::Mutex<HashMap<String, robots::RobotsEntry>>,
 }
 
 impl Fetcher {
     pub fn new(config: &FetchConfig) -> Result<Fetcher, ClientError> {
-        let build = |public_only: bool| {
+        let build = |public_only: bool, proxied: bool| {
             let mut b = reqwest::Client::builder()
                 .user_agent(config.user_agent.clone())
                 // Covers connecting, headers and the whole body.
                 .timeout(config.timeout)
                 .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-                .redirect(reqwest::redirect::Policy::none())
-                // System proxy settings are applied below, with loopback always excluded.
-                .no_proxy();
+                .redirect(reqwest::redirect::Policy::none());
             if public_only {
-                b = b.dns_resolver(PublicResolver);
+                b = b.dns_resolver(address::PublicResolver);
             }
-            for proxy in proxies(config.proxy.as_ref())? {
-                b = b.proxy(proxy);
+            // Without a configured proxy, reqwest applies the environment's (system-proxy). It
+            // has no exemption for loopback, hence a client without proxies for it.
+            match (&config.proxy, proxied) {
+                (_, false) => b = b.no_proxy(),
+                (Some(url), true) => {
+                    let proxy = reqwest::Proxy::all(url.as_str())
+                        .map_err(|e| ClientError(format!("invalid proxy {url}: {}", root_cause(&e))))?;
+                    b = b.proxy(proxy);
+                }
+                (None, true) => {}
             }
             b.build().map_err(|e| ClientError(root_cause(&e)))
         };
         Ok(Fetcher {
-            open: build(false)?,
-            public: build(true)?,
+            public: build(true, true)?,
+            open: build(false, true)?,
+            direct: build(false, false)?,
             timeout: config.timeout,
             max_body: config.max_body,
             per_host: config.per_host,
@@ -188,7 +189,7 @@ impl Fetcher {
         let mut seen: HashSet<Url> = HashSet::from([current.clone()]);
         let mut all_permanent = true;
         for hop in 0..=MAX_REDIRECTS {
-            check_target(&current, reach)?;
+            address::check_target(&current, reach)?;
             // The slots are held until the body is read: bounds count transfers, not headers.
             let (response, _slots) = self.send(&current, validators, reach).await?;
             let status = response.status();
@@ -250,8 +251,9 @@ impl Fetcher {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
         let client = match reach {
-            Reach::Any => &self.open,
             Reach::PublicOnly => &self.public,
+            Reach::Any if address::is_loopback(url) => &self.direct,
+            Reach::Any => &self.open,
         };
         let response = client
             .get(url.clone())
@@ -347,64 +349,8 @@ impl Fetcher {
         permit
     }
 
-    async fn check_robots(&self, url: &Url, reach: Reach) -> Result<(), FetchError> {
-        let host = host_key(url);
-        let cached = {
-            let cache = self.robots.lock().await;
-            cache
-                .get(&host)
-                .filter(|e| e.fetched.elapsed() < ROBOTS_TTL)
-                .map(|e| e.rules.as_ref().is_none_or(|r| r.allowed(url.as_str())))
-        };
-        let allowed = match cached {
-            Some(allowed) => allowed,
-            None => {
-                // Fetched without holding the cache, so one slow site cannot stall the others.
-                let rules = self.fetch_robots(url, reach).await?;
-                let allowed = rules.as_ref().is_none_or(|r| r.allowed(url.as_str()));
-                self.robots.lock().await.insert(
-                    host.clone(),
-                    RobotsEntry {
-                        fetched: Instant::now(),
-                        rules,
-                    },
-                );
-                allowed
-            }
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(FetchError::RobotsDisallowed(host))
-        }
-    }
-
-    /// RFC 9309: a 4xx means no rules; a 5xx or no answer means "not now".
-    async fn fetch_robots(&self, url: &Url, reach: Reach) -> Result<Option<texting_robots::Robot>, FetchError> {
-        let mut robots_url = url.clone();
-        robots_url.set_path("/robots.txt");
-        robots_url.set_query(None);
-        robots_url.set_fragment(None);
-        let unavailable = |reason: String| FetchError::RobotsUnavailable {
-            host: host_key(url),
-            reason,
-        };
-        match Box::pin(self.fetch(&robots_url, &Validators::default(), reach)).await {
-            Ok(Fetched::Document(mut doc)) => {
-                // Google reads the first 500 KiB; so do we.
-                doc.body.truncate(ROBOTS_MAX_BYTES as usize);
-                Ok(texting_robots::Robot::new(robot_name(&self.user_agent), &doc.body).ok())
-            }
-            Ok(Fetched::NotModified) => Ok(None),
-            Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => Ok(None),
-            Err(FetchError::Gone) => Ok(None),
-            Err(FetchError::RateLimited { status: 429, .. }) => Ok(None),
-            Err(e) => Err(unavailable(e.to_string())),
-        }
-    }
-
     fn classify(&self, e: &reqwest::Error) -> FetchError {
-        if let Some(blocked) = find_blocked(e) {
+        if let Some(blocked) = address::find_blocked(e) {
             return FetchError::Blocked(blocked);
         }
         if e.is_timeout() {
@@ -419,163 +365,12 @@ impl Fetcher {
     }
 }
 
-/// The product token robots.txt groups are matched against: `newswatch` from `newswatch/0.1 (+...)`.
-fn robot_name(user_agent: &str) -> &str {
-    user_agent
-        .split(['/', ' '])
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("newswatch")
-}
-
 /// Hosts are rate-limited and spaced by name and port.
 pub fn host_key(url: &Url) -> String {
     match url.port() {
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_string(),
     }
-}
-
-/// Only http(s), and with [`Reach::PublicOnly`] no literal non-public IP address.
-fn check_target(url: &Url, reach: Reach) -> Result<(), FetchError> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(FetchError::BadRedirect(format!("to a {}: URL", url.scheme())));
-    }
-    if reach == Reach::PublicOnly {
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(ip) = ip.filter(|ip| !is_public(*ip)) {
-            return Err(FetchError::Blocked(ip.to_string()));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `ip` is an address on the public internet: not loopback, private (RFC 1918, ULA),
-/// link-local (which holds cloud metadata services), shared (CGNAT), multicast, documentation or
-/// unspecified.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1])) // 100.64.0.0/10 shared address space
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 protocol assignments
-                || (o[0] == 198 && (18..20).contains(&o[1])) // 198.18.0.0/15 benchmarking
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local, fc00::/7
-                || (s[0] & 0xffc0) == 0xfe80 // link-local, fe80::/10
-                || (s[0] & 0xffc0) == 0xfec0 // site-local, fec0::/10
-                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
-        }
-    }
-}
-
-/// Whether a source at `url` lives on a non-public address (then its fetches may go there).
-pub async fn is_private_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
-        Some(url::Host::Domain(name)) => {
-            let port = url.port_or_known_default().unwrap_or(80);
-            match tokio::net::lookup_host((name, port)).await {
-                Ok(addrs) => addrs.into_iter().any(|a| !is_public(a.ip())),
-                Err(_) => false,
-            }
-        }
-        None => false,
-    }
-}
-
-/// Resolves names with the system resolver and drops every non-public address, so that a
-/// public-only fetch cannot connect to one, whatever DNS says (also on redirects).
-struct PublicResolver;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{name} resolves only to non-public addresses ({addrs})")]
-struct BlockedAddress {
-    name: String,
-    addrs: String,
-}
-
-impl reqwest::dns::Resolve for PublicResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let name = name.as_str().to_string();
-        Box::pin(async move {
-            let all: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() && !all.is_empty() {
-                let addrs = all.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
-                return Err(Box::new(BlockedAddress { name, addrs }) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-fn find_blocked(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(b) = err.downcast_ref::<BlockedAddress>() {
-            return Some(format!("{} ({})", b.name, b.addrs));
-        }
-        cur = err.source();
-    }
-    None
-}
-
-/// `fetch.proxy` if set, else the usual environment variables; loopback never goes through a proxy.
-fn proxies(configured: Option<&Url>) -> Result<Vec<reqwest::Proxy>, ClientError> {
-    let env = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-    };
-    let no_proxy = |extra: Option<String>| {
-        let mut list = String::from("localhost,127.0.0.1,::1,127.0.0.0/8");
-        if let Some(extra) = extra {
-            list.push(',');
-            list.push_str(&extra);
-        }
-        reqwest::NoProxy::from_string(&list)
-    };
-    let err = |e: reqwest::Error| ClientError(format!("invalid proxy: {e}"));
-    if let Some(url) = configured {
-        return Ok(vec![
-            reqwest::Proxy::all(url.as_str()).map_err(err)?.no_proxy(no_proxy(None)),
-        ]);
-    }
-    let skip = env(&["NO_PROXY", "no_proxy"]);
-    let mut out = Vec::new();
-    if let Some(p) = env(&["HTTPS_PROXY", "https_proxy"]) {
-        out.push(reqwest::Proxy::https(p).map_err(err)?.no_proxy(no_proxy(skip.clone())));
-    }
-    if let Some(p) = env(&["HTTP_PROXY", "http_proxy"]) {
-        out.push(reqwest::Proxy::http(p).map_err(err)?.no_proxy(no_proxy(skip.clone())));
-    }
-    if let Some(p) = env(&["ALL_PROXY", "all_proxy"]) {
-        out.push(reqwest::Proxy::all(p).map_err(err)?.no_proxy(no_proxy(skip)));
-    }
-    Ok(out)
 }
 
 /// `Retry-After`: seconds, or an HTTP date; capped at [`MAX_RETRY_AFTER`].
@@ -604,46 +399,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn public_and_private_addresses() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00:ec2::254",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private} is not public");
-        }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(is_public(public.parse().unwrap()), "{public} is public");
-        }
-    }
-
-    #[test]
-    fn literal_private_targets_are_refused_when_public_only() {
-        let meta = Url::parse("http://169.254.169.254/latest/meta-data/").unwrap();
-        assert!(matches!(
-            check_target(&meta, Reach::PublicOnly),
-            Err(FetchError::Blocked(_))
-        ));
-        assert!(check_target(&meta, Reach::Any).is_ok());
-        let v6 = Url::parse("http://[::1]:8080/").unwrap();
-        assert!(matches!(
-            check_target(&v6, Reach::PublicOnly),
-            Err(FetchError::Blocked(_))
-        ));
-        let file = Url::parse("file:///etc/passwd").unwrap();
-        assert!(check_target(&file, Reach::Any).is_err());
-    }
-
-    #[test]
     fn retry_after_in_seconds_or_as_a_date_capped_at_a_day() {
         let now: jiff::Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
         assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
@@ -657,11 +412,5 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn robots_product_token() {
-        assert_eq!(robot_name("newswatch/0.1.0 (+https://x)"), "newswatch");
-        assert_eq!(robot_name("MyBot"), "MyBot");
     }
 }
