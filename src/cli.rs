@@ -1,11 +1,21 @@
-//! The command line: what each subcommand prints and which exit code it gives.
+//! The command line: one function per command, which calls the stages and prints what they
+//! did, and the exit code it gives. No stage's work is done here, and the store is reached only
+//! through the stages.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
+use crate::app::App;
 use crate::config::{self, Config, TransportKind};
+use crate::deliver::{self, DigestError, DigestOutcome};
+use crate::poll::{ArticleStats, PollOutcome, Poller};
+use crate::schedule::{self, Mode, Skip};
+use crate::timefmt::{format_duration, format_time};
+use crate::{daemon, explain, health};
 
 /// `println!` that does not panic when stdout is closed early (`newswatch digest --dry-run | head`).
 macro_rules! out {
@@ -14,9 +24,6 @@ macro_rules! out {
         let _ = writeln!(std::io::stdout().lock(), $($arg)*);
     }};
 }
-use crate::daemon;
-use crate::pipeline::{App, DigestOutcome, PollOutcome};
-use crate::timefmt::format_time;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,7 +112,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     if let Command::Explain { topic, input } = command {
         return explain(&config, &topic, &input).await;
     }
-    let app = App::open(config)?;
+    let app = App::open(config).await?;
     match command {
         Command::Check | Command::Explain { .. } => unreachable!("handled above"),
         Command::Poll { force } => poll(&app, force).await,
@@ -115,7 +122,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
             daemon::run(app).await?;
             Ok(Outcome::Success)
         }
-        Command::MailTest => match app.mail_test().await {
+        Command::MailTest => match deliver::mail_test(&app).await {
             Ok(sent) => {
                 out!(
                     "test message sent to {} ({})",
@@ -146,17 +153,12 @@ fn print_summary(config: &Config) {
     out!(
         "sources: {} (every {} unless set; timeout {}, entries older than {} are not reported)",
         config.sources.len(),
-        crate::timefmt::format_duration(fetch.interval),
-        crate::timefmt::format_duration(fetch.timeout),
-        crate::timefmt::format_duration(fetch.max_age)
+        format_duration(fetch.interval),
+        format_duration(fetch.timeout),
+        format_duration(fetch.max_age)
     );
     for s in &config.sources {
-        out!(
-            "  {}  {}  every {}",
-            s.name,
-            s.url,
-            crate::timefmt::format_duration(s.interval)
-        );
+        out!("  {}  {}  every {}", s.name, s.url, format_duration(s.interval));
     }
     out!("topics: {}", config.topics.len());
     for t in &config.topics {
@@ -189,20 +191,29 @@ fn print_summary(config: &Config) {
         }
     }
     let now = Timestamp::now();
-    let next = daemon::next_digest_time(now, &config.digest.at, &config.digest.timezone);
+    let next = schedule::next_digest_time(now, &config.digest.at, &config.digest.timezone);
     let wait = std::time::Duration::try_from(next.duration_since(now)).unwrap_or_default();
     out!(
         "next digest: {} (in {})",
         format_time(next, &config.digest.timezone),
-        crate::timefmt::format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
+        format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
     );
 }
 
 async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
-    let mut reports = app.poll(&app.config.sources, force).await;
+    let mut reports = Poller::new(app)
+        .round(&app.config.sources, Mode::Manual { force })
+        .await;
     // Report in config order, whatever order the polls finished in.
-    let order = |name: &str| app.config.sources.iter().position(|s| s.name == name);
-    reports.sort_by_key(|r| order(&r.source));
+    let order: HashMap<&str, usize> = app
+        .config
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    reports.sort_by_key(|r| order.get(r.source.as_str()).copied());
+    let tz = &app.config.digest.timezone;
     let (mut new, mut matched, mut failed, mut skipped) = (0, 0, 0, 0);
     let moved = |to: &Option<String>| {
         to.as_ref()
@@ -256,7 +267,7 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
             }
             PollOutcome::Skipped(why) => {
                 skipped += 1;
-                out!("{}: skipped: {}", r.source, why);
+                out!("{}: skipped: {}", r.source, skip_reason(why, &r.source, tz));
             }
         }
     }
@@ -274,57 +285,35 @@ async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-async fn explain(config: &Config, topic: &str, input: &str) -> anyhow::Result<Outcome> {
-    use anyhow::Context as _;
-    if !config.topics.iter().any(|t| t.name == topic) {
-        let names: Vec<&str> = config.topics.iter().map(|t| t.name.as_str()).collect();
-        return Ok(Outcome::Failure(format!(
-            "no topic named {topic:?}; the topics are: {}",
-            names.join(", ")
-        )));
+fn skip_reason(skip: &Skip, source: &str, tz: &TimeZone) -> String {
+    match skip {
+        Skip::Paused => format!(
+            "paused after HTTP 410 Gone; remove it from the config, or run `newswatch sources --resume \"{source}\"` if it is back"
+        ),
+        Skip::HostHeld { host, hold } => format!(
+            "{host} asked to wait ({}) until {}",
+            hold.reason,
+            format_time(hold.until, tz)
+        ),
+        Skip::BackingOff { failures, until } => format!(
+            "backing off after {failures} failure{} until {} (poll --force to try now)",
+            if *failures == 1 { "" } else { "s" },
+            format_time(*until, tz)
+        ),
     }
-    let (entry, source) = if input.starts_with("http://") || input.starts_with("https://") {
-        let url = url::Url::parse(input).with_context(|| format!("invalid URL {input}"))?;
-        let fetcher = crate::fetch::Fetcher::new(&config.fetch)?;
-        let reach = if config.fetch.allow_private || crate::fetch::is_private_host(&url).await {
-            crate::fetch::Reach::Any
-        } else {
-            crate::fetch::Reach::PublicOnly
-        };
-        let page = match fetcher.get_page(&url, reach).await {
-            Ok(crate::fetch::Fetched::Document(doc)) => doc,
-            Ok(crate::fetch::Fetched::NotModified) => return Ok(Outcome::Failure(format!("{url}: not modified"))),
-            Err(e) => return Ok(Outcome::Failure(format!("{url}: {e}"))),
-        };
-        let article = crate::extract::extract(&String::from_utf8_lossy(&page.body));
-        (
-            entry_from(article.title, article.text, Some(page.url.to_string())),
-            "fetched and extracted",
-        )
-    } else {
-        let bytes = std::fs::read(input).with_context(|| format!("cannot read {input}"))?;
-        let text = String::from_utf8_lossy(&bytes);
-        let html = input.ends_with(".html") || input.ends_with(".htm") || text.trim_start().starts_with('<');
-        if html {
-            let article = crate::extract::extract(&text);
-            (entry_from(article.title, article.text, None), "HTML file, extracted")
-        } else {
-            // A text file: its first line is the title.
-            let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
-            (
-                entry_from(title.trim().to_string(), crate::text::one_line(body), None),
-                "text file, first line as title",
-            )
-        }
+}
+
+async fn explain(config: &Config, topic: &str, input: &str) -> anyhow::Result<Outcome> {
+    let found = match explain::explain(config, topic, input).await {
+        Ok(found) => found,
+        Err(e @ explain::ExplainError::Setup(_)) => return Err(e.into()),
+        Err(e) => return Ok(Outcome::Failure(e.to_string())),
     };
-    let matcher = crate::matcher::Matcher::new(&config.topics)?;
-    let x = matcher
-        .explain(topic, &config.topics, &entry)
-        .expect("the topic exists: checked above");
+    let x = &found.explanation;
     out!("topic:   {}", x.topic);
     out!("read as: {}", x.reading);
-    out!("input:   {input} ({source})");
-    out!("title:   {}", entry.title);
+    out!("input:   {input} ({})", found.read_as);
+    out!("title:   {}", found.entry.title);
     out!("match:   {}", if x.matched { "yes" } else { "no" });
     let width = x.terms.iter().map(|t| t.term.chars().count() + 9).max().unwrap_or(0);
     for t in &x.terms {
@@ -357,17 +346,7 @@ async fn explain(config: &Config, topic: &str, input: &str) -> anyhow::Result<Ou
     Ok(Outcome::Success)
 }
 
-fn entry_from(title: String, body: String, link: Option<String>) -> crate::model::Entry {
-    crate::model::Entry {
-        guid: String::new(),
-        link,
-        title,
-        body,
-        published: None,
-    }
-}
-
-fn article_note(a: &crate::pipeline::ArticleStats, with_late: bool) -> String {
+fn article_note(a: &ArticleStats, with_late: bool) -> String {
     let mut note = String::new();
     if with_late && a.matched_late > 0 {
         note.push_str(&format!(" ({} on articles that loaded only now)", a.matched_late));
@@ -384,8 +363,7 @@ fn article_note(a: &crate::pipeline::ArticleStats, with_late: bool) -> String {
 
 async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Result<Outcome> {
     if let Some(name) = resume {
-        let n = name.clone();
-        if !app.with_store(move |s| s.resume(&n)).await? {
+        if !health::resume(app, &name).await? {
             return Ok(Outcome::Failure(format!(
                 "no source named {name:?} has been polled yet"
             )));
@@ -394,7 +372,7 @@ async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Resul
         return Ok(Outcome::Success);
     }
     let now = Timestamp::now();
-    let health = app.health(now).await?;
+    let health = health::report(app, now).await?;
     if json {
         out!("{}", serde_json::to_string_pretty(&health)?);
         return Ok(Outcome::Success);
@@ -419,7 +397,7 @@ async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Resul
         };
         rows.push([
             name,
-            h.status.clone(),
+            h.status.to_string(),
             when(h.last_success),
             h.consecutive_failures.to_string(),
             h.last_status.map_or_else(|| "-".into(), |s| s.to_string()),
@@ -449,7 +427,7 @@ async fn sources(app: &App, json: bool, resume: Option<String>) -> anyhow::Resul
 }
 
 async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> {
-    match app.send_digest(dry_run).await {
+    match deliver::send_digest(app, dry_run).await {
         Ok(DigestOutcome::NothingToSend) => {
             out!("nothing to send: no new matching stories");
             Ok(Outcome::Success)
@@ -468,7 +446,7 @@ async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Success)
         }
-        Err(crate::pipeline::DigestError::Store(e)) => Err(e.into()),
+        Err(DigestError::Store(e)) => Err(e.into()),
         Err(e) => Ok(Outcome::Failure(e.to_string())),
     }
 }

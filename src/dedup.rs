@@ -1,7 +1,11 @@
 //! Deciding when two entries are the same story: canonical links (tracking parameters, `www.`,
 //! scheme and trailing slashes do not make a link different) and comparable titles.
+//!
+//! Pure decisions: the poll stage asks the store for the candidates and records the verdict.
 
 use url::Url;
+
+use crate::model::StoryCandidate;
 
 /// Query parameters that only say where a click came from; they never change the article.
 const TRACKING_PARAMS: &[&str] = &[
@@ -110,6 +114,21 @@ pub fn comparable_title(title: &str) -> String {
         .join(" ")
 }
 
+/// The stored story a new entry titled `title` is another copy of, among the `candidates` that
+/// share its link key (oldest first): the first one another source carried; else, from the
+/// same source, one with the same title (a republished item; the items of a live blog share a
+/// link but not a title); else none, and the entry is a new story.
+pub fn same_story<'c>(candidates: &'c [StoryCandidate], title: &str) -> Option<&'c StoryCandidate> {
+    if let Some(shared) = candidates.iter().find(|c| c.carried_elsewhere) {
+        return Some(shared);
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let wanted = comparable_title(title);
+    candidates.iter().find(|c| comparable_title(&c.title) == wanted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +190,27 @@ mod tests {
             comparable_title("nato summit — SDF joins")
         );
         assert_ne!(comparable_title("Live: update 1"), comparable_title("Live: update 2"));
+    }
+
+    #[test]
+    fn same_story_prefers_what_another_source_carried_then_the_same_title() {
+        use crate::model::ItemState;
+        let c = |id: i64, title: &str, elsewhere: bool| StoryCandidate {
+            id,
+            title: title.into(),
+            state: ItemState::Stored,
+            carried_elsewhere: elsewhere,
+        };
+        let none: [StoryCandidate; 0] = [];
+        assert_eq!(same_story(&none, "X"), None);
+        let live = [c(1, "Update 1", false), c(2, "Update 2", false)];
+        assert_eq!(same_story(&live, "update 1!").map(|s| s.id), Some(1));
+        assert_eq!(
+            same_story(&live, "Update 3"),
+            None,
+            "a live blog's new item is a new story"
+        );
+        let shared = [c(1, "Update 1", false), c(2, "Other", true)];
+        assert_eq!(same_story(&shared, "Update 1").map(|s| s.id), Some(2));
     }
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use jiff::tz::TimeZone;
 
-use crate::model::Story;
+use crate::model::{Attention, Story};
 use crate::text::one_line;
 use crate::timefmt::format_time;
 
@@ -28,13 +28,6 @@ pub struct Layout<'a> {
     pub max_stories: usize,
     /// Sources the user should look at, listed at the end.
     pub attention: &'a [Attention],
-}
-
-/// A source that needs the user's attention, and why.
-#[derive(Debug, Clone)]
-pub struct Attention {
-    pub source: String,
-    pub reason: String,
 }
 
 struct Part {

@@ -1,34 +1,40 @@
 //! newswatch: poll news feeds, match keywords, deduplicate in SQLite, mail a digest.
 //!
-//! # Architecture
-//! Data flows one way, one module per stage:
+//! Data flows one way, one module per stage; `docs/architecture.md` is the map, with what each
+//! module may and may never touch:
 //!
-//! - [`config`]: the TOML file, validated into plain types.
-//! - [`fetch`]: a configured source's URL into a document (bytes).
-//! - [`parse`]: a document into [`model::Entry`]s with plain text; [`extract`]: a web page into
-//!   an article (title, time, main text).
-//! - [`matcher`]: an entry against the topics ([`query`] is their language): which matched,
-//!   which terms, a snippet.
-//! - [`dedup`]: canonical links and titles, to tell when two entries are one story.
-//! - [`store`]: SQLite: stories, where each was seen, the digest queue, source health.
-//! - [`digest`]: queued [`model::Story`]s into a subject, a text and an HTML part.
-//! - [`mail`]: a digest onto SMTP or into an `.eml` file.
-//! - [`pipeline`]: the stages run once (a poll, a digest); [`daemon`]: run on a schedule.
-//! - [`cli`]: the commands and what they print.
+//! ```text
+//! Source ─fetch─▶ Document ─parse/extract─▶ Entry ─matcher─▶ MatchResult ─dedup, store─▶ Story ─digest, mail─▶ message
+//! ```
+//!
+//! - Stages: [`fetch`] (HTTP), [`parse`] (feeds) and [`extract`] (web pages), [`matcher`] (with
+//!   [`query`], the topics' language), [`dedup`] (when two entries are one story), [`digest`]
+//!   (rendering) and [`mail`] (transports). Pure but for `fetch` and `mail`.
+//! - Work on them: [`poll`] (one source, start to end), [`deliver`] (claim, render, send, mark
+//!   sent), [`health`] (how each source is doing), [`explain`] (how a topic reads a text).
+//! - [`schedule`]: when a source is due and the next digest time; [`daemon`]: the loop;
+//!   [`cli`]: the commands.
+//! - Shared: [`app`] (config, store, fetcher, matcher, mailer), [`store`] (SQLite, SQL only),
+//!   [`config`], and the neutral [`model`], [`text`] and [`timefmt`].
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod deliver;
 pub mod digest;
+pub mod explain;
 pub mod extract;
 pub mod fetch;
+pub mod health;
 pub mod mail;
 pub mod matcher;
 pub mod model;
 pub mod parse;
-pub mod pipeline;
+pub mod poll;
 pub mod query;
+pub mod schedule;
 pub mod store;
 pub mod text;
 pub mod timefmt;

@@ -46,7 +46,7 @@ fn init_logging(command: &Command) {
     let default = match command {
         Command::Run => "info",
         // `poll` prints each source's failure on stdout already.
-        Command::Poll { .. } => "warn,newswatch::pipeline=error",
+        Command::Poll { .. } => "warn,newswatch::poll=error",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG")

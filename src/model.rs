@@ -1,6 +1,11 @@
 //! The plain data types that flow through the pipeline:
 //! a configured [`Source`](crate::config::Source) is fetched into a document, parsed into [`Entry`]s,
-//! matched into [`TopicHit`]s with a [`Snippet`], stored, and read back as [`Story`]s for a digest.
+//! matched into [`TopicHit`]s with a [`Snippet`], stored, and read back as [`Story`]s for a digest;
+//! and the state the store keeps between polls ([`SourceState`], [`ItemState`]).
+//!
+//! Types only, no behaviour beyond lookups; uses no other room of ours.
+
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 
@@ -62,4 +67,77 @@ pub struct IngestCounts {
     pub new: usize,
     /// Of those, how many were queued for the digest.
     pub matched: usize,
+}
+
+/// Everything stored about one source: its health (for `newswatch sources`) and its fetch state.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
+    pub name: String,
+    pub url: String,
+    pub last_attempt: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub items_seen: i64,
+    pub items_matched: i64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<String>,
+    pub next_poll: Option<Timestamp>,
+    pub failing_since: Option<Timestamp>,
+    pub paused: bool,
+    pub moved_to: Option<String>,
+    /// What `kind = "auto"` decided: "feed" or "page".
+    pub kind: Option<String>,
+    /// The feed a page advertised, polled instead of the page.
+    pub feed_url: Option<String>,
+}
+
+/// The stored state of every source, by name.
+#[derive(Debug, Clone, Default)]
+pub struct SourceStates(pub HashMap<String, SourceState>);
+
+impl SourceStates {
+    /// The state of the source called `name`, if it was recorded for this `url`: state
+    /// recorded for another URL is stale (the source was moved in the config).
+    pub fn current(&self, name: &str, url: &str) -> Option<&SourceState> {
+        self.0.get(name).filter(|s| s.url == url)
+    }
+}
+
+/// Where a stored story is on its way to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemState {
+    /// Stored; no topic matched it (yet).
+    Stored,
+    /// Matched, waiting for a digest.
+    Queued,
+    /// In a digest the mail transport accepted.
+    Sent,
+}
+
+/// A stored story that a new entry may be another copy of (they share a link key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryCandidate {
+    pub id: i64,
+    pub title: String,
+    pub state: ItemState,
+    /// Another source than the new entry's carried it already.
+    pub carried_elsewhere: bool,
+}
+
+/// A source that needs the user's attention, and why (the digest lists them at its end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attention {
+    pub source: String,
+    pub reason: String,
+}
+
+/// A host that asked to be left alone (429 or 503 with Retry-After) until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostHold {
+    pub until: Timestamp,
+    /// `HTTP 429`, `HTTP 503`.
+    pub reason: String,
 }

@@ -1,0 +1,152 @@
+//! Source health, as `newswatch sources` shows it and the digest's "Sources needing attention"
+//! lists it: read from what polls recorded; and resuming a source paused after 410 Gone.
+//!
+//! Reads the store (and writes only the resume); never fetches or polls.
+
+use std::fmt;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::app::App;
+use crate::model::Attention;
+use crate::store::StoreError;
+use crate::timefmt::format_time;
+
+/// A source is reported as needing attention after failing this long.
+const ATTENTION_AFTER: SignedDuration = SignedDuration::from_hours(24);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Status {
+    #[serde(rename = "never polled")]
+    NeverPolled,
+    #[serde(rename = "paused (410 Gone)")]
+    Paused,
+    /// Its last polls failed, counted against it.
+    #[serde(rename = "failing")]
+    Failing,
+    /// Its last poll failed without it counting against the source: its host's Retry-After, or
+    /// our own network being down.
+    #[serde(rename = "retrying")]
+    Retrying,
+    /// Polled fine, but from a new address the config should name.
+    #[serde(rename = "moved")]
+    Moved,
+    #[serde(rename = "ok")]
+    Ok,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::NeverPolled => "never polled",
+            Status::Paused => "paused (410 Gone)",
+            Status::Failing => "failing",
+            Status::Retrying => "retrying",
+            Status::Moved => "moved",
+            Status::Ok => "ok",
+        })
+    }
+}
+
+/// A source's health.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub name: String,
+    pub url: String,
+    pub status: Status,
+    /// Failing for more than a day, paused, or moved: the user should look.
+    pub needs_attention: bool,
+    pub last_attempt: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    pub consecutive_failures: u32,
+    pub failing_since: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub items_seen: i64,
+    pub items_matched: i64,
+    pub next_poll: Option<Timestamp>,
+    pub moved_to: Option<String>,
+}
+
+/// Health of every configured source, in config order.
+pub async fn report(app: &App, now: Timestamp) -> Result<Vec<Health>, StoreError> {
+    let states = app.store(|s| s.source_states()).await?;
+    Ok(app
+        .config
+        .sources
+        .iter()
+        .map(|source| {
+            let st = states
+                .current(&source.name, source.url.as_str())
+                .cloned()
+                .unwrap_or_default();
+            let long_failing = st
+                .failing_since
+                .is_some_and(|t| now.duration_since(t) > ATTENTION_AFTER);
+            let status = if st.last_attempt.is_none() {
+                Status::NeverPolled
+            } else if st.paused {
+                Status::Paused
+            } else if st.consecutive_failures > 0 {
+                Status::Failing
+            } else if st.last_error.is_some() {
+                Status::Retrying
+            } else if st.moved_to.is_some() {
+                Status::Moved
+            } else {
+                Status::Ok
+            };
+            Health {
+                name: source.name.clone(),
+                url: source.url.to_string(),
+                status,
+                needs_attention: st.paused || st.moved_to.is_some() || long_failing,
+                last_attempt: st.last_attempt,
+                last_success: st.last_success,
+                consecutive_failures: st.consecutive_failures,
+                failing_since: st.failing_since,
+                last_error: st.last_error,
+                last_status: st.last_status,
+                items_seen: st.items_seen,
+                items_matched: st.items_matched,
+                next_poll: st.next_poll,
+                moved_to: st.moved_to,
+            }
+        })
+        .collect())
+}
+
+/// The sources that need the user, and why, for the end of a digest.
+pub fn attention(health: &[Health], tz: &TimeZone) -> Vec<Attention> {
+    health
+        .iter()
+        .filter(|h| h.needs_attention)
+        .map(|h| {
+            let reason = if h.status == Status::Paused {
+                "paused after HTTP 410 Gone: remove it or resume it".to_string()
+            } else if h.consecutive_failures > 0 {
+                format!(
+                    "failing since {}: {}",
+                    h.failing_since.map(|t| format_time(t, tz)).unwrap_or_default(),
+                    h.last_error.clone().unwrap_or_default()
+                )
+            } else {
+                format!(
+                    "moved permanently to {}: update the config",
+                    h.moved_to.clone().unwrap_or_default()
+                )
+            };
+            Attention {
+                source: h.name.clone(),
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// Lets a source paused after 410 Gone be polled again; `false` if it was never polled.
+pub async fn resume(app: &App, name: &str) -> Result<bool, StoreError> {
+    let name = name.to_string();
+    app.store(move |s| s.resume(&name)).await
+}

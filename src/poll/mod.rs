@@ -1,0 +1,317 @@
+//! Polling. [`Poller::poll_source`] tells the story of one source, top to bottom (Miniflux's
+//! `RefreshFeed`): fetch → feed or page? → unchanged? → parse, or extract links and articles →
+//! match → dedup → store. The steps live beside it:
+//!
+//! - `feed.rs`: a feed document into stored entries; `page.rs`: what an `auto` source is, and
+//!   a page's article links into stored entries; `articles.rs`: full text, and its retries.
+//! - `record.rs`: which entries are new, another copy of a stored story, or reportable; the
+//!   store writes what it decides.
+//! - `failure.rs`: what a failure means for the source, and whether our network is to blame.
+//! - `outcome.rs`: how a poll went, as data.
+//!
+//! When sources are due comes from `schedule`. Polling never sends mail or renders a digest.
+
+mod articles;
+mod failure;
+mod feed;
+mod outcome;
+mod page;
+mod record;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
+
+use futures_util::{FutureExt, StreamExt};
+use jiff::Timestamp;
+use url::Url;
+
+pub use articles::fetch_article;
+pub use outcome::{ArticleStats, Failure, FailureKind, PollOutcome, SourceReport};
+
+use crate::app::App;
+use crate::config::{Source, SourceKind};
+use crate::fetch::{self, FetchError, Fetched, Reach, Validators};
+use crate::model::{HostHold, SourceState};
+use crate::schedule::{self, Decision, Mode};
+use crate::store::{FetchRecord, StoreError};
+use failure::NetworkWatch;
+use page::Kind;
+
+/// Polls sources for one process: the daemon keeps one for its whole life, so that it can tell
+/// a source's failure from its own network being down across rounds.
+pub struct Poller<'a> {
+    app: &'a App,
+    network: NetworkWatch,
+}
+
+/// What a round will do: which sources are polled (with their stored state), which are skipped
+/// and why, and when the next of the others is due.
+pub struct Plan {
+    due: Vec<(Source, Option<SourceState>)>,
+    pub skipped: Vec<SourceReport>,
+    pub next: Option<Timestamp>,
+}
+
+impl Plan {
+    pub fn has_due(&self) -> bool {
+        !self.due.is_empty()
+    }
+}
+
+/// How one source's poll ended before the round is over.
+enum Polled {
+    Done(SourceReport),
+    /// No connection: whether it is the source's failure is decided once the round is known.
+    Deferred(Box<(Source, Option<SourceState>, FetchError)>),
+}
+
+/// Why a poll stopped early.
+enum Stop {
+    Deferred(FetchError),
+    /// The failure, and when to try again if not by backoff.
+    Failed(Failure, Option<Timestamp>),
+}
+
+impl From<Failure> for Stop {
+    fn from(f: Failure) -> Stop {
+        Stop::Failed(f, None)
+    }
+}
+
+/// Unchanged sources of a round, written together at its end.
+type UnchangedBatch = Mutex<Vec<(String, String, FetchRecord)>>;
+
+impl<'a> Poller<'a> {
+    pub fn new(app: &'a App) -> Poller<'a> {
+        Poller {
+            app,
+            network: NetworkWatch::default(),
+        }
+    }
+
+    /// Which of `sources` to poll now (see [`schedule::decide`]).
+    pub async fn plan(&self, sources: &[Source], mode: Mode) -> Result<Plan, StoreError> {
+        let now = Timestamp::now();
+        let (states, holds) = self
+            .app
+            .store(move |s| Ok((s.source_states()?, s.host_holds(now)?)))
+            .await?;
+        let holds: HashMap<String, HostHold> = holds.into_iter().collect();
+        let mut plan = Plan {
+            due: Vec::new(),
+            skipped: Vec::new(),
+            next: None,
+        };
+        for source in sources {
+            let state = states.current(&source.name, source.url.as_str());
+            let host = fetch::host_key(&source.url);
+            match schedule::decide(state, &host, holds.get(&host), now, mode) {
+                Decision::Due => plan.due.push((source.clone(), state.cloned())),
+                Decision::NotYet(at) => plan.next = Some(plan.next.map_or(at, |n| n.min(at))),
+                Decision::Skip(skip) => plan.skipped.push(SourceReport {
+                    source: source.name.clone(),
+                    outcome: PollOutcome::Skipped(skip),
+                }),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Plans and runs a round over `sources`; if the plan cannot be made, every source reports it.
+    pub async fn round(&self, sources: &[Source], mode: Mode) -> Vec<SourceReport> {
+        match self.plan(sources, mode).await {
+            Ok(plan) => self.run(plan).await,
+            Err(e) => {
+                let failure = Failure::new(FailureKind::Store, format!("cannot read source state: {e}"));
+                sources
+                    .iter()
+                    .map(|s| SourceReport {
+                        source: s.name.clone(),
+                        outcome: PollOutcome::Failed(failure.clone()),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Polls the due sources of `plan` concurrently (at most `fetch.concurrency` at once). A
+    /// failing source is reported and recorded; it never stops the others. The skipped sources
+    /// are reported too.
+    pub async fn run(&self, plan: Plan) -> Vec<SourceReport> {
+        let batch = UnchangedBatch::default();
+        let results: Vec<Polled> = futures_util::stream::iter(plan.due)
+            .map(|(source, state)| self.poll_one(source, state, &batch))
+            .buffer_unordered(self.app.config.fetch.concurrency)
+            .collect()
+            .await;
+
+        let network_down = self.network.looks_down();
+        let mut reports = plan.skipped;
+        for polled in results {
+            match polled {
+                Polled::Done(report) => reports.push(report),
+                Polled::Deferred(deferred) => {
+                    let (source, state, error) = *deferred;
+                    let failure = failure::connection_failed(error, network_down);
+                    failure::record(self.app, &source, state.as_ref(), &failure, None).await;
+                    tracing::warn!(source = %source.name, error = %failure, "poll failed");
+                    reports.push(SourceReport {
+                        source: source.name,
+                        outcome: PollOutcome::Failed(failure),
+                    });
+                }
+            }
+        }
+        let batch = batch.into_inner().unwrap_or_else(|p| p.into_inner());
+        if !batch.is_empty()
+            && let Err(e) = self
+                .app
+                .store(move |s| s.record_unchanged(&batch, Timestamp::now()))
+                .await
+        {
+            // The sources were fetched; only their last-checked times are lost.
+            tracing::error!(error = %e, "cannot record unchanged sources");
+        }
+        reports
+    }
+
+    /// One source's poll, with whatever goes wrong in it (a panic included) recorded as that
+    /// source's failure.
+    async fn poll_one(&self, source: Source, state: Option<SourceState>, batch: &UnchangedBatch) -> Polled {
+        let polled = AssertUnwindSafe(self.poll_source(&source, state.as_ref(), batch))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(Failure::new(FailureKind::Internal, format!("internal error while polling: {what}")).into())
+            });
+        let outcome = match polled {
+            Ok(outcome) => outcome,
+            Err(Stop::Deferred(error)) => return Polled::Deferred(Box::new((source, state, error))),
+            Err(Stop::Failed(failure, retry_at)) => {
+                failure::record(self.app, &source, state.as_ref(), &failure, retry_at).await;
+                PollOutcome::Failed(failure)
+            }
+        };
+        match &outcome {
+            PollOutcome::Failed(f) => {
+                tracing::warn!(source = %source.name, error = %f, transient = f.kind.is_transient(), "poll failed")
+            }
+            PollOutcome::Fetched { counts, .. } => {
+                tracing::info!(source = %source.name, new = counts.new, matched = counts.matched, "polled")
+            }
+            _ => tracing::debug!(source = %source.name, "unchanged"),
+        }
+        Polled::Done(SourceReport {
+            source: source.name,
+            outcome,
+        })
+    }
+
+    /// One poll of one source, top to bottom.
+    async fn poll_source(
+        &self,
+        source: &Source,
+        state: Option<&SourceState>,
+        batch: &UnchangedBatch,
+    ) -> Result<PollOutcome, Stop> {
+        let app = self.app;
+        let reach = fetch::reach_for(&source.url, app.config.fetch.allow_private).await;
+        let host = fetch::host_key(&source.url);
+
+        // Fetch: a conditional GET, of the feed the page advertised if it did.
+        let validators = Validators {
+            etag: state.and_then(|s| s.etag.clone()),
+            last_modified: state.and_then(|s| s.last_modified.clone()),
+        };
+        let target = state
+            .filter(|_| source.kind != SourceKind::Page)
+            .and_then(|s| s.feed_url.as_deref())
+            .and_then(|f| Url::parse(f).ok())
+            .unwrap_or_else(|| source.url.clone());
+        let fetched = app.fetcher.get(&target, &validators, reach).await;
+        self.network
+            .note(host.clone(), !matches!(&fetched, Err(e) if e.is_connection_level()));
+        let next_poll = schedule::next_poll(source.interval, Timestamp::now());
+        let doc = match fetched {
+            Ok(Fetched::Document(doc)) => *doc,
+            Ok(Fetched::NotModified) => {
+                let record = FetchRecord {
+                    status: 304,
+                    etag: validators.etag,
+                    last_modified: validators.last_modified,
+                    body_hash: None,
+                    next_poll,
+                    moved_to: state.and_then(|s| s.moved_to.clone()),
+                };
+                return Ok(self.unchanged(source, record, reach, batch).await);
+            }
+            Err(e) if e.is_connection_level() => return Err(Stop::Deferred(e)),
+            Err(e) => {
+                let (failure, retry_at) = failure::from_fetch(app, source, &host, e).await;
+                return Err(Stop::Failed(failure, retry_at));
+            }
+        };
+
+        // A feed, or a page of article links?
+        let (kind, doc) = page::decide_kind(app, source, state, doc, reach).await?;
+
+        // The same body as last time is not read again.
+        let (doc, hash) = tokio::task::spawn_blocking(move || {
+            let hash = sha256_hex(&doc.body);
+            (doc, hash)
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Internal, format!("hashing failed: {e}")))?;
+        let record = FetchRecord {
+            status: 200,
+            etag: doc.validators.etag.clone(),
+            last_modified: doc.validators.last_modified.clone(),
+            body_hash: Some(hash.clone()),
+            next_poll,
+            moved_to: doc.moved_to.as_ref().map(ToString::to_string),
+        };
+        let same_body = state.and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str());
+        let outcome = match kind {
+            Kind::Feed if same_body => self.unchanged(source, record, reach, batch).await,
+            Kind::Feed => feed::poll(app, source, doc, record, reach).await?,
+            // A page is read again even when unchanged: links whose article failed to load are
+            // tried again (stored links are never fetched twice).
+            Kind::Page => page::poll(app, source, state, doc, record, reach).await?,
+        };
+        Ok(outcome)
+    }
+
+    /// Nothing new in the source; its record waits for the end of the round (losing it in a
+    /// crash only means the source is polled a little early next time). Articles that failed
+    /// before may load now.
+    async fn unchanged(
+        &self,
+        source: &Source,
+        record: FetchRecord,
+        reach: Reach,
+        batch: &UnchangedBatch,
+    ) -> PollOutcome {
+        let moved_to = record.moved_to.clone();
+        batch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((source.name.clone(), source.url.to_string(), record));
+        let articles = if source.full_text {
+            articles::retry(self.app, source, reach).await
+        } else {
+            ArticleStats::default()
+        };
+        PollOutcome::Unchanged { moved_to, articles }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

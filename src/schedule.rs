@@ -1,0 +1,279 @@
+//! When things happen, in one place: whether a source is due or skipped and why, its next poll
+//! time after a success (with jitter) or a failure (exponential backoff), and the next digest
+//! time. The daemon, `newswatch poll` and `newswatch check` all ask here.
+//!
+//! Pure: the caller brings the stored state and the clock; no I/O, no store, no network.
+//!
+//! The rule: the daemon polls a source when its next poll time has come, its host is not held
+//! by a Retry-After, and it is not paused (410 Gone). `newswatch poll` ignores the interval and
+//! skips only sources backing off after failures, held hosts and paused sources; `--force`
+//! lifts backoff and holds, never a pause.
+
+use std::time::Duration;
+
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::model::{HostHold, SourceState};
+
+/// Longest backoff after failures, and longest wait a host may impose.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+/// While our own network looks down, sources are tried again this soon at the latest.
+pub const NETWORK_RETRY: Duration = Duration::from_secs(5 * 60);
+
+/// Who asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The daemon: each source on its own schedule.
+    Daemon,
+    /// `newswatch poll`: now, whatever the interval; `force` also lifts backoff and host holds.
+    Manual { force: bool },
+}
+
+/// Why a source is not polled now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Paused after 410 Gone, until `newswatch sources --resume`.
+    Paused,
+    /// Its host asked to be left alone (Retry-After).
+    HostHeld { host: String, hold: HostHold },
+    /// Backing off after `failures` failures in a row.
+    BackingOff { failures: u32, until: Timestamp },
+}
+
+/// The verdict on one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Due,
+    /// Daemon: not yet; due at this time.
+    NotYet(Timestamp),
+    Skip(Skip),
+}
+
+/// Whether the source with `state` is polled now. `hold` is its host's Retry-After, if any, as
+/// stored under `host`.
+pub fn decide(
+    state: Option<&SourceState>,
+    host: &str,
+    hold: Option<&HostHold>,
+    now: Timestamp,
+    mode: Mode,
+) -> Decision {
+    if state.is_some_and(|s| s.paused) {
+        return Decision::Skip(Skip::Paused);
+    }
+    let hold = hold.filter(|h| h.until > now);
+    match mode {
+        Mode::Daemon => {
+            let mut at = state.and_then(|s| s.next_poll).unwrap_or(now);
+            if let Some(h) = hold {
+                at = at.max(h.until);
+            }
+            if at <= now { Decision::Due } else { Decision::NotYet(at) }
+        }
+        Mode::Manual { force: true } => Decision::Due,
+        Mode::Manual { force: false } => {
+            if let Some(h) = hold {
+                return Decision::Skip(Skip::HostHeld {
+                    host: host.to_string(),
+                    hold: h.clone(),
+                });
+            }
+            match state {
+                Some(s) if s.consecutive_failures > 0 && s.next_poll.is_some_and(|next| next > now) => {
+                    Decision::Skip(Skip::BackingOff {
+                        failures: s.consecutive_failures,
+                        until: s.next_poll.unwrap_or(now),
+                    })
+                }
+                _ => Decision::Due,
+            }
+        }
+    }
+}
+
+/// The next poll after a success: one interval on, give or take 10 %, so that sources polled
+/// together once drift apart.
+pub fn next_poll(interval: Duration, now: Timestamp) -> Timestamp {
+    later(now, jittered(interval))
+}
+
+/// The next poll after `failures` failures in a row (at least one).
+pub fn after_failures(interval: Duration, failures: u32, now: Timestamp) -> Timestamp {
+    later(now, backoff(interval, failures.max(1)))
+}
+
+/// How long a host that answered 429/503 is left alone: what it asked (capped by the fetcher),
+/// else as long as a first backoff.
+pub fn host_hold_until(retry_after: Option<Duration>, interval: Duration, now: Timestamp) -> Timestamp {
+    later(now, retry_after.unwrap_or_else(|| backoff(interval, 1)))
+}
+
+/// When to try again while our own network looks down.
+pub fn network_retry(interval: Duration, now: Timestamp) -> Timestamp {
+    later(now, interval.min(NETWORK_RETRY))
+}
+
+/// Exponential backoff after `failures` failures in a row: the interval, then twice it, and so
+/// on, up to a day; with jitter.
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    jittered(interval.saturating_mul(factor).min(MAX_BACKOFF)).min(MAX_BACKOFF)
+}
+
+/// ±10 %.
+fn jittered(d: Duration) -> Duration {
+    d.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+fn later(now: Timestamp, d: Duration) -> Timestamp {
+    now.checked_add(SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// The first digest time strictly after `after`, in the digest's time zone.
+pub fn next_digest_time(after: Timestamp, at: &[Time], tz: &TimeZone) -> Timestamp {
+    let today = after.to_zoned(tz.clone()).date();
+    let mut day = today;
+    // Two days always hold a later slot; a few more cover odd DST days without ever looping forever.
+    for _ in 0..4 {
+        for t in at {
+            if let Ok(zoned) = day.to_datetime(*t).to_zoned(tz.clone())
+                && zoned.timestamp() > after
+            {
+                return zoned.timestamp();
+            }
+        }
+        day = day.tomorrow().unwrap_or(day);
+    }
+    after + SignedDuration::from_hours(24)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    const NOW: &str = "2026-11-23T12:00:00Z";
+
+    fn state(failures: u32, next: Option<&str>, paused: bool) -> SourceState {
+        SourceState {
+            consecutive_failures: failures,
+            next_poll: next.map(t),
+            paused,
+            ..SourceState::default()
+        }
+    }
+
+    fn hold(until: &str) -> HostHold {
+        HostHold {
+            until: t(until),
+            reason: "HTTP 429".into(),
+        }
+    }
+
+    #[test]
+    fn the_daemon_waits_for_each_source_and_its_host() {
+        let now = t(NOW);
+        let d = |s: Option<&SourceState>, h: Option<&HostHold>| decide(s, "h", h, now, Mode::Daemon);
+        assert_eq!(d(None, None), Decision::Due, "never polled: due");
+        let later = state(0, Some("2026-11-23T12:30:00Z"), false);
+        assert_eq!(d(Some(&later), None), Decision::NotYet(t("2026-11-23T12:30:00Z")));
+        let due = state(0, Some("2026-11-23T11:59:00Z"), false);
+        assert_eq!(d(Some(&due), None), Decision::Due);
+        let held = hold("2026-11-23T13:00:00Z");
+        assert_eq!(d(Some(&due), Some(&held)), Decision::NotYet(t("2026-11-23T13:00:00Z")));
+        assert_eq!(d(Some(&state(0, None, true)), None), Decision::Skip(Skip::Paused));
+        let expired = hold("2026-11-23T11:00:00Z");
+        assert_eq!(d(Some(&due), Some(&expired)), Decision::Due);
+    }
+
+    #[test]
+    fn a_manual_poll_ignores_the_interval_but_not_backoff_holds_or_pauses() {
+        let now = t(NOW);
+        let d = |s: Option<&SourceState>, h: Option<&HostHold>, force: bool| {
+            decide(s, "h:1", h, now, Mode::Manual { force })
+        };
+        let not_yet = state(0, Some("2026-11-23T12:30:00Z"), false);
+        assert_eq!(d(Some(&not_yet), None, false), Decision::Due);
+        let backing_off = state(2, Some("2026-11-23T12:30:00Z"), false);
+        assert_eq!(
+            d(Some(&backing_off), None, false),
+            Decision::Skip(Skip::BackingOff {
+                failures: 2,
+                until: t("2026-11-23T12:30:00Z")
+            })
+        );
+        assert_eq!(d(Some(&backing_off), None, true), Decision::Due);
+        let held = hold("2026-11-23T13:00:00Z");
+        assert!(matches!(
+            d(None, Some(&held), false),
+            Decision::Skip(Skip::HostHeld { ref host, .. }) if host == "h:1"
+        ));
+        assert_eq!(d(None, Some(&held), true), Decision::Due);
+        let paused = state(1, None, true);
+        assert_eq!(
+            d(Some(&paused), None, true),
+            Decision::Skip(Skip::Paused),
+            "--force never lifts a pause"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_day_with_jitter() {
+        let m = Duration::from_secs(60);
+        for (failures, base) in [(1, 60.0), (2, 120.0), (3, 240.0), (10, 30_720.0)] {
+            let b = backoff(m, failures).as_secs_f64();
+            assert!(b >= base * 0.9 && b <= base * 1.1, "{failures}: {b}");
+        }
+        let capped = backoff(m, 40);
+        assert!(capped <= MAX_BACKOFF && capped >= MAX_BACKOFF.mul_f64(0.9), "{capped:?}");
+        let now = t(NOW);
+        let next = next_poll(Duration::from_secs(1000), now);
+        let secs = next.duration_since(now).as_secs();
+        assert!((900..=1100).contains(&secs), "{secs}");
+    }
+
+    #[test]
+    fn next_digest_in_the_configured_zone() {
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let at = [Time::constant(8, 0, 0, 0), Time::constant(18, 30, 0, 0)];
+        // 2026-11-23 05:00 JST -> 08:00 JST the same day (23:00 UTC the day before).
+        assert_eq!(
+            next_digest_time(t("2026-11-22T20:00:00Z"), &at, &tokyo),
+            t("2026-11-22T23:00:00Z")
+        );
+        // Exactly at a slot: the next one.
+        assert_eq!(
+            next_digest_time(t("2026-11-22T23:00:00Z"), &at, &tokyo),
+            t("2026-11-23T09:30:00Z")
+        );
+        // After the last slot of the day: tomorrow's first.
+        assert_eq!(
+            next_digest_time(t("2026-11-23T10:00:00Z"), &at, &tokyo),
+            t("2026-11-23T23:00:00Z")
+        );
+    }
+
+    #[test]
+    fn dst_change_keeps_local_time() {
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let at = [Time::constant(8, 0, 0, 0)];
+        // Summer time ends 2026-10-25: 08:00 is 06:00 UTC before and 07:00 UTC after.
+        assert_eq!(
+            next_digest_time(t("2026-10-24T07:00:00Z"), &at, &berlin),
+            t("2026-10-25T07:00:00Z")
+        );
+        // 02:30 does not exist on 2026-03-29 in Berlin; the digest still happens that day.
+        let gap = [Time::constant(2, 30, 0, 0)];
+        let next = next_digest_time(t("2026-03-28T12:00:00Z"), &gap, &berlin);
+        assert!(
+            next > t("2026-03-28T12:00:00Z") && next < t("2026-03-29T12:00:00Z"),
+            "{next}"
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! The `items` and `sightings` tables: stories, and which source carried each under which GUID;
+//! and the articles of full-text sources. Which entries are one story is decided by the poll
+//! stage (with `dedup`); [`Ingest`] gives it the lookups and writes it needs, inside one
+//! transaction per poll.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::sources::{record_success, upsert_source};
+use super::{FetchRecord, Store, StoreError, queue, ts};
+use crate::model::{Entry, IngestCounts, ItemState, MatchResult, StoryCandidate};
+
+/// A stored story waiting for its article.
+#[derive(Debug, Clone)]
+pub struct PendingArticle {
+    pub item_id: i64,
+    pub link: String,
+    pub title: String,
+    pub body: String,
+    pub published: Option<Timestamp>,
+    pub first_seen: Timestamp,
+}
+
+/// One poll's writes for one source, in one transaction (see [`Store::ingest`]).
+pub struct Ingest<'a> {
+    tx: Transaction<'a>,
+    source_id: i64,
+    now: i64,
+}
+
+impl Store {
+    /// Stores one poll of `source`: `write` records its entries through [`Ingest`] and returns
+    /// what it added; then the source's counters and fetch state are updated, and everything
+    /// is committed together (or nothing, on an error).
+    pub fn ingest(
+        &mut self,
+        source: &str,
+        url: &str,
+        record: &FetchRecord,
+        now: Timestamp,
+        write: impl FnOnce(&Ingest<'_>) -> Result<IngestCounts, StoreError>,
+    ) -> Result<IngestCounts, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let source_id = upsert_source(&tx, source, url)?;
+        let ingest = Ingest {
+            tx,
+            source_id,
+            now: now.as_second(),
+        };
+        let counts = write(&ingest)?;
+        let tx = ingest.tx;
+        tx.execute(
+            "UPDATE sources SET items_seen = items_seen + ?2, items_matched = items_matched + ?3 WHERE id = ?1",
+            params![source_id, counts.new as i64, counts.matched as i64],
+        )?;
+        record_success(&tx, source_id, record, now)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Which of `guids` this source has not stored yet (before polling, to fetch their articles).
+    pub fn unseen(&self, source: &str, guids: &[String]) -> Result<Vec<String>, StoreError> {
+        let Some(source_id) = self
+            .conn
+            .query_row("SELECT id FROM sources WHERE name = ?1", params![source], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+        else {
+            return Ok(guids.to_vec());
+        };
+        let mut seen = self
+            .conn
+            .prepare_cached("SELECT 1 FROM sightings WHERE source_id = ?1 AND guid = ?2")?;
+        let mut out = Vec::new();
+        for guid in guids {
+            if !seen.exists(params![source_id, guid])? {
+                out.push(guid.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stories of `source` whose article could not be fetched yet (fewer than three attempts)
+    /// and that no topic matched on their summary.
+    pub fn pending_articles(&self, source: &str) -> Result<Vec<PendingArticle>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT i.id, i.link, i.title, i.body, i.published, i.first_seen
+             FROM items i JOIN sightings s ON s.item_id = i.id JOIN sources src ON src.id = s.source_id
+             WHERE src.name = ?1 AND i.article IS NULL AND i.article_attempts BETWEEN 1 AND 2
+               AND i.state = 'stored' AND i.link IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![source], |r| {
+            Ok(PendingArticle {
+                item_id: r.get(0)?,
+                link: r.get(1)?,
+                title: r.get(2)?,
+                body: r.get(3)?,
+                published: r.get::<_, Option<i64>>(4)?.map(ts),
+                first_seen: ts(r.get(5)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records another attempt at a story's article; with `queue_as`, the stage's verdict that
+    /// the story is to be reported, queues it. Returns whether it was queued now.
+    pub fn record_article(
+        &mut self,
+        item_id: i64,
+        article: &Result<String, String>,
+        queue_as: Option<&MatchResult>,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE items SET article = ?2, article_error = ?3, article_attempts = article_attempts + 1 WHERE id = ?1",
+            params![item_id, article.as_ref().ok(), article.as_ref().err()],
+        )?;
+        let queued = match queue_as {
+            Some(result) => queue::queue(&tx, item_id, result)?,
+            None => false,
+        };
+        tx.commit()?;
+        Ok(queued)
+    }
+}
+
+impl Ingest<'_> {
+    /// Whether this source stored an entry with this GUID before.
+    pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM sightings WHERE source_id = ?1 AND guid = ?2")?
+            .exists(params![self.source_id, guid])?)
+    }
+
+    /// The stored stories under link key `key`, oldest first.
+    pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
+        // This runs for every new entry, so it is kept to statements SQLite compiles once: with
+        // an ORDER BY (or a correlated EXISTS) it recompiled the statement on every run as the
+        // table grew. Candidates are few; they are sorted here.
+        let mut rows = self
+            .tx
+            .prepare_cached("SELECT id, title, state FROM items WHERE dedup_key = ?1")?
+            .query_map(params![key], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut elsewhere = self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sightings WHERE item_id = ?1 AND source_id != ?2)")?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, title, state) in rows {
+            out.push(StoryCandidate {
+                id,
+                title,
+                state: item_state(&state),
+                carried_elsewhere: elsewhere.query_row(params![id, self.source_id], |r| r.get(0))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores a new story from `entry`, under link key `key`, with its article if one was
+    /// fetched (`Err`: it failed to load and is tried again later). Returns its id.
+    pub fn add_story(
+        &self,
+        entry: &Entry,
+        key: Option<&str>,
+        article: Option<&Result<String, String>>,
+    ) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO items (title, link, dedup_key, body, published, first_seen,
+                                    article, article_attempts, article_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                entry.title,
+                entry.link,
+                key,
+                entry.body,
+                entry.published.map(|t| t.as_second()),
+                self.now,
+                article.and_then(|a| a.as_ref().ok()),
+                i64::from(article.is_some()),
+                article.and_then(|a| a.as_ref().err()),
+            ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Records that this source carried story `item_id` as `entry`.
+    pub fn add_sighting(&self, item_id: i64, entry: &Entry) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sightings (source_id, guid, item_id, link, title, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![self.source_id, entry.guid, item_id, entry.link, entry.title, self.now])?;
+        Ok(())
+    }
+
+    /// Queues a stored story for the digest with the topics it matched; `false` if it was not
+    /// in the `Stored` state (already queued or sent).
+    pub fn queue(&self, item_id: i64, result: &MatchResult) -> Result<bool, StoreError> {
+        Ok(queue::queue(&self.tx, item_id, result)?)
+    }
+}
+
+fn item_state(state: &str) -> ItemState {
+    match state {
+        "queued" => ItemState::Queued,
+        "sent" => ItemState::Sent,
+        _ => ItemState::Stored,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::queue::tests::{matched, with_one_story};
+
+    #[test]
+    fn articles_are_tried_three_times_at_most() {
+        // The story's first attempt failed while it was stored.
+        let (_d, mut s, id) = with_one_story(false);
+        assert_eq!(s.pending_articles("A").unwrap()[0].item_id, id);
+        s.record_article(id, &Err("HTTP 500".into()), None).unwrap();
+        assert_eq!(s.pending_articles("A").unwrap().len(), 1, "two attempts so far");
+        s.record_article(id, &Err("HTTP 500".into()), None).unwrap();
+        assert!(s.pending_articles("A").unwrap().is_empty(), "three attempts: given up");
+        assert!(s.pending_stories().unwrap().is_empty(), "never queued without a match");
+    }
+
+    #[test]
+    fn an_article_that_loads_late_queues_its_story() {
+        let (_d, mut s, id) = with_one_story(false);
+        assert!(s.record_article(id, &Ok("text".into()), Some(&matched())).unwrap());
+        assert!(s.pending_articles("A").unwrap().is_empty(), "loaded: no longer pending");
+        assert_eq!(s.pending_stories().unwrap().len(), 1);
+        assert!(
+            !s.record_article(id, &Ok("text".into()), Some(&matched())).unwrap(),
+            "queued once"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! SQLite storage, SQL only: the stages decide (which entries are one story, what is too old to
+//! report, what matched), the store records what they decided and reads it back.
+//!
+//! - `sources.rs`: sources, their fetch state and health; hosts that sent Retry-After.
+//! - `items.rs`: stories (items), where each was seen (sightings), articles of full-text sources.
+//! - `queue.rs`: matches and the digest queue: claimed, sent, released; digests sent.
+//!
+//! The schema lives in `migrations/` only and is applied at open. Every change that belongs
+//! together is one transaction, so a crash (or SIGKILL) at any point leaves the database
+//! consistent.
+//!
+//! # Durability
+//! The database runs in WAL mode with `synchronous = NORMAL`: a commit survives the process
+//! being killed, and a power cut may lose the last commits before it. That is right for
+//! everything a later poll redoes (items, sightings, source health): an entry not stored is
+//! simply stored again. It is wrong for the writes that say a message went out: forgetting one
+//! of those after a power cut means mailing the same stories again. Those go through
+//! [`Store::durably`], which commits with `synchronous = FULL` (and, the WAL being one file,
+//! makes every earlier commit durable with it). This is the only place that chooses.
+
+mod items;
+mod queue;
+mod sources;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+pub use items::{Ingest, PendingArticle};
+pub use sources::{FailureRecord, FetchRecord};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot migrate database {path}: {message}")]
+    Migrate { path: PathBuf, message: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date. Blocking: run
+    /// it off the async runtime.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // WAL lets a `digest` run by hand read while the daemon writes. NORMAL: see "Durability".
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
+        embedded::migrations::runner()
+            .run(&mut conn)
+            .map_err(|e| StoreError::Migrate {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A value of the small key-value table (e.g. the last digest time handled).
+    pub fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM state WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `write` as one transaction synced to disk before it returns (`synchronous = FULL`),
+    /// which also makes every earlier commit durable. See "Durability" above.
+    fn durably<T>(&mut self, write: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
+        // Changing this pragma makes SQLite recompile cached statements, so it is done only
+        // around the rare writes that need it, never per poll.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = (|| {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = write(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        result
+    }
+}
+
+fn ts(seconds: i64) -> Timestamp {
+    Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_and_version_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 4);
+        drop(store);
+        // Reopening applies nothing twice.
+        let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
+        assert_eq!(again.schema_version().unwrap(), 4);
+    }
+
+    #[test]
+    fn ingest_commits_normal_and_sent_marks_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+        let sync = |s: &Store| -> i64 { s.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap() };
+        assert_eq!(sync(&store), 1, "NORMAL after open");
+        let seen = store
+            .durably(|conn| conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0)))
+            .unwrap();
+        assert_eq!(seen, 2, "FULL inside a durable write");
+        assert_eq!(sync(&store), 1, "NORMAL again after it");
+    }
+}
