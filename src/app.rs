@@ -4,7 +4,7 @@
 //! It knows no stage: `poll`, `deliver` and `health` take an `&App`; it never calls them. Only
 //! those stages touch the store; commands and the daemon go through them.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::fetch::{self, Fetcher};
@@ -26,7 +26,11 @@ pub enum SetupError {
 
 pub struct App {
     pub config: Config,
-    store: Arc<Mutex<Store>>,
+    /// Waited for asynchronously: a source waiting for the store holds no thread.
+    store: Arc<tokio::sync::Mutex<Store>>,
+    /// One permit per core for CPU-bound work (parsing, matching, hashing): more at once only
+    /// holds more documents in memory, it does not finish sooner.
+    cpu: Arc<tokio::sync::Semaphore>,
     pub(crate) fetcher: Fetcher,
     pub(crate) matcher: Arc<Matcher>,
     pub(crate) mailer: Mailer,
@@ -42,9 +46,11 @@ impl App {
         let matcher = Matcher::new(&config.topics)?;
         let fetcher = Fetcher::new(&config.fetch)?;
         let mailer = Mailer::new(&config.email)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(App {
             config,
-            store: Arc::new(Mutex::new(store)),
+            store: Arc::new(tokio::sync::Mutex::new(store)),
+            cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
             matcher: Arc::new(matcher),
             fetcher,
             mailer,
@@ -57,14 +63,21 @@ impl App {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock left no transaction open (rusqlite rolls back on
-            // drop), so the store is still usable.
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))
+        let mut guard = Arc::clone(&self.store).lock_owned().await;
+        // A panic in `f` poisons nothing (a tokio mutex has no poison) and left no transaction
+        // open (rusqlite rolls back on drop), so the store stays usable.
+        tokio::task::spawn_blocking(move || f(&mut guard))
+            .await
+            .unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))
+    }
+
+    /// Runs CPU-bound `work` on the blocking pool, at most one job per core at a time. `Err`
+    /// carries the message of a panic in `work`.
+    pub(crate) async fn compute<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let _permit = self.cpu.acquire().await.map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| e.to_string())
     }
 }

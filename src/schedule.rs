@@ -231,7 +231,10 @@ mod tests {
             assert!(b >= base * 0.9 && b <= base * 1.1, "{failures}: {b}");
         }
         let capped = backoff(m, 40);
-        assert!(capped <= MAX_BACKOFF && capped >= MAX_BACKOFF.mul_f64(0.9), "{capped:?}");
+        assert!(
+            capped <= MAX_BACKOFF && capped >= MAX_BACKOFF.mul_f64(0.9),
+            "{capped:?}"
+        );
         let now = t(NOW);
         let next = next_poll(Duration::from_secs(1000), now);
         let secs = next.duration_since(now).as_secs();

@@ -103,7 +103,7 @@ pub(super) async fn retry(app: &App, source: &Source, reach: Reach) -> ArticleSt
                     published: p.published,
                 };
                 let matcher = Arc::clone(&app.matcher);
-                tokio::task::spawn_blocking(move || matcher.match_entry(&entry))
+                app.compute(move || matcher.match_entry(&entry))
                     .await
                     .unwrap_or_else(|e| {
                         tracing::error!(error = %e, "matcher task failed");

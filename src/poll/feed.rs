@@ -24,24 +24,25 @@ pub(super) async fn poll(
     // Parsing and matching are the CPU-heavy part: done on blocking threads of their own,
     // outside the store's lock, so that several sources are worked on at once.
     let max_entries = app.config.fetch.max_entries;
-    let parsed = tokio::task::spawn_blocking(move || {
-        parse::parse_feed(
-            &doc.body,
-            &doc.url,
-            doc.content_type.as_deref(),
-            Timestamp::now(),
-            max_entries,
-        )
-    })
-    .await
-    .map_err(|e| Failure::new(FailureKind::Internal, format!("parser failed: {e}")))?
-    .map_err(|e| {
-        let kind = match e {
-            ParseError::NotAFeed(_) => FailureKind::NotAFeed,
-            ParseError::Malformed(_) => FailureKind::Malformed,
-        };
-        Failure::new(kind, e.to_string())
-    })?;
+    let parsed = app
+        .compute(move || {
+            parse::parse_feed(
+                &doc.body,
+                &doc.url,
+                doc.content_type.as_deref(),
+                Timestamp::now(),
+                max_entries,
+            )
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Internal, format!("parser failed: {e}")))?
+        .map_err(|e| {
+            let kind = match e {
+                ParseError::NotAFeed(_) => FailureKind::NotAFeed,
+                ParseError::Malformed(_) => FailureKind::Malformed,
+            };
+            Failure::new(kind, e.to_string())
+        })?;
 
     let over_cap = parsed.skipped;
     let mut articles = if source.full_text {
@@ -58,28 +59,29 @@ pub(super) async fn poll(
     }
 
     let matcher = Arc::clone(&app.matcher);
-    let entries: Vec<NewEntry> = tokio::task::spawn_blocking(move || {
-        parsed
-            .entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, entry)| {
-                let article = articles.remove(&i);
-                // The article's text is matched too, and the snippet comes from where the match is.
-                let verdict = match &article {
-                    Some(Ok(text)) => matcher.match_entry(&articles::with_article(&entry, text)),
-                    _ => matcher.match_entry(&entry),
-                };
-                NewEntry {
-                    entry,
-                    verdict,
-                    article,
-                }
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| Failure::new(FailureKind::Internal, format!("matcher failed: {e}")))?;
+    let entries: Vec<NewEntry> = app
+        .compute(move || {
+            parsed
+                .entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let article = articles.remove(&i);
+                    // The article's text is matched too, and the snippet comes from where the match is.
+                    let verdict = match &article {
+                        Some(Ok(text)) => matcher.match_entry(&articles::with_article(&entry, text)),
+                        _ => matcher.match_entry(&entry),
+                    };
+                    NewEntry {
+                        entry,
+                        verdict,
+                        article,
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Internal, format!("matcher failed: {e}")))?;
 
     let counts = record::store(app, source, entries, &record).await?;
     Ok(PollOutcome::Fetched {

@@ -262,12 +262,14 @@ impl<'a> Poller<'a> {
         let (kind, doc) = page::decide_kind(app, source, state, doc, reach).await?;
 
         // The same body as last time is not read again.
-        let (doc, hash) = tokio::task::spawn_blocking(move || {
-            let hash = sha256_hex(&doc.body);
-            (doc, hash)
-        })
-        .await
-        .map_err(|e| Failure::new(FailureKind::Internal, format!("hashing failed: {e}")))?;
+        let (doc, hash) = self
+            .app
+            .compute(move || {
+                let hash = sha256_hex(&doc.body);
+                (doc, hash)
+            })
+            .await
+            .map_err(|e| Failure::new(FailureKind::Internal, format!("hashing failed: {e}")))?;
         let record = FetchRecord {
             status: 200,
             etag: doc.validators.etag.clone(),

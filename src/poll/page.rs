@@ -58,15 +58,16 @@ pub(super) async fn decide_kind(
         source.links.clone(),
     );
     // One parse tells both: an advertised feed, else whether the page lists articles.
-    let (advertised, has_links) = tokio::task::spawn_blocking(move || match extract::advertised_feed(&html, &base) {
-        Some(feed) => (Some(feed), true),
-        None => (
-            None,
-            !extract::page_links(&html, &base, css.as_deref()).links.is_empty(),
-        ),
-    })
-    .await
-    .map_err(|e| Failure::new(FailureKind::Internal, format!("page reading failed: {e}")))?;
+    let (advertised, has_links) = app
+        .compute(move || match extract::advertised_feed(&html, &base) {
+            Some(feed) => (Some(feed), true),
+            None => (
+                None,
+                !extract::page_links(&html, &base, css.as_deref()).links.is_empty(),
+            ),
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Internal, format!("page reading failed: {e}")))?;
 
     let Some(feed_url) = advertised else {
         // A page is a page only if it lists articles: a login wall or an error page in place
@@ -116,11 +117,10 @@ pub(super) async fn poll(
     reach: Reach,
 ) -> Result<PollOutcome, Failure> {
     let (base, selector) = (doc.url.clone(), source.links.clone());
-    let found = tokio::task::spawn_blocking(move || {
-        extract::page_links(&String::from_utf8_lossy(&doc.body), &base, selector.as_deref())
-    })
-    .await
-    .map_err(|e| Failure::new(FailureKind::Internal, format!("page reading failed: {e}")))?;
+    let found = app
+        .compute(move || extract::page_links(&String::from_utf8_lossy(&doc.body), &base, selector.as_deref()))
+        .await
+        .map_err(|e| Failure::new(FailureKind::Internal, format!("page reading failed: {e}")))?;
     let warning = match &source.links {
         Some(css) if found.selected == 0 => Some(format!("links = {css:?} matched nothing on the page")),
         _ if found.links.is_empty() => Some("no article links found on the page".to_string()),
@@ -174,22 +174,23 @@ pub(super) async fn poll(
     // seen, not reported.
     let first_poll = state.is_none_or(|s| s.last_success.is_none());
     let matcher = Arc::clone(&app.matcher);
-    let entries: Vec<NewEntry> = tokio::task::spawn_blocking(move || {
-        entries
-            .into_iter()
-            .map(|entry| NewEntry {
-                verdict: if first_poll && entry.published.is_none() {
-                    None
-                } else {
-                    matcher.match_entry(&entry)
-                },
-                entry,
-                article: None,
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| Failure::new(FailureKind::Internal, format!("matcher failed: {e}")))?;
+    let entries: Vec<NewEntry> = app
+        .compute(move || {
+            entries
+                .into_iter()
+                .map(|entry| NewEntry {
+                    verdict: if first_poll && entry.published.is_none() {
+                        None
+                    } else {
+                        matcher.match_entry(&entry)
+                    },
+                    entry,
+                    article: None,
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Internal, format!("matcher failed: {e}")))?;
     let counts = record::store(app, source, entries, &record).await?;
     Ok(PollOutcome::Fetched {
         counts,
