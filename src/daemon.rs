@@ -120,6 +120,8 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
         let sleep = Duration::try_from(wake.duration_since(now))
             .unwrap_or(Duration::ZERO)
             .min(MAX_SLEEP);
+        // Every wake-up has polled what was due and sent what was due by now.
+        tracing::debug!(until = %(now + SignedDuration::try_from(sleep).unwrap_or_default()), "idle");
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = stop.changed() => break,

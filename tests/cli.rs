@@ -113,15 +113,28 @@ async fn config_errors_exit_2_with_file_line_and_key() {
 
 #[tokio::test]
 async fn every_command_refuses_an_invalid_config() {
-    let sandbox = Sandbox::new("[fetch]\ntimeout = 30\n");
+    // Valid but for one value: a duration written as a bare number.
+    let sandbox = Sandbox::new(&format!("[fetch]\ntimeout = 30\n{VALID}"));
     for cmd in [
-        &["poll"][..],
+        &["check"][..],
+        &["poll"],
         &["digest"],
         &["digest", "--dry-run"],
         &["run"],
         &["mail-test"],
+        &["sources"],
+        &["explain", "--topic", "Japan and NATO", "README.md"],
     ] {
-        assert_eq!(sandbox.run(cmd).await.code, Some(2), "{cmd:?}");
+        let run = sandbox.run(cmd).await;
+        assert_eq!(run.code, Some(2), "{cmd:?}: {run:?}");
+        let stderr = run.stderr.trim_end();
+        assert_eq!(stderr.lines().count(), 1, "{cmd:?}: {stderr}");
+        let at = format!("{}:2:11:", sandbox.config_path().display());
+        assert!(stderr.contains(&at) && stderr.contains("timeout"), "{cmd:?}: {stderr}");
+        assert!(
+            !sandbox.path("newswatch.db").exists(),
+            "{cmd:?} touched the database before the config was valid"
+        );
     }
 }
 
@@ -161,13 +174,19 @@ async fn missing_config_and_bad_usage() {
 #[tokio::test]
 async fn config_path_from_environment() {
     let sandbox = Sandbox::new(VALID);
+    // From a folder without config/newswatch.toml, so that only the variable can lead to it.
+    let elsewhere = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(BIN)
         .arg("check")
+        .current_dir(elsewhere.path())
         .env("NEWSWATCH_CONFIG", sandbox.config_path())
         .output()
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let read = format!("config: {} (valid)", sandbox.config_path().display());
+    assert!(stdout.contains(&read), "{stdout}");
 }
 
 #[tokio::test]

@@ -303,7 +303,7 @@ async fn failing_sources_are_reported_and_the_others_served() {
         )
         .await;
     feeds.serve_status("/gone.xml", 404).await;
-    let dead = free_port();
+    let dead = DeadPort::new();
     let extra_sources = format!(
         r#"
 [[source]]
@@ -320,11 +320,12 @@ url = "{}"
 
 [[source]]
 name = "Nobody Home"
-url = "http://127.0.0.1:{dead}/feed.xml"
+url = "http://127.0.0.1:{}/feed.xml"
 "#,
         feeds.url("/broken.xml"),
         feeds.url("/login"),
-        feeds.url("/gone.xml")
+        feeds.url("/gone.xml"),
+        dead.port
     );
     let sandbox = Sandbox::new(&(config(&feeds, "", "") + &extra_sources));
     let poll = sandbox.run(&["poll"]).await;
@@ -365,7 +366,8 @@ url = "http://127.0.0.1:{dead}/feed.xml"
 
     // All sources failing is a failed poll.
     let all_dead = format!(
-        "{TOPICS}\n[[source]]\nname = \"Nobody Home\"\nurl = \"http://127.0.0.1:{dead}/feed.xml\"\n[fetch]\ntimeout = \"3s\"\nhost_delay = \"0s\"\n"
+        "{TOPICS}\n[[source]]\nname = \"Nobody Home\"\nurl = \"http://127.0.0.1:{}/feed.xml\"\n[fetch]\ntimeout = \"3s\"\nhost_delay = \"0s\"\n",
+        dead.port
     );
     let sandbox = Sandbox::new(&all_dead);
     let poll = sandbox.run(&["poll"]).await;
@@ -448,55 +450,132 @@ async fn mail_test_reaches_the_smtp_server() {
     assert_eq!(smtp.next().await.subject, "newswatch: test message");
 }
 
+/// A running `newswatch run` whose log (at debug level) is read line by line.
+struct Daemon {
+    child: tokio::process::Child,
+    log: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    seen: String,
+}
+
+impl Daemon {
+    fn start(sandbox: &Sandbox) -> Daemon {
+        let mut child = sandbox
+            .command(&["run"])
+            .env("NEWSWATCH_LOG", "newswatch=debug")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        Daemon {
+            child,
+            log: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr)),
+            seen: String::new(),
+        }
+    }
+
+    /// Waits (at most 15 s) for a log line containing `needle`; returns the log so far.
+    async fn wait_for(&mut self, needle: &str) -> &str {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.log.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} in the daemon's log within 15 s:\n{}", self.seen))
+                .unwrap()
+                .unwrap_or_else(|| panic!("the daemon ended before logging {needle:?}:\n{}", self.seen));
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+            if line.contains(needle) {
+                return &self.seen;
+            }
+        }
+    }
+
+    /// Sends `signal` and waits (at most 15 s) for a clean exit.
+    async fn stop(mut self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let killed = tokio::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(killed.success());
+        // Keep reading the log, or a full pipe could block the daemon.
+        let drain = tokio::spawn(async move { while let Ok(Some(_)) = self.log.next_line().await {} });
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the daemon did not stop within 15 s of {signal}"))
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "a clean stop exits 0");
+        drain.abort();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     let feeds = FeedServer::start().await;
     let mut smtp = SmtpServer::start().await;
     serve_first_round(&feeds).await;
-    // A digest time a few seconds from now (UTC), written HH:MM:SS.
-    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5))
-        .strftime("%H:%M:%S")
-        .to_string();
-    let digest = format!("[digest]\nat = [\"{at}\"]\ntimezone = \"UTC\"\n");
-    let sandbox = Sandbox::new(&config(&feeds, &smtp_email(smtp.port), &digest));
+    let email = smtp_email(smtp.port);
+    let digest_at = |at: jiff::Timestamp| {
+        let at = at.strftime("%H:%M:%S");
+        config(
+            &feeds,
+            &email,
+            &format!("[digest]\nat = [\"{at}\"]\ntimezone = \"UTC\"\n"),
+        )
+    };
+    // A first start polls everything and mails nothing: its digest time is an hour ago, so
+    // the next one is tomorrow, and a new installation has no missed digest to send.
+    let sandbox = Sandbox::new(&digest_at(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)));
+    let mut daemon = Daemon::start(&sandbox);
+    let log = daemon.wait_for("idle").await;
+    assert!(log.contains("poll round done"), "{log}");
+    daemon.stop("-TERM").await;
+    assert!(
+        smtp.drain(Duration::from_millis(200)).await.is_empty(),
+        "nothing mailed"
+    );
 
-    let mut daemon = sandbox
-        .command(&["run"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // A digest time a few seconds from now. It counts from the time the first start handled,
+    // so a slow machine that starts the daemon after it sends it at once, never tomorrow.
+    sandbox.write_config(&digest_at(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3)));
+    let daemon = Daemon::start(&sandbox);
     let mail = smtp.next().await;
     assert!(mail.subject.starts_with("newswatch: 3 new stories"), "{}", mail.subject);
+    daemon.stop("-TERM").await;
 
-    let pid = daemon.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
-        .await
-        .expect("daemon did not stop within 15 s of SIGTERM")
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "clean stop exits 0");
-
-    // Restarting the daemon sends nothing again: the digest time is remembered as handled.
-    let mut daemon = sandbox
-        .command(&["run"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    smtp.expect_nothing().await;
-    let pid = daemon.id().unwrap().to_string();
-    tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    // A new story is queued; restarting the daemon must not take the digest time it handled
+    // for a missed one and mail the story now.
+    feeds.reset().await;
+    let base = feeds.url("");
+    let new_item = Item {
+        guid: "kj-2",
+        title: "Ukraine grain corridor reopens",
+        link: &format!("{base}/kyiv/grain"),
+        text: "Ships left Odesa.",
+        date: &rfc3339_hours_ago(0),
+    };
+    serve_feeds(&feeds, &[new_item]).await;
+    let poll = sandbox.run(&["poll"]).await;
+    assert!(
+        poll.ok().stdout.contains("Kyiv JSON: 1 new, 1 matched"),
+        "{}",
+        poll.stdout
+    );
+    let mut daemon = Daemon::start(&sandbox);
+    // "idle" comes after the digest check of the first wake-up.
+    let log = daemon.wait_for("idle").await.to_string();
+    assert!(log.contains("next digest"), "{log}");
+    assert!(!log.contains("passed while newswatch was not running"), "{log}");
+    daemon.stop("-INT").await;
+    assert!(
+        smtp.drain(Duration::from_millis(200)).await.is_empty(),
+        "nothing mailed on restart"
+    );
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    assert!(
+        dry.ok().stdout.contains("Ukraine grain corridor reopens"),
+        "the new story is still queued for the next digest time:\n{}",
+        dry.stdout
+    );
 }

@@ -16,13 +16,22 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_newswatch");
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    StdListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port on 127.0.0.1 that refuses connections for as long as this lives: a socket bound to
+/// it and never listening, so that no other test can take the port meanwhile.
+pub struct DeadPort {
+    pub port: u16,
+    _socket: tokio::net::TcpSocket,
+}
+
+impl DeadPort {
+    pub fn new() -> DeadPort {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((Ipv4Addr::LOCALHOST, 0).into()).unwrap();
+        DeadPort {
+            port: socket.local_addr().unwrap().port(),
+            _socket: socket,
+        }
+    }
 }
 
 // ---- feeds ---------------------------------------------------------------------------------------
@@ -164,19 +173,25 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let port = free_port();
-        let handle = mailcrab::development_mail_server(Ipv4Addr::LOCALHOST, port).await;
-        // The server binds in a spawned task; wait until it accepts connections.
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port))
-                .await
-                .is_ok()
-            {
-                break;
+        // mailcrab binds the port itself, so the port is found first and may be taken by
+        // another test in between: the server counts as up only once it greets as SMTP, and
+        // another port is tried if it does not.
+        for _ in 0..3 {
+            let port = StdListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let handle = mailcrab::development_mail_server(Ipv4Addr::LOCALHOST, port).await;
+            for _ in 0..100 {
+                if greets_as_smtp(port).await {
+                    return SmtpServer { port, handle };
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            handle.token.cancel();
         }
-        SmtpServer { port, handle }
+        panic!("the SMTP test server did not come up on 127.0.0.1");
     }
 
     /// The next message, failing the test if none arrives within 10 s.
@@ -203,6 +218,21 @@ impl SmtpServer {
         }
         out
     }
+}
+
+/// Whether something on `port` answers with an SMTP greeting.
+async fn greets_as_smtp(port: u16) -> bool {
+    let Ok(Ok(stream)) = tokio::time::timeout(
+        Duration::from_millis(500),
+        tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)),
+    )
+    .await
+    else {
+        return false;
+    };
+    let mut line = String::new();
+    let read = tokio::time::timeout(Duration::from_millis(500), BufReader::new(stream).read_line(&mut line)).await;
+    matches!(read, Ok(Ok(_))) && line.starts_with("220")
 }
 
 impl Drop for SmtpServer {
