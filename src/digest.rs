@@ -1,6 +1,8 @@
 //! The digest: stories grouped by topic, newest first, as a subject line, a plain-text part and
 //! an HTML part. Everything that came from a feed is escaped in HTML (askama does it) and kept on
 //! one line where it lands in a header.
+//!
+//! Pure: plain stories in, text out; never reads the store, fetches or sends.
 
 use askama::Template;
 use jiff::tz::TimeZone;

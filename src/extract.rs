@@ -3,7 +3,9 @@
 //! The main text is the block holding most paragraph text (an `<article>`, `<main>` or the
 //! densest container of `<p>`s), without navigation, asides, footers, forms, scripts or styles.
 //! html5ever builds trees in time quadratic in nesting depth, so pages nested deeper than
-//! [`MAX_DEPTH`] are read with the tokenizer alone ([`crate::parse::html_to_text`]).
+//! [`MAX_DEPTH`] are read with the tokenizer alone ([`crate::text::html_to_text`]).
+//!
+//! Pure: HTML in, text and links out; never fetches or stores.
 
 use jiff::Timestamp;
 use scraper::{ElementRef, Html, Selector};

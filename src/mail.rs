@@ -3,6 +3,8 @@
 //!
 //! Bodies are always quoted-printable, never 7bit/8bit, so feed text never reaches the SMTP stream
 //! raw (a line holding a lone "." or overlong lines cannot break the protocol).
+//!
+//! Knows messages, not stories: never reads feeds or the store.
 
 use std::path::PathBuf;
 

@@ -1,3 +1,7 @@
+//! The `newswatch` binary: parses the arguments, loads the config, starts logging and the
+//! runtime, runs the command, and turns its outcome into an exit code and a message on stderr.
+//! Everything else is the library's (`cli` first).
+
 use std::process::ExitCode;
 
 use clap::Parser;

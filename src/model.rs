@@ -1,5 +1,5 @@
 //! The plain data types that flow through the pipeline:
-//! a configured [`Source`](crate::config::Source) is fetched into a document, parsed into [`Entry`]s,
+//! a configured source is fetched into a document, parsed into [`Entry`]s,
 //! matched into [`TopicHit`]s with a [`Snippet`], stored, and read back as [`Story`]s for a digest;
 //! and the state the store keeps between polls ([`SourceState`], [`ItemState`]).
 //!

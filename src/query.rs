@@ -14,6 +14,8 @@
 //!
 //! As in Google, `OR` binds tighter than the implicit AND: `NATO Ukraine OR Russia` is
 //! `NATO AND (Ukraine OR Russia)`. `NEAR/n` binds tighter still, between two terms.
+//!
+//! Pure: a string in, an expression out; matching it is the matcher's work.
 
 use std::fmt;
 

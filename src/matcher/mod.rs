@@ -9,6 +9,8 @@
 //!
 //! All topics' terms are compiled into one Aho-Corasick automaton: one pass over an entry finds
 //! every term of every topic, so the cost per entry does not grow with the number of topics.
+//!
+//! Pure: entries and topics in, verdicts out; never reads the store or fetches.
 
 use std::collections::HashMap;
 

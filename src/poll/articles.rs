@@ -1,6 +1,8 @@
 //! Full text: the article behind each new entry of a `full_text` source, fetched politely
 //! (robots.txt, the fetcher's bounds) and reduced to its main text; and, at later polls, the
 //! articles that failed to load, three attempts in all, queued if they then match.
+//!
+//! Part of poll; the store is reached through `App`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

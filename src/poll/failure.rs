@@ -1,6 +1,8 @@
 //! When a poll fails: what the failure's kind means for the source (backoff, a pause after 410,
 //! a hold on its host after 429/503), what is recorded, and whether our own network, not the
 //! source, is to blame.
+//!
+//! Part of poll: only poll reports and records failures; health reads what it recorded.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;

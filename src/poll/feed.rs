@@ -1,5 +1,7 @@
 //! A feed document, from bytes to stored entries: parse, fetch new entries' articles (full-text
 //! sources), match, record.
+//!
+//! Part of poll; never sends mail or renders a digest.
 
 use std::sync::Arc;
 

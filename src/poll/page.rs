@@ -1,5 +1,7 @@
 //! Sources without a feed: what a `kind = "auto"` source is (decided once, on its first good
 //! fetch, and stored), and a page's new article links fetched once each and stored as entries.
+//!
+//! Part of poll; never sends mail or renders a digest.
 
 use std::collections::HashSet;
 use std::sync::Arc;
