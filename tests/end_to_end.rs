@@ -55,6 +55,21 @@ async fn serve_first_round(feeds: &FeedServer) {
     serve_feeds(feeds, &[]).await;
 }
 
+/// The first round again, with one new matching story on top of the JSON feed: "Ukraine grain
+/// corridor reopens".
+async fn serve_second_round(feeds: &FeedServer) {
+    feeds.reset().await;
+    let base = feeds.url("");
+    let new_item = Item {
+        guid: "kj-2",
+        title: "Ukraine grain corridor reopens",
+        link: &format!("{base}/kyiv/grain"),
+        text: "Ships left Odesa.",
+        date: &rfc3339_hours_ago(0),
+    };
+    serve_feeds(feeds, &[new_item]).await;
+}
+
 /// The first round of feeds, with `later` items added on top of the JSON feed.
 async fn serve_feeds(feeds: &FeedServer, later: &[Item<'_>]) {
     let base = feeds.url("");
@@ -192,16 +207,7 @@ async fn digest_sends_each_matching_story_once_across_runs() {
 
     // A new item later arrives in a second digest alone; polling again (a restart, since every
     // command is a new process) sends nothing twice.
-    feeds.reset().await;
-    let base = feeds.url("");
-    let new_item = Item {
-        guid: "kj-2",
-        title: "Ukraine grain corridor reopens",
-        link: &format!("{base}/kyiv/grain"),
-        text: "Ships left Odesa.",
-        date: &rfc3339_hours_ago(0),
-    };
-    serve_feeds(&feeds, &[new_item]).await;
+    serve_second_round(&feeds).await;
     let poll = sandbox.run(&["poll"]).await;
     poll.ok();
     assert!(poll.stdout.contains("Kyiv JSON: 1 new, 1 matched"), "{}", poll.stdout);
@@ -546,16 +552,7 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
 
     // A new story is queued; restarting the daemon must not take the digest time it handled
     // for a missed one and mail the story now.
-    feeds.reset().await;
-    let base = feeds.url("");
-    let new_item = Item {
-        guid: "kj-2",
-        title: "Ukraine grain corridor reopens",
-        link: &format!("{base}/kyiv/grain"),
-        text: "Ships left Odesa.",
-        date: &rfc3339_hours_ago(0),
-    };
-    serve_feeds(&feeds, &[new_item]).await;
+    serve_second_round(&feeds).await;
     let poll = sandbox.run(&["poll"]).await;
     assert!(
         poll.ok().stdout.contains("Kyiv JSON: 1 new, 1 matched"),

@@ -37,7 +37,7 @@ pub(super) async fn poll(
             )
         })
         .await
-        .map_err(|e| Failure::new(FailureKind::Internal, format!("parser failed: {e}")))?
+        .map_err(Failure::internal("parsing the feed"))?
         .map_err(|e| {
             let kind = match e {
                 ParseError::NotAFeed(_) => FailureKind::NotAFeed,
@@ -83,14 +83,11 @@ pub(super) async fn poll(
                 .collect()
         })
         .await
-        .map_err(|e| Failure::new(FailureKind::Internal, format!("matcher failed: {e}")))?;
-
-    let counts = record::store(app, source, entries, &record).await?;
-    Ok(PollOutcome::Fetched {
-        counts,
+        .map_err(Failure::internal("matching"))?;
+    let report = record::Report {
         over_cap,
-        moved_to: record.moved_to,
         articles: stats,
         warning: None,
-    })
+    };
+    record::store(app, source, entries, record, report).await
 }

@@ -179,17 +179,7 @@ impl<'a> Poller<'a> {
     /// One source's poll, with whatever goes wrong in it (a panic included) recorded as that
     /// source's failure.
     async fn poll_one(&self, source: Source, state: Option<SourceState>, batch: &UnchangedBatch) -> Polled {
-        let polled = AssertUnwindSafe(self.poll_source(&source, state.as_ref(), batch))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(Failure::new(FailureKind::Internal, format!("internal error while polling: {what}")).into())
-            });
+        let polled = contained(self.poll_source(&source, state.as_ref(), batch)).await;
         let outcome = match polled {
             Ok(outcome) => outcome,
             Err(Stop::Deferred(error)) => return Polled::Deferred(Box::new((source, state, error))),
@@ -269,7 +259,7 @@ impl<'a> Poller<'a> {
                 (doc, hash)
             })
             .await
-            .map_err(|e| Failure::new(FailureKind::Internal, format!("hashing failed: {e}")))?;
+            .map_err(Failure::internal("hashing the body"))?;
         let record = FetchRecord {
             status: 200,
             etag: doc.validators.etag.clone(),
@@ -313,7 +303,49 @@ impl<'a> Poller<'a> {
     }
 }
 
+/// `poll`, with a panic in it turned into an internal failure of the source being polled.
+async fn contained(poll: impl Future<Output = Result<PollOutcome, Stop>>) -> Result<PollOutcome, Stop> {
+    AssertUnwindSafe(poll).catch_unwind().await.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Failure::internal("polling")(what).into())
+    })
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_polling_becomes_the_sources_failure() {
+        let panicking = async {
+            let entries: Vec<u8> = Vec::new();
+            let _ = entries[3];
+            Ok(PollOutcome::Unchanged {
+                moved_to: None,
+                articles: ArticleStats::default(),
+            })
+        };
+        match contained(panicking).await {
+            Err(Stop::Failed(failure, None)) => {
+                assert_eq!(failure.kind, FailureKind::Internal);
+                assert!(
+                    failure
+                        .message
+                        .starts_with("internal error while polling: index out of bounds"),
+                    "{}",
+                    failure.message
+                );
+            }
+            _ => panic!("the panic was not contained"),
+        }
+    }
 }

@@ -103,6 +103,11 @@ impl Failure {
         }
     }
 
+    /// A bug of ours while doing `what` (a panic, caught): the source's failure, not the round's.
+    pub(super) fn internal(what: &'static str) -> impl FnOnce(String) -> Failure {
+        move |panic| Failure::new(FailureKind::Internal, format!("internal error while {what}: {panic}"))
+    }
+
     /// The HTTP status behind the failure, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self.kind {

@@ -69,7 +69,7 @@ pub(super) async fn decide_kind(
             ),
         })
         .await
-        .map_err(|e| Failure::new(FailureKind::Internal, format!("page reading failed: {e}")))?;
+        .map_err(Failure::internal("reading the page"))?;
 
     let Some(feed_url) = advertised else {
         // A page is a page only if it lists articles: a login wall or an error page in place
@@ -122,7 +122,7 @@ pub(super) async fn poll(
     let found = app
         .compute(move || extract::page_links(&String::from_utf8_lossy(&doc.body), &base, selector.as_deref()))
         .await
-        .map_err(|e| Failure::new(FailureKind::Internal, format!("page reading failed: {e}")))?;
+        .map_err(Failure::internal("reading the page"))?;
     let warning = match &source.links {
         Some(css) if found.selected == 0 => Some(format!("links = {css:?} matched nothing on the page")),
         _ if found.links.is_empty() => Some("no article links found on the page".to_string()),
@@ -192,13 +192,11 @@ pub(super) async fn poll(
                 .collect()
         })
         .await
-        .map_err(|e| Failure::new(FailureKind::Internal, format!("matcher failed: {e}")))?;
-    let counts = record::store(app, source, entries, &record).await?;
-    Ok(PollOutcome::Fetched {
-        counts,
+        .map_err(Failure::internal("matching"))?;
+    let report = record::Report {
         over_cap,
-        moved_to: record.moved_to,
         articles: stats,
         warning,
-    })
+    };
+    record::store(app, source, entries, record, report).await
 }

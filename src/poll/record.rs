@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::outcome::{Failure, FailureKind};
+use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use crate::app::App;
 use crate::config::Source;
 use crate::dedup;
@@ -24,20 +24,37 @@ pub(super) struct NewEntry {
     pub article: Option<Result<String, String>>,
 }
 
-/// Stores a poll's entries and its fetch record (on the store's thread); a database failure is
-/// the poll's failure.
+/// What a poll reports besides what it stored.
+pub(super) struct Report {
+    /// Entries past `fetch.max_entries`, not stored.
+    pub over_cap: usize,
+    pub articles: ArticleStats,
+    pub warning: Option<String>,
+}
+
+/// Stores a poll's entries and its fetch record (on the store's thread) and reports the poll; a
+/// database failure is the poll's failure.
 pub(super) async fn store(
     app: &App,
     source: &Source,
     entries: Vec<NewEntry>,
-    record: &FetchRecord,
-) -> Result<IngestCounts, Failure> {
+    record: FetchRecord,
+    report: Report,
+) -> Result<PollOutcome, Failure> {
     let (name, url) = (source.name.clone(), source.url.to_string());
-    let record = record.clone();
+    let moved_to = record.moved_to.clone();
     let max_age = app.config.fetch.max_age;
-    app.store(move |s| store_entries(s, (&name, &url), &entries, &record, Timestamp::now(), max_age))
+    let counts = app
+        .store(move |s| store_entries(s, (&name, &url), &entries, &record, Timestamp::now(), max_age))
         .await
-        .map_err(|e| Failure::new(FailureKind::Store, format!("database: {e}")))
+        .map_err(|e| Failure::new(FailureKind::Store, format!("database: {e}")))?;
+    Ok(PollOutcome::Fetched {
+        counts,
+        over_cap: report.over_cap,
+        moved_to,
+        articles: report.articles,
+        warning: report.warning,
+    })
 }
 
 /// Stores `entries` of `source` and the fetch `record`, all or nothing.
