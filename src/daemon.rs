@@ -75,8 +75,9 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
                     break;
                 }
             };
+            let polled = reports.iter().filter(|r| !r.outcome.is_skipped()).count();
             let failed = reports.iter().filter(|r| r.outcome.is_failure()).count();
-            tracing::info!(polled = reports.len(), failed, "poll round done");
+            tracing::info!(polled, failed, "poll round done");
         }
 
         if Timestamp::now() >= next_digest {

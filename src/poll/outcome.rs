@@ -39,6 +39,10 @@ impl PollOutcome {
     pub fn is_failure(&self) -> bool {
         matches!(self, PollOutcome::Failed(_))
     }
+
+    pub fn is_skipped(&self) -> bool {
+        matches!(self, PollOutcome::Skipped(_))
+    }
 }
 
 /// Articles of full-text sources in one poll.

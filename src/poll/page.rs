@@ -94,7 +94,15 @@ pub(super) async fn decide_kind(
             Ok((Kind::Feed, *feed))
         }
         Ok(Fetched::NotModified) => Err(failed(FailureKind::Transfer, "not modified".into())),
-        Err(e) => Err(failed(FailureKind::from(&e), e.to_string())),
+        Err(e) => {
+            // The page itself answered: a feed it advertises being gone is a failure to
+            // look at, not a reason to pause the source.
+            let kind = match FailureKind::from(&e) {
+                FailureKind::Gone => FailureKind::Status(410),
+                kind => kind,
+            };
+            Err(failed(kind, e.to_string()))
+        }
     }
 }
 
