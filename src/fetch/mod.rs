@@ -24,7 +24,7 @@ mod robots;
 pub use address::{Reach, is_private_host, is_public, reach_for};
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -119,10 +119,12 @@ struct HostGate {
 pub struct Fetcher {
     /// Connects to public addresses only, through the proxy if there is one.
     public: reqwest::Client,
-    /// Connects anywhere, through the proxy if there is one.
-    open: reqwest::Client,
+    /// Connects anywhere, through the proxy if there is one. Built on first use, like `direct`:
+    /// each client loads the system's root certificates, and most setups need one or two.
+    open: OnceLock<reqwest::Client>,
     /// Connects anywhere, never through a proxy: for this machine's own addresses.
-    direct: reqwest::Client,
+    direct: OnceLock<reqwest::Client>,
+    clients: ClientSettings,
     timeout: Duration,
     max_body: u64,
     per_host: usize,
@@ -135,33 +137,17 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(config: &FetchConfig) -> Result<Fetcher, ClientError> {
-        let build = |public_only: bool, proxied: bool| {
-            let mut b = reqwest::Client::builder()
-                .user_agent(config.user_agent.clone())
-                // Covers connecting, headers and the whole body.
-                .timeout(config.timeout)
-                .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-                .redirect(reqwest::redirect::Policy::none());
-            if public_only {
-                b = b.dns_resolver(address::PublicResolver);
-            }
-            // Without a configured proxy, reqwest applies the environment's (system-proxy). It
-            // has no exemption for loopback, hence a client without proxies for it.
-            match (&config.proxy, proxied) {
-                (_, false) => b = b.no_proxy(),
-                (Some(url), true) => {
-                    let proxy = reqwest::Proxy::all(url.as_str())
-                        .map_err(|e| ClientError(format!("invalid proxy {url}: {}", root_cause(&e))))?;
-                    b = b.proxy(proxy);
-                }
-                (None, true) => {}
-            }
-            b.build().map_err(|e| ClientError(root_cause(&e)))
+        let clients = ClientSettings {
+            user_agent: config.user_agent.clone(),
+            timeout: config.timeout,
+            proxy: config.proxy.clone(),
         };
         Ok(Fetcher {
-            public: build(true, true)?,
-            open: build(false, true)?,
-            direct: build(false, false)?,
+            // Built now, so that a proxy reqwest refuses is an error at start.
+            public: clients.build(true, true)?,
+            open: OnceLock::new(),
+            direct: OnceLock::new(),
+            clients,
             timeout: config.timeout,
             max_body: config.max_body,
             per_host: config.per_host,
@@ -252,8 +238,8 @@ impl Fetcher {
         }
         let client = match reach {
             Reach::PublicOnly => &self.public,
-            Reach::Any if address::is_loopback(url) => &self.direct,
-            Reach::Any => &self.open,
+            Reach::Any if address::is_loopback(url) => self.lazy(&self.direct, false)?,
+            Reach::Any => self.lazy(&self.open, true)?,
         };
         let response = client
             .get(url.clone())
@@ -349,6 +335,18 @@ impl Fetcher {
         permit
     }
 
+    fn lazy<'s>(
+        &'s self,
+        cell: &'s OnceLock<reqwest::Client>,
+        proxied: bool,
+    ) -> Result<&'s reqwest::Client, FetchError> {
+        if let Some(client) = cell.get() {
+            return Ok(client);
+        }
+        let client = self.clients.build(false, proxied).map_err(|e| FetchError::Other(e.0))?;
+        Ok(cell.get_or_init(|| client))
+    }
+
     fn classify(&self, e: &reqwest::Error) -> FetchError {
         if let Some(blocked) = address::find_blocked(e) {
             return FetchError::Blocked(blocked);
@@ -362,6 +360,39 @@ impl Fetcher {
         } else {
             FetchError::Other(cause)
         }
+    }
+}
+
+/// What every HTTP client is built with.
+struct ClientSettings {
+    user_agent: String,
+    timeout: Duration,
+    proxy: Option<Url>,
+}
+
+impl ClientSettings {
+    fn build(&self, public_only: bool, proxied: bool) -> Result<reqwest::Client, ClientError> {
+        let mut b = reqwest::Client::builder()
+            .user_agent(self.user_agent.clone())
+            // Covers connecting, headers and the whole body.
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none());
+        if public_only {
+            b = b.dns_resolver(address::PublicResolver);
+        }
+        // Without a configured proxy, reqwest applies the environment's (system-proxy). It has
+        // no exemption for loopback, hence a client without proxies for it.
+        match (&self.proxy, proxied) {
+            (_, false) => b = b.no_proxy(),
+            (Some(url), true) => {
+                let proxy = reqwest::Proxy::all(url.as_str())
+                    .map_err(|e| ClientError(format!("invalid proxy {url}: {}", root_cause(&e))))?;
+                b = b.proxy(proxy);
+            }
+            (None, true) => {}
+        }
+        b.build().map_err(|e| ClientError(root_cause(&e)))
     }
 }
 
