@@ -4,6 +4,10 @@
 #   bash benches/poll.sh            # 500 feeds x 50 items; N=100 M=20 for a quick run
 #   BIN=/path/to/newswatch bash benches/poll.sh   # time another build (e.g. before a change)
 #
+# For a before/after comparison, copy both binaries afresh (and run them in turn): peak RSS
+# depends on how the binary's pages sit in the page cache, and a just-written one reads up to
+# 1 MB higher.
+#
 # 1. Serves the shared deterministic corpus (../shared/bench: gen_corpus.py, serve.py) on
 #    127.0.0.1 and polls it twice with `newswatch poll`: the first poll fetches and stores
 #    everything, the second must cost only 304s. Prints requests, statuses and body bytes the
