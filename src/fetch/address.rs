@@ -32,7 +32,7 @@ pub async fn reach_for(url: &Url, allow_private: bool) -> Reach {
 }
 
 /// Whether a source at `url` lives on a non-public address (then its fetches may go there).
-pub async fn is_private_host(url: &Url) -> bool {
+async fn is_private_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),

@@ -21,7 +21,7 @@
 mod address;
 mod robots;
 
-pub use address::{Reach, is_private_host, is_public, reach_for};
+pub use address::{Reach, is_public, reach_for};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
