@@ -250,7 +250,12 @@ async fn dry_run_prints_the_digest_and_marks_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_digest_stays_queued_and_goes_out_with_the_next() {
     let feeds = FeedServer::start().await;
-    let (refusing_port, refuser) = refusing_smtp_server().await;
+    let refuser = SmtpServer::with_script(Script {
+        data_reply: Some((554, "5.7.1 Message refused by policy".into())),
+        ..Script::default()
+    })
+    .await;
+    let refusing_port = refuser.port;
     let sandbox = Sandbox::new(&config(&feeds, &smtp_email(refusing_port), ""));
     serve_first_round(&feeds).await;
     sandbox.run(&["poll"]).await.ok();
@@ -271,7 +276,7 @@ async fn refused_digest_stays_queued_and_goes_out_with_the_next() {
         "names the server: {line}"
     );
     assert!(line.contains("3 stories stay queued"), "{line}");
-    refuser.abort();
+    drop(refuser);
 
     // Mail server down altogether: a clear reason, still nothing lost.
     let down = sandbox.run(&["digest"]).await;

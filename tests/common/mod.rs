@@ -1,18 +1,21 @@
-//! Real parts for the integration tests: an HTTP server serving feeds (wiremock), an SMTP server
-//! (mailcrab), a scripted SMTP server that refuses mail, a temporary folder with a config and a
-//! SQLite file, and the built `newswatch` binary. Everything listens on 127.0.0.1 only.
+//! Real parts for the integration tests: an HTTP server serving feeds (wiremock; hand-made ones in
+//! `http.rs`), a recording SMTP server that can be scripted (`smtp.rs`), a temporary folder with a
+//! config and a SQLite file, and the built `newswatch` binary. Everything listens on 127.0.0.1
+//! only.
 
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod http;
+pub mod smtp;
 
-use std::net::{Ipv4Addr, TcpListener as StdListener};
+#[allow(unused_imports)] // each test file uses its own subset
+pub use smtp::{Received, Script, SmtpServer};
+
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -156,142 +159,7 @@ pub fn rfc3339_hours_ago(h: i64) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-// ---- SMTP ----------------------------------------------------------------------------------------
-
-/// A message as the SMTP server received it.
-#[derive(Debug)]
-pub struct Received {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub raw: String,
-    pub recipients: Vec<String>,
-}
-
-pub struct SmtpServer {
-    pub port: u16,
-    handle: mailcrab::TestMailServerHandle,
-}
-
-impl SmtpServer {
-    pub async fn start() -> SmtpServer {
-        // mailcrab binds the port itself, so the port is found first and may be taken by
-        // another test in between: the server counts as up only once it greets as SMTP, and
-        // another port is tried if it does not.
-        for _ in 0..3 {
-            let port = StdListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let handle = mailcrab::development_mail_server(Ipv4Addr::LOCALHOST, port).await;
-            for _ in 0..100 {
-                if greets_as_smtp(port).await {
-                    return SmtpServer { port, handle };
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            handle.token.cancel();
-        }
-        panic!("the SMTP test server did not come up on 127.0.0.1");
-    }
-
-    /// The next message, failing the test if none arrives within 10 s.
-    pub async fn next(&mut self) -> Received {
-        let msg = tokio::time::timeout(Duration::from_secs(15), self.handle.rx.recv())
-            .await
-            .expect("no message reached the SMTP server within 15 s")
-            .expect("SMTP server channel closed");
-        received(&msg)
-    }
-
-    /// Asserts that no message arrives within a short while.
-    pub async fn expect_nothing(&mut self) {
-        if let Ok(Ok(msg)) = tokio::time::timeout(Duration::from_millis(700), self.handle.rx.recv()).await {
-            panic!("unexpected message: {:?}", received(&msg).subject);
-        }
-    }
-
-    /// Every message that arrives within `wait`.
-    pub async fn drain(&mut self, wait: Duration) -> Vec<Received> {
-        let mut out = Vec::new();
-        while let Ok(Ok(msg)) = tokio::time::timeout(wait, self.handle.rx.recv()).await {
-            out.push(received(&msg));
-        }
-        out
-    }
-}
-
-/// Whether something on `port` answers with an SMTP greeting.
-async fn greets_as_smtp(port: u16) -> bool {
-    let Ok(Ok(stream)) = tokio::time::timeout(
-        Duration::from_millis(500),
-        tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)),
-    )
-    .await
-    else {
-        return false;
-    };
-    let mut line = String::new();
-    let read = tokio::time::timeout(Duration::from_millis(500), BufReader::new(stream).read_line(&mut line)).await;
-    matches!(read, Ok(Ok(_))) && line.starts_with("220")
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        self.handle.token.cancel();
-    }
-}
-
-fn received(msg: &mailcrab::MailMessage) -> Received {
-    let v = serde_json::to_value(msg).unwrap();
-    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-    Received {
-        subject: s("subject"),
-        text: s("text"),
-        html: s("html"),
-        raw: String::from_utf8_lossy(&msg.raw_bytes().unwrap_or_default()).into_owned(),
-        recipients: msg.envelope_recipients.clone(),
-    }
-}
-
-/// An SMTP server that greets, accepts the envelope and refuses the message with a 554.
-pub async fn refusing_smtp_server() -> (u16, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let task = tokio::spawn(async move {
-        // Bounded: the test needs a handful of connections at most.
-        for _ in 0..20 {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let (r, mut w) = stream.into_split();
-                let mut lines = BufReader::new(r).lines();
-                let _ = w.write_all(b"220 refuser ESMTP\r\n").await;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let cmd = line.to_ascii_uppercase();
-                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
-                        b"250 refuser\r\n"
-                    } else if cmd.starts_with("MAIL") || cmd.starts_with("RCPT") || cmd.starts_with("RSET") {
-                        b"250 OK\r\n"
-                    } else if cmd.starts_with("DATA") {
-                        b"554 5.7.1 Message refused by policy\r\n"
-                    } else if cmd.starts_with("QUIT") {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        b"500 what\r\n"
-                    };
-                    if w.write_all(reply).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, task)
-}
+// ---- SMTP: see smtp.rs ----------------------------------------------------------------------------
 
 // ---- the binary ----------------------------------------------------------------------------------
 
