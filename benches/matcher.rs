@@ -99,6 +99,8 @@ fn topics(n: usize) -> Vec<Topic> {
                 name: format!("topic {t}"),
                 rule,
                 case_sensitive: Vec::new(),
+                recipients: Vec::new(),
+                alert: newswatch::config::AlertMode::Digest,
             }
         })
         .collect()

@@ -33,7 +33,7 @@ pub struct App {
     cpu: Arc<tokio::sync::Semaphore>,
     pub(crate) fetcher: Fetcher,
     pub(crate) matcher: Arc<Matcher>,
-    pub(crate) mailer: Mailer,
+    pub(crate) mailer: Arc<Mailer>,
 }
 
 impl App {
@@ -53,22 +53,22 @@ impl App {
             cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
             matcher: Arc::new(matcher),
             fetcher,
-            mailer,
+            mailer: Arc::new(mailer),
         })
     }
 
     /// Runs `f` on the store on a blocking thread: SQLite calls must not stall the async workers.
     /// For the stages only (see the module comment).
-    pub(crate) async fn store<T: Send + 'static>(
+    pub(crate) async fn store<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
+        f: impl FnOnce(&mut Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let mut guard = Arc::clone(&self.store).lock_owned().await;
         // A panic in `f` poisons nothing (a tokio mutex has no poison) and left no transaction
         // open (rusqlite rolls back on drop), so the store stays usable.
         tokio::task::spawn_blocking(move || f(&mut guard))
             .await
-            .unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))
+            .unwrap_or_else(|e| Err(StoreError::Task(e.to_string()).into()))
     }
 
     /// Runs CPU-bound `work` on the blocking pool, at most one job per core at a time. `Err`

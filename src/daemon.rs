@@ -14,7 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::deliver::{self, DigestOutcome};
+use crate::deliver;
+use crate::model::MessageKind;
 use crate::poll::Poller;
 use crate::schedule::{self, Mode};
 use crate::store::StoreError;
@@ -37,7 +38,7 @@ pub enum DaemonError {
 pub async fn run(app: App) -> Result<(), DaemonError> {
     let mut stop = stop_signal()?;
     let config = &app.config;
-    let (at, tz) = (&config.digest.at, &config.digest.timezone);
+    let tz = &config.digest.timezone;
     tracing::info!(
         sources = config.sources.len(),
         topics = config.topics.len(),
@@ -54,7 +55,7 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
             now
         }
     };
-    let mut next_digest = schedule::next_digest_time(last_handled, at, tz);
+    let mut next_digest = schedule::next_digest(last_handled, &config.digest);
     if next_digest <= now {
         tracing::info!("a digest time passed while newswatch was not running; sending it after the first poll");
     } else {
@@ -81,7 +82,11 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
         }
 
         if Timestamp::now() >= next_digest {
-            let send = deliver::send_digest(&app, false);
+            let send = async {
+                deliver::compose(&app, MessageKind::Digest).await?;
+                deliver::send_due(&app, Duration::from_secs(5), &|| false).await?;
+                Ok::<_, deliver::DeliverError>(())
+            };
             tokio::pin!(send);
             let mut stopping = false;
             let result = tokio::select! {
@@ -93,8 +98,7 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
                 }
             };
             match result {
-                Some(Ok(DigestOutcome::NothingToSend)) => tracing::info!("digest time: nothing new to send"),
-                Some(Ok(_)) => {}
+                Some(Ok(())) => {}
                 // Already logged; the stories stay queued for the next digest time.
                 Some(Err(e)) => tracing::error!(error = %e, "digest failed"),
                 // Abandoned: the time stays unhandled, so the next start sends the digest.
@@ -105,7 +109,7 @@ pub async fn run(app: App) -> Result<(), DaemonError> {
             if stopping {
                 break;
             }
-            next_digest = schedule::next_digest_time(handled, at, tz);
+            next_digest = schedule::next_digest(handled, &config.digest);
             tracing::info!(at = %format_time(next_digest, tz), "next digest");
         }
 

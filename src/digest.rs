@@ -1,5 +1,6 @@
-//! The digest: stories grouped by topic, newest first, as a subject line, a plain-text part and
-//! an HTML part. Everything that came from a feed is escaped in HTML (askama does it) and kept on
+//! A message's content, digest or alert: stories grouped by topic, newest first, each story once
+//! (under the topic it was placed in, the others named), as a subject line, a plain-text part
+//! and an HTML part. Everything that came from a feed is escaped in HTML (askama does it) and kept on
 //! one line where it lands in a header.
 //!
 //! Pure: plain stories in, text out; never reads the store, fetches or sends.
@@ -21,8 +22,18 @@ pub struct Digest {
     pub stories: usize,
 }
 
-/// How to lay the digest out.
+/// A story as a message shows it: under `topic`, also matching `also`.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed<'a> {
+    pub story: &'a Story,
+    pub topic: &'a str,
+    pub also: &'a [String],
+}
+
+/// How to lay the message out.
 pub struct Layout<'a> {
+    /// An alert (a few new stories, right away) rather than a digest.
+    pub alert: bool,
     /// Topics in the order the config lists them; stored topics no longer configured follow.
     pub topic_order: &'a [String],
     pub timezone: &'a TimeZone,
@@ -30,6 +41,8 @@ pub struct Layout<'a> {
     pub max_stories: usize,
     /// Sources the user should look at, listed at the end.
     pub attention: &'a [Attention],
+    /// Earlier messages to this recipient that could not be delivered.
+    pub notices: &'a [String],
 }
 
 struct Part {
@@ -44,6 +57,7 @@ struct StoryView {
     source: String,
     also_in: String,
     published: String,
+    also_matches: String,
     snippet: Vec<Part>,
     full: bool,
 }
@@ -61,17 +75,19 @@ struct HtmlDigest<'a> {
     overflow: usize,
     max_stories: usize,
     attention: &'a [Attention],
+    notices: &'a [String],
     version: &'a str,
 }
 
-/// Builds the digest of `stories`.
-pub fn build(stories: &[Story], layout: &Layout<'_>) -> Digest {
+/// Builds the message of `stories`.
+pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
     let sections = sections(stories, layout);
     let total = stories.len();
+    let name = if layout.alert { "newswatch alert" } else { "newswatch" };
     let heading = match total {
-        0 => "newswatch: no new stories".to_string(),
-        1 => "newswatch: 1 new story".to_string(),
-        n => format!("newswatch: {n} new stories"),
+        0 => format!("{name}: no new stories"),
+        1 => format!("{name}: 1 new story"),
+        n => format!("{name}: {n} new stories"),
     };
     let counts: Vec<String> = sections
         .iter()
@@ -90,6 +106,7 @@ pub fn build(stories: &[Story], layout: &Layout<'_>) -> Digest {
         overflow,
         max_stories: layout.max_stories,
         attention: layout.attention,
+        notices: layout.notices,
         version: env!("CARGO_PKG_VERSION"),
     }
     .render()
@@ -97,44 +114,39 @@ pub fn build(stories: &[Story], layout: &Layout<'_>) -> Digest {
 
     Digest {
         subject: one_line(&subject),
-        text: plain_text(&heading, &sections, overflow, layout.max_stories, layout.attention),
+        text: plain_text(&heading, &sections, overflow, layout),
         html,
         stories: total,
     }
 }
 
-fn sections(stories: &[Story], layout: &Layout<'_>) -> Vec<Section> {
+fn sections(stories: &[Placed<'_>], layout: &Layout<'_>) -> Vec<Section> {
     let mut topics: Vec<String> = layout.topic_order.to_vec();
     let mut extra: Vec<String> = stories
         .iter()
-        .flat_map(|s| s.hits.iter().map(|h| h.topic.clone()))
+        .map(|p| p.topic.to_string())
         .filter(|t| !topics.contains(t))
         .collect();
     extra.sort();
     extra.dedup();
     topics.extend(extra);
 
-    let mut sorted: Vec<&Story> = stories.iter().collect();
-    sorted.sort_by(|a, b| b.published.cmp(&a.published).then(b.id.cmp(&a.id)));
+    let mut sorted: Vec<&Placed<'_>> = stories.iter().collect();
+    sorted.sort_by(|a, b| {
+        b.story
+            .published
+            .cmp(&a.story.published)
+            .then(b.story.id.cmp(&a.story.id))
+    });
 
     let mut shown_in_full = 0usize;
-    let mut full_ids: Vec<i64> = Vec::new();
     let mut out = Vec::new();
     for topic in topics {
         let mut views = Vec::new();
-        for story in sorted.iter().filter(|s| s.hits.iter().any(|h| h.topic == topic)) {
-            // A story already shown in full under an earlier topic is shown in full again: the
-            // budget counts messages' weight, and it is already paid.
-            let full = if full_ids.contains(&story.id) {
-                true
-            } else if shown_in_full < layout.max_stories {
-                shown_in_full += 1;
-                full_ids.push(story.id);
-                true
-            } else {
-                false
-            };
-            views.push(view(story, layout.timezone, full));
+        for placed in sorted.iter().filter(|p| p.topic == topic) {
+            let full = shown_in_full < layout.max_stories;
+            shown_in_full += usize::from(full);
+            views.push(view(placed, layout.timezone, full));
         }
         if !views.is_empty() {
             out.push(Section { topic, stories: views });
@@ -143,7 +155,8 @@ fn sections(stories: &[Story], layout: &Layout<'_>) -> Vec<Section> {
     out
 }
 
-fn view(story: &Story, tz: &TimeZone, full: bool) -> StoryView {
+fn view(placed: &Placed<'_>, tz: &TimeZone, full: bool) -> StoryView {
+    let story = placed.story;
     let title = if story.title.trim().is_empty() {
         "(untitled)".to_string()
     } else {
@@ -182,19 +195,15 @@ fn view(story: &Story, tz: &TimeZone, full: bool) -> StoryView {
         source: story.sources.first().cloned().unwrap_or_default(),
         also_in: story.sources.iter().skip(1).cloned().collect::<Vec<_>>().join(", "),
         published: format_time(story.published, tz),
+        also_matches: placed.also.iter().map(|t| one_line(t)).collect::<Vec<_>>().join(", "),
         snippet,
         full,
     }
 }
 
-fn plain_text(
-    heading: &str,
-    sections: &[Section],
-    overflow: usize,
-    max_stories: usize,
-    attention: &[Attention],
-) -> String {
+fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Layout<'_>) -> String {
     use std::fmt::Write;
+    let (max_stories, attention) = (layout.max_stories, layout.attention);
     let mut out = String::new();
     let _ = writeln!(out, "{heading}");
     if sections.is_empty() {
@@ -212,6 +221,9 @@ fn plain_text(
             let mut meta = format!("  {}, {}", story.source, story.published);
             if !story.also_in.is_empty() {
                 let _ = write!(meta, " (also in: {})", story.also_in);
+            }
+            if !story.also_matches.is_empty() {
+                let _ = write!(meta, " (also matches: {})", story.also_matches);
             }
             let _ = writeln!(out, "{meta}");
             if !story.snippet.is_empty() {
@@ -235,6 +247,12 @@ fn plain_text(
             out,
             "\n{overflow} stories past the first {max_stories} are listed by title only."
         );
+    }
+    if !layout.notices.is_empty() {
+        let _ = writeln!(out, "\nMessages not delivered:");
+        for n in layout.notices {
+            let _ = writeln!(out, "- {}", one_line(n));
+        }
     }
     if !attention.is_empty() {
         let _ = writeln!(out, "\nSources needing attention:");
@@ -277,31 +295,56 @@ mod tests {
     fn layout<'a>(order: &'a [String], max: usize) -> Layout<'a> {
         static UTC: TimeZone = TimeZone::UTC;
         Layout {
+            alert: false,
             topic_order: order,
             timezone: &UTC,
             max_stories: max,
             attention: &[],
+            notices: &[],
         }
+    }
+
+    /// Each story under its first topic, the others as "also".
+    fn placed(stories: &[Story]) -> Vec<(Story, String, Vec<String>)> {
+        stories
+            .iter()
+            .map(|s| {
+                let topics: Vec<String> = s.hits.iter().map(|h| h.topic.clone()).collect();
+                (s.clone(), topics[0].clone(), topics[1..].to_vec())
+            })
+            .collect()
+    }
+
+    fn build_all(stories: &[Story], layout: &Layout<'_>) -> Digest {
+        let placed = placed(stories);
+        let refs: Vec<Placed<'_>> = placed
+            .iter()
+            .map(|(story, topic, also)| Placed { story, topic, also })
+            .collect();
+        build(&refs, layout)
     }
 
     #[test]
     fn subject_counts_each_story_once_and_topics_separately() {
         let order = vec!["Japan".to_string(), "Alliance".to_string()];
-        let d = build(
+        let d = build_all(
             &[
                 story(1, "a", &["Japan", "Alliance"], 0),
                 story(2, "b", &["Alliance"], 1),
             ],
             &layout(&order, 100),
         );
-        assert_eq!(d.subject, "newswatch: 2 new stories (Japan: 1, Alliance: 2)");
+        assert_eq!(d.subject, "newswatch: 2 new stories (Japan: 1, Alliance: 1)");
         assert_eq!(d.stories, 2);
+        assert_eq!(d.text.matches("\n* a\n").count(), 1, "listed once: {}", d.text);
+        assert!(d.text.contains("(also matches: Alliance)"), "{}", d.text);
+        assert!(d.html.contains("also matches: Alliance"), "{}", d.html);
     }
 
     #[test]
     fn newest_first_and_marked() {
         let order = vec!["T".to_string()];
-        let d = build(
+        let d = build_all(
             &[story(1, "older", &["T"], 1), story(2, "newer", &["T"], 5)],
             &layout(&order, 100),
         );
@@ -323,7 +366,7 @@ mod tests {
         s.link = Some("javascript:alert(1)".into());
         s.snippet.text = "<img src=x onerror=alert(1)>".into();
         s.snippet.marks = vec![(0, 500)];
-        let d = build(&[s], &layout(&order, 100));
+        let d = build_all(&[s], &layout(&order, 100));
         assert!(!d.html.contains("<script>") && !d.html.contains("<img"), "{}", d.html);
         assert!(d.html.contains("&#60;script&#62;") || d.html.contains("&lt;script&gt;"));
         assert!(!d.html.contains("javascript:"));
@@ -334,7 +377,7 @@ mod tests {
     fn past_max_stories_only_titles() {
         let order = vec!["T".to_string()];
         let stories: Vec<Story> = (0..5).map(|i| story(i, &format!("story {i}"), &["T"], i)).collect();
-        let d = build(&stories, &layout(&order, 2));
+        let d = build_all(&stories, &layout(&order, 2));
         assert_eq!(d.html.matches("<mark>").count(), 2);
         assert!(d.text.contains("3 stories past the first 2"));
         assert!(d.html.contains("story 0"));

@@ -1,14 +1,16 @@
-//! Sending mail: SMTP (STARTTLS required, implicit TLS, or plain to a local relay) and a file
-//! transport that writes one `.eml` per message.
+//! Mail: a message formatted once (with a Message-ID that every later attempt keeps), and sent
+//! to one recipient at a time, over SMTP (STARTTLS required, implicit TLS, or plain to a local
+//! relay) or into an `.eml` file. One SMTP transaction per recipient: a refused recipient
+//! neither holds up nor duplicates the others.
 //!
 //! Bodies are always quoted-printable, never 7bit/8bit, so feed text never reaches the SMTP stream
 //! raw (a line holding a lone "." or overlong lines cannot break the protocol).
 //!
 //! Knows messages, not stories: never reads feeds or the store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use jiff::Timestamp;
+use lettre::address::Envelope;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -25,8 +27,13 @@ pub enum MailError {
     Tls { host: String, reason: String },
     #[error("cannot build the message: {0}")]
     Build(String),
-    #[error("SMTP server {server} did not take the message: {reason}")]
-    Smtp { server: String, reason: String },
+    #[error("SMTP server {server} {}: {reason}", if *.refused { "refused the message" } else { "did not take the message" })]
+    Smtp {
+        server: String,
+        reason: String,
+        /// A permanent (5xx) answer: the same message will be refused again.
+        refused: bool,
+    },
     #[error("cannot write the message to {path}: {source}")]
     File {
         path: PathBuf,
@@ -35,18 +42,23 @@ pub enum MailError {
     },
 }
 
-/// A message to send: one subject, the same content as plain text and HTML.
-pub struct Outgoing<'a> {
-    pub subject: &'a str,
-    pub text: &'a str,
-    pub html: &'a str,
+impl MailError {
+    /// Whether the server refused the message for good (5xx), rather than "not now".
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, MailError::Smtp { refused: true, .. } | MailError::Build(_))
+    }
 }
 
-/// Where a sent message went.
+/// A formatted message.
+#[derive(Debug, Clone)]
+pub struct Formatted {
+    pub message_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Where a sent message went: `smtp.example.org:587`, or the path of the `.eml` file written.
 #[derive(Debug, Clone)]
 pub struct Sent {
-    pub message_id: String,
-    /// `smtp.example.org:587`, or the path of the `.eml` file written.
     pub destination: String,
 }
 
@@ -60,7 +72,6 @@ enum Transport {
 
 pub struct Mailer {
     from: Mailbox,
-    to: Vec<Mailbox>,
     transport: Transport,
 }
 
@@ -90,64 +101,80 @@ impl Mailer {
         };
         Ok(Mailer {
             from: config.from.clone(),
-            to: config.to.clone(),
             transport,
         })
     }
 
-    /// Sends `message` to every recipient. Returns only once the transport has accepted it.
-    pub async fn send(&self, message: &Outgoing<'_>) -> Result<Sent, MailError> {
-        let email = self.build(message)?;
-        let message_id = email
-            .headers()
-            .get_raw("Message-ID")
-            .map(str::to_string)
-            .unwrap_or_default();
-        match &self.transport {
-            Transport::Smtp { transport, server } => {
-                transport.send(email).await.map_err(|e| MailError::Smtp {
-                    server: server.clone(),
-                    reason: smtp_reason(&e),
-                })?;
-                Ok(Sent {
-                    message_id,
-                    destination: server.clone(),
-                })
-            }
-            Transport::File(dir) => {
-                let path = write_eml(dir, &email.formatted(), &message_id).await?;
-                Ok(Sent {
-                    message_id,
-                    destination: path.display().to_string(),
-                })
-            }
-        }
-    }
-
-    fn build(&self, message: &Outgoing<'_>) -> Result<Message, MailError> {
+    /// The message to `to`, with a Message-ID of its own and today's date, as it will be sent
+    /// on every attempt.
+    pub fn format(&self, to: &Mailbox, subject: &str, text: &str, html: &str) -> Result<Formatted, MailError> {
         let part = |content_type: ContentType, body: &str| {
             SinglePart::builder()
                 .header(content_type)
                 .header(ContentTransferEncoding::QuotedPrintable)
                 .body(body.to_string())
         };
-        let mut builder = Message::builder()
+        // Time first, so that `.eml` files sort by it; the From domain names who made it.
+        let now = jiff::Timestamp::now();
+        let message_id = format!(
+            "<{}.{:016x}@{}>",
+            now.strftime("%Y%m%dT%H%M%S"),
+            fastrand::u64(..),
+            self.from.email.domain()
+        );
+        let message = Message::builder()
             .from(self.from.clone())
+            .to(to.clone())
             // A header must be one line whatever a feed put in a title.
-            .subject(crate::text::one_line(message.subject))
-            .message_id(None)
+            .subject(crate::text::one_line(subject))
+            .message_id(Some(message_id.clone()))
             .date_now()
-            .user_agent(concat!("newswatch/", env!("CARGO_PKG_VERSION")).to_string());
-        for to in &self.to {
-            builder = builder.to(to.clone());
-        }
-        builder
+            .user_agent(concat!("newswatch/", env!("CARGO_PKG_VERSION")).to_string())
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(part(ContentType::TEXT_PLAIN, message.text))
-                    .singlepart(part(ContentType::TEXT_HTML, message.html)),
+                    .singlepart(part(ContentType::TEXT_PLAIN, text))
+                    .singlepart(part(ContentType::TEXT_HTML, html)),
             )
-            .map_err(|e| MailError::Build(e.to_string()))
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        Ok(Formatted {
+            message_id,
+            bytes: message.formatted(),
+        })
+    }
+
+    /// Sends `message` (formatted by [`Mailer::format`]) to the address `to`. Returns once the
+    /// transport has accepted it.
+    pub async fn send(&self, to: &str, message: &Formatted) -> Result<Sent, MailError> {
+        let build = |e: String| MailError::Build(e);
+        let envelope = Envelope::new(
+            Some(self.from.email.clone()),
+            vec![
+                to.parse()
+                    .map_err(|e| build(format!("invalid recipient {to:?}: {e}")))?,
+            ],
+        )
+        .map_err(|e| build(e.to_string()))?;
+        match &self.transport {
+            Transport::Smtp { transport, server } => {
+                transport
+                    .send_raw(&envelope, &message.bytes)
+                    .await
+                    .map_err(|e| MailError::Smtp {
+                        server: server.clone(),
+                        reason: smtp_reason(&e),
+                        refused: e.is_permanent(),
+                    })?;
+                Ok(Sent {
+                    destination: server.clone(),
+                })
+            }
+            Transport::File(dir) => {
+                let path = write_eml(dir, to, message).await?;
+                Ok(Sent {
+                    destination: path.display().to_string(),
+                })
+            }
+        }
     }
 }
 
@@ -182,31 +209,31 @@ fn smtp_reason(e: &lettre::transport::smtp::Error) -> String {
     crate::text::one_line(&reason)
 }
 
-/// Writes the message atomically (temporary file, fsync, rename), so a crash never leaves half
-/// a digest behind. Names sort by time: `20261123T080000.123Z-<id>.eml`.
-async fn write_eml(dir: &PathBuf, bytes: &[u8], message_id: &str) -> Result<PathBuf, MailError> {
-    let file_err = |path: &PathBuf| {
-        let path = path.clone();
-        move |source| MailError::File { path, source }
+/// Writes the message atomically (temporary file, fsync, rename), so a crash never leaves half a
+/// message behind. The name comes from the recipient and the Message-ID, so sending the same
+/// message again rewrites the same file: `<id>-<recipient>.eml`, and the id begins with the time.
+async fn write_eml(dir: &Path, to: &str, message: &Formatted) -> Result<PathBuf, MailError> {
+    let safe = |s: &str, max: usize| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(max)
+            .collect()
     };
-    tokio::fs::create_dir_all(dir).await.map_err(file_err(dir))?;
-    let id: String = message_id
-        .trim_matches(['<', '>'])
-        .split('@')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(40)
-        .collect();
-    let now = Timestamp::now();
-    let stamp = format!("{}.{:03}Z", now.strftime("%Y%m%dT%H%M%S"), now.subsec_millisecond());
-    let path = dir.join(format!("{stamp}-{id}.eml"));
-    let tmp = dir.join(format!(".{stamp}-{id}.eml.tmp"));
-    let bytes = bytes.to_vec();
+    let id = message.message_id.trim_matches(['<', '>']);
+    let id = id.split('@').next().unwrap_or(id);
+    let path = dir.join(format!("{}-{}.eml", safe(id, 60), safe(to, 60)));
+    let tmp = dir.join(format!(".{}-{}.eml.tmp", safe(id, 60), safe(to, 60)));
+    let (dir, bytes) = (dir.to_path_buf(), message.bytes.clone());
     let (tmp2, path2) = (tmp.clone(), path.clone());
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         use std::io::Write;
+        std::fs::create_dir_all(&dir)?;
         let mut f = std::fs::File::create(&tmp2)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
@@ -215,6 +242,6 @@ async fn write_eml(dir: &PathBuf, bytes: &[u8], message_id: &str) -> Result<Path
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))
     .and_then(|r| r)
-    .map_err(file_err(&tmp))?;
+    .map_err(|source| MailError::File { path: tmp, source })?;
     Ok(path)
 }

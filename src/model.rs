@@ -141,3 +141,52 @@ pub struct HostHold {
     /// `HTTP 429`, `HTTP 503`.
     pub reason: String,
 }
+
+/// What an outbox message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Digest,
+    Alert,
+}
+
+/// Where an outbox message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// To be sent at its next attempt.
+    Pending,
+    Sent,
+    /// Refused three times; waits for `newswatch outbox retry`.
+    Parked,
+}
+
+/// A queued story, with the recipients it is already on its way to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedStory {
+    pub story: Story,
+    /// Addresses (lower case) with an outbox message holding this story.
+    pub delivered_to: Vec<String>,
+}
+
+/// An outbox message as `status` and `digest` report it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: String,
+    pub stories: usize,
+    pub created_at: Timestamp,
+    pub state: MessageState,
+    pub attempts: u32,
+    /// Permanent (5xx) answers so far.
+    pub refusals: u32,
+    pub next_attempt: Timestamp,
+    pub last_attempt: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<Timestamp>,
+    /// The server, or the `.eml` file written.
+    pub destination: Option<String>,
+}

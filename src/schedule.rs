@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use jiff::civil::Time;
+use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
@@ -122,6 +122,28 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
     jittered(interval.saturating_mul(factor).min(MAX_BACKOFF)).min(MAX_BACKOFF)
 }
 
+/// How many refusals (5xx) park a message.
+pub const REFUSALS_TO_PARK: u32 = 3;
+
+/// When to try a message again after an attempt failed; `None`: park it. `attempts` and
+/// `refusals` count the attempts before this one. A temporary failure waits `retry.first`,
+/// doubling up to `retry.max`; a refusal waits at least `retry.refused`, and the third parks it.
+pub fn message_retry(
+    retry: &crate::config::Retry,
+    attempts: u32,
+    refusals: u32,
+    refused: bool,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let factor = 1u32 << attempts.min(16);
+    let wait = retry.first.saturating_mul(factor).min(retry.max);
+    if refused {
+        (refusals + 1 < REFUSALS_TO_PARK).then(|| later(now, wait.max(retry.refused)))
+    } else {
+        Some(later(now, wait))
+    }
+}
+
 /// ±10 %.
 fn jittered(d: Duration) -> Duration {
     d.mul_f64(0.9 + fastrand::f64() * 0.2)
@@ -132,12 +154,23 @@ fn later(now: Timestamp, d: Duration) -> Timestamp {
         .unwrap_or(Timestamp::MAX)
 }
 
-/// The first digest time strictly after `after`, in the digest's time zone.
-pub fn next_digest_time(after: Timestamp, at: &[Time], tz: &TimeZone) -> Timestamp {
+/// The first digest time of the config strictly after `after`.
+pub fn next_digest(after: Timestamp, digest: &crate::config::Digest) -> Timestamp {
+    next_digest_time(after, &digest.at, &digest.days, &digest.timezone)
+}
+
+/// The first digest time strictly after `after`, at one of the `at` times of one of the `days`,
+/// in the digest's time zone.
+pub fn next_digest_time(after: Timestamp, at: &[Time], days: &[Weekday], tz: &TimeZone) -> Timestamp {
     let today = after.to_zoned(tz.clone()).date();
     let mut day = today;
-    // Two days always hold a later slot; a few more cover odd DST days without ever looping forever.
-    for _ in 0..4 {
+    // Eight days always hold a later slot on a chosen weekday; one more covers odd DST days,
+    // without ever looping forever.
+    for _ in 0..9 {
+        if !days.contains(&day.weekday()) {
+            day = day.tomorrow().unwrap_or(day);
+            continue;
+        }
         for t in at {
             if let Ok(zoned) = day.to_datetime(*t).to_zoned(tz.clone())
                 && zoned.timestamp() > after
@@ -224,6 +257,26 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_retried_doubling_and_parked_after_three_refusals() {
+        let retry = crate::config::Retry {
+            first: Duration::from_secs(60),
+            max: Duration::from_secs(3600),
+            refused: Duration::from_secs(600),
+        };
+        let now = t(NOW);
+        let wait = |attempts, refusals, refused| {
+            message_retry(&retry, attempts, refusals, refused, now).map(|at| at.duration_since(now).as_secs())
+        };
+        assert_eq!(wait(0, 0, false), Some(60));
+        assert_eq!(wait(1, 0, false), Some(120));
+        assert_eq!(wait(5, 0, false), Some(1920));
+        assert_eq!(wait(9, 0, false), Some(3600), "capped at retry_max");
+        assert_eq!(wait(0, 0, true), Some(600), "a refusal waits at least retry_refused");
+        assert_eq!(wait(6, 1, true), Some(3600));
+        assert_eq!(wait(2, 2, true), None, "the third refusal parks it");
+    }
+
+    #[test]
     fn backoff_doubles_up_to_a_day_with_jitter() {
         let m = Duration::from_secs(60);
         for (failures, base) in [(1, 60.0), (2, 120.0), (3, 240.0), (10, 30_720.0)] {
@@ -241,23 +294,55 @@ mod tests {
         assert!((900..=1100).contains(&secs), "{secs}");
     }
 
+    fn next_digest_time_all(after: Timestamp, at: &[Time], tz: &TimeZone) -> Timestamp {
+        let every_day: Vec<Weekday> = (0..7).map(|i| Weekday::Monday.wrapping_add(i)).collect();
+        next_digest_time(after, at, &every_day, tz)
+    }
+
+    #[test]
+    fn digests_only_on_the_chosen_days() {
+        let utc = TimeZone::UTC;
+        let at = [Time::constant(8, 0, 0, 0)];
+        let weekdays = [
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+        ];
+        // 2026-11-27 is a Friday: after its 08:00, the next is Monday's.
+        assert_eq!(
+            next_digest_time(t("2026-11-27T09:00:00Z"), &at, &weekdays, &utc),
+            t("2026-11-30T08:00:00Z")
+        );
+        assert_eq!(
+            next_digest_time(t("2026-11-27T07:00:00Z"), &at, &weekdays, &utc),
+            t("2026-11-27T08:00:00Z")
+        );
+        // Sundays only, from a Sunday after the time: a week on.
+        assert_eq!(
+            next_digest_time(t("2026-11-29T09:00:00Z"), &at, &[Weekday::Sunday], &utc),
+            t("2026-12-06T08:00:00Z")
+        );
+    }
+
     #[test]
     fn next_digest_in_the_configured_zone() {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         let at = [Time::constant(8, 0, 0, 0), Time::constant(18, 30, 0, 0)];
         // 2026-11-23 05:00 JST -> 08:00 JST the same day (23:00 UTC the day before).
         assert_eq!(
-            next_digest_time(t("2026-11-22T20:00:00Z"), &at, &tokyo),
+            next_digest_time_all(t("2026-11-22T20:00:00Z"), &at, &tokyo),
             t("2026-11-22T23:00:00Z")
         );
         // Exactly at a slot: the next one.
         assert_eq!(
-            next_digest_time(t("2026-11-22T23:00:00Z"), &at, &tokyo),
+            next_digest_time_all(t("2026-11-22T23:00:00Z"), &at, &tokyo),
             t("2026-11-23T09:30:00Z")
         );
         // After the last slot of the day: tomorrow's first.
         assert_eq!(
-            next_digest_time(t("2026-11-23T10:00:00Z"), &at, &tokyo),
+            next_digest_time_all(t("2026-11-23T10:00:00Z"), &at, &tokyo),
             t("2026-11-23T23:00:00Z")
         );
     }
@@ -268,12 +353,12 @@ mod tests {
         let at = [Time::constant(8, 0, 0, 0)];
         // Summer time ends 2026-10-25: 08:00 is 06:00 UTC before and 07:00 UTC after.
         assert_eq!(
-            next_digest_time(t("2026-10-24T07:00:00Z"), &at, &berlin),
+            next_digest_time_all(t("2026-10-24T07:00:00Z"), &at, &berlin),
             t("2026-10-25T07:00:00Z")
         );
         // 02:30 does not exist on 2026-03-29 in Berlin; the digest still happens that day.
         let gap = [Time::constant(2, 30, 0, 0)];
-        let next = next_digest_time(t("2026-03-28T12:00:00Z"), &gap, &berlin);
+        let next = next_digest_time_all(t("2026-03-28T12:00:00Z"), &gap, &berlin);
         assert!(
             next > t("2026-03-28T12:00:00Z") && next < t("2026-03-29T12:00:00Z"),
             "{next}"

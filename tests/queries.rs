@@ -84,19 +84,26 @@ fn feed() -> String {
     rss(&items)
 }
 
-/// Topic name -> item ids listed under it in a `digest --dry-run`.
+/// Topic name -> item ids that matched it, from a `digest --dry-run`: a story is listed once,
+/// under its first topic, and names the others ("also matches: ...").
 fn sections(digest: &str) -> BTreeMap<String, Vec<String>> {
     let ids: BTreeMap<&str, &str> = ITEMS.iter().map(|(id, title, _, _)| (*title, *id)).collect();
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current = None;
+    let mut story = None;
     for line in digest.lines() {
         if let Some(rest) = line.strip_prefix("== ") {
             let name = rest.rsplit_once(" (").map_or(rest, |(n, _)| n).to_string();
-            out.insert(name.clone(), Vec::new());
+            out.entry(name.clone()).or_default();
             current = Some(name);
         } else if let (Some(title), Some(topic)) = (line.strip_prefix("* "), &current) {
             let id = ids.get(title).unwrap_or_else(|| panic!("unknown title {title:?}"));
             out.get_mut(topic).unwrap().push(id.to_string());
+            story = Some(id.to_string());
+        } else if let (Some((_, also)), Some(id)) = (line.split_once("(also matches: "), &story) {
+            for topic in also.trim_end_matches(')').split(", ") {
+                out.entry(topic.to_string()).or_default().push(id.clone());
+            }
         }
     }
     for list in out.values_mut() {

@@ -3,8 +3,8 @@
 //! value (ripgrep's low-level to high-level arguments).
 //!
 //! `raw.rs` is the file as written, `values.rs` what the rest of newswatch sees; this file turns
-//! one into the other, a section at a time. It reads the file and the environment (the SMTP
-//! password), nothing else: no network, no database.
+//! one into the other, a section at a time. It reads the file, and the SMTP password from the
+//! environment or its own file, nothing else: no network, no database.
 
 mod raw;
 mod values;
@@ -18,7 +18,9 @@ use jiff::tz::TimeZone;
 use lettre::message::Mailbox;
 
 pub use raw::{parse_duration, parse_size};
-pub use values::{Digest, Email, Fetch, Smtp, Source, SourceKind, Storage, TlsMode, Topic, TransportKind};
+pub use values::{
+    AlertMode, Digest, Email, Fetch, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic, TransportKind,
+};
 
 use raw::{RawConfig, RawDigest, RawEmail, RawFetch, RawSource, RawTopic, ZoneName};
 
@@ -65,6 +67,17 @@ pub struct Config {
 }
 
 impl Config {
+    /// Everyone some topic mails, each once (by address, in any case), in config order.
+    pub fn recipients(&self) -> Vec<Mailbox> {
+        let mut out: Vec<Mailbox> = Vec::new();
+        for m in self.topics.iter().flat_map(|t| &t.recipients) {
+            if !out.iter().any(|o| same_address(o, m)) {
+                out.push(m.clone());
+            }
+        }
+        out
+    }
+
     /// Reads, parses and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -88,7 +101,7 @@ impl Config {
         let fetch = fetch(raw.fetch).map_err(invalid)?;
         let digest = digest(raw.digest).map_err(invalid)?;
         let email = email(raw.email, &resolve, &env).map_err(invalid)?;
-        let topics = topics(raw.topic, text, path)?;
+        let topics = topics(raw.topic, text, path, &email)?;
         let sources = sources(raw.source, &fetch).map_err(invalid)?;
         Ok(Config {
             path: path.to_path_buf(),
@@ -155,8 +168,18 @@ fn digest(raw: RawDigest) -> Result<Digest, String> {
     }
     at.sort();
     at.dedup();
+    let mut days: Vec<jiff::civil::Weekday> = match raw.days {
+        Some(days) => days.into_iter().map(|d| d.0).collect(),
+        None => (0..7).map(|i| jiff::civil::Weekday::Monday.wrapping_add(i)).collect(),
+    };
+    if days.is_empty() {
+        return Err("digest.days must list at least one day, e.g. [\"mon\", \"fri\"]".into());
+    }
+    days.sort_by_key(|d| d.to_monday_zero_offset());
+    days.dedup();
     Ok(Digest {
         at,
+        days,
         timezone,
         timezone_name,
         send_empty: raw.send_empty.unwrap_or(false),
@@ -196,15 +219,25 @@ fn email(
     if transport == TransportKind::Smtp && host.is_empty() {
         return Err("email.smtp_host is required when email.transport = \"smtp\"".into());
     }
-    let password_env = raw
-        .password_env
-        .unwrap_or_else(|| "NEWSWATCH_SMTP_PASSWORD".to_string());
     let username = raw.username.filter(|u| !u.is_empty());
-    let password = match &username {
-        Some(_) => Some(env(&password_env).ok_or_else(|| {
-            format!("email.username is set but the environment variable {password_env} (email.password_env) holding the password is not")
-        })?),
-        None => None,
+    let password = match (&username, raw.password_file, raw.password_env) {
+        (_, Some(_), Some(_)) => {
+            return Err("give email.password_file or email.password_env, not both".into());
+        }
+        (None, _, _) => None,
+        (Some(_), Some(file), None) => {
+            let file = resolve(file);
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read email.password_file {}: {e}", file.display()))?;
+            // A trailing newline is the editor's, not the password's.
+            Some(text.trim_end_matches(['\n', '\r']).to_string())
+        }
+        (Some(_), None, name) => {
+            let name = name.unwrap_or_else(|| "NEWSWATCH_SMTP_PASSWORD".to_string());
+            Some(env(&name).ok_or_else(|| {
+                format!("email.username is set but the environment variable {name} (email.password_env) holding the password is not")
+            })?)
+        }
     };
     if transport == TransportKind::Smtp && username.is_some() && tls == TlsMode::None && !is_loopback_host(&host) {
         return Err(format!(
@@ -220,7 +253,16 @@ fn email(
             ca.display()
         ));
     }
+    let retry = Retry {
+        first: raw.retry.map_or(Duration::from_secs(60), |d| d.0),
+        max: raw.retry_max.map_or(Duration::from_secs(3600), |d| d.0),
+        refused: raw.retry_refused.map_or(Duration::from_secs(600), |d| d.0),
+    };
+    if retry.first > retry.max {
+        return Err("email.retry must not be longer than email.retry_max".into());
+    }
     Ok(Email {
+        retry,
         transport,
         from,
         to,
@@ -238,7 +280,7 @@ fn email(
 }
 
 /// The topics; a query that does not parse is reported at its line and column in `text`.
-fn topics(raw: Vec<RawTopic>, text: &str, path: &Path) -> Result<Vec<Topic>, ConfigError> {
+fn topics(raw: Vec<RawTopic>, text: &str, path: &Path, email: &Email) -> Result<Vec<Topic>, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -288,10 +330,21 @@ fn topics(raw: Vec<RawTopic>, text: &str, path: &Path) -> Result<Vec<Topic>, Con
                 }
             })?,
         };
+        let recipients = match t.to {
+            Some(to) if to.is_empty() => {
+                return Err(invalid(format!(
+                    "topic {name:?}: to must list at least one recipient (or be left out for email.to)"
+                )));
+            }
+            Some(to) => to.into_iter().map(|a| a.0).collect(),
+            None => email.to.clone(),
+        };
         topics.push(Topic {
             name,
             rule,
             case_sensitive: t.case_sensitive.unwrap_or_default(),
+            recipients,
+            alert: t.alert.unwrap_or(AlertMode::Digest),
         });
     }
     if topics.is_empty() {
@@ -344,6 +397,11 @@ fn sources(raw: Vec<RawSource>, fetch: &Fetch) -> Result<Vec<Source>, String> {
         );
     }
     Ok(sources)
+}
+
+/// Whether two mailboxes are one address (display names and case aside).
+pub fn same_address(a: &Mailbox, b: &Mailbox) -> bool {
+    AsRef::<str>::as_ref(&a.email).eq_ignore_ascii_case(b.email.as_ref())
 }
 
 /// `config/../data/x.db` as `data/x.db`, made absolute: paths printed and logged stay readable,

@@ -13,7 +13,7 @@ use lettre::message::Mailbox;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use super::values::{SourceKind, TlsMode, TransportKind};
+use super::values::{AlertMode, SourceKind, TlsMode, TransportKind};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +62,7 @@ pub(super) struct RawDigest {
     pub(super) timezone: Option<ZoneName>,
     pub(super) send_empty: Option<bool>,
     pub(super) max_stories: Option<usize>,
+    pub(super) days: Option<Vec<DayName>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -77,7 +78,11 @@ pub(super) struct RawEmail {
     pub(super) ca_file: Option<PathBuf>,
     pub(super) username: Option<String>,
     pub(super) password_env: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
     pub(super) timeout: Option<ConfigDuration>,
+    pub(super) retry: Option<ConfigDuration>,
+    pub(super) retry_max: Option<ConfigDuration>,
+    pub(super) retry_refused: Option<ConfigDuration>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +92,8 @@ pub(super) struct RawTopic {
     pub(super) keywords: Option<Vec<String>>,
     pub(super) query: Option<toml::Spanned<String>>,
     pub(super) case_sensitive: Option<Vec<String>>,
+    pub(super) to: Option<Vec<Address>>,
+    pub(super) alert: Option<AlertMode>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +237,32 @@ impl<'de> Deserialize<'de> for ClockTime {
         Time::new(num(0)?, num(1)?, num(2)?, 0)
             .map(ClockTime)
             .map_err(|_| bad())
+    }
+}
+
+/// A day of the week: `mon` ... `sun`, or the full English name, in any case.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DayName(pub(super) jiff::civil::Weekday);
+
+impl<'de> Deserialize<'de> for DayName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use jiff::civil::Weekday::*;
+        let s = String::deserialize(d)?;
+        let day = match s.trim().to_ascii_lowercase().as_str() {
+            "mon" | "monday" => Monday,
+            "tue" | "tuesday" => Tuesday,
+            "wed" | "wednesday" => Wednesday,
+            "thu" | "thursday" => Thursday,
+            "fri" | "friday" => Friday,
+            "sat" | "saturday" => Saturday,
+            "sun" | "sunday" => Sunday,
+            _ => {
+                return Err(serde::de::Error::custom(format!(
+                    "invalid day {s:?}: write mon, tue, wed, thu, fri, sat or sun"
+                )));
+            }
+        };
+        Ok(DayName(day))
     }
 }
 

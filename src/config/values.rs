@@ -36,6 +36,8 @@ pub struct Fetch {
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub at: Vec<Time>,
+    /// The days digests go out (all seven unless `days` says otherwise).
+    pub days: Vec<jiff::civil::Weekday>,
     pub timezone: TimeZone,
     pub timezone_name: String,
     pub send_empty: bool,
@@ -64,9 +66,22 @@ pub enum TlsMode {
 pub struct Email {
     pub transport: TransportKind,
     pub from: Mailbox,
+    /// The recipients of every topic that names none of its own.
     pub to: Vec<Mailbox>,
     pub dir: PathBuf,
     pub smtp: Smtp,
+    pub retry: Retry,
+}
+
+/// When a message that did not go out is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// After a temporary failure (no connection, timeout, 4xx): this long, doubling each time...
+    pub first: Duration,
+    /// ... up to this long.
+    pub max: Duration,
+    /// After a refusal (5xx): at least this long; the third refusal parks the message.
+    pub refused: Duration,
 }
 
 #[derive(Clone)]
@@ -76,7 +91,8 @@ pub struct Smtp {
     pub tls: TlsMode,
     pub ca_file: Option<PathBuf>,
     pub username: Option<String>,
-    /// Read from the environment variable named by `password_env`, never from the file.
+    /// Read from `password_file` or from the environment variable named by `password_env`,
+    /// never from the config itself.
     pub password: Option<String>,
     pub timeout: Duration,
 }
@@ -94,6 +110,7 @@ impl fmt::Debug for Email {
             .field("tls", &self.smtp.tls)
             .field("username", &self.smtp.username)
             .field("password", &self.smtp.password.as_ref().map(|_| "<redacted>"))
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -105,6 +122,19 @@ pub struct Topic {
     pub rule: crate::query::Expr,
     /// Terms that match only with exactly this case (acronyms that are also ordinary words).
     pub case_sensitive: Vec<String>,
+    /// Who gets this topic's stories: its own `to`, else `email.to`.
+    pub recipients: Vec<Mailbox>,
+    pub alert: AlertMode,
+}
+
+/// When a topic's new stories are mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertMode {
+    /// In the digest, at the `digest.at` times.
+    Digest,
+    /// Within a minute of the poll that found them.
+    Immediate,
 }
 
 #[derive(Debug, Clone)]

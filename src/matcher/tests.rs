@@ -8,6 +8,8 @@ fn topic(name: &str, rule: Expr) -> Topic {
         name: name.into(),
         rule,
         case_sensitive: Vec::new(),
+        recipients: Vec::new(),
+        alert: crate::config::AlertMode::Digest,
     }
 }
 

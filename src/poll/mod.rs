@@ -95,7 +95,7 @@ impl<'a> Poller<'a> {
         let now = Timestamp::now();
         let (states, holds) = self
             .app
-            .store(move |s| Ok((s.source_states()?, s.host_holds(now)?)))
+            .store(move |s| Ok::<_, StoreError>((s.source_states()?, s.host_holds(now)?)))
             .await?;
         let holds: HashMap<String, HostHold> = holds.into_iter().collect();
         let mut plan = Plan {

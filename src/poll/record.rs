@@ -167,7 +167,7 @@ mod tests {
         let e = || vec![entry("1", "https://a.org/x", "X")];
         assert_eq!(poll(&mut s, "A", e()).new, 1);
         assert_eq!(poll(&mut s, "A", e()).new, 0);
-        assert_eq!(s.pending_stories().unwrap().len(), 1);
+        assert_eq!(s.queued_stories().unwrap().len(), 1);
     }
 
     #[test]
@@ -180,9 +180,9 @@ mod tests {
         );
         let b = poll(&mut s, "B", vec![entry("zz", "http://a.org/x", "Other title")]);
         assert_eq!((b.new, b.matched), (1, 0), "new for B, but not a new story");
-        let stories = s.pending_stories().unwrap();
+        let stories = s.queued_stories().unwrap();
         assert_eq!(stories.len(), 1);
-        assert_eq!(stories[0].sources, vec!["A".to_string(), "B".to_string()]);
+        assert_eq!(stories[0].story.sources, vec!["A".to_string(), "B".to_string()]);
     }
 
     #[test]
@@ -191,7 +191,7 @@ mod tests {
         poll(&mut s, "A", vec![entry("1", "https://a.org/live", "Update 1")]);
         poll(&mut s, "A", vec![entry("2", "https://a.org/live", "Update 2")]);
         poll(&mut s, "A", vec![entry("3", "https://a.org/live", "update 1!")]);
-        assert_eq!(s.pending_stories().unwrap().len(), 2);
+        assert_eq!(s.queued_stories().unwrap().len(), 2);
     }
 
     #[test]
@@ -199,7 +199,7 @@ mod tests {
         let (_d, mut s) = store();
         poll(&mut s, "A", vec![entry("1", "https://a.org/", "One")]);
         poll(&mut s, "B", vec![entry("2", "https://a.org/", "Two")]);
-        assert_eq!(s.pending_stories().unwrap().len(), 2);
+        assert_eq!(s.queued_stories().unwrap().len(), 2);
     }
 
     #[test]
@@ -209,7 +209,7 @@ mod tests {
         old.published = Some(Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8));
         let c = poll(&mut s, "A", vec![old]);
         assert_eq!((c.new, c.matched), (1, 0));
-        assert!(s.pending_stories().unwrap().is_empty());
+        assert!(s.queued_stories().unwrap().is_empty());
     }
 
     #[test]
@@ -228,7 +228,7 @@ mod tests {
         assert!(result.is_err());
         assert_eq!(poll(&mut s, "A", vec![entry("1", "https://a.org/1", "One")]).new, 1);
         assert_eq!(
-            s.pending_stories().unwrap().len(),
+            s.queued_stories().unwrap().len(),
             1,
             "the rolled-back story is not there twice"
         );

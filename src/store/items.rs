@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(s.pending_articles("A").unwrap().len(), 1, "two attempts so far");
         s.record_article(id, &Err("HTTP 500".into()), None).unwrap();
         assert!(s.pending_articles("A").unwrap().is_empty(), "three attempts: given up");
-        assert!(s.pending_stories().unwrap().is_empty(), "never queued without a match");
+        assert!(s.queued_stories().unwrap().is_empty(), "never queued without a match");
     }
 
     #[test]
@@ -239,7 +239,7 @@ mod tests {
         let (_d, mut s, id) = with_one_story(false);
         assert!(s.record_article(id, &Ok("text".into()), Some(&matched())).unwrap());
         assert!(s.pending_articles("A").unwrap().is_empty(), "loaded: no longer pending");
-        assert_eq!(s.pending_stories().unwrap().len(), 1);
+        assert_eq!(s.queued_stories().unwrap().len(), 1);
         assert!(
             !s.record_article(id, &Ok("text".into()), Some(&matched())).unwrap(),
             "queued once"

@@ -3,7 +3,9 @@
 //!
 //! - `sources.rs`: sources, their fetch state and health; hosts that sent Retry-After.
 //! - `items.rs`: stories (items), where each was seen (sightings), articles of full-text sources.
-//! - `queue.rs`: matches and the digest queue: claimed, sent, released; digests sent.
+//! - `queue.rs`: matched stories waiting for the outbox.
+//! - `outbox.rs`: messages, each to one recipient, written before they are sent, and the
+//!   stories each carries.
 //!
 //! The schema lives in `migrations/` only and is applied at open. Every change that belongs
 //! together is one transaction, so a crash (or SIGKILL) at any point leaves the database
@@ -13,12 +15,14 @@
 //! The database runs in WAL mode with `synchronous = NORMAL`: a commit survives the process
 //! being killed, and a power cut may lose the last commits before it. That is right for
 //! everything a later poll redoes (items, sightings, source health): an entry not stored is
-//! simply stored again. It is wrong for the writes that say a message went out: forgetting one
-//! of those after a power cut means mailing the same stories again. Those go through
-//! [`Store::durably`], which commits with `synchronous = FULL` (and, the WAL being one file,
-//! makes every earlier commit durable with it). This is the only place that chooses.
+//! simply stored again. It is wrong for the outbox: forgetting a message composed and sent, or
+//! that a message went out, means mailing the same stories again, in another message. Those
+//! writes go through [`Store::durably`], which commits with `synchronous = FULL` (and, the WAL
+//! being one file, makes every earlier commit durable with it). This is the only place that
+//! chooses.
 
 mod items;
+mod outbox;
 mod queue;
 mod sources;
 
@@ -29,6 +33,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 pub use items::{Ingest, PendingArticle};
+pub use outbox::{Attempt, Compose, NewMessage};
 pub use sources::{FailureRecord, FetchRecord};
 
 mod embedded {
@@ -116,17 +121,21 @@ impl Store {
 
     /// Runs `write` as one transaction synced to disk before it returns (`synchronous = FULL`),
     /// which also makes every earlier commit durable. See "Durability" above.
-    fn durably<T>(&mut self, write: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
+    fn durably<T, E: From<StoreError>>(&mut self, write: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let sql = |e: rusqlite::Error| E::from(StoreError::Sql(e));
         // Changing this pragma makes SQLite recompile cached statements, so it is done only
         // around the rare writes that need it, never per poll.
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
         let result = (|| {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql)?;
             let value = write(&tx)?;
-            tx.commit()?;
+            tx.commit().map_err(sql)?;
             Ok(value)
         })();
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
         result
     }
 }
@@ -143,11 +152,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.schema_version().unwrap(), 5);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 4);
+        assert_eq!(again.schema_version().unwrap(), 5);
     }
 
     #[test]
@@ -157,7 +166,7 @@ mod tests {
         let sync = |s: &Store| -> i64 { s.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap() };
         assert_eq!(sync(&store), 1, "NORMAL after open");
         let seen = store
-            .durably(|conn| conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0)))
+            .durably(|conn| Ok::<_, StoreError>(conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))?))
             .unwrap();
         assert_eq!(seen, 2, "FULL inside a durable write");
         assert_eq!(sync(&store), 1, "NORMAL again after it");

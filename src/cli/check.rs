@@ -1,0 +1,88 @@
+//! `newswatch check`: the config as newswatch reads it.
+
+use jiff::Timestamp;
+
+use crate::config::{self, Config, TransportKind};
+use crate::schedule;
+use crate::timefmt::{format_duration, format_time};
+
+fn recipients(config: &Config) -> String {
+    config
+        .recipients()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn print_summary(config: &Config) {
+    let fetch = &config.fetch;
+    out!("config: {} (valid)", config.path.display());
+    out!("database: {}", config.storage.database.display());
+    out!(
+        "sources: {} (every {} unless set; timeout {}, entries older than {} are not reported)",
+        config.sources.len(),
+        format_duration(fetch.interval),
+        format_duration(fetch.timeout),
+        format_duration(fetch.max_age)
+    );
+    for s in &config.sources {
+        out!("  {}  {}  every {}", s.name, s.url, format_duration(s.interval));
+    }
+    out!("topics: {}", config.topics.len());
+    for t in &config.topics {
+        let mut notes = Vec::new();
+        if t.alert == config::AlertMode::Immediate {
+            notes.push("alerts right away".to_string());
+        }
+        let own = t.recipients.len() != config.email.to.len()
+            || t.recipients
+                .iter()
+                .zip(&config.email.to)
+                .any(|(a, b)| !config::same_address(a, b));
+        if own {
+            let to: Vec<String> = t.recipients.iter().map(ToString::to_string).collect();
+            notes.push(format!("to {}", to.join(", ")));
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", notes.join("; "))
+        };
+        out!("  {}: {}{notes}", t.name, t.rule);
+    }
+    match config.email.transport {
+        TransportKind::File => out!(
+            "transport: file, one .eml per digest in {} (to {})",
+            config.email.dir.display(),
+            recipients(config)
+        ),
+        TransportKind::Smtp => {
+            let smtp = &config.email.smtp;
+            let tls = match smtp.tls {
+                config::TlsMode::Starttls => "STARTTLS required",
+                config::TlsMode::Tls => "TLS",
+                config::TlsMode::None => "no encryption",
+            };
+            let auth = smtp
+                .username
+                .as_deref()
+                .map(|u| format!(", as {u}"))
+                .unwrap_or_default();
+            out!(
+                "transport: smtp {}:{} ({tls}{auth}) to {}",
+                smtp.host,
+                smtp.port,
+                recipients(config)
+            );
+        }
+    }
+    let now = Timestamp::now();
+    let next = schedule::next_digest(now, &config.digest);
+    let wait = std::time::Duration::try_from(next.duration_since(now)).unwrap_or_default();
+    out!(
+        "next digest: {} (in {})",
+        format_time(next, &config.digest.timezone),
+        format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
+    );
+}

@@ -1,0 +1,144 @@
+//! The command line: the arguments, and one function per command, which calls the stages and
+//! prints what they did, and the exit code it gives: `check.rs` (check), `poll.rs` (poll),
+//! `mail.rs` (digest, outbox, mail-test), `sources.rs` (sources), `explain.rs` (explain). No
+//! stage's work is done here, and the store is reached only through the stages.
+
+/// `println!` that does not panic when stdout is closed early (`newswatch digest --dry-run | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod check;
+mod explain;
+mod mail;
+mod poll;
+mod sources;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::{self, Config};
+use crate::daemon;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "newswatch",
+    version,
+    about = "Watch news feeds for your keywords and mail a digest of new coverage",
+    long_about = "newswatch polls RSS, Atom and JSON feeds, finds the stories that match your topics' keywords, \
+deduplicates them in SQLite (one story carried by five outlets is one story with five sources) and mails a \
+digest of new coverage at the times you choose. Keywords, sources, schedule and mail settings live in one \
+TOML file.\n\nStart with `newswatch check`, then `newswatch poll` and `newswatch digest --dry-run`; \
+`newswatch run` is the daemon.",
+    after_help = "Exit status: 0 success, 1 runtime failure (e.g. the digest could not be sent), 2 invalid config or usage.\n\
+Logging: set NEWSWATCH_LOG (e.g. NEWSWATCH_LOG=debug) to change the log level."
+)]
+pub struct Cli {
+    /// Configuration file. Relative paths inside it resolve against its folder.
+    #[arg(long, global = true, env = "NEWSWATCH_CONFIG", default_value = config::DEFAULT_CONFIG_PATH, value_name = "PATH")]
+    pub config: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and print a summary (sources, topics, transport, next digest time).
+    Check,
+    /// Poll every source once now, print what each gave, and exit.
+    ///
+    /// Exits 0 even if some sources failed (they are listed), 1 only if all failed. Sources
+    /// backing off after failures, or on a host that asked to wait (Retry-After), are skipped
+    /// and listed with the time they are due.
+    Poll {
+        /// Poll sources even if they are backing off or their host asked to wait.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Mail the digest of matched stories not yet sent: one message per recipient, through the
+    /// outbox, with anything else the outbox holds that is due.
+    ///
+    /// With nothing to send, no mail is sent (unless digest.send_empty = true). Exits 1 when a
+    /// message it tried could not be sent (it stays in the outbox and is tried again).
+    Digest {
+        /// Print the plain-text digest each recipient would get instead; send and mark nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the messages that are not sent yet (pending or parked), or try them again.
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+    },
+    /// Run the daemon: poll each source every interval, mail the digest at each digest.at time.
+    ///
+    /// Stops cleanly on SIGINT or SIGTERM.
+    Run,
+    /// Send a short test message through the configured transport.
+    MailTest,
+    /// Show how a topic reads and whether a text matches it, term by term, with the snippet the
+    /// digest would show: for tuning queries.
+    Explain {
+        /// The topic, by name.
+        #[arg(long)]
+        topic: String,
+        /// A text or HTML file, or the http(s) URL of an article (fetched and extracted).
+        input: String,
+    },
+    /// Show each source's health: last success, failures, last error, items seen and matched.
+    ///
+    /// Sources failing for more than a day are marked with "!".
+    Sources {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Poll this source again after it was paused by a 410 Gone.
+        #[arg(long, value_name = "NAME")]
+        resume: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Send parked messages (refused three times) and pending ones now: all, or the one with ID.
+    Retry {
+        /// The outbox id, as `newswatch outbox` and `newswatch digest` print it.
+        id: Option<i64>,
+    },
+}
+
+/// An exit status and, for failures, the message to print.
+pub enum Outcome {
+    Success,
+    /// Exit 1 with this message.
+    Failure(String),
+}
+
+pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome> {
+    if let Command::Check = command {
+        check::print_summary(&config);
+        return Ok(Outcome::Success);
+    }
+    if let Command::Explain { topic, input } = command {
+        return explain::explain(&config, &topic, &input).await;
+    }
+    let app = App::open(config).await?;
+    match command {
+        Command::Check | Command::Explain { .. } => unreachable!("handled above"),
+        Command::Poll { force } => poll::poll(&app, force).await,
+        Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
+        Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
+        Command::Outbox { action } => mail::outbox(&app, action).await,
+        Command::MailTest => mail::mail_test(&app).await,
+        Command::Run => {
+            daemon::run(app).await?;
+            Ok(Outcome::Success)
+        }
+    }
+}

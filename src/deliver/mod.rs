@@ -1,0 +1,297 @@
+//! Delivering: queued stories become messages in the outbox, one per recipient (`route.rs`
+//! decides who gets what, `digest` renders it, `mail` formats it, the store writes it all in one
+//! durable transaction); then the outbox is sent (`send.rs`). Also the test message, and which
+//! digest time the daemon handled last.
+//!
+//! The promise, per recipient: each story reaches each recipient in one message only, and a
+//! crash at any point leads at worst to that same message arriving twice.
+//!
+//! Uses the store, `digest`, `mail`, `health` (the footer) and `schedule` (retries); never
+//! fetches or polls.
+
+mod route;
+mod send;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+pub use send::{Pass, SendLock, send_due};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::digest::{self, Layout, Placed};
+use crate::health;
+use crate::mail::{self, MailError, Mailer};
+use crate::model::{Attention, MessageKind, MessageState, OutboxEntry, QueuedStory};
+use crate::store::{NewMessage, StoreError};
+use crate::timefmt::format_time;
+
+/// The state key under which the daemon remembers the last digest time it handled.
+const LAST_DIGEST_KEY: &str = "last_digest_slot";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+/// A message as `--dry-run` shows it.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub recipient: String,
+    pub stories: usize,
+    pub text: String,
+}
+
+/// What `newswatch digest` did.
+#[derive(Debug, Clone)]
+pub struct DigestRun {
+    /// The messages this run composed, as they stand after sending.
+    pub composed: Vec<OutboxEntry>,
+    /// Messages left pending before (by a process that died, or failures) that this run sent.
+    pub earlier: Vec<OutboxEntry>,
+    /// Messages left pending before that this run tried and could not send either.
+    pub earlier_failed: Vec<OutboxEntry>,
+    /// Another process held the outbox all the while; it sends them.
+    pub busy: bool,
+}
+
+/// Puts the queued stories due now into the outbox: for a digest, every story still due to
+/// each recipient; for alerts, the stories of immediate topics. Returns the new messages' ids.
+pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverError> {
+    let attention = match kind {
+        MessageKind::Digest => attention(app).await,
+        MessageKind::Alert => Vec::new(),
+    };
+    let (config, mailer) = (app.config.clone(), Arc::clone(&app.mailer));
+    let now = Timestamp::now();
+    let ids = app
+        .store(move |s| {
+            s.compose(now, |tx| {
+                let queue = tx.queued()?;
+                let parked = tx.parked_unnoticed()?;
+                let routing = route::route(&config, kind, &queue);
+                let mut ids = Vec::new();
+                let mut noticed = Vec::new();
+                for r in &routing.routes {
+                    if r.stories.is_empty() && !(kind == MessageKind::Digest && config.digest.send_empty) {
+                        continue;
+                    }
+                    let theirs: Vec<&OutboxEntry> = parked.iter().filter(|p| p.recipient == r.address).collect();
+                    let notices: Vec<String> = theirs.iter().map(|p| notice(p, &config)).collect();
+                    noticed.extend(theirs.iter().map(|p| p.id));
+                    let (message, subject) = render(&config, &mailer, kind, &queue, r, &attention, &notices)?;
+                    ids.push(tx.add_message(&NewMessage {
+                        kind,
+                        recipient: r.address.clone(),
+                        message_id: message.message_id,
+                        subject,
+                        message: message.bytes,
+                        items: r.stories.iter().map(|p| queue[p.story].story.id).collect(),
+                    })?);
+                }
+                tx.mark_noticed(&noticed)?;
+                tx.mark_done(&routing.done)?;
+                Ok::<_, DeliverError>(ids)
+            })
+        })
+        .await?;
+    if !ids.is_empty() {
+        tracing::info!(kind = ?kind, messages = ids.len(), "messages composed");
+    }
+    Ok(ids)
+}
+
+/// What a digest composed now would say, to each recipient; nothing is written.
+pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
+    let queue = app.store(|s| s.queued_stories()).await?;
+    let attention = attention(app).await;
+    let routing = route::route(&app.config, MessageKind::Digest, &queue);
+    let mut out = Vec::new();
+    for r in &routing.routes {
+        if r.stories.is_empty() && !app.config.digest.send_empty {
+            continue;
+        }
+        let digest = content(&app.config, MessageKind::Digest, &queue, r, &attention, &[]);
+        out.push(Preview {
+            recipient: r.recipient.to_string(),
+            stories: digest.stories,
+            text: digest.text,
+        });
+    }
+    Ok(out)
+}
+
+/// `newswatch digest`: compose the digest, then send everything due, waiting a while for
+/// another process that is sending.
+pub async fn digest_now(app: &App) -> Result<DigestRun, DeliverError> {
+    let composed = compose(app, MessageKind::Digest).await?;
+    let pass = send_due(app, lock_wait(app), &|| false).await?;
+    let earlier: Vec<i64> = pass.sent.iter().copied().filter(|id| !composed.contains(id)).collect();
+    let failed: Vec<i64> = pass
+        .failed
+        .iter()
+        .copied()
+        .filter(|id| !composed.contains(id))
+        .collect();
+    let (composed, earlier, earlier_failed) = app
+        .store(move |s| {
+            Ok::<_, StoreError>((
+                s.outbox_entries(&composed)?,
+                s.outbox_entries(&earlier)?,
+                s.outbox_entries(&failed)?,
+            ))
+        })
+        .await?;
+    Ok(DigestRun {
+        composed,
+        earlier,
+        earlier_failed,
+        busy: pass.busy,
+    })
+}
+
+/// Composes alerts for what the last polls found, and sends what is due. For `newswatch poll`.
+pub async fn alerts_now(app: &App) -> Result<Vec<OutboxEntry>, DeliverError> {
+    if !has_alerts(&app.config) {
+        return Ok(Vec::new());
+    }
+    let composed = compose(app, MessageKind::Alert).await?;
+    send_due(app, lock_wait(app), &|| false).await?;
+    Ok(app.store(move |s| s.outbox_entries(&composed)).await?)
+}
+
+/// Whether any topic is mailed right away.
+pub fn has_alerts(config: &Config) -> bool {
+    config
+        .topics
+        .iter()
+        .any(|t| t.alert == crate::config::AlertMode::Immediate)
+}
+
+/// How long a command waits for another process (the daemon) to finish sending.
+fn lock_wait(app: &App) -> Duration {
+    (app.config.email.smtp.timeout * 2).max(Duration::from_secs(10))
+}
+
+/// Makes parked messages (all, or `id`) due now again.
+pub async fn retry(app: &App, id: Option<i64>) -> Result<usize, StoreError> {
+    app.store(move |s| s.retry_messages(id, Timestamp::now())).await
+}
+
+/// The outbox's pending and parked messages.
+pub async fn unsent(app: &App) -> Result<Vec<OutboxEntry>, StoreError> {
+    app.store(|s| s.outbox(&[MessageState::Pending, MessageState::Parked]))
+        .await
+}
+
+fn render(
+    config: &Config,
+    mailer: &Mailer,
+    kind: MessageKind,
+    queue: &[QueuedStory],
+    r: &route::Route,
+    attention: &[Attention],
+    notices: &[String],
+) -> Result<(mail::Formatted, String), DeliverError> {
+    let d = content(config, kind, queue, r, attention, notices);
+    Ok((mailer.format(&r.recipient, &d.subject, &d.text, &d.html)?, d.subject))
+}
+
+fn content(
+    config: &Config,
+    kind: MessageKind,
+    queue: &[QueuedStory],
+    r: &route::Route,
+    attention: &[Attention],
+    notices: &[String],
+) -> digest::Digest {
+    let order: Vec<String> = config.topics.iter().map(|t| t.name.clone()).collect();
+    let placed: Vec<Placed<'_>> = r
+        .stories
+        .iter()
+        .map(|p| Placed {
+            story: &queue[p.story].story,
+            topic: &p.topic,
+            also: &p.also,
+        })
+        .collect();
+    digest::build(
+        &placed,
+        &Layout {
+            alert: kind == MessageKind::Alert,
+            topic_order: &order,
+            timezone: &config.digest.timezone,
+            max_stories: config.digest.max_stories,
+            attention,
+            notices,
+        },
+    )
+}
+
+/// The line a later message carries about a parked one.
+fn notice(p: &OutboxEntry, config: &Config) -> String {
+    format!(
+        "the {} of {} ({} stories, outbox #{}) was refused: {}; run `newswatch outbox retry {}` to send it again",
+        match p.kind {
+            MessageKind::Digest => "digest",
+            MessageKind::Alert => "alert",
+        },
+        format_time(p.created_at, &config.digest.timezone),
+        p.stories,
+        p.id,
+        p.last_error.as_deref().unwrap_or("no reason given"),
+        p.id
+    )
+}
+
+async fn attention(app: &App) -> Vec<Attention> {
+    match health::report(app, Timestamp::now()).await {
+        Ok(list) => health::attention(&list, &app.config.digest.timezone),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read source health");
+            Vec::new()
+        }
+    }
+}
+
+/// Sends a short message to every recipient through the configured transport, to check the
+/// mail settings. Not through the outbox: nothing is kept or tried again.
+pub async fn mail_test(app: &App) -> Vec<(String, Result<mail::Sent, MailError>)> {
+    let text = format!(
+        "This is a test message from newswatch {}.\n\nIf you can read it, the mail settings in {} work.\n",
+        env!("CARGO_PKG_VERSION"),
+        app.config.path.display()
+    );
+    let html = format!(
+        "<p>This is a test message from newswatch {}.</p><p>If you can read it, the mail settings work.</p>",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut out = Vec::new();
+    for to in app.config.recipients() {
+        let address = route::address_of(&to);
+        let sent = match app.mailer.format(&to, "newswatch: test message", &text, &html) {
+            Ok(message) => app.mailer.send(&address, &message).await,
+            Err(e) => Err(e),
+        };
+        out.push((to.to_string(), sent));
+    }
+    out
+}
+
+/// The last digest time the daemon handled (composed, found empty, or failed), if any.
+pub async fn last_handled(app: &App) -> Result<Option<Timestamp>, StoreError> {
+    let value = app.store(|s| s.get_state(LAST_DIGEST_KEY)).await?;
+    // An unreadable value counts as "now": nothing old is sent twice.
+    Ok(value.map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now())))
+}
+
+/// Remembers `at` as the last digest time handled.
+pub async fn set_last_handled(app: &App, at: Timestamp) -> Result<(), StoreError> {
+    let v = at.to_string();
+    app.store(move |s| s.set_state(LAST_DIGEST_KEY, &v)).await
+}

@@ -1,0 +1,118 @@
+//! Sending the outbox: due messages, oldest first, each as the very bytes it was composed as;
+//! marked sent once the transport accepted it, else tried again (or parked) when
+//! `schedule::message_retry` says. One process sends at a time: it holds a lock on a file beside
+//! the database, which the operating system releases when the process dies, however it dies.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::app::App;
+use crate::mail::Formatted;
+use crate::schedule;
+use crate::store::{Attempt, StoreError};
+
+/// The right to send, for as long as it lives.
+pub struct SendLock {
+    _file: File,
+}
+
+impl SendLock {
+    /// `newswatch.db` → `newswatch.db.send-lock`.
+    pub fn path(database: &Path) -> PathBuf {
+        let mut name = database.as_os_str().to_owned();
+        name.push(".send-lock");
+        PathBuf::from(name)
+    }
+
+    /// Takes the lock, waiting up to `wait` for another process to let go of it; `None` if it
+    /// did not.
+    pub async fn take(database: &Path, wait: Duration) -> Result<Option<SendLock>, StoreError> {
+        let path = SendLock::path(database);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::Task(format!("cannot open the send lock {}: {e}", path.display())))?;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(SendLock { _file: file })),
+                Err(TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(TryLockError::WouldBlock) => return Ok(None),
+                Err(TryLockError::Error(e)) => {
+                    return Err(StoreError::Task(format!("cannot lock {}: {e}", path.display())));
+                }
+            }
+        }
+    }
+}
+
+/// What a pass over the outbox did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    pub sent: Vec<i64>,
+    pub failed: Vec<i64>,
+    /// Another process was sending, and went on longer than we would wait.
+    pub busy: bool,
+}
+
+/// Sends every message due now. `stopping` is asked between two messages.
+pub async fn send_due(
+    app: &App,
+    lock_wait: Duration,
+    stopping: &(dyn Fn() -> bool + Sync),
+) -> Result<Pass, StoreError> {
+    let mut pass = Pass::default();
+    let Some(_lock) = SendLock::take(&app.config.storage.database, lock_wait).await? else {
+        pass.busy = true;
+        return Ok(pass);
+    };
+    while !stopping() {
+        let now = Timestamp::now();
+        let Some((entry, bytes)) = app.store(move |s| s.due_message(now)).await? else {
+            break;
+        };
+        let message = Formatted {
+            message_id: entry.message_id.clone(),
+            bytes,
+        };
+        let id = entry.id;
+        match app.mailer.send(&entry.recipient, &message).await {
+            Ok(sent) => {
+                let destination = sent.destination.clone();
+                app.store(move |s| s.message_sent(id, &destination, Timestamp::now()))
+                    .await?;
+                tracing::info!(id, kind = ?entry.kind, to = %entry.recipient, stories = entry.stories, destination = %sent.destination, "message sent");
+                pass.sent.push(id);
+            }
+            Err(error) => {
+                let now = Timestamp::now();
+                let refused = error.is_refusal();
+                let next_attempt =
+                    schedule::message_retry(&app.config.email.retry, entry.attempts, entry.refusals, refused, now);
+                let attempt = Attempt {
+                    error: error.to_string(),
+                    refused,
+                    next_attempt,
+                };
+                app.store(move |s| s.message_failed(id, &attempt, now)).await?;
+                match next_attempt {
+                    Some(at) => {
+                        tracing::warn!(id, to = %entry.recipient, %error, next_attempt = %at, "message not sent")
+                    }
+                    None => {
+                        tracing::error!(id, to = %entry.recipient, %error, "message refused three times: parked until `newswatch outbox retry`")
+                    }
+                }
+                pass.failed.push(id);
+            }
+        }
+    }
+    Ok(pass)
+}
