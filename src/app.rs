@@ -57,6 +57,19 @@ impl App {
         })
     }
 
+    /// The same store (and CPU bound) with a new config: new topics, fetch and mail settings.
+    /// `storage.database` is not changed; the caller keeps the old one.
+    pub fn reconfigure(&self, config: Config) -> Result<App, SetupError> {
+        Ok(App {
+            matcher: Arc::new(Matcher::new(&config.topics)?),
+            fetcher: Fetcher::new(&config.fetch)?,
+            mailer: Arc::new(Mailer::new(&config.email)?),
+            store: Arc::clone(&self.store),
+            cpu: Arc::clone(&self.cpu),
+            config,
+        })
+    }
+
     /// Runs `f` on the store on a blocking thread: SQLite calls must not stall the async workers.
     /// For the stages only (see the module comment).
     pub(crate) async fn store<T: Send + 'static, E: From<StoreError> + Send + 'static>(

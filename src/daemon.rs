@@ -1,152 +1,367 @@
-//! `newswatch run`: poll each source when it is due, send the digest at each `digest.at` time,
-//! stop cleanly on SIGINT/SIGTERM.
+//! `newswatch run`: the daemon. One loop decides, tasks do the work:
+//! - each source is polled by a task of its own when `schedule` says it is due, so a slow or
+//!   hanging source delays nobody;
+//! - stories of immediate topics are composed into alerts a few seconds after the poll that
+//!   found them; the digest is composed at each `digest.at` time (a time missed while newswatch
+//!   was down is sent once at start);
+//! - a sender task sends the outbox whenever something in it is due (retries included);
+//! - SIGHUP reloads the config, SIGINT/SIGTERM stop it within [`SHUTDOWN_GRACE`] (a send in
+//!   flight stays pending and goes at the next start); systemd hears READY, RELOADING,
+//!   STOPPING and the watchdog.
 //!
-//! Schedules are recomputed from wall-clock time on every wake-up (at least once a minute), so a
+//! Times are recomputed from the wall clock at every wake-up (at least once a minute), so a
 //! suspended laptop, a clock change or a DST switch never makes a digest late by more than that.
-//! The last digest time handled is stored in the database: a restart neither sends it twice nor
-//! forgets one missed while newswatch was down.
-//!
-//! The loop only: when things are due comes from `schedule`, the work from `poll` and `deliver`.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::watch;
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::App;
-use crate::deliver;
+use crate::config::Config;
+use crate::deliver::{self, Pass};
 use crate::model::MessageKind;
-use crate::poll::Poller;
+use crate::poll::{PollOutcome, Poller, SourceReport};
 use crate::schedule::{self, Mode};
 use crate::store::StoreError;
 use crate::timefmt::format_time;
 
-/// Longest sleep between schedule checks.
+/// Longest sleep between two looks at the clock.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
-/// How long in-flight work may take to finish after a stop signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long in-flight polls and sends may take to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// Alerts wait this long after the poll that found their stories, so that the polls finishing
+/// together share one message.
+const ALERT_DELAY: SignedDuration = SignedDuration::from_secs(5);
+/// A digest time missed while newswatch was down waits at most this long for the first polls.
+const FIRST_POLLS_GRACE: SignedDuration = SignedDuration::from_secs(60);
+/// How soon to try again when the store could not be read or another process held the outbox.
+const RETRY_SOON: SignedDuration = SignedDuration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot listen for stop signals: {0}")]
+    #[error("cannot listen for signals: {0}")]
     Signal(#[from] std::io::Error),
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub async fn run(app: App) -> Result<(), DaemonError> {
-    let mut stop = stop_signal()?;
-    let config = &app.config;
-    let tz = &config.digest.timezone;
-    tracing::info!(
-        sources = config.sources.len(),
-        topics = config.topics.len(),
-        database = %config.storage.database.display(),
-        "newswatch started"
-    );
+pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut daemon = Daemon::start(app).await?;
+    let mut watchdog = sd_notify::watchdog_enabled().map(|d| tokio::time::interval(d / 2));
+    notify(&[NotifyState::Ready, NotifyState::Status("polling")]);
 
-    let now = Timestamp::now();
-    let last_handled = match deliver::last_handled(&app).await? {
-        Some(t) => t,
-        None => {
-            // A new installation starts counting now: it has nothing old to send.
-            deliver::set_last_handled(&app, now).await?;
-            now
-        }
-    };
-    let mut next_digest = schedule::next_digest(last_handled, &config.digest);
-    if next_digest <= now {
-        tracing::info!("a digest time passed while newswatch was not running; sending it after the first poll");
-    } else {
-        tracing::info!(at = %format_time(next_digest, tz), "next digest");
-    }
-
-    let poller = Poller::new(&app);
     loop {
-        let plan = poller.plan(&config.sources, Mode::Daemon).await?;
-        if plan.has_due() {
-            let poll = poller.run(plan);
-            tokio::pin!(poll);
-            let reports = tokio::select! {
-                r = &mut poll => r,
-                _ = stop.changed() => {
-                    tracing::info!("stopping: letting in-flight polls finish");
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, poll).await;
-                    break;
-                }
-            };
-            let polled = reports.iter().filter(|r| !r.outcome.is_skipped()).count();
-            let failed = reports.iter().filter(|r| r.outcome.is_failure()).count();
-            tracing::info!(polled, failed, "poll round done");
-        }
-
-        if Timestamp::now() >= next_digest {
-            let send = async {
-                deliver::compose(&app, MessageKind::Digest).await?;
-                deliver::send_due(&app, Duration::from_secs(5), &|| false).await?;
-                Ok::<_, deliver::DeliverError>(())
-            };
-            tokio::pin!(send);
-            let mut stopping = false;
-            let result = tokio::select! {
-                r = &mut send => Some(r),
-                _ = stop.changed() => {
-                    tracing::info!("stopping: letting the digest finish");
-                    stopping = true;
-                    tokio::time::timeout(SHUTDOWN_GRACE, send).await.ok()
-                }
-            };
-            match result {
-                Some(Ok(())) => {}
-                // Already logged; the stories stay queued for the next digest time.
-                Some(Err(e)) => tracing::error!(error = %e, "digest failed"),
-                // Abandoned: the time stays unhandled, so the next start sends the digest.
-                None => break,
-            }
-            let handled = Timestamp::now();
-            deliver::set_last_handled(&app, handled).await?;
-            if stopping {
-                break;
-            }
-            next_digest = schedule::next_digest(handled, &config.digest);
-            tracing::info!(at = %format_time(next_digest, tz), "next digest");
-        }
-
-        // Each polled source now has its own next time.
+        let next_poll = daemon.start_due_polls().await;
+        daemon.alerts_if_due().await;
+        daemon.digest_if_due().await;
+        daemon.send_if_due().await;
         let now = Timestamp::now();
-        let plan = poller.plan(&config.sources, Mode::Daemon).await?;
-        let wake = if plan.has_due() {
-            // Only if a poll could not record its result; do not spin.
-            now + SignedDuration::from_secs(1)
-        } else {
-            plan.next.map_or(next_digest, |d| d.min(next_digest))
-        };
+        let wake = [next_poll, Some(daemon.next_digest), daemon.alerts_at, daemon.send_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now);
         let sleep = Duration::try_from(wake.duration_since(now))
             .unwrap_or(Duration::ZERO)
             .min(MAX_SLEEP);
-        // Every wake-up has polled what was due and sent what was due by now.
+        // Every wake-up has started what was due and composed what was due by now.
         tracing::debug!(until = %(now + SignedDuration::try_from(sleep).unwrap_or_default()), "idle");
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
-            _ = stop.changed() => break,
+            Some(done) = daemon.polls.join_next_with_id(), if !daemon.polls.is_empty() => daemon.poll_done(done),
+            sent = finished(&mut daemon.sender), if daemon.sender.is_some() => daemon.sender_done(sent),
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                notify(&[NotifyState::Reloading]);
+                daemon.reload();
+                notify(&[NotifyState::Ready]);
+            }
+            _ = tick(&mut watchdog), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
         }
     }
+    notify(&[NotifyState::Stopping]);
+    daemon.stop().await;
     tracing::info!("newswatch stopped");
     Ok(())
 }
 
-/// A channel that changes once SIGINT or SIGTERM arrives.
-fn stop_signal() -> Result<watch::Receiver<()>, std::io::Error> {
-    let (tx, rx) = watch::channel(());
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+struct Daemon {
+    app: Arc<App>,
+    poller: Poller,
+    /// Sources being polled, by their task.
+    polls: JoinSet<SourceReport>,
+    in_flight: HashMap<tokio::task::Id, String>,
+    /// Sources of the first round since start whose poll has not ended yet (`None` before it).
+    first_polls: Option<HashSet<String>>,
+    started: Timestamp,
+    sender: Option<JoinHandle<Result<Pass, StoreError>>>,
+    /// When the outbox next needs the sender.
+    send_at: Option<Timestamp>,
+    alerts_at: Option<Timestamp>,
+    last_handled: Timestamp,
+    next_digest: Timestamp,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Daemon {
+    async fn start(app: Arc<App>) -> Result<Daemon, DaemonError> {
+        let config = &app.config;
+        tracing::info!(
+            sources = config.sources.len(),
+            topics = config.topics.len(),
+            database = %config.storage.database.display(),
+            "newswatch started"
+        );
+        let now = Timestamp::now();
+        let last_handled = match deliver::last_handled(&app).await? {
+            Some(t) => t,
+            None => {
+                // A new installation starts counting now: it has nothing old to send.
+                deliver::set_last_handled(&app, now).await?;
+                now
+            }
+        };
+        let next_digest = schedule::next_digest(last_handled, &config.digest);
+        if next_digest <= now {
+            tracing::info!("a digest time passed while newswatch was not running; sending it after the first polls");
+        } else {
+            tracing::info!(at = %format_time(next_digest, &config.digest.timezone), "next digest");
         }
-        let _ = tx.send(());
-    });
-    Ok(rx)
+        Ok(Daemon {
+            poller: Poller::new(Arc::clone(&app)),
+            first_polls: None,
+            app,
+            polls: JoinSet::new(),
+            in_flight: HashMap::new(),
+            started: now,
+            sender: None,
+            // What a process that stopped left pending goes out now.
+            send_at: Some(now),
+            alerts_at: None,
+            last_handled,
+            next_digest,
+            stopping: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Starts a task for each due source not being polled already; returns when the next of
+    /// the others is due.
+    async fn start_due_polls(&mut self) -> Option<Timestamp> {
+        let busy: HashSet<&String> = self.in_flight.values().collect();
+        let idle: Vec<_> = self
+            .app
+            .config
+            .sources
+            .iter()
+            .filter(|s| !busy.contains(&s.name))
+            .cloned()
+            .collect();
+        let mut plan = match self.poller.plan(&idle, Mode::Daemon).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the sources' state; trying again soon");
+                return Some(Timestamp::now() + RETRY_SOON);
+            }
+        };
+        let due = plan.take_due();
+        if self.first_polls.is_none() {
+            self.first_polls = Some(due.iter().map(|(s, _)| s.name.clone()).collect());
+        }
+        for (source, state) in due {
+            let (poller, name) = (self.poller.clone(), source.name.clone());
+            let task = self.polls.spawn(async move { poller.poll_alone(source, state).await });
+            self.in_flight.insert(task.id(), name);
+        }
+        plan.next
+    }
+
+    fn poll_done(&mut self, done: Result<(tokio::task::Id, SourceReport), tokio::task::JoinError>) {
+        let (id, report) = match done {
+            Ok((id, report)) => (id, Some(report)),
+            Err(e) => {
+                tracing::error!(error = %e, "a poll task failed");
+                (e.id(), None)
+            }
+        };
+        if let (Some(name), Some(first)) = (self.in_flight.remove(&id), self.first_polls.as_mut()) {
+            first.remove(&name);
+        }
+        let matched = match report.map(|r| r.outcome) {
+            Some(PollOutcome::Fetched { counts, articles, .. }) => counts.matched + articles.matched_late,
+            Some(PollOutcome::Unchanged { articles, .. }) => articles.matched_late,
+            _ => 0,
+        };
+        if matched > 0 && deliver::has_alerts(&self.app.config) {
+            let at = Timestamp::now() + ALERT_DELAY;
+            self.alerts_at = Some(self.alerts_at.map_or(at, |t| t.min(at)));
+        }
+    }
+
+    async fn alerts_if_due(&mut self) {
+        if self.alerts_at.is_some_and(|t| t <= Timestamp::now()) {
+            self.alerts_at = None;
+            self.compose(MessageKind::Alert).await;
+        }
+    }
+
+    async fn digest_if_due(&mut self) {
+        let now = Timestamp::now();
+        if now < self.next_digest {
+            return;
+        }
+        // A digest missed while down waits for the first polls, to carry what they find.
+        if self.first_polls.as_ref().is_none_or(|f| !f.is_empty()) && now < self.started + FIRST_POLLS_GRACE {
+            return;
+        }
+        if !self.compose(MessageKind::Digest).await {
+            // Nothing was composed (the store failed): the stories are still queued.
+            self.next_digest = now + RETRY_SOON;
+            return;
+        }
+        if let Err(e) = deliver::set_last_handled(&self.app, now).await {
+            tracing::error!(error = %e, "cannot record the digest time handled");
+        }
+        self.last_handled = now;
+        self.next_digest = schedule::next_digest(now, &self.app.config.digest);
+        tracing::info!(at = %format_time(self.next_digest, &self.app.config.digest.timezone), "next digest");
+    }
+
+    /// Composes messages of `kind` into the outbox and wakes the sender; `false` if that failed.
+    async fn compose(&mut self, kind: MessageKind) -> bool {
+        match deliver::compose(&self.app, kind).await {
+            Ok(ids) => {
+                if ids.is_empty() && kind == MessageKind::Digest {
+                    tracing::info!("digest time: nothing new to send");
+                }
+                self.send_at = Some(Timestamp::now());
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, kind = ?kind, "cannot compose messages");
+                false
+            }
+        }
+    }
+
+    fn sender_done(&mut self, sent: Result<Result<Pass, StoreError>, tokio::task::JoinError>) {
+        self.sender = None;
+        match sent {
+            // Another process (a `newswatch digest` by hand) holds the outbox.
+            Ok(Ok(pass)) if pass.busy => self.send_at = Some(Timestamp::now() + RETRY_SOON),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the outbox could not be sent"),
+            Err(e) => tracing::error!(error = %e, "the sender failed"),
+        }
+    }
+
+    /// Starts the sender when the outbox has something due and no send is running.
+    async fn send_if_due(&mut self) {
+        if self.sender.is_some() {
+            return;
+        }
+        // What is due in the outbox (a retry, say) may come before what the daemon asked for.
+        match deliver::next_due(&self.app).await {
+            Ok(due) => {
+                self.send_at = [self.send_at, due].into_iter().flatten().min();
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
+        }
+        if self.send_at.is_none_or(|t| t > Timestamp::now()) {
+            return;
+        }
+        self.send_at = None;
+        let (app, stopping) = (Arc::clone(&self.app), Arc::clone(&self.stopping));
+        self.sender = Some(tokio::spawn(async move {
+            deliver::send_due(&app, Duration::ZERO, &|| stopping.load(Ordering::Relaxed)).await
+        }));
+    }
+
+    /// SIGHUP: the config file again. Sources and topics take effect at their next poll; an
+    /// invalid file changes nothing; a new database path needs a restart.
+    fn reload(&mut self) {
+        let path = self.app.config.path.clone();
+        let mut config = match Config::load(&path) {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!(error = %e, "config not reloaded; the running one stays");
+                return;
+            }
+        };
+        let database = &self.app.config.storage.database;
+        if config.storage.database != *database {
+            tracing::warn!(
+                new = %config.storage.database.display(),
+                kept = %database.display(),
+                "storage.database changed: restart newswatch to use the new one"
+            );
+            config.storage.database = database.clone();
+        }
+        match self.app.reconfigure(config) {
+            Ok(app) => {
+                self.app = Arc::new(app);
+                self.poller = self.poller.with_app(Arc::clone(&self.app));
+                let config = &self.app.config;
+                self.next_digest = schedule::next_digest(self.last_handled, &config.digest);
+                tracing::info!(
+                    sources = config.sources.len(),
+                    topics = config.topics.len(),
+                    next_digest = %format_time(self.next_digest, &config.digest.timezone),
+                    "config reloaded"
+                );
+            }
+            Err(e) => tracing::error!(error = %e, "config not reloaded; the running one stays"),
+        }
+    }
+
+    /// Lets polls and the send in flight finish for a while, then abandons them: what was not
+    /// recorded is done again at the next start, a message not marked sent stays pending.
+    async fn stop(mut self) {
+        tracing::info!("stopping: letting what is in flight finish");
+        self.stopping.store(true, Ordering::Relaxed);
+        let polls = async { while self.polls.join_next().await.is_some() {} };
+        let sender = async {
+            if let Some(s) = self.sender.as_mut() {
+                let _ = s.await;
+            }
+        };
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async { tokio::join!(polls, sender) }).await;
+        self.polls.abort_all();
+        if let Some(sender) = self.sender.take() {
+            sender.abort();
+        }
+    }
+}
+
+/// The running sender's result (the caller makes sure there is one).
+async fn finished(
+    sender: &mut Option<JoinHandle<Result<Pass, StoreError>>>,
+) -> Result<Result<Pass, StoreError>, tokio::task::JoinError> {
+    match sender.as_mut() {
+        Some(s) => s.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
+    if let Some(w) = watchdog.as_mut() {
+        w.tick().await;
+    }
+}
+
+/// Tells systemd, when it runs newswatch (`Type=notify`); nothing otherwise.
+fn notify(state: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::debug!(error = %e, "cannot notify the service manager");
+    }
 }

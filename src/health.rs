@@ -1,7 +1,9 @@
-//! Source health, as `newswatch sources` shows it and the digest's "Sources needing attention"
-//! lists it: read from what polls recorded; and resuming a source paused after 410 Gone.
+//! How things stand: each source's health (`newswatch sources`, the digest's "Sources needing
+//! attention"), and the whole picture for `newswatch status` (when each source is polled next,
+//! the next digest, the outbox, the database); read from what polls and deliveries recorded.
+//! Resuming a source paused after 410 Gone.
 //!
-//! Reads the store (and writes only the resume); never fetches or polls.
+//! Reads the store (and writes only the resume); never fetches, polls or sends.
 
 use std::fmt;
 
@@ -9,7 +11,8 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::App;
-use crate::model::Attention;
+use crate::model::{Attention, MessageState, OutboxEntry, host_key};
+use crate::schedule::{self, Decision, Mode};
 use crate::store::StoreError;
 use crate::timefmt::format_time;
 
@@ -149,4 +152,96 @@ pub fn attention(health: &[Health], tz: &TimeZone) -> Vec<Attention> {
 pub async fn resume(app: &App, name: &str) -> Result<bool, StoreError> {
     let name = name.to_string();
     app.store(move |s| s.resume(&name)).await
+}
+
+/// `newswatch status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Overview {
+    pub sources: Vec<NextPoll>,
+    pub next_digest: Timestamp,
+    /// Pending and parked messages.
+    pub outbox: Vec<OutboxEntry>,
+    pub database: String,
+    /// The database file, with its write-ahead log.
+    pub database_bytes: u64,
+    pub stories_matched_24h: usize,
+    pub messages_sent_24h: usize,
+}
+
+/// When a source is polled next, as the daemon sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NextPoll {
+    pub name: String,
+    pub status: Status,
+    /// `None` while paused.
+    pub next_poll: Option<Timestamp>,
+    /// Why not sooner: paused, its host's Retry-After, backing off after failures.
+    pub waiting: Option<String>,
+}
+
+pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError> {
+    let health = report(app, now).await?;
+    let (states, holds, last_handled, outbox, (sent, matched)) = app
+        .store(move |s| {
+            Ok::<_, StoreError>((
+                s.source_states()?,
+                s.host_holds(now)?,
+                s.last_digest_handled()?,
+                s.outbox(&[MessageState::Pending, MessageState::Parked])?,
+                s.activity_since(now - SignedDuration::from_hours(24))?,
+            ))
+        })
+        .await?;
+    let sources = app
+        .config
+        .sources
+        .iter()
+        .zip(health)
+        .map(|(source, h)| {
+            let state = states.current(&source.name, source.url.as_str());
+            let host = host_key(&source.url);
+            let hold = holds.iter().find(|(k, _)| *k == host).map(|(_, h)| h);
+            let (next_poll, waiting) = match schedule::decide(state, &host, hold, now, Mode::Daemon) {
+                Decision::Due => (Some(now), None),
+                Decision::NotYet(at) => {
+                    let why = match (hold, state) {
+                        (Some(h), _) if h.until >= at => Some(format!("{host} asked to wait ({})", h.reason)),
+                        (_, Some(s)) if s.consecutive_failures > 0 => Some(format!(
+                            "backing off after {} failure{}",
+                            s.consecutive_failures,
+                            if s.consecutive_failures == 1 { "" } else { "s" }
+                        )),
+                        _ => None,
+                    };
+                    (Some(at), why)
+                }
+                // The daemon skips nothing but paused sources.
+                Decision::Skip(_) => (None, Some("paused after HTTP 410 Gone".into())),
+            };
+            NextPoll {
+                name: h.name,
+                status: h.status,
+                next_poll,
+                waiting,
+            }
+        })
+        .collect();
+    let database = app.config.storage.database.clone();
+    let database_bytes = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut path = database.clone().into_os_string();
+            path.push(suffix);
+            std::fs::metadata(path).ok().map(|m| m.len())
+        })
+        .sum();
+    Ok(Overview {
+        sources,
+        next_digest: schedule::next_digest(last_handled.unwrap_or(now), &app.config.digest),
+        outbox,
+        database: database.display().to_string(),
+        database_bytes,
+        stories_matched_24h: matched,
+        messages_sent_24h: sent,
+    })
 }

@@ -5,12 +5,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use newswatch::cli::{self, Cli, Command, Outcome};
+use newswatch::cli::{self, Cli, Command, LogFormat, Outcome};
 use newswatch::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.command);
+    init_logging(&cli.command, cli.log_format);
 
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr. The daemon logs what it does; one-shot commands only warnings, because
 /// their output on stdout already says what happened.
-fn init_logging(command: &Command) {
+fn init_logging(command: &Command, format: LogFormat) {
     use std::io::IsTerminal;
     let default = match command {
         Command::Run => "info",
@@ -55,9 +55,12 @@ fn init_logging(command: &Command) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},refinery_core=warn")));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        // Colour codes only on a terminal: a journal or a file gets plain text.
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
 }

@@ -134,6 +134,14 @@ pub struct Attention {
     pub reason: String,
 }
 
+/// How a host is known wherever it is bounded, spaced or held: by name and port.
+pub fn host_key(url: &url::Url) -> String {
+    match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    }
+}
+
 /// A host that asked to be left alone (429 or 503 with Retry-After) until `until`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostHold {

@@ -457,6 +457,14 @@ impl Daemon {
         }
     }
 
+    /// Waits (at most 15 s) until the log holds `n` lines containing `needle`; returns the log.
+    async fn wait_for_count(&mut self, needle: &str, n: usize) -> &str {
+        while self.seen.lines().filter(|l| l.contains(needle)).count() < n {
+            self.wait_for(needle).await;
+        }
+        &self.seen
+    }
+
     /// Waits (at most 15 s) for a log line containing `needle`; returns the log so far.
     async fn wait_for(&mut self, needle: &str) -> &str {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -512,8 +520,8 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     // the next one is tomorrow, and a new installation has no missed digest to send.
     let sandbox = Sandbox::new(&digest_at(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)));
     let mut daemon = Daemon::start(&sandbox);
-    let log = daemon.wait_for("idle").await;
-    assert!(log.contains("poll round done"), "{log}");
+    // Each of the three sources is polled by a task of its own.
+    daemon.wait_for_count(" polled ", 3).await;
     daemon.stop("-TERM").await;
     assert!(
         smtp.drain(Duration::from_millis(200)).await.is_empty(),

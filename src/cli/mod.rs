@@ -1,6 +1,7 @@
 //! The command line: the arguments, and one function per command, which calls the stages and
 //! prints what they did, and the exit code it gives: `check.rs` (check), `poll.rs` (poll),
-//! `mail.rs` (digest, outbox, mail-test), `sources.rs` (sources), `explain.rs` (explain). No
+//! `mail.rs` (digest, outbox, mail-test), `sources.rs` (sources, status), `explain.rs`
+//! (explain). No
 //! stage's work is done here, and the store is reached only through the stages.
 
 /// `println!` that does not panic when stdout is closed early (`newswatch digest --dry-run | head`).
@@ -43,8 +44,19 @@ pub struct Cli {
     #[arg(long, global = true, env = "NEWSWATCH_CONFIG", default_value = config::DEFAULT_CONFIG_PATH, value_name = "PATH")]
     pub config: PathBuf,
 
+    /// How log lines (on stderr) are written: "text" for people, "json" (one object a line)
+    /// for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +103,13 @@ pub enum Command {
         /// A text or HTML file, or the http(s) URL of an article (fetched and extracted).
         input: String,
     },
+    /// Show how things stand: when each source is polled next, the next digest, the messages
+    /// not sent yet, the database, and the last 24 hours.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -128,11 +147,12 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     if let Command::Explain { topic, input } = command {
         return explain::explain(&config, &topic, &input).await;
     }
-    let app = App::open(config).await?;
+    let app = std::sync::Arc::new(App::open(config).await?);
     match command {
         Command::Check | Command::Explain { .. } => unreachable!("handled above"),
         Command::Poll { force } => poll::poll(&app, force).await,
         Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
+        Command::Status { json } => sources::status(&app, json).await,
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,
         Command::MailTest => mail::mail_test(&app).await,

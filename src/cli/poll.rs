@@ -10,8 +10,8 @@ use crate::poll::{ArticleStats, PollOutcome, Poller};
 use crate::schedule::{Mode, Skip};
 use crate::timefmt::format_time;
 
-pub(super) async fn poll(app: &App, force: bool) -> anyhow::Result<Outcome> {
-    let mut reports = Poller::new(app)
+pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool) -> anyhow::Result<Outcome> {
+    let mut reports = Poller::new(std::sync::Arc::clone(app))
         .round(&app.config.sources, Mode::Manual { force })
         .await;
     // Report in config order, whatever order the polls finished in.

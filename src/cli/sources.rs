@@ -1,4 +1,5 @@
-//! `newswatch sources`: each source's health, as a table or JSON; resuming a paused source.
+//! `newswatch sources` (each source's health, as a table or JSON; resuming a paused source) and
+//! `newswatch status` (how everything stands).
 
 use jiff::Timestamp;
 
@@ -68,6 +69,72 @@ pub(super) async fn sources(app: &App, json: bool, resume: Option<String>) -> an
     }
     if health.iter().any(|h| h.needs_attention) {
         out!("\n! failing for more than a day, paused or moved: see LAST ERROR");
+    }
+    Ok(Outcome::Success)
+}
+
+pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
+    let now = Timestamp::now();
+    let o = health::overview(app, now).await?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&o)?);
+        return Ok(Outcome::Success);
+    }
+    let tz = &app.config.digest.timezone;
+    let until = |t: Timestamp| {
+        let d = std::time::Duration::try_from(t.duration_since(now)).unwrap_or_default();
+        if d.as_secs() == 0 {
+            "now".to_string()
+        } else {
+            format!(
+                "in {}",
+                crate::timefmt::format_duration(std::time::Duration::from_secs(d.as_secs()))
+            )
+        }
+    };
+    out!("database: {} ({:.1} MB)", o.database, o.database_bytes as f64 / 1e6);
+    out!(
+        "next digest: {} ({})",
+        format_time(o.next_digest, tz),
+        until(o.next_digest)
+    );
+    out!(
+        "last 24 h: {} stories matched, {} messages sent",
+        o.stories_matched_24h,
+        o.messages_sent_24h
+    );
+    let parked = o
+        .outbox
+        .iter()
+        .filter(|e| e.state == crate::model::MessageState::Parked)
+        .count();
+    out!("outbox: {} pending, {parked} parked", o.outbox.len() - parked);
+    for e in &o.outbox {
+        let state = match e.state {
+            crate::model::MessageState::Parked => format!("parked: `newswatch outbox retry {}`", e.id),
+            _ => format!("next attempt {}", format_time(e.next_attempt, tz)),
+        };
+        out!(
+            "  #{} to {}: {} stories, {} attempts, {state}{}",
+            e.id,
+            e.recipient,
+            e.stories,
+            e.attempts,
+            e.last_error
+                .as_deref()
+                .map(|r| format!("; last error: {r}"))
+                .unwrap_or_default()
+        );
+    }
+    out!("sources:");
+    let width = o.sources.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+    for s in &o.sources {
+        let next = s.next_poll.map_or_else(
+            || "not polled".to_string(),
+            |t| format!("next poll {} ({})", format_time(t, tz), until(t)),
+        );
+        let why = s.waiting.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+        out!("  {:<width$}  {:<13} {next}{why}", s.name, s.status.to_string());
     }
     Ok(Outcome::Success)
 }

@@ -28,9 +28,6 @@ use crate::model::{Attention, MessageKind, MessageState, OutboxEntry, QueuedStor
 use crate::store::{NewMessage, StoreError};
 use crate::timefmt::format_time;
 
-/// The state key under which the daemon remembers the last digest time it handled.
-const LAST_DIGEST_KEY: &str = "last_digest_slot";
-
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
     #[error(transparent)]
@@ -285,13 +282,15 @@ pub async fn mail_test(app: &App) -> Vec<(String, Result<mail::Sent, MailError>)
 
 /// The last digest time the daemon handled (composed, found empty, or failed), if any.
 pub async fn last_handled(app: &App) -> Result<Option<Timestamp>, StoreError> {
-    let value = app.store(|s| s.get_state(LAST_DIGEST_KEY)).await?;
-    // An unreadable value counts as "now": nothing old is sent twice.
-    Ok(value.map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now())))
+    app.store(|s| s.last_digest_handled()).await
 }
 
 /// Remembers `at` as the last digest time handled.
 pub async fn set_last_handled(app: &App, at: Timestamp) -> Result<(), StoreError> {
-    let v = at.to_string();
-    app.store(move |s| s.set_state(LAST_DIGEST_KEY, &v)).await
+    app.store(move |s| s.set_last_digest_handled(at)).await
+}
+
+/// When the next outbox message is due, if one is pending.
+pub async fn next_due(app: &App) -> Result<Option<Timestamp>, StoreError> {
+    app.store(|s| s.next_message_due()).await
 }

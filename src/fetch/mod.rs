@@ -396,13 +396,7 @@ impl ClientSettings {
     }
 }
 
-/// Hosts are rate-limited and spaced by name and port.
-pub fn host_key(url: &Url) -> String {
-    match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    }
-}
+pub use crate::model::host_key;
 
 /// `Retry-After`: seconds, or an HTTP date; capped at [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {

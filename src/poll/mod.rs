@@ -20,7 +20,8 @@ mod record;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
@@ -38,12 +39,18 @@ use crate::store::{FetchRecord, StoreError};
 use failure::NetworkWatch;
 use page::Kind;
 
-/// Polls sources for one process: the daemon keeps one for its whole life, so that it can tell
-/// a source's failure from its own network being down across rounds.
-pub struct Poller<'a> {
-    app: &'a App,
-    network: NetworkWatch,
+/// Polls sources for one process. Cheap to clone: the daemon gives a clone to each source's
+/// task, and keeps the network watch across config reloads ([`Poller::with_app`]), so that it
+/// can tell a source's failure from its own network being down.
+#[derive(Clone)]
+pub struct Poller {
+    app: Arc<App>,
+    network: Arc<NetworkWatch>,
 }
+
+/// How long the daemon waits before judging a connection failure: long enough for the failures
+/// of other hosts, if our network is down, to be seen too.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// What a round will do: which sources are polled (with their stored state), which are skipped
 /// and why, and when the next of the others is due.
@@ -56,6 +63,11 @@ pub struct Plan {
 impl Plan {
     pub fn has_due(&self) -> bool {
         !self.due.is_empty()
+    }
+
+    /// The due sources and their state, for polling each on its own ([`Poller::poll_alone`]).
+    pub fn take_due(&mut self) -> Vec<(Source, Option<SourceState>)> {
+        std::mem::take(&mut self.due)
     }
 }
 
@@ -82,11 +94,37 @@ impl From<Failure> for Stop {
 /// Unchanged sources of a round, written together at its end.
 type UnchangedBatch = Mutex<Vec<(String, String, FetchRecord)>>;
 
-impl<'a> Poller<'a> {
-    pub fn new(app: &'a App) -> Poller<'a> {
+impl Poller {
+    pub fn new(app: Arc<App>) -> Poller {
         Poller {
             app,
-            network: NetworkWatch::default(),
+            network: Arc::new(NetworkWatch::default()),
+        }
+    }
+
+    /// The same poller (and network watch) with another context, after a config reload.
+    pub fn with_app(&self, app: Arc<App>) -> Poller {
+        Poller {
+            app,
+            network: Arc::clone(&self.network),
+        }
+    }
+
+    /// For the daemon: one source on its own, recorded as soon as it is done, whatever the
+    /// other sources do. A connection failure is judged after [`SETTLE`], from what the other
+    /// sources' fetches saw meanwhile.
+    pub async fn poll_alone(&self, source: Source, state: Option<SourceState>) -> SourceReport {
+        let batch = UnchangedBatch::default();
+        let polled = self.poll_one(source, state, &batch).await;
+        self.flush_unchanged(batch).await;
+        match polled {
+            Polled::Done(report) => report,
+            Polled::Deferred(deferred) => {
+                tokio::time::sleep(SETTLE).await;
+                let (source, state, error) = *deferred;
+                self.connection_failed(source, state, error, self.network.looks_down())
+                    .await
+            }
         }
     }
 
@@ -153,16 +191,32 @@ impl<'a> Poller<'a> {
                 Polled::Done(report) => reports.push(report),
                 Polled::Deferred(deferred) => {
                     let (source, state, error) = *deferred;
-                    let failure = failure::connection_failed(error, network_down);
-                    failure::record(self.app, &source, state.as_ref(), &failure, None).await;
-                    tracing::warn!(source = %source.name, error = %failure, "poll failed");
-                    reports.push(SourceReport {
-                        source: source.name,
-                        outcome: PollOutcome::Failed(failure),
-                    });
+                    reports.push(self.connection_failed(source, state, error, network_down).await);
                 }
             }
         }
+        self.flush_unchanged(batch).await;
+        reports
+    }
+
+    async fn connection_failed(
+        &self,
+        source: Source,
+        state: Option<SourceState>,
+        error: FetchError,
+        network_down: bool,
+    ) -> SourceReport {
+        let failure = failure::connection_failed(error, network_down);
+        failure::record(&self.app, &source, state.as_ref(), &failure, None).await;
+        tracing::warn!(source = %source.name, error = %failure, "poll failed");
+        SourceReport {
+            source: source.name,
+            outcome: PollOutcome::Failed(failure),
+        }
+    }
+
+    /// Writes the unchanged sources' records in one transaction.
+    async fn flush_unchanged(&self, batch: UnchangedBatch) {
         let batch = batch.into_inner().unwrap_or_else(|p| p.into_inner());
         if !batch.is_empty()
             && let Err(e) = self
@@ -173,7 +227,6 @@ impl<'a> Poller<'a> {
             // The sources were fetched; only their last-checked times are lost.
             tracing::error!(error = %e, "cannot record unchanged sources");
         }
-        reports
     }
 
     /// One source's poll, with whatever goes wrong in it (a panic included) recorded as that
@@ -184,7 +237,7 @@ impl<'a> Poller<'a> {
             Ok(outcome) => outcome,
             Err(Stop::Deferred(error)) => return Polled::Deferred(Box::new((source, state, error))),
             Err(Stop::Failed(failure, retry_at)) => {
-                failure::record(self.app, &source, state.as_ref(), &failure, retry_at).await;
+                failure::record(&self.app, &source, state.as_ref(), &failure, retry_at).await;
                 PollOutcome::Failed(failure)
             }
         };
@@ -210,7 +263,7 @@ impl<'a> Poller<'a> {
         state: Option<&SourceState>,
         batch: &UnchangedBatch,
     ) -> Result<PollOutcome, Stop> {
-        let app = self.app;
+        let app = &*self.app;
         let reach = fetch::reach_for(&source.url, app.config.fetch.allow_private).await;
         let host = fetch::host_key(&source.url);
 
@@ -295,7 +348,7 @@ impl<'a> Poller<'a> {
             .unwrap_or_else(|p| p.into_inner())
             .push((source.name.clone(), source.url.to_string(), record));
         let articles = if source.full_text {
-            articles::retry(self.app, source, reach).await
+            articles::retry(&self.app, source, reach).await
         } else {
             ArticleStats::default()
         };

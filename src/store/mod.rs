@@ -66,6 +66,9 @@ pub struct Store {
     conn: Connection,
 }
 
+/// The `state` key of the last digest time handled.
+const LAST_DIGEST_KEY: &str = "last_digest_slot";
+
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date. Blocking: run
     /// it off the async runtime.
@@ -117,6 +120,18 @@ impl Store {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    /// The last digest time the daemon handled, as it recorded it.
+    pub fn last_digest_handled(&self) -> Result<Option<Timestamp>, StoreError> {
+        // An unreadable value counts as "now": nothing old is sent twice.
+        Ok(self
+            .get_state(LAST_DIGEST_KEY)?
+            .map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now())))
+    }
+
+    pub fn set_last_digest_handled(&mut self, at: Timestamp) -> Result<(), StoreError> {
+        self.set_state(LAST_DIGEST_KEY, &at.to_string())
     }
 
     /// Runs `write` as one transaction synced to disk before it returns (`synchronous = FULL`),
