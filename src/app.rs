@@ -4,9 +4,10 @@
 //! It knows no stage: `poll`, `deliver` and `health` take an `&App`; it never calls them. Only
 //! those stages touch the store; commands and the daemon go through them.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Config, TransportKind};
 use crate::fetch::{self, Fetcher};
 use crate::mail::{self, Mailer};
 use crate::matcher::{self, Matcher};
@@ -22,6 +23,58 @@ pub enum SetupError {
     Client(#[from] fetch::ClientError),
     #[error(transparent)]
     Mail(#[from] mail::MailError),
+}
+
+/// A folder newswatch must write to, and cannot.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {path} cannot be written by this user: {reason}")]
+pub struct NotWritable {
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Checks, before anything runs, that the database's folder (and the database, if it exists)
+/// and the file transport's folder can be written: a service whose digests land on a read-only
+/// folder must not start as if all were well. Leaves nothing behind.
+pub fn preflight(config: &Config) -> Result<(), NotWritable> {
+    let db = &config.storage.database;
+    writable_folder("the database folder", db.parent().unwrap_or(Path::new(".")))?;
+    if db.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(db)
+            .map_err(|e| NotWritable {
+                what: "the database",
+                path: db.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    if config.email.transport == TransportKind::File {
+        writable_folder("email.dir", &config.email.dir)?;
+    }
+    Ok(())
+}
+
+/// Whether files can be made in `dir`, or, if it does not exist yet, in the nearest folder
+/// above it (newswatch creates the rest).
+fn writable_folder(what: &'static str, dir: &Path) -> Result<(), NotWritable> {
+    let fail = |path: &Path, reason: String| NotWritable {
+        what,
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut existing = dir;
+    while !existing.exists() {
+        existing = existing.parent().unwrap_or(Path::new("/"));
+    }
+    if !existing.is_dir() {
+        return Err(fail(dir, format!("{} is not a folder", existing.display())));
+    }
+    let probe = existing.join(format!(".newswatch-write-test-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| fail(dir, e.to_string()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 pub struct App {

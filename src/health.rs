@@ -1,7 +1,7 @@
 //! How things stand: each source's health (`newswatch sources`, the digest's "Sources needing
 //! attention"), and the whole picture for `newswatch status` (when each source is polled next,
 //! the next digest, the outbox, the database); read from what polls and deliveries recorded.
-//! Resuming a source paused after 410 Gone.
+//! Resuming a source paused after 410 Gone; a backup of the database.
 //!
 //! Reads the store (and writes only the resume); never fetches, polls or sends.
 
@@ -146,6 +146,17 @@ pub fn attention(health: &[Health], tz: &TimeZone) -> Vec<Attention> {
             }
         })
         .collect()
+}
+
+/// A copy of the database at `to`, safe while the daemon runs; its size and schema version.
+pub async fn backup(app: &App, to: &std::path::Path) -> Result<(u64, i64), StoreError> {
+    let to = to.to_path_buf();
+    app.store(move |s| {
+        s.backup(&to)?;
+        let bytes = std::fs::metadata(&to).map_or(0, |m| m.len());
+        Ok((bytes, s.schema_version()?))
+    })
+    .await
 }
 
 /// Lets a source paused after 410 Gone be polled again; `false` if it was never polled.

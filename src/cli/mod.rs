@@ -110,6 +110,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the database to FILE while newswatch may be running (SQLite's online backup).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -137,9 +142,19 @@ pub enum Outcome {
     Success,
     /// Exit 1 with this message.
     Failure(String),
+    /// Exit 2 with this message: the config cannot work (as for an invalid config).
+    Invalid(String),
 }
 
 pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome> {
+    // Commands that write refuse at once, like an invalid config, when they cannot.
+    if matches!(
+        command,
+        Command::Check | Command::Poll { .. } | Command::Digest { dry_run: false } | Command::Run
+    ) && let Err(e) = crate::app::preflight(&config)
+    {
+        return Ok(Outcome::Invalid(format!("{e} (config {})", config.path.display())));
+    }
     if let Command::Check = command {
         check::print_summary(&config);
         return Ok(Outcome::Success);
@@ -153,6 +168,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         Command::Poll { force } => poll::poll(&app, force).await,
         Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
         Command::Status { json } => sources::status(&app, json).await,
+        Command::Backup { file } => sources::backup(&app, &file).await,
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,
         Command::MailTest => mail::mail_test(&app).await,

@@ -138,3 +138,20 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::Success)
 }
+
+pub(super) async fn backup(app: &App, file: &std::path::Path) -> anyhow::Result<Outcome> {
+    if file.exists() {
+        return Ok(Outcome::Failure(format!(
+            "{} exists already; give a new file name",
+            file.display()
+        )));
+    }
+    let (bytes, version) = health::backup(app, file).await?;
+    out!(
+        "backed up {} to {} ({:.1} MB, schema version {version})",
+        app.config.storage.database.display(),
+        file.display(),
+        bytes as f64 / 1e6
+    );
+    Ok(Outcome::Success)
+}

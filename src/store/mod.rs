@@ -56,6 +56,13 @@ pub enum StoreError {
     },
     #[error("cannot migrate database {path}: {message}")]
     Migrate { path: PathBuf, message: String },
+    #[error(
+        "database {path} was written by a newer newswatch (schema version {found}; this one knows up to {known}): \
+         run the newer newswatch, or a backup made with this one"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("cannot back up the database to {path}: {reason}")]
+    Backup { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database task failed: {0}")]
@@ -88,22 +95,49 @@ impl Store {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
-        embedded::migrations::runner()
-            .run(&mut conn)
-            .map_err(|e| StoreError::Migrate {
+        let runner = embedded::migrations::runner();
+        // A schema from a newer newswatch is neither migrated down nor half read.
+        let known = runner
+            .get_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .max()
+            .unwrap_or(0);
+        let found = schema_version(&conn).map_err(open_err)?;
+        if found > known {
+            return Err(StoreError::TooNew {
                 path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+                found,
+                known,
+            });
+        }
+        runner.run(&mut conn).map_err(|e| StoreError::Migrate {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         Ok(Store { conn })
     }
 
     /// The schema version the database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(schema_version(&self.conn)?)
+    }
+
+    /// A consistent copy of the database at `to` (SQLite's online backup: safe while the daemon
+    /// writes). Written beside `to` first and renamed, so `to` is never a half copy.
+    pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        let failed = |reason: String| StoreError::Backup {
+            path: to.to_path_buf(),
+            reason,
+        };
+        let mut tmp = to.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = PathBuf::from(tmp);
+        let _ = std::fs::remove_file(&tmp);
+        self.conn
+            .backup(rusqlite::MAIN_DB, &tmp, None::<fn(rusqlite::backup::Progress)>)
+            .map_err(|e| failed(e.to_string()))?;
+        std::fs::rename(&tmp, to).map_err(|e| failed(e.to_string()))
     }
 
     /// A value of the small key-value table (e.g. the last digest time handled).
@@ -155,6 +189,22 @@ impl Store {
     }
 }
 
+fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    let has_history: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_history {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
+        [],
+        |r| r.get(0),
+    )
+}
+
 fn ts(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
 }
@@ -172,6 +222,37 @@ mod tests {
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
         assert_eq!(again.schema_version().unwrap(), 5);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', '', '0')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let e = Store::open(&path).err().expect("refused").to_string();
+        assert!(
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn backups_are_whole_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+        store.set_state("k", "v").unwrap();
+        let copy = dir.path().join("copy.db");
+        store.backup(&copy).unwrap();
+        let copy = Store::open(&copy).unwrap();
+        assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(copy.schema_version().unwrap(), 5);
     }
 
     #[test]
