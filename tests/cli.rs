@@ -205,3 +205,30 @@ async fn readme_example_config_is_valid() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn check_refuses_folders_it_cannot_write() {
+    // A file where a folder must go: nothing can be created under it, whoever runs the test.
+    let sandbox = Sandbox::new("");
+    std::fs::write(sandbox.path("blocker"), "").unwrap();
+    for (extra, what) in [
+        (
+            "[storage]\ndatabase = \"blocker/newswatch.db\"\n",
+            "the database folder",
+        ),
+        ("[email]\ndir = \"blocker/digests\"\n", "email.dir"),
+    ] {
+        sandbox.write_config(&format!("{extra}{VALID}"));
+        for cmd in [&["check"][..], &["run"], &["poll"], &["digest"]] {
+            let run = sandbox.run(cmd).await;
+            assert_eq!(run.code, Some(2), "{cmd:?}: {run:?}");
+            let path = sandbox.path("blocker").display().to_string();
+            assert!(
+                run.stderr.contains(what) && run.stderr.contains(&path) && run.stderr.contains("is not a folder"),
+                "{cmd:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!sandbox.path("newswatch.db").exists());
+}

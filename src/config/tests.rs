@@ -163,3 +163,26 @@ fn smtp_port_follows_tls_mode() {
     };
     assert_eq!((c("starttls"), c("tls"), c("none")), (587, 465, 25));
 }
+
+#[test]
+fn the_smtp_password_may_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("smtp-password"), "s3cret\n").unwrap();
+    let smtp = "[email]\ntransport = \"smtp\"\nto = [\"a@b.c\"]\nsmtp_host = \"mail.example.org\"\nusername = \"me\"\n";
+    let text = format!("{smtp}password_file = \"smtp-password\"\n{MINIMAL}");
+    let c = Config::parse(&text, &dir.path().join("n.toml"), |_| None).unwrap();
+    assert_eq!(
+        c.email.smtp.password.as_deref(),
+        Some("s3cret"),
+        "read beside the config, newline dropped"
+    );
+    let both = format!("{smtp}password_file = \"smtp-password\"\npassword_env = \"X\"\n{MINIMAL}");
+    let e = Config::parse(&both, &dir.path().join("n.toml"), |_| Some("x".into())).unwrap_err();
+    assert!(e.to_string().contains("not both"), "{e}");
+    let missing = format!("{smtp}password_file = \"nope\"\n{MINIMAL}");
+    let e = Config::parse(&missing, &dir.path().join("n.toml"), |_| None).unwrap_err();
+    assert!(
+        e.to_string().contains("cannot read email.password_file") && e.to_string().contains("nope"),
+        "{e}"
+    );
+}

@@ -276,3 +276,91 @@ pub fn line<'a>(stdout: &'a str, name: &str) -> &'a str {
         .find(|l| l.starts_with(&format!("{name}: ")))
         .unwrap_or_else(|| panic!("no line for {name} in:\n{stdout}"))
 }
+
+// ---- the daemon -------------------------------------------------------------------------------
+
+/// A running `newswatch run` whose log (at debug level) is read line by line.
+pub struct Daemon {
+    pub child: tokio::process::Child,
+    log: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    pub seen: String,
+}
+
+impl Daemon {
+    pub fn start(sandbox: &Sandbox) -> Daemon {
+        Daemon::start_with(sandbox, &[])
+    }
+
+    /// Starts it with extra environment variables.
+    pub fn start_with(sandbox: &Sandbox, env: &[(&str, &str)]) -> Daemon {
+        let mut command = sandbox.command(&["run"]);
+        command
+            .env("NEWSWATCH_LOG", "newswatch=debug")
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        Daemon {
+            child,
+            log: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr)),
+            seen: String::new(),
+        }
+    }
+
+    /// Waits (at most 15 s) until the log holds `n` lines containing `needle`; returns the log.
+    pub async fn wait_for_count(&mut self, needle: &str, n: usize) -> &str {
+        while self.seen.lines().filter(|l| l.contains(needle)).count() < n {
+            self.wait_for(needle).await;
+        }
+        &self.seen
+    }
+
+    /// Waits (at most 15 s) for a log line containing `needle`; returns the log so far.
+    pub async fn wait_for(&mut self, needle: &str) -> &str {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.log.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} in the daemon's log within 15 s:\n{}", self.seen))
+                .unwrap()
+                .unwrap_or_else(|| panic!("the daemon ended before logging {needle:?}:\n{}", self.seen));
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+            if line.contains(needle) {
+                return &self.seen;
+            }
+        }
+    }
+
+    /// Sends `signal` (e.g. "-HUP") and returns at once.
+    pub async fn signal(&self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = tokio::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Sends `signal` and waits (at most 15 s) for a clean exit.
+    pub async fn stop(mut self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let killed = tokio::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(killed.success());
+        // Keep reading the log, or a full pipe could block the daemon.
+        let drain = tokio::spawn(async move { while let Ok(Some(_)) = self.log.next_line().await {} });
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the daemon did not stop within 15 s of {signal}"))
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "a clean stop exits 0");
+        drain.abort();
+    }
+}

@@ -38,12 +38,16 @@ pub struct Script {
     pub data_reply: Option<(u16, String)>,
     /// Recipients refused at RCPT TO, with the answer.
     pub refuse_rcpt: HashMap<String, (u16, String)>,
+    /// Messages holding this text are answered with this instead of 250.
+    pub refuse_containing: Option<(String, (u16, String))>,
 }
 
 #[derive(Default)]
 struct Shared {
     script: Mutex<Script>,
     received: Mutex<Vec<Received>>,
+    /// Every message that reached the end of DATA, accepted or not.
+    attempted: Mutex<Vec<Received>>,
     /// Messages ended with a final answer (accepted or not), and connections accepted.
     attempts: Mutex<(usize, usize)>,
     arrived: Notify,
@@ -96,6 +100,11 @@ impl SmtpServer {
     /// Every message accepted so far.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Every message that reached the end of DATA, accepted or refused.
+    pub fn attempted(&self) -> Vec<Received> {
+        self.shared.attempted.lock().unwrap().clone()
     }
 
     /// Messages that reached the end of DATA (accepted or refused), and connections made.
@@ -194,12 +203,18 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
                 let s = script();
                 tokio::time::sleep(s.reply_delay).await;
                 shared.attempts.lock().unwrap().0 += 1;
-                match s.data_reply {
+                let message = parse(&raw, &rcpts);
+                shared.attempted.lock().unwrap().push(message.clone());
+                let refused = s
+                    .refuse_containing
+                    .filter(|(text, _)| message.text.contains(text.as_str()) || message.raw.contains(text.as_str()))
+                    .map(|(_, reply)| reply);
+                match s.data_reply.or(refused) {
                     Some((code, text)) => format!("{code} {text}\r\n"),
                     None => {
                         // Recorded before the 250 goes out: what a crash after it loses is
                         // only our record of the answer, as with a real server.
-                        shared.received.lock().unwrap().push(parse(&raw, &rcpts));
+                        shared.received.lock().unwrap().push(message);
                         shared.arrived.notify_waiters();
                         "250 2.0.0 queued\r\n".into()
                     }
