@@ -20,7 +20,7 @@ use common::http::*;
 use common::*;
 
 fn title(k: usize) -> String {
-    if k % 3 == 0 {
+    if k.is_multiple_of(3) {
         format!("Story {k:04} NATO urgent")
     } else {
         format!("Story {k:04} NATO")
@@ -71,7 +71,7 @@ async fn nothing_lost_and_nothing_sent_twice_across_random_kills() {
 
     let count = Arc::new(AtomicUsize::new(0));
     let feed_server = growing_feed(Arc::clone(&count)).await;
-    let mut smtp = SmtpServer::start().await;
+    let smtp = SmtpServer::start().await;
     let sandbox = Sandbox::new(&format!(
         "{}retry = \"1s\"\nretry_max = \"1s\"\n\
          [digest]\nat = [\"00:00\"]\n\

@@ -48,17 +48,23 @@ fn config(feeds: &FeedServer, smtp: &SmtpServer, topics: &str) -> String {
 
 const ONE_TOPIC: &str = "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n";
 
+/// The two stories polled once, with one topic, nothing mailed yet.
+async fn polled_once() -> (FeedServer, SmtpServer, Sandbox) {
+    let feeds = FeedServer::start().await;
+    let smtp = SmtpServer::start().await;
+    serve_news(&feeds, &[]).await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp, ONE_TOPIC));
+    sandbox.run(&["poll"]).await.ok();
+    (feeds, smtp, sandbox)
+}
+
 fn by_recipient(mails: &[Received], to: &str) -> Vec<Received> {
     mails.iter().filter(|m| m.recipients == [to]).cloned().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_temporary_refusal_is_retried_with_the_same_message_and_delivered_once() {
-    let feeds = FeedServer::start().await;
-    let mut smtp = SmtpServer::start().await;
-    serve_news(&feeds, &[]).await;
-    let sandbox = Sandbox::new(&config(&feeds, &smtp, ONE_TOPIC));
-    sandbox.run(&["poll"]).await.ok();
+    let (_feeds, mut smtp, sandbox) = polled_once().await;
 
     smtp.script(|s| s.data_reply = Some((451, "4.3.0 try again later".into())));
     let first = sandbox.run(&["digest"]).await;
@@ -112,11 +118,7 @@ async fn a_temporary_refusal_is_retried_with_the_same_message_and_delivered_once
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_message_is_parked_while_later_ones_flow_then_retried_by_hand() {
-    let feeds = FeedServer::start().await;
-    let mut smtp = SmtpServer::start().await;
-    serve_news(&feeds, &[]).await;
-    let sandbox = Sandbox::new(&config(&feeds, &smtp, ONE_TOPIC));
-    sandbox.run(&["poll"]).await.ok();
+    let (feeds, mut smtp, sandbox) = polled_once().await;
 
     // The server refuses any message that carries the deminers story, for good (5xx).
     smtp.script(|s| {
@@ -202,11 +204,7 @@ async fn a_refused_message_is_parked_while_later_ones_flow_then_retried_by_hand(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_recipient_neither_holds_up_nor_duplicates_the_others() {
-    let feeds = FeedServer::start().await;
-    let mut smtp = SmtpServer::start().await;
-    serve_news(&feeds, &[]).await;
-    let sandbox = Sandbox::new(&config(&feeds, &smtp, ONE_TOPIC));
-    sandbox.run(&["poll"]).await.ok();
+    let (_feeds, mut smtp, sandbox) = polled_once().await;
     // The first message in the outbox is the one refused: the second must not wait for it.
     smtp.script(|s| {
         s.refuse_rcpt
