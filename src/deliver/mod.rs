@@ -75,7 +75,8 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                 let mut ids = Vec::new();
                 let mut noticed = Vec::new();
                 for r in &routing.routes {
-                    if r.stories.is_empty() && !(kind == MessageKind::Digest && config.digest.send_empty) {
+                    let empty_digest = kind == MessageKind::Digest && config.digest.send_empty && r.takes_digests;
+                    if r.stories.is_empty() && !empty_digest {
                         continue;
                     }
                     let theirs: Vec<&OutboxEntry> = parked.iter().filter(|p| p.recipient == r.address).collect();
@@ -110,7 +111,7 @@ pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
     let routing = route::route(&app.config, MessageKind::Digest, &queue);
     let mut out = Vec::new();
     for r in &routing.routes {
-        if r.stories.is_empty() && !app.config.digest.send_empty {
+        if r.stories.is_empty() && !(app.config.digest.send_empty && r.takes_digests) {
             continue;
         }
         let digest = content(&app.config, MessageKind::Digest, &queue, r, &attention, &[]);

@@ -28,6 +28,9 @@ pub struct Route {
     /// The recipient's address in lower case: how the outbox knows them.
     pub address: String,
     pub stories: Vec<Placement>,
+    /// One of their topics goes out in the digest (else they get alerts only, and no empty
+    /// digest even with `send_empty`).
+    pub takes_digests: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +54,11 @@ pub fn route(config: &Config, kind: MessageKind, queue: &[QueuedStory]) -> Routi
         .into_iter()
         .map(|recipient| Route {
             address: address_of(&recipient),
+            takes_digests: config.email.to.iter().any(|m| same_address(m, &recipient))
+                || config
+                    .topics
+                    .iter()
+                    .any(|t| t.alert == AlertMode::Digest && names(t, &recipient)),
             recipient,
             stories: Vec::new(),
         })
@@ -197,6 +205,17 @@ to = ["kyiv@x.org"]
             [1]
         );
         assert_eq!(r.done, [1, 2]);
+    }
+
+    #[test]
+    fn only_recipients_with_a_digest_topic_take_digests() {
+        let c = config(TOPICS);
+        let r = route(&c, MessageKind::Digest, &[]);
+        assert!(of(&r, "all@x.org").takes_digests && of(&r, "kyiv@x.org").takes_digests);
+        assert!(
+            !of(&r, "desk@x.org").takes_digests,
+            "desk only has the immediate SDF topic"
+        );
     }
 
     #[test]
