@@ -5,7 +5,7 @@
 //!   found them; the digest is composed at each `digest.at` time (a time missed while newswatch
 //!   was down is sent once at start);
 //! - a sender task sends the outbox whenever something in it is due (retries included);
-//! - SIGHUP reloads the config, SIGINT/SIGTERM stop it within [`SHUTDOWN_GRACE`] (a send in
+//! - SIGHUP reloads the config, SIGINT/SIGTERM stop it within `SHUTDOWN_GRACE` (a send in
 //!   flight stays pending and goes at the next start); systemd hears READY, RELOADING,
 //!   STOPPING and the watchdog.
 //!

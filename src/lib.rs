@@ -1,4 +1,4 @@
-//! newswatch: poll news feeds, match keywords, deduplicate in SQLite, mail a digest.
+//! newswatch: poll news feeds, match keywords, deduplicate in SQLite, mail digests and alerts.
 //!
 //! Data flows one way, one module per stage; `docs/architecture.md` is the map, with what each
 //! module may and may never touch:
@@ -10,10 +10,11 @@
 //! - Stages: [`fetch`] (HTTP), [`parse`] (feeds) and [`extract`] (web pages), [`matcher`] (with
 //!   [`query`], the topics' language), [`dedup`] (when two entries are one story), [`digest`]
 //!   (rendering) and [`mail`] (transports). Pure but for `fetch` and `mail`.
-//! - Work on them: [`poll`] (one source, start to end), [`deliver`] (claim, render, send, mark
-//!   sent), [`health`] (how each source is doing), [`explain`] (how a topic reads a text).
-//! - [`schedule`]: when a source is due and the next digest time; [`daemon`]: the loop;
-//!   [`cli`]: the commands.
+//! - Work on them: [`poll`] (one source, start to end), [`deliver`] (who gets which story;
+//!   the outbox: compose, send, retry), [`health`] (how each source and the outbox are doing),
+//!   [`explain`] (how a topic reads a text).
+//! - [`schedule`]: when a source is due, when a message is retried, the next digest time;
+//!   [`daemon`]: the service loop; [`cli`]: the commands.
 //! - Shared: [`app`] (config, store, fetcher, matcher, mailer), [`store`] (SQLite, SQL only),
 //!   [`config`], and the neutral [`model`], [`text`] and [`timefmt`].
 

@@ -22,7 +22,7 @@ use crate::model::Entry;
 const MAX_ARTICLE_BYTES: usize = 256 * 1024;
 
 /// Fetches an article (robots.txt permitting) and extracts its title, time and main text; the
-/// text is cut at [`MAX_ARTICLE_BYTES`]. The error says why it did not load.
+/// text is cut at `MAX_ARTICLE_BYTES`. The error says why it did not load.
 pub async fn fetch_article(fetcher: &Fetcher, url: &Url, reach: Reach) -> Result<Article, String> {
     let doc = match fetcher.get_page(url, reach).await {
         Ok(Fetched::Document(doc)) => doc,

@@ -1,4 +1,4 @@
-//! Polling. [`Poller::poll_source`] tells the story of one source, top to bottom (Miniflux's
+//! Polling. `Poller::poll_source` tells the story of one source, top to bottom (Miniflux's
 //! `RefreshFeed`): fetch → feed or page? → unchanged? → parse, or extract links and articles →
 //! match → dedup → store. The steps live beside it:
 //!
@@ -111,7 +111,7 @@ impl Poller {
     }
 
     /// For the daemon: one source on its own, recorded as soon as it is done, whatever the
-    /// other sources do. A connection failure is judged after [`SETTLE`], from what the other
+    /// other sources do. A connection failure is judged after `SETTLE`, from what the other
     /// sources' fetches saw meanwhile.
     pub async fn poll_alone(&self, source: Source, state: Option<SourceState>) -> SourceReport {
         let batch = UnchangedBatch::default();

@@ -17,7 +17,7 @@
 //! everything a later poll redoes (items, sightings, source health): an entry not stored is
 //! simply stored again. It is wrong for the outbox: forgetting a message composed and sent, or
 //! that a message went out, means mailing the same stories again, in another message. Those
-//! writes go through [`Store::durably`], which commits with `synchronous = FULL` (and, the WAL
+//! writes go through `Store::durably`, which commits with `synchronous = FULL` (and, the WAL
 //! being one file, makes every earlier commit durable with it). This is the only place that
 //! chooses.
 
