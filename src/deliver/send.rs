@@ -62,7 +62,7 @@ pub struct Pass {
     pub busy: bool,
 }
 
-/// Sends every message due now. `stopping` is asked between two messages.
+/// Sends every message due now, each at most once. `stopping` is asked between two messages.
 pub async fn send_due(
     app: &App,
     lock_wait: Duration,
@@ -73,9 +73,11 @@ pub async fn send_due(
         pass.busy = true;
         return Ok(pass);
     };
+    // Due when the pass began: a message that fails in this pass waits for the next one, however
+    // long this one takes, so that it is not refused several times in one go.
+    let started = Timestamp::now();
     while !stopping() {
-        let now = Timestamp::now();
-        let Some((entry, bytes)) = app.store(move |s| s.due_message(now)).await? else {
+        let Some((entry, bytes)) = app.store(move |s| s.due_message(started)).await? else {
             break;
         };
         let message = Formatted {
