@@ -7,6 +7,9 @@
 //!
 //! Pure: HTML in, text and links out; never fetches or stores.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use scraper::{ElementRef, Html, Selector};
 
@@ -306,37 +309,72 @@ fn find_date_published(json: &str) -> Option<String> {
     walk(&value)
 }
 
-/// Whether open tags nest deeper than `limit` (a cheap scan, no parsing).
+/// Whether open tags nest deeper than `limit` (a cheap scan, no parsing). Depth is counted
+/// the way the tree builder will build it: an end tag closes the innermost open element of its
+/// name and all inside it, and an end tag that closes nothing (`</p>` with no open `p`) changes
+/// nothing, so `<div></p>` repeated is as deep as `<div>` repeated.
 pub fn nesting_exceeds(s: &str, limit: usize) -> bool {
+    // Elements that never hold others, or that the next such element closes.
     const VOID: &[&str] = &[
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p",
         "li", "!doctype",
     ];
     let bytes = s.as_bytes();
-    let mut depth = 0usize;
+    // Tag names as small numbers; `open` is the stack of open elements, `counts` how many of
+    // each name are open, so that an end tag that closes nothing is told without a walk down
+    // the stack.
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
     let mut i = 0;
     while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
         i += off + 1;
-        match bytes.get(i) {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let name_end = bytes[i..]
-                    .iter()
-                    .position(|c| !c.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |p| i + p);
-                let name = s[i..name_end].to_ascii_lowercase();
-                let self_closing = bytes[name_end..]
-                    .iter()
-                    .position(|&c| c == b'>')
-                    .is_some_and(|p| p > 0 && bytes[name_end + p - 1] == b'/');
-                if !VOID.contains(&name.as_str()) && !self_closing {
-                    depth += 1;
-                    if depth > limit {
-                        return true;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = i + usize::from(closing);
+        if !bytes.get(start).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let name_end = bytes[start..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .map_or(bytes.len(), |p| start + p);
+        let name = &s[start..name_end];
+        let name: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
+        if closing {
+            let Some(&id) = ids.get(name.as_ref()) else { continue };
+            if counts[id] > 0 {
+                while let Some(top) = open.pop() {
+                    counts[top] -= 1;
+                    if top == id {
+                        break;
                     }
                 }
             }
-            _ => {}
+            continue;
+        }
+        let self_closing = bytes[name_end..]
+            .iter()
+            .position(|&c| c == b'>')
+            .is_some_and(|p| p > 0 && bytes[name_end + p - 1] == b'/');
+        if VOID.contains(&name.as_ref()) || self_closing {
+            continue;
+        }
+        let id = match ids.get(name.as_ref()) {
+            Some(&id) => id,
+            None => {
+                ids.insert(name.into_owned(), counts.len());
+                counts.push(0);
+                counts.len() - 1
+            }
+        };
+        counts[id] += 1;
+        open.push(id);
+        if open.len() > limit {
+            return true;
         }
     }
     false
@@ -441,5 +479,12 @@ mod tests {
         assert!(nesting_exceeds(&deep, MAX_DEPTH));
         assert_eq!(extract(&deep).text, "NATO deep");
         assert!(!nesting_exceeds("<p>a<br>b<img src=x/><p>c</p>", 2));
+        // End tags that close nothing do not make a page shallower.
+        assert!(nesting_exceeds(&"<div></p>".repeat(200_000), MAX_DEPTH));
+        assert!(nesting_exceeds(&"<div></span>".repeat(1_000), MAX_DEPTH));
+        // One that closes an outer element closes everything inside it.
+        let closed = "<section><div><div><div></section>".repeat(1_000);
+        assert!(!nesting_exceeds(&closed, 4));
+        assert!(nesting_exceeds(&closed, 3));
     }
 }
