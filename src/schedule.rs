@@ -19,6 +19,9 @@ use crate::model::{HostHold, SourceState};
 
 /// Longest backoff after failures, and longest wait a host may impose.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+/// Shortest and longest a host that asked us to wait (429/503 with Retry-After) is left alone.
+pub const MIN_HOST_HOLD: Duration = Duration::from_secs(60);
+pub const MAX_HOST_HOLD: Duration = MAX_BACKOFF;
 /// While our own network looks down, sources are tried again this soon at the latest.
 pub const NETWORK_RETRY: Duration = Duration::from_secs(5 * 60);
 
@@ -104,10 +107,12 @@ pub fn after_failures(interval: Duration, failures: u32, now: Timestamp) -> Time
     later(now, backoff(interval, failures.max(1)))
 }
 
-/// How long a host that answered 429/503 is left alone: what it asked (capped by the fetcher),
-/// else as long as a first backoff.
+/// How long a host that answered 429/503 is left alone: what it asked, between a minute and a
+/// day (`Retry-After: 0`, or a date in the past, must not make us ask again at once), else as
+/// long as a first backoff.
 pub fn host_hold_until(retry_after: Option<Duration>, interval: Duration, now: Timestamp) -> Timestamp {
-    later(now, retry_after.unwrap_or_else(|| backoff(interval, 1)))
+    let hold = retry_after.map_or_else(|| backoff(interval, 1), |d| d.clamp(MIN_HOST_HOLD, MAX_HOST_HOLD));
+    later(now, hold)
 }
 
 /// When to try again while our own network looks down.
@@ -274,6 +279,24 @@ mod tests {
         assert_eq!(wait(0, 0, true), Some(600), "a refusal waits at least retry_refused");
         assert_eq!(wait(6, 1, true), Some(3600));
         assert_eq!(wait(2, 2, true), None, "the third refusal parks it");
+    }
+
+    #[test]
+    fn a_host_hold_lasts_between_a_minute_and_a_day() {
+        let now = t("2026-11-23T12:00:00Z");
+        let hour = Duration::from_secs(3600);
+        let held = |asked: Option<u64>| {
+            host_hold_until(asked.map(Duration::from_secs), hour, now)
+                .duration_since(now)
+                .as_secs()
+        };
+        // `Retry-After: 0`, or a date already past (parsed as zero).
+        assert_eq!(held(Some(0)), 60);
+        assert_eq!(held(Some(30)), 60);
+        assert_eq!(held(Some(600)), 600);
+        assert_eq!(held(Some(9 * 24 * 3600)), 24 * 3600);
+        // Nothing asked: as long as a first backoff.
+        assert!((3000..=4000).contains(&held(None)), "{}", held(None));
     }
 
     #[test]

@@ -66,11 +66,15 @@ pub(super) async fn from_fetch(
     match error {
         FetchError::RateLimited { status, retry_after } => {
             // Rate limits are per client address: leave the whole host alone.
+            let now = Timestamp::now();
             let hold = HostHold {
-                until: schedule::host_hold_until(retry_after, source.interval, Timestamp::now()),
+                until: schedule::host_hold_until(retry_after, source.interval, now),
                 reason: format!("HTTP {status}"),
             };
             let until = hold.until;
+            // This source was not read: it is due again at its next poll time, or when the
+            // host's wait ends, whichever is later.
+            let retry_at = until.max(schedule::next_poll(source.interval, now));
             failure.message = format!(
                 "{}; {host} is left alone until {}",
                 failure.message,
@@ -80,7 +84,7 @@ pub(super) async fn from_fetch(
             if let Err(e) = app.store(move |s| s.set_host_hold(&h, &hold)).await {
                 tracing::error!(error = %e, "cannot record the host's Retry-After");
             }
-            return (failure, Some(until));
+            return (failure, Some(retry_at));
         }
         FetchError::Gone => {
             failure.message = format!(
