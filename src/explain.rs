@@ -88,7 +88,7 @@ fn from_file(path: PathBuf) -> Result<(Entry, &'static str), ExplainError> {
         path: path.clone(),
         source,
     })?;
-    let content = String::from_utf8_lossy(&bytes);
+    let content = text::decode(&bytes, None, text::Markup::Html).text;
     let name = path.to_string_lossy();
     let html = name.ends_with(".html") || name.ends_with(".htm") || content.trim_start().starts_with('<');
     if html {

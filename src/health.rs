@@ -35,6 +35,9 @@ pub enum Status {
     /// Polled fine, but from a new address the config should name.
     #[serde(rename = "moved")]
     Moved,
+    /// Read, but not all of it: entries skipped, or recovered from a malformed document.
+    #[serde(rename = "warning")]
+    Warning,
     #[serde(rename = "ok")]
     Ok,
 }
@@ -47,6 +50,7 @@ impl fmt::Display for Status {
             Status::Failing => "failing",
             Status::Retrying => "retrying",
             Status::Moved => "moved",
+            Status::Warning => "warning",
             Status::Ok => "ok",
         })
     }
@@ -65,6 +69,8 @@ pub struct Health {
     pub consecutive_failures: u32,
     pub failing_since: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// What was wrong with the last document, though it was read.
+    pub last_warning: Option<String>,
     pub last_status: Option<u16>,
     pub items_seen: i64,
     pub items_matched: i64,
@@ -97,6 +103,8 @@ pub async fn report(app: &App, now: Timestamp) -> Result<Vec<Health>, StoreError
                 Status::Retrying
             } else if st.moved_to.is_some() {
                 Status::Moved
+            } else if st.last_warning.is_some() {
+                Status::Warning
             } else {
                 Status::Ok
             };
@@ -110,6 +118,7 @@ pub async fn report(app: &App, now: Timestamp) -> Result<Vec<Health>, StoreError
                 consecutive_failures: st.consecutive_failures,
                 failing_since: st.failing_since,
                 last_error: st.last_error,
+                last_warning: st.last_warning,
                 last_status: st.last_status,
                 items_seen: st.items_seen,
                 items_matched: st.items_matched,

@@ -92,6 +92,8 @@ pub struct SourceState {
     pub kind: Option<String>,
     /// The feed a page advertised, polled instead of the page.
     pub feed_url: Option<String>,
+    /// What was wrong with the last document, though it was read.
+    pub last_warning: Option<String>,
 }
 
 /// The stored state of every source, by name.

@@ -76,6 +76,13 @@ async fn zoo(Path(case): Path<String>, State(counters): State<Arc<Counters>>, he
         )
             .into_response(),
         "malformed" => feed("<rss version=\"2.0\"><channel><title>t</title><item><title>NATO cut off"),
+        // Ill-formed in its second item: the first and the third are still read.
+        "malformed-partly" => feed(
+            "<rss version=\"2.0\"><channel><title>t</title>\
+             <item><guid>p1</guid><title>NATO before</title><link>http://news.test/p1</link></item>\
+             <item><guid>p2</guid><title>NATO <b>bold</title></item>\
+             <item><guid>p3</guid><title>NATO after</title><link>http://news.test/p3</link></item></channel></rss>",
+        ),
         "empty" => feed(""),
         "bad-json" => ([(header::CONTENT_TYPE, "application/feed+json")], "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": [").into_response(),
         "laughs" => feed(
@@ -249,6 +256,11 @@ fn cases(z: &Zoo) -> Vec<(&'static str, String, &'static str)> {
         ),
         ("Login page", m("login"), "error: not a feed (got text/html)"),
         ("Malformed XML", m("malformed"), "error: malformed feed"),
+        (
+            "Malformed, partly",
+            m("malformed-partly"),
+            "3 new, 3 matched; warning: malformed feed (expected `</b>`, but `</title>` was found at line 1): 3 entries recovered",
+        ),
         ("Empty body", m("empty"), "error: malformed feed"),
         ("Broken JSON", m("bad-json"), "error: malformed feed"),
         ("Billion laughs", m("laughs"), "1 new, 0 matched"),
@@ -365,10 +377,11 @@ async fn hostile_servers_are_survived_reported_and_contained() {
     // And what is stored is right.
     assert_eq!(stored_titles(&conn, "Windows-1251"), ["Украина: новости"]);
     assert_eq!(stored_titles(&conn, "Shift_JIS"), ["陸上自衛隊が訓練"]);
-    assert_eq!(
-        stored_titles(&conn, "Invalid UTF-8"),
-        ["NATO \u{fffd}\u{fffd}\u{fffd} broken"]
-    );
+    // Bytes that are not UTF-8, whatever the declaration says, are read as windows-1252.
+    assert_eq!(stored_titles(&conn, "Invalid UTF-8"), ["NATO ÿþÃ broken"]);
+    let mut recovered = stored_titles(&conn, "Malformed, partly");
+    recovered.sort();
+    assert_eq!(recovered, ["NATO after", "NATO before", "NATO bold"]);
     assert_eq!(
         stored_titles(&conn, "Duplicate GUIDs"),
         ["NATO first version"],

@@ -34,7 +34,7 @@ pub(super) async fn sources(app: &App, json: bool, resume: Option<String>) -> an
         "HTTP".into(),
         "SEEN".into(),
         "MATCHED".into(),
-        "LAST ERROR".into(),
+        "LAST ERROR OR WARNING".into(),
     ]];
     for h in &health {
         let name = if h.needs_attention {
@@ -50,7 +50,11 @@ pub(super) async fn sources(app: &App, json: bool, resume: Option<String>) -> an
             h.last_status.map_or_else(|| "-".into(), |s| s.to_string()),
             h.items_seen.to_string(),
             h.items_matched.to_string(),
-            h.last_error.clone().unwrap_or_default(),
+            match (&h.last_error, &h.last_warning) {
+                (Some(e), _) => e.clone(),
+                (None, Some(w)) => format!("warning: {w}"),
+                (None, None) => String::new(),
+            },
         ]);
     }
     let widths: Vec<usize> = (0..7)

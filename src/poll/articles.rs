@@ -33,7 +33,8 @@ pub async fn fetch_article(fetcher: &Fetcher, url: &Url, reach: Reach) -> Result
         }
     };
     tokio::task::spawn_blocking(move || {
-        let mut article = extract::extract(&String::from_utf8_lossy(&doc.body));
+        let html = crate::text::decode(&doc.body, doc.content_type.as_deref(), crate::text::Markup::Html).text;
+        let mut article = extract::extract(&html);
         article.text = crate::text::truncated(article.text, MAX_ARTICLE_BYTES);
         article
     })

@@ -46,7 +46,7 @@ pub(super) async fn poll(
             Failure::new(kind, e.to_string())
         })?;
 
-    let over_cap = parsed.skipped;
+    let (over_cap, warning) = (parsed.over_cap, parsed.warning.clone());
     let mut articles = if source.full_text {
         articles::fetch_new(app, source, &parsed.entries, reach).await
     } else {
@@ -87,7 +87,7 @@ pub(super) async fn poll(
     let report = record::Report {
         over_cap,
         articles: stats,
-        warning: None,
+        warning,
     };
     record::store(app, source, entries, record, report).await
 }

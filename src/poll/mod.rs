@@ -245,6 +245,13 @@ impl Poller {
             PollOutcome::Failed(f) => {
                 tracing::warn!(source = %source.name, error = %f, transient = f.kind.is_transient(), "poll failed")
             }
+            PollOutcome::Fetched {
+                counts,
+                warning: Some(w),
+                ..
+            } => {
+                tracing::warn!(source = %source.name, new = counts.new, matched = counts.matched, warning = %w, "polled")
+            }
             PollOutcome::Fetched { counts, .. } => {
                 tracing::info!(source = %source.name, new = counts.new, matched = counts.matched, "polled")
             }
@@ -291,6 +298,7 @@ impl Poller {
                     body_hash: None,
                     next_poll,
                     moved_to: state.and_then(|s| s.moved_to.clone()),
+                    warning: None,
                 };
                 return Ok(self.unchanged(source, record, reach, batch).await);
             }
@@ -320,6 +328,8 @@ impl Poller {
             body_hash: Some(hash.clone()),
             next_poll,
             moved_to: doc.moved_to.as_ref().map(ToString::to_string),
+            // The document read before, unless parsed anew below.
+            warning: state.and_then(|s| s.last_warning.clone()),
         };
         let same_body = state.and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str());
         let outcome = match kind {

@@ -54,11 +54,7 @@ pub(super) async fn decide_kind(
         remember_kind(app, source, "feed", None).await;
         return Ok((Kind::Feed, doc));
     }
-    let (html, base, css) = (
-        String::from_utf8_lossy(&doc.body).into_owned(),
-        doc.url.clone(),
-        source.links.clone(),
-    );
+    let (html, base, css) = (page_text(&doc), doc.url.clone(), source.links.clone());
     // One parse tells both: an advertised feed, else whether the page lists articles.
     let (advertised, has_links) = app
         .compute(move || match extract::advertised_feed(&html, &base) {
@@ -106,6 +102,11 @@ pub(super) async fn decide_kind(
     }
 }
 
+/// A page's text, in the charset its server or its `<meta>` names.
+fn page_text(doc: &Document) -> String {
+    text::decode(&doc.body, doc.content_type.as_deref(), text::Markup::Html).text
+}
+
 async fn remember_kind(app: &App, source: &Source, kind: &'static str, feed_url: Option<&str>) {
     let (name, url, feed) = (
         source.name.clone(),
@@ -128,7 +129,7 @@ pub(super) async fn poll(
 ) -> Result<PollOutcome, Failure> {
     let (base, selector) = (doc.url.clone(), source.links.clone());
     let found = app
-        .compute(move || extract::page_links(&String::from_utf8_lossy(&doc.body), &base, selector.as_deref()))
+        .compute(move || extract::page_links(&page_text(&doc), &base, selector.as_deref()))
         .await
         .map_err(Failure::internal("reading the page"))?;
     let warning = match &source.links {

@@ -38,10 +38,11 @@ pub(super) async fn store(
     app: &App,
     source: &Source,
     entries: Vec<NewEntry>,
-    record: FetchRecord,
+    mut record: FetchRecord,
     report: Report,
 ) -> Result<PollOutcome, Failure> {
     let (name, url) = (source.name.clone(), source.url.to_string());
+    record.warning = report.warning.clone();
     let moved_to = record.moved_to.clone();
     let max_age = app.config.fetch.max_age;
     let counts = app

@@ -217,11 +217,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 5);
+        assert_eq!(store.schema_version().unwrap(), 6);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 5);
+        assert_eq!(again.schema_version().unwrap(), 6);
     }
 
     #[test]
@@ -238,7 +238,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 5"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 6"),
             "{e}"
         );
     }
@@ -252,7 +252,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 5);
+        assert_eq!(copy.schema_version().unwrap(), 6);
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct FetchRecord {
     pub body_hash: Option<String>,
     pub next_poll: Timestamp,
     pub moved_to: Option<String>,
+    /// What was wrong with the document, though it was read; with a `body_hash`, it replaces
+    /// the stored one (without, the document is the one read before, and so is its warning).
+    pub warning: Option<String>,
 }
 
 /// What a failed fetch changes.
@@ -39,7 +42,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT name, url, last_attempt, last_success, consecutive_failures, last_error, last_status, items_seen,
                     items_matched, etag, last_modified, body_hash, next_poll, failing_since, paused, moved_to,
-                    kind, feed_url
+                    kind, feed_url, last_warning
              FROM sources",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -62,6 +65,7 @@ impl Store {
                 moved_to: r.get(15)?,
                 kind: r.get(16)?,
                 feed_url: r.get(17)?,
+                last_warning: r.get(18)?,
             })
         })?;
         let mut states = SourceStates::default();
@@ -198,7 +202,8 @@ pub(super) fn record_success(
     conn.execute(
         "UPDATE sources SET last_attempt = ?2, last_success = ?2, consecutive_failures = 0, failing_since = NULL,
              last_error = NULL, last_status = ?3, next_poll = ?4, moved_to = ?5,
-             etag = ?6, last_modified = ?7, body_hash = COALESCE(?8, body_hash)
+             etag = ?6, last_modified = ?7, body_hash = COALESCE(?8, body_hash),
+             last_warning = CASE WHEN ?8 IS NULL THEN last_warning ELSE ?9 END
          WHERE id = ?1",
         params![
             id,
@@ -208,7 +213,8 @@ pub(super) fn record_success(
             r.moved_to,
             r.etag,
             r.last_modified,
-            r.body_hash
+            r.body_hash,
+            r.warning
         ],
     )?;
     Ok(())

@@ -1,11 +1,13 @@
-//! Neutral text helpers that several stages need: text kept on one line, strings cut at a
-//! character boundary, telling an HTML page from other documents, and HTML to plain text
-//! ([`html_to_text`]).
+//! Neutral text helpers that several stages need: bytes to text in the right charset
+//! ([`decode`]), text kept on one line, strings cut at a character boundary, telling an HTML
+//! page from other documents, and HTML to plain text ([`html_to_text`]).
 //!
 //! Every room may use this one; it uses no other room of ours, and must not.
 
+mod charset;
 mod html;
 
+pub use charset::{Decoded, Markup, declare_utf8, decode, http_charset};
 pub use html::html_to_text;
 
 /// Control characters (CR and LF above all) removed and runs of whitespace made one space, so
