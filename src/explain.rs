@@ -73,8 +73,8 @@ pub async fn explain(config: &Config, topic: &str, input: &str) -> Result<Explai
 async fn fetched(config: &Config, input: &str) -> Result<Entry, ExplainError> {
     let url = url::Url::parse(input).map_err(|e| ExplainError::Url(format!("{input}: {e}")))?;
     let fetcher = Fetcher::new(&config.fetch).map_err(crate::app::SetupError::from)?;
-    let reach = fetch::reach_for(&url, config.fetch.allow_private).await;
-    let article = poll::fetch_article(&fetcher, &url, reach)
+    let scope = fetch::Scope::for_url(&url, config.fetch.allow_private);
+    let article = poll::fetch_article(&fetcher, &url, &scope)
         .await
         .map_err(|reason| ExplainError::Fetch {
             url: url.to_string(),

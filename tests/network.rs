@@ -61,7 +61,7 @@ async fn our_network_down_penalises_no_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn robots_txt_is_honoured_for_pages() {
-    use newswatch::fetch::{FetchError, Fetched, Fetcher, Reach};
+    use newswatch::fetch::{FetchError, Fetched, Fetcher, Scope};
     let site = serve(
         Router::new()
             .route("/robots.txt", get(|| async { "User-agent: *\nDisallow: /private/\n" }))
@@ -84,21 +84,22 @@ async fn robots_txt_is_honoured_for_pages() {
     .unwrap();
     let fetcher = Fetcher::new(&config.fetch).unwrap();
     let url = |s: &Server, p: &str| url::Url::parse(&s.url(p)).unwrap();
+    let any = Scope::for_url(&url(&site, "/"), true);
 
-    let denied = fetcher.get_page(&url(&site, "/private/article"), Reach::Any).await;
+    let denied = fetcher.get_page(&url(&site, "/private/article"), &any).await;
     assert!(matches!(denied, Err(FetchError::RobotsDisallowed(_))), "{denied:?}");
     assert!(denied.unwrap_err().to_string().contains("robots.txt"));
     assert!(matches!(
-        fetcher.get_page(&url(&site, "/public/article"), Reach::Any).await,
+        fetcher.get_page(&url(&site, "/public/article"), &any).await,
         Ok(Fetched::Document(_))
     ));
     // No robots.txt (404): everything allowed.
     assert!(matches!(
-        fetcher.get_page(&url(&no_robots, "/a"), Reach::Any).await,
+        fetcher.get_page(&url(&no_robots, "/a"), &any).await,
         Ok(Fetched::Document(_))
     ));
     // robots.txt failing with a 5xx: not now.
-    let later = fetcher.get_page(&url(&broken_robots, "/a"), Reach::Any).await;
+    let later = fetcher.get_page(&url(&broken_robots, "/a"), &any).await;
     assert!(matches!(later, Err(FetchError::RobotsUnavailable { .. })), "{later:?}");
 }
 

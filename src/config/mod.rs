@@ -7,6 +7,7 @@
 //! environment or its own file, nothing else: no network, no database.
 
 mod raw;
+mod source;
 mod values;
 
 use std::net::IpAddr;
@@ -19,10 +20,10 @@ use lettre::message::Mailbox;
 
 pub use raw::{parse_duration, parse_size};
 pub use values::{
-    AlertMode, Digest, Email, Fetch, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic, TransportKind,
+    Access, AlertMode, Digest, Email, Fetch, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic, TransportKind,
 };
 
-use raw::{RawConfig, RawDigest, RawEmail, RawFetch, RawSource, RawTopic, ZoneName};
+use raw::{RawConfig, RawDigest, RawEmail, RawFetch, RawTopic, ZoneName};
 
 /// Where the config is looked for when neither `--config` nor `NEWSWATCH_CONFIG` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/newswatch.toml";
@@ -102,7 +103,7 @@ impl Config {
         let digest = digest(raw.digest).map_err(invalid)?;
         let email = email(raw.email, &resolve, &env).map_err(invalid)?;
         let topics = topics(raw.topic, text, path, &email)?;
-        let sources = sources(raw.source, &fetch).map_err(invalid)?;
+        let sources = source::sources(raw.source, &fetch, &resolve, &env).map_err(invalid)?;
         Ok(Config {
             path: path.to_path_buf(),
             storage: Storage {
@@ -220,23 +221,20 @@ fn email(
         return Err("email.smtp_host is required when email.transport = \"smtp\"".into());
     }
     let username = raw.username.filter(|u| !u.is_empty());
-    let password = match (&username, raw.password_file, raw.password_env) {
-        (_, Some(_), Some(_)) => {
-            return Err("give email.password_file or email.password_env, not both".into());
-        }
-        (None, _, _) => None,
-        (Some(_), Some(file), None) => {
-            let file = resolve(file);
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read email.password_file {}: {e}", file.display()))?;
-            // A trailing newline is the editor's, not the password's.
-            Some(text.trim_end_matches(['\n', '\r']).to_string())
-        }
-        (Some(_), None, name) => {
-            let name = name.unwrap_or_else(|| "NEWSWATCH_SMTP_PASSWORD".to_string());
-            Some(env(&name).ok_or_else(|| {
-                format!("email.username is set but the environment variable {name} (email.password_env) holding the password is not")
-            })?)
+    let password = match username {
+        None => None,
+        Some(_) => {
+            let env_name = match (&raw.password_file, raw.password_env) {
+                (None, None) => Some("NEWSWATCH_SMTP_PASSWORD".to_string()),
+                (_, name) => name,
+            };
+            source::secret(
+                "the password for email.username",
+                raw.password_file,
+                env_name,
+                resolve,
+                env,
+            )?
         }
     };
     if transport == TransportKind::Smtp && username.is_some() && tls == TlsMode::None && !is_loopback_host(&host) {
@@ -353,50 +351,6 @@ fn topics(raw: Vec<RawTopic>, text: &str, path: &Path, email: &Email) -> Result<
         ));
     }
     Ok(topics)
-}
-
-fn sources(raw: Vec<RawSource>, fetch: &Fetch) -> Result<Vec<Source>, String> {
-    let mut sources = Vec::new();
-    for (i, s) in raw.into_iter().enumerate() {
-        let name = s.name.trim().to_string();
-        if name.is_empty() {
-            return Err(format!("source #{}: name must not be empty", i + 1));
-        }
-        if sources.iter().any(|x: &Source| x.name == name) {
-            return Err(format!(
-                "source {name:?} is defined twice (source names must be unique)"
-            ));
-        }
-        // A links selector only makes sense on a page.
-        let kind = s.kind.unwrap_or(if s.links.is_some() {
-            SourceKind::Page
-        } else {
-            SourceKind::Auto
-        });
-        if let Some(css) = &s.links {
-            crate::extract::check_selector(css)
-                .map_err(|e| format!("source {name:?}: links = {css:?} is not a valid CSS selector: {e}"))?;
-            if kind == SourceKind::Feed {
-                return Err(format!(
-                    "source {name:?}: links applies to page sources, not kind = \"feed\""
-                ));
-            }
-        }
-        sources.push(Source {
-            name,
-            url: s.url.0,
-            interval: s.interval.map_or(fetch.interval, |d| d.0),
-            full_text: s.full_text.unwrap_or(kind == SourceKind::Page),
-            kind,
-            links: s.links,
-        });
-    }
-    if sources.is_empty() {
-        return Err(
-            "no [[source]] defined: add at least one, e.g. [[source]] name = \"Example\" url = \"https://example.org/rss.xml\"".into(),
-        );
-    }
-    Ok(sources)
 }
 
 /// Whether two mailboxes are one address (display names and case aside).

@@ -105,6 +105,22 @@ pub(super) struct RawSource {
     pub(super) full_text: Option<bool>,
     pub(super) kind: Option<SourceKind>,
     pub(super) links: Option<String>,
+    pub(super) allow_private: Option<bool>,
+    pub(super) user_agent: Option<String>,
+    #[serde(default)]
+    pub(super) headers: std::collections::BTreeMap<String, HeaderSpec>,
+    pub(super) username: Option<String>,
+    pub(super) password_env: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
+}
+
+/// A header's value: written out, or kept out of the config (a token) in the environment or a
+/// file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum HeaderSpec {
+    Value(String),
+    Secret { env: Option<String>, file: Option<PathBuf> },
 }
 
 // Values checked while deserialising, so that a bad one is reported with its line and column.

@@ -182,7 +182,79 @@ fn the_smtp_password_may_come_from_a_file() {
     let missing = format!("{smtp}password_file = \"nope\"\n{MINIMAL}");
     let e = Config::parse(&missing, &dir.path().join("n.toml"), |_| None).unwrap_err();
     assert!(
-        e.to_string().contains("cannot read email.password_file") && e.to_string().contains("nope"),
+        e.to_string().contains("password for email.username: cannot read") && e.to_string().contains("nope"),
         "{e}"
     );
+}
+
+const PRIVATE_SOURCE: &str = r#"
+[[topic]]
+name = "T"
+keywords = ["NATO"]
+
+[[source]]
+name = "Members"
+url = "https://members.example.org/feed"
+"#;
+
+#[test]
+fn sources_behind_a_login_or_a_token() {
+    let text = format!(
+        "{PRIVATE_SOURCE}user_agent = \"Reader/2\"\nallow_private = true\nusername = \"ann\"\npassword_env = \"MEMBERS_PASSWORD\"\n\
+         headers = {{ \"X-Api-Key\" = {{ env = \"MEMBERS_TOKEN\" }}, \"Accept-Language\" = \"ja\" }}\n"
+    );
+    let env = |name: &str| match name {
+        "MEMBERS_PASSWORD" => Some("hunter2".to_string()),
+        "MEMBERS_TOKEN" => Some("t0ken".to_string()),
+        _ => None,
+    };
+    let c = Config::parse(&text, Path::new("/etc/n.toml"), env).unwrap();
+    let access = &c.sources[0].access;
+    assert!(access.allow_private);
+    assert_eq!(access.user_agent.as_deref(), Some("Reader/2"));
+    assert_eq!(access.basic_auth, Some(("ann".to_string(), "hunter2".to_string())));
+    assert_eq!(
+        access.headers,
+        [
+            ("Accept-Language".to_string(), "ja".to_string()),
+            ("X-Api-Key".to_string(), "t0ken".to_string())
+        ]
+    );
+    let shown = format!("{:?}", c.sources[0]);
+    assert!(!shown.contains("hunter2") && !shown.contains("t0ken"), "{shown}");
+
+    // A source without them may not reach private addresses unless fetch says so.
+    assert!(!parse(PRIVATE_SOURCE).unwrap().sources[0].access.allow_private);
+    let all = format!("[fetch]\nallow_private = true\n{PRIVATE_SOURCE}");
+    assert!(parse(&all).unwrap().sources[0].access.allow_private);
+}
+
+#[test]
+fn bad_access_settings_are_named() {
+    for (extra, expected) in [
+        ("username = \"ann\"\n", "password_env"),
+        ("password_env = \"X\"\n", "without a username"),
+        ("username = \"a:b\"\npassword_env = \"X\"\n", "without a colon"),
+        ("username = \"ann\"\npassword_env = \"UNSET\"\n", "UNSET is not set"),
+        ("headers = { \"Bad Name\" = \"x\" }\n", "not a valid header name"),
+        ("headers = { \"Host\" = \"x\" }\n", "HTTP sets it"),
+        ("headers = { \"X-A\" = \"a\\r\\nInjected: yes\" }\n", "one line"),
+        ("headers = { \"X-A\" = { env = \"UNSET\" } }\n", "UNSET is not set"),
+        ("headers = { \"X-A\" = { } }\n", "needs env"),
+        ("user_agent = \"two\\nlines\"\n", "one non-empty line"),
+        (
+            "username = \"ann\"\npassword_env = \"X\"\nheaders = { \"Authorization\" = \"Bearer t\" }\n",
+            "not both",
+        ),
+    ] {
+        let text = format!("{PRIVATE_SOURCE}{extra}");
+        let e = Config::parse(&text, Path::new("/etc/n.toml"), |n| {
+            (n == "X").then(|| "pw".to_string())
+        })
+        .expect_err(extra)
+        .to_string();
+        assert!(e.contains("source \"Members\"") && e.contains(expected), "{extra}: {e}");
+    }
+    let e = err(&PRIVATE_SOURCE.replace("https://members", "https://ann:pw@members"));
+    assert!(e.contains("not in the URL"), "{e}");
 }

@@ -148,6 +148,39 @@ pub struct Source {
     pub kind: SourceKind,
     /// CSS selector of article links on a page source.
     pub links: Option<String>,
+    pub access: Access,
+}
+
+/// How a source's requests get in: where they may connect, and what they say. Headers and
+/// credentials go to the source's own origin only (scheme, host and port of its URL), never to
+/// another host a redirect or an article link leads to.
+#[derive(Clone, Default)]
+pub struct Access {
+    /// May connect to private addresses: its own `allow_private`, or `fetch.allow_private`.
+    pub allow_private: bool,
+    /// Replaces `fetch.user_agent` for this source's requests.
+    pub user_agent: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// HTTP basic auth: user name and password.
+    pub basic_auth: Option<(String, String)>,
+}
+
+// Hand-written so that no token or password reaches a log line.
+impl fmt::Debug for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Access")
+            .field("allow_private", &self.allow_private)
+            .field("user_agent", &self.user_agent)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| (k, "<redacted>")).collect::<Vec<_>>(),
+            )
+            .field(
+                "basic_auth",
+                &self.basic_auth.as_ref().map(|(user, _)| (user, "<redacted>")),
+            )
+            .finish()
+    }
 }
 
 /// What a source's URL serves.

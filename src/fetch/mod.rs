@@ -20,8 +20,11 @@
 
 mod address;
 mod robots;
+mod scope;
+mod special;
 
 pub use address::{Reach, is_public, reach_for};
+pub use scope::Scope;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -160,24 +163,24 @@ impl Fetcher {
     }
 
     /// Fetches a feed. `validators` make it a conditional GET.
-    pub async fn get(&self, url: &Url, validators: &Validators, reach: Reach) -> Result<Fetched, FetchError> {
-        self.fetch(url, validators, reach).await
+    pub async fn get(&self, url: &Url, validators: &Validators, scope: &Scope) -> Result<Fetched, FetchError> {
+        self.fetch(url, validators, scope).await
     }
 
     /// Fetches a page or an article, if its site's robots.txt allows.
-    pub async fn get_page(&self, url: &Url, reach: Reach) -> Result<Fetched, FetchError> {
-        self.check_robots(url, reach).await?;
-        self.fetch(url, &Validators::default(), reach).await
+    pub async fn get_page(&self, url: &Url, scope: &Scope) -> Result<Fetched, FetchError> {
+        self.check_robots(url, scope).await?;
+        self.fetch(url, &Validators::default(), scope).await
     }
 
-    async fn fetch(&self, url: &Url, validators: &Validators, reach: Reach) -> Result<Fetched, FetchError> {
+    async fn fetch(&self, url: &Url, validators: &Validators, scope: &Scope) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
         let mut seen: HashSet<Url> = HashSet::from([current.clone()]);
         let mut all_permanent = true;
         for hop in 0..=MAX_REDIRECTS {
-            address::check_target(&current, reach)?;
+            address::check_target(&current, scope.reach())?;
             // The slots are held until the body is read: bounds count transfers, not headers.
-            let (response, _slots) = self.send(&current, validators, reach).await?;
+            let (response, _slots) = self.send(&current, validators, scope).await?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let location = response
@@ -211,14 +214,16 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
-        reach: Reach,
+        scope: &Scope,
     ) -> Result<(reqwest::Response, Slots<'_>), FetchError> {
+        // The host's slot first: a request waiting for a slow host must not hold a global slot
+        // that a request to another host could use.
+        let host = self.enter_host(url).await;
         let global = self
             .global
             .acquire()
             .await
             .map_err(|e| FetchError::Other(e.to_string()))?;
-        let host = self.enter_host(url).await;
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -236,14 +241,13 @@ impl Fetcher {
         {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
-        let client = match reach {
+        let client = match scope.reach() {
             Reach::PublicOnly => &self.public,
             Reach::Any if address::is_loopback(url) => self.lazy(&self.direct, false)?,
             Reach::Any => self.lazy(&self.open, true)?,
         };
-        let response = client
-            .get(url.clone())
-            .headers(headers)
+        let response = scope
+            .apply(url, client.get(url.clone()).headers(headers))
             .send()
             .await
             .map_err(|e| self.classify(&e))?;
@@ -437,5 +441,90 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    //! The order in which a request takes its places, with real servers on 127.0.0.1.
+
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::routing::get;
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    async fn serve(router: Router) -> (Url, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        (
+            url,
+            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() }),
+        )
+    }
+
+    /// Two requests wait on a slow host (one slot per host) while a request to another host
+    /// comes: it must not find every global slot taken by the one waiting for the slow host.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_waiting_for_its_host_holds_no_global_slot() {
+        // Opened (for good) when the fast host is reached.
+        let fast_reached = Arc::new(Semaphore::new(0));
+        let slow_arrived = Arc::new(Notify::new());
+        let (gate, arrived) = (Arc::clone(&fast_reached), Arc::clone(&slow_arrived));
+        // The slow host answers only once the fast host has been reached.
+        let (slow, slow_task) = serve(Router::new().route(
+            "/",
+            get(move || {
+                let (gate, arrived) = (Arc::clone(&gate), Arc::clone(&arrived));
+                async move {
+                    arrived.notify_one();
+                    let _ = gate.acquire().await;
+                    "slow"
+                }
+            }),
+        ))
+        .await;
+        let opener = Arc::clone(&fast_reached);
+        let (fast, fast_task) = serve(Router::new().route(
+            "/",
+            get(move || {
+                opener.add_permits(Semaphore::MAX_PERMITS / 2);
+                async { "fast" }
+            }),
+        ))
+        .await;
+        let config = FetchConfig {
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            max_age: Duration::from_secs(60),
+            user_agent: "test".into(),
+            concurrency: 2,
+            max_body: 1 << 20,
+            per_host: 1,
+            host_delay: Duration::ZERO,
+            max_entries: 10,
+            proxy: None,
+            allow_private: true,
+        };
+        let fetcher = Arc::new(Fetcher::new(&config).unwrap());
+        let scope = Scope::for_url(&slow, true);
+        let get = |url: Url| {
+            let (fetcher, scope) = (Arc::clone(&fetcher), scope.clone());
+            tokio::spawn(async move { fetcher.get(&url, &Validators::default(), &scope).await })
+        };
+        let first = get(slow.clone());
+        slow_arrived.notified().await;
+        let second = get(slow.clone());
+        // Let the second request queue for the slow host's slot.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let third = get(fast);
+        for (name, task) in [("fast", third), ("slow", first), ("slow again", second)] {
+            let result = task.await.unwrap();
+            assert!(matches!(result, Ok(Fetched::Document(_))), "{name}: {result:?}");
+        }
+        slow_task.abort();
+        fast_task.abort();
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::{FetchError, Fetched, Fetcher, Reach, Validators, host_key};
+use super::{FetchError, Fetched, Fetcher, Scope, Validators, host_key};
 
 const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Google reads the first 500 KiB; so do we.
@@ -18,7 +18,7 @@ pub(super) struct RobotsEntry {
 }
 
 impl Fetcher {
-    pub(super) async fn check_robots(&self, url: &Url, reach: Reach) -> Result<(), FetchError> {
+    pub(super) async fn check_robots(&self, url: &Url, scope: &Scope) -> Result<(), FetchError> {
         let host = host_key(url);
         let cached = {
             let cache = self.robots.lock().await;
@@ -31,7 +31,7 @@ impl Fetcher {
             Some(allowed) => allowed,
             None => {
                 // Fetched without holding the cache, so one slow site cannot stall the others.
-                let rules = self.fetch_robots(url, reach).await?;
+                let rules = self.fetch_robots(url, scope).await?;
                 let allowed = rules.as_ref().is_none_or(|r| r.allowed(url.as_str()));
                 self.robots.lock().await.insert(
                     host.clone(),
@@ -51,7 +51,7 @@ impl Fetcher {
     }
 
     /// RFC 9309: a 4xx means no rules; a 5xx or no answer means "not now".
-    async fn fetch_robots(&self, url: &Url, reach: Reach) -> Result<Option<texting_robots::Robot>, FetchError> {
+    async fn fetch_robots(&self, url: &Url, scope: &Scope) -> Result<Option<texting_robots::Robot>, FetchError> {
         let mut robots_url = url.clone();
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
@@ -60,7 +60,7 @@ impl Fetcher {
             host: host_key(url),
             reason,
         };
-        match Box::pin(self.fetch(&robots_url, &Validators::default(), reach)).await {
+        match Box::pin(self.fetch(&robots_url, &Validators::default(), scope)).await {
             Ok(Fetched::Document(mut doc)) => {
                 doc.body.truncate(ROBOTS_MAX_BYTES);
                 Ok(texting_robots::Robot::new(robot_name(&self.user_agent), &doc.body).ok())

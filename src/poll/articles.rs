@@ -15,7 +15,7 @@ use super::record::reportable;
 use crate::app::App;
 use crate::config::Source;
 use crate::extract::{self, Article};
-use crate::fetch::{Fetched, Fetcher, Reach};
+use crate::fetch::{Fetched, Fetcher, Scope};
 use crate::model::Entry;
 
 /// Longest article text kept, in bytes.
@@ -23,8 +23,8 @@ const MAX_ARTICLE_BYTES: usize = 256 * 1024;
 
 /// Fetches an article (robots.txt permitting) and extracts its title, time and main text; the
 /// text is cut at `MAX_ARTICLE_BYTES`. The error says why it did not load.
-pub async fn fetch_article(fetcher: &Fetcher, url: &Url, reach: Reach) -> Result<Article, String> {
-    let doc = match fetcher.get_page(url, reach).await {
+pub async fn fetch_article(fetcher: &Fetcher, url: &Url, scope: &Scope) -> Result<Article, String> {
+    let doc = match fetcher.get_page(url, scope).await {
         Ok(Fetched::Document(doc)) => doc,
         Ok(Fetched::NotModified) => return Err("not modified".into()),
         Err(e) => {
@@ -55,7 +55,7 @@ pub(super) async fn fetch_new(
     app: &App,
     source: &Source,
     entries: &[Entry],
-    reach: Reach,
+    scope: &Scope,
 ) -> HashMap<usize, Result<String, String>> {
     let guids: Vec<String> = entries.iter().map(|e| e.guid.clone()).collect();
     let name = source.name.clone();
@@ -73,7 +73,7 @@ pub(super) async fn fetch_new(
         .filter_map(|(i, e)| e.link.as_deref().and_then(|l| Url::parse(l).ok()).map(|u| (i, u)))
         .collect();
     futures_util::stream::iter(jobs)
-        .map(|(i, url)| async move { (i, fetch_article(&app.fetcher, &url, reach).await.map(|a| a.text)) })
+        .map(|(i, url)| async move { (i, fetch_article(&app.fetcher, &url, scope).await.map(|a| a.text)) })
         .buffer_unordered(app.config.fetch.concurrency)
         .collect()
         .await
@@ -81,7 +81,7 @@ pub(super) async fn fetch_new(
 
 /// Tries again the articles of this source's stories that failed to load before; a story that
 /// then matches (and is not too old to report) is queued.
-pub(super) async fn retry(app: &App, source: &Source, reach: Reach) -> ArticleStats {
+pub(super) async fn retry(app: &App, source: &Source, scope: &Scope) -> ArticleStats {
     let name = source.name.clone();
     let pending = match app.store(move |s| s.pending_articles(&name)).await {
         Ok(p) => p,
@@ -94,7 +94,7 @@ pub(super) async fn retry(app: &App, source: &Source, reach: Reach) -> ArticleSt
     let mut stats = ArticleStats::default();
     for p in pending {
         let Ok(url) = Url::parse(&p.link) else { continue };
-        let article = fetch_article(&app.fetcher, &url, reach).await.map(|a| a.text);
+        let article = fetch_article(&app.fetcher, &url, scope).await.map(|a| a.text);
         stats.failed += usize::from(article.is_err());
         let verdict = match &article {
             Ok(text) if reportable(p.published, p.first_seen, max_age) => {

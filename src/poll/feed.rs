@@ -12,7 +12,7 @@ use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use super::record::{self, NewEntry};
 use crate::app::App;
 use crate::config::Source;
-use crate::fetch::{Document, Reach};
+use crate::fetch::{Document, Scope};
 use crate::parse::{self, ParseError};
 use crate::store::FetchRecord;
 
@@ -21,7 +21,7 @@ pub(super) async fn poll(
     source: &Source,
     doc: Document,
     record: FetchRecord,
-    reach: Reach,
+    scope: &Scope,
 ) -> Result<PollOutcome, Failure> {
     // Parsing and matching are the CPU-heavy part: done on blocking threads of their own,
     // outside the store's lock, so that several sources are worked on at once.
@@ -48,7 +48,7 @@ pub(super) async fn poll(
 
     let (over_cap, warning) = (parsed.over_cap, parsed.warning.clone());
     let mut articles = if source.full_text {
-        articles::fetch_new(app, source, &parsed.entries, reach).await
+        articles::fetch_new(app, source, &parsed.entries, scope).await
     } else {
         Default::default()
     };
@@ -57,7 +57,7 @@ pub(super) async fn poll(
         ..ArticleStats::default()
     };
     if source.full_text {
-        stats.add(articles::retry(app, source, reach).await);
+        stats.add(articles::retry(app, source, scope).await);
     }
 
     let matcher = Arc::clone(&app.matcher);

@@ -32,7 +32,7 @@ pub use outcome::{ArticleStats, Failure, FailureKind, PollOutcome, SourceReport}
 
 use crate::app::App;
 use crate::config::{Source, SourceKind};
-use crate::fetch::{self, FetchError, Fetched, Reach, Validators};
+use crate::fetch::{self, FetchError, Fetched, Scope, Validators};
 use crate::model::{HostHold, SourceState};
 use crate::schedule::{self, Decision, Mode};
 use crate::store::{FetchRecord, StoreError};
@@ -271,7 +271,8 @@ impl Poller {
         batch: &UnchangedBatch,
     ) -> Result<PollOutcome, Stop> {
         let app = &*self.app;
-        let reach = fetch::reach_for(&source.url, app.config.fetch.allow_private).await;
+        let scope = fetch::Scope::for_source(&source.url, &source.access);
+        let scope = &scope;
         let host = fetch::host_key(&source.url);
 
         // Fetch: a conditional GET, of the feed the page advertised if it did.
@@ -284,7 +285,7 @@ impl Poller {
             .and_then(|s| s.feed_url.as_deref())
             .and_then(|f| Url::parse(f).ok())
             .unwrap_or_else(|| source.url.clone());
-        let fetched = app.fetcher.get(&target, &validators, reach).await;
+        let fetched = app.fetcher.get(&target, &validators, scope).await;
         self.network
             .note(host.clone(), !matches!(&fetched, Err(e) if e.is_connection_level()));
         let next_poll = schedule::next_poll(source.interval, Timestamp::now());
@@ -300,7 +301,7 @@ impl Poller {
                     moved_to: state.and_then(|s| s.moved_to.clone()),
                     warning: None,
                 };
-                return Ok(self.unchanged(source, record, reach, batch).await);
+                return Ok(self.unchanged(source, record, scope, batch).await);
             }
             Err(e) if e.is_connection_level() => return Err(Stop::Deferred(e)),
             Err(e) => {
@@ -310,7 +311,7 @@ impl Poller {
         };
 
         // A feed, or a page of article links?
-        let (kind, doc) = page::decide_kind(app, source, state, doc, reach).await?;
+        let (kind, doc) = page::decide_kind(app, source, state, doc, scope).await?;
 
         // The same body as last time is not read again.
         let (doc, hash) = self
@@ -333,11 +334,11 @@ impl Poller {
         };
         let same_body = state.and_then(|s| s.body_hash.as_deref()) == Some(hash.as_str());
         let outcome = match kind {
-            Kind::Feed if same_body => self.unchanged(source, record, reach, batch).await,
-            Kind::Feed => feed::poll(app, source, doc, record, reach).await?,
+            Kind::Feed if same_body => self.unchanged(source, record, scope, batch).await,
+            Kind::Feed => feed::poll(app, source, doc, record, scope).await?,
             // A page is read again even when unchanged: links whose article failed to load are
             // tried again (stored links are never fetched twice).
-            Kind::Page => page::poll(app, source, state, doc, record, reach).await?,
+            Kind::Page => page::poll(app, source, state, doc, record, scope).await?,
         };
         Ok(outcome)
     }
@@ -349,7 +350,7 @@ impl Poller {
         &self,
         source: &Source,
         record: FetchRecord,
-        reach: Reach,
+        scope: &Scope,
         batch: &UnchangedBatch,
     ) -> PollOutcome {
         let moved_to = record.moved_to.clone();
@@ -358,7 +359,7 @@ impl Poller {
             .unwrap_or_else(|p| p.into_inner())
             .push((source.name.clone(), source.url.to_string(), record));
         let articles = if source.full_text {
-            articles::retry(&self.app, source, reach).await
+            articles::retry(&self.app, source, scope).await
         } else {
             ArticleStats::default()
         };

@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::config::{Source, SourceKind};
 use crate::dedup;
 use crate::extract;
-use crate::fetch::{Document, Fetched, Reach, Validators};
+use crate::fetch::{Document, Fetched, Scope, Validators};
 use crate::model::{Entry, SourceState};
 use crate::store::FetchRecord;
 use crate::text;
@@ -37,7 +37,7 @@ pub(super) async fn decide_kind(
     source: &Source,
     state: Option<&SourceState>,
     doc: Document,
-    reach: Reach,
+    scope: &Scope,
 ) -> Result<(Kind, Document), Failure> {
     match source.kind {
         SourceKind::Feed => return Ok((Kind::Feed, doc)),
@@ -83,7 +83,7 @@ pub(super) async fn decide_kind(
         return Ok((Kind::Page, doc));
     };
     let failed = |kind: FailureKind, why: String| Failure::new(kind, format!("advertised feed {feed_url}: {why}"));
-    match app.fetcher.get(&feed_url, &Validators::default(), reach).await {
+    match app.fetcher.get(&feed_url, &Validators::default(), scope).await {
         Ok(Fetched::Document(feed)) => {
             remember_kind(app, source, "feed", Some(feed_url.as_str())).await;
             tracing::info!(source = %source.name, feed = %feed_url, "the page advertises a feed; polling it");
@@ -125,7 +125,7 @@ pub(super) async fn poll(
     state: Option<&SourceState>,
     doc: Document,
     record: FetchRecord,
-    reach: Reach,
+    scope: &Scope,
 ) -> Result<PollOutcome, Failure> {
     let (base, selector) = (doc.url.clone(), source.links.clone());
     let found = app
@@ -159,7 +159,7 @@ pub(super) async fn poll(
         .collect();
     let fetched: Vec<_> = futures_util::stream::iter(jobs)
         .map(|(guid, url)| async move {
-            let article = articles::fetch_article(&app.fetcher, &url, reach).await;
+            let article = articles::fetch_article(&app.fetcher, &url, scope).await;
             (guid, url, article)
         })
         .buffer_unordered(app.config.fetch.concurrency)
