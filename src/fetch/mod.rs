@@ -58,6 +58,20 @@ pub struct Document {
     pub validators: Validators,
     /// Set when every redirect on the way was permanent (301/308): the URL to use from now on.
     pub moved_to: Option<Url>,
+    /// The `Content-Location` header: where the document says it lives.
+    pub content_location: Option<String>,
+}
+
+impl Document {
+    /// What relative links in the document resolve against: its `Content-Location` (itself
+    /// resolved against the URL it came from), else that URL.
+    pub fn base(&self) -> Url {
+        self.content_location
+            .as_deref()
+            .and_then(|location| self.url.join(location.trim()).ok())
+            .filter(|base| matches!(base.scheme(), "http" | "https"))
+            .unwrap_or_else(|| self.url.clone())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -293,6 +307,7 @@ impl Fetcher {
                 .map(str::to_string)
         };
         let content_type = text_header(header::CONTENT_TYPE);
+        let content_location = text_header(header::CONTENT_LOCATION);
         let validators = Validators {
             etag: text_header(header::ETAG),
             last_modified: text_header(header::LAST_MODIFIED),
@@ -310,6 +325,7 @@ impl Fetcher {
             body,
             validators,
             moved_to,
+            content_location,
         })))
     }
 

@@ -97,6 +97,7 @@ pub(super) fn by_entry(
                 Some(Ok(entries)) => {
                     got.picked += 1;
                     got.entries.extend(entries);
+                    got.first_fault.get_or_insert(fault);
                 }
                 _ => {
                     got.lost += 1;

@@ -60,11 +60,7 @@ pub fn parse_feed(
     if doc.is_empty() {
         return Err(ParseError::Malformed("the document is empty".to_string()));
     }
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        .id_generator(|_, _, _| convert::NO_ID.to_string())
-        .build();
-    let read = |doc: &str| parser.parse(doc.as_bytes()).map(|f| f.entries).map_err(|e| fault(&e));
+    let read = |doc: &str| read_with_feed_rs(doc, base);
     let not_html = |root: &str| {
         if text::looks_like_html(bytes, content_type) {
             ParseError::NotAFeed(
@@ -99,6 +95,20 @@ pub fn parse_feed(
         over_cap,
         warning: (!warnings.is_empty()).then(|| warnings.join("; ")),
     })
+}
+
+/// feed-rs's reading of `doc`. A parser is made for each document: one that failed part-way
+/// is left in a state that makes the next parse panic. A panic in feed-rs costs this document
+/// (in the lenient reader, one entry), not the source's poll.
+fn read_with_feed_rs(doc: &str, base: &Url) -> Result<Vec<FeedEntry>, String> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        .id_generator(|_, _, _| convert::NO_ID.to_string())
+        .build();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(doc.as_bytes())))
+        .map_err(|_| "feed-rs failed on it".to_string())?
+        .map(|feed| feed.entries)
+        .map_err(|e| fault(&e))
 }
 
 type Read<'a> = dyn Fn(&str) -> Result<Vec<FeedEntry>, String> + 'a;
@@ -198,8 +208,16 @@ fn recovered(r: Recovered, malformed: Option<String>) -> Got {
         if r.lost > 0 {
             warnings.push(format!("{} unreadable", plural(r.lost, "entry", "entries")));
         }
-    } else if r.lost > 0 {
-        warnings.push(skipped(r.lost, fault));
+    } else {
+        if r.lost > 0 {
+            warnings.push(skipped(r.lost, fault));
+        }
+        if r.picked > 0 {
+            warnings.push(format!(
+                "{} read in part ({fault})",
+                plural(r.picked, "entry", "entries")
+            ));
+        }
     }
     Got {
         entries: r.entries,

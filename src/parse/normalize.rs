@@ -225,8 +225,6 @@ struct Open {
 #[derive(Default)]
 struct Item {
     level: usize,
-    /// Where in the output its children start.
-    insert_at: usize,
     has_link: bool,
     has_title: bool,
     permalink: Option<String>,
@@ -335,7 +333,6 @@ impl<'i> Pass<'i> {
             let about = tag.get_local("about").filter(|a| is_http_url(a));
             self.item = Some(Item {
                 level,
-                insert_at: self.out.len(),
                 about,
                 ..Item::default()
             });
@@ -406,14 +403,14 @@ impl<'i> Pass<'i> {
             let c = self.capture.take().expect("checked");
             self.captured(c, before);
         }
+        if self.item.as_ref().is_some_and(|i| i.level == level) {
+            let item = self.item.take().expect("checked");
+            self.complete(item);
+        }
         if open.renamed {
             let _ = write!(self.out, "</{}>", open.name);
         } else {
             self.out.push_str(&self.input[before..after]);
-        }
-        if self.item.as_ref().is_some_and(|i| i.level == level) {
-            let item = self.item.take().expect("checked");
-            self.complete(item);
         }
         if level == 0 {
             self.closed_root = true;
@@ -449,21 +446,18 @@ impl<'i> Pass<'i> {
         }
     }
 
-    /// Adds what an item lacks right after its start tag.
+    /// Adds what an item lacks before its end tag: last, so that it wins over an empty
+    /// `<link/>` or `<title/>` of the item's own.
     fn complete(&mut self, item: Item) {
-        let mut extra = String::new();
         if !item.has_link
             && let Some(link) = item.permalink.or(item.about)
         {
-            let _ = write!(extra, "<link>{}</link>", escape(link.as_str()));
+            let _ = write!(self.out, "<link>{}</link>", escape(link.as_str()));
         }
         if !item.has_title
             && let Some(title) = item.dc_title.or(item.media_title)
         {
-            let _ = write!(extra, "<title>{title}</title>");
-        }
-        if !extra.is_empty() {
-            self.out.insert_str(item.insert_at, &extra);
+            let _ = write!(self.out, "<title>{title}</title>");
         }
     }
 
@@ -577,8 +571,15 @@ struct Tag {
 
 impl Tag {
     fn new(start: &BytesStart<'_>, qname: &str, empty: bool) -> Tag {
-        let attrs = start
-            .attributes()
+        // `href=http://...` without quotes: read as HTML would, and written back quoted, since
+        // feed-rs skips such an attribute without a word.
+        let unquoted = has_unquoted_value(start.attributes_raw());
+        let mut attributes = if unquoted {
+            start.html_attributes()
+        } else {
+            start.attributes()
+        };
+        let attrs = attributes
             .with_checks(false)
             .flatten()
             .map(|a| (a.key.as_ref().to_string(), a.value.into_owned()))
@@ -587,7 +588,7 @@ impl Tag {
             name: qname.to_string(),
             attrs,
             empty,
-            changed: false,
+            changed: unquoted,
         }
     }
 
@@ -652,6 +653,27 @@ impl Tag {
         }
         out.push_str(if self.empty { "/>" } else { ">" });
     }
+}
+
+/// Whether some attribute in `raw` has a value without quotes.
+fn has_unquoted_value(raw: &str) -> bool {
+    let mut quote = None;
+    let mut after_equals = false;
+    for c in raw.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if after_equals && !c.is_whitespace() => {
+                if c != '"' && c != '\'' {
+                    return true;
+                }
+                quote = Some(c);
+                after_equals = false;
+            }
+            None => after_equals |= c == '=',
+        }
+    }
+    false
 }
 
 fn unescape(raw: &str) -> String {

@@ -30,7 +30,7 @@ pub(super) async fn poll(
         .compute(move || {
             parse::parse_feed(
                 &doc.body,
-                &doc.url,
+                &doc.base(),
                 doc.content_type.as_deref(),
                 Timestamp::now(),
                 max_entries,

@@ -35,7 +35,11 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, markup: Markup) -> Decod
     if let Some(decoded) = by_bom(bytes).or_else(|| by_pattern(bytes)) {
         return decoded;
     }
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    // ESC is no XML or HTML character: 7-bit text with it is ISO-2022-JP (or kin), which is
+    // valid UTF-8 byte for byte but means something else.
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && !bytes.contains(&0x1b)
+    {
         return Decoded {
             text: text.to_string(),
             charset: "UTF-8",
