@@ -11,6 +11,7 @@ use newswatch::config::Config;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command, cli.log_format);
+    log_panics();
 
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -45,6 +46,30 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A panic is contained where it happens (it becomes the failure of the source being polled,
+/// or of the one entry being read): it is logged like any error, in the log's format, instead
+/// of printed bare on stderr. `RUST_BACKTRACE=1` adds the backtrace.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::error!(%location, %backtrace, "panic: {message}");
+        } else {
+            tracing::error!(%location, "panic: {message}");
+        }
+    }));
 }
 
 /// Logs go to stderr. The daemon logs what it does; one-shot commands only warnings, because
