@@ -9,7 +9,8 @@
 //! <https://www.iana.org/assignments/iana-ipv4-special-registry/>
 //! <https://www.iana.org/assignments/iana-ipv6-special-registry/>
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
 
 /// What a range means for an address in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,182 +25,79 @@ pub(super) enum Verdict {
 
 use Verdict::{Embedded, Private, Public};
 
-/// (network, prefix length, verdict, name in the registry).
-pub(super) const V4: &[(Ipv4Addr, u8, Verdict, &str)] = &[
-    (Ipv4Addr::new(0, 0, 0, 0), 8, Private, "\"This network\""),
-    (Ipv4Addr::new(10, 0, 0, 0), 8, Private, "Private-Use"),
-    (Ipv4Addr::new(100, 64, 0, 0), 10, Private, "Shared Address Space"),
-    (Ipv4Addr::new(127, 0, 0, 0), 8, Private, "Loopback"),
-    (Ipv4Addr::new(169, 254, 0, 0), 16, Private, "Link Local"),
-    (Ipv4Addr::new(172, 16, 0, 0), 12, Private, "Private-Use"),
-    (Ipv4Addr::new(192, 0, 0, 0), 24, Private, "IETF Protocol Assignments"),
-    (
-        Ipv4Addr::new(192, 0, 0, 0),
-        29,
-        Private,
-        "IPv4 Service Continuity Prefix",
-    ),
-    (Ipv4Addr::new(192, 0, 0, 8), 32, Private, "IPv4 dummy address"),
-    (Ipv4Addr::new(192, 0, 0, 9), 32, Public, "Port Control Protocol Anycast"),
-    (
-        Ipv4Addr::new(192, 0, 0, 10),
-        32,
-        Public,
-        "Traversal Using Relays around NAT Anycast",
-    ),
-    (Ipv4Addr::new(192, 0, 0, 170), 32, Private, "NAT64/DNS64 Discovery"),
-    (Ipv4Addr::new(192, 0, 0, 171), 32, Private, "NAT64/DNS64 Discovery"),
-    (Ipv4Addr::new(192, 0, 2, 0), 24, Private, "Documentation (TEST-NET-1)"),
-    (Ipv4Addr::new(192, 31, 196, 0), 24, Public, "AS112-v4"),
-    (Ipv4Addr::new(192, 52, 193, 0), 24, Public, "AMT"),
-    (
-        Ipv4Addr::new(192, 88, 99, 0),
-        24,
-        Private,
-        "Deprecated (6to4 Relay Anycast)",
-    ),
-    (Ipv4Addr::new(192, 168, 0, 0), 16, Private, "Private-Use"),
-    (
-        Ipv4Addr::new(192, 175, 48, 0),
-        24,
-        Public,
-        "Direct Delegation AS112 Service",
-    ),
-    (Ipv4Addr::new(198, 18, 0, 0), 15, Private, "Benchmarking"),
-    (
-        Ipv4Addr::new(198, 51, 100, 0),
-        24,
-        Private,
-        "Documentation (TEST-NET-2)",
-    ),
-    (Ipv4Addr::new(203, 0, 113, 0), 24, Private, "Documentation (TEST-NET-3)"),
-    (
-        Ipv4Addr::new(224, 0, 0, 0),
-        4,
-        Private,
-        "Multicast (not in the registry)",
-    ),
-    (Ipv4Addr::new(240, 0, 0, 0), 4, Private, "Reserved"),
-    (Ipv4Addr::new(255, 255, 255, 255), 32, Private, "Limited Broadcast"),
+/// (range, verdict, name in the registry), IPv4 then IPv6.
+#[rustfmt::skip]
+const RANGES: &[(&str, Verdict, &str)] = &[
+    ("0.0.0.0/8",           Private, "\"This network\""),
+    ("10.0.0.0/8",          Private, "Private-Use"),
+    ("100.64.0.0/10",       Private, "Shared Address Space"),
+    ("127.0.0.0/8",         Private, "Loopback"),
+    ("169.254.0.0/16",      Private, "Link Local"),
+    ("172.16.0.0/12",       Private, "Private-Use"),
+    ("192.0.0.0/24",        Private, "IETF Protocol Assignments"),
+    ("192.0.0.0/29",        Private, "IPv4 Service Continuity Prefix"),
+    ("192.0.0.8/32",        Private, "IPv4 dummy address"),
+    ("192.0.0.9/32",        Public,  "Port Control Protocol Anycast"),
+    ("192.0.0.10/32",       Public,  "Traversal Using Relays around NAT Anycast"),
+    ("192.0.0.170/32",      Private, "NAT64/DNS64 Discovery"),
+    ("192.0.0.171/32",      Private, "NAT64/DNS64 Discovery"),
+    ("192.0.2.0/24",        Private, "Documentation (TEST-NET-1)"),
+    ("192.31.196.0/24",     Public,  "AS112-v4"),
+    ("192.52.193.0/24",     Public,  "AMT"),
+    ("192.88.99.0/24",      Private, "Deprecated (6to4 Relay Anycast)"),
+    ("192.168.0.0/16",      Private, "Private-Use"),
+    ("192.175.48.0/24",     Public,  "Direct Delegation AS112 Service"),
+    ("198.18.0.0/15",       Private, "Benchmarking"),
+    ("198.51.100.0/24",     Private, "Documentation (TEST-NET-2)"),
+    ("203.0.113.0/24",      Private, "Documentation (TEST-NET-3)"),
+    ("224.0.0.0/4",         Private, "Multicast (not in the registry)"),
+    ("240.0.0.0/4",         Private, "Reserved"),
+    ("255.255.255.255/32",  Private, "Limited Broadcast"),
+    ("::1/128",             Private, "Loopback Address"),
+    ("::/128",              Private, "Unspecified Address"),
+    ("::/96",               Private, "IPv4-compatible Address (deprecated, never routed)"),
+    ("::ffff:0:0/96",       Embedded(96), "IPv4-mapped Address"),
+    ("::ffff:0:0:0/96",     Embedded(96), "IPv4-translated Address"),
+    ("64:ff9b::/96",        Embedded(96), "IPv4-IPv6 Translat."),
+    ("64:ff9b:1::/48",      Private, "IPv4-IPv6 Translat. (local use)"),
+    ("100::/64",            Private, "Discard-Only Address Block"),
+    ("100:0:0:1::/64",      Private, "Dummy IPv6 Prefix"),
+    ("2001::/23",           Private, "IETF Protocol Assignments"),
+    ("2001::/32",           Private, "TEREDO"),
+    ("2001:1::1/128",       Public,  "Port Control Protocol Anycast"),
+    ("2001:1::2/128",       Public,  "Traversal Using Relays around NAT Anycast"),
+    ("2001:1::3/128",       Public,  "DNS-SD Service Registration Protocol Anycast"),
+    ("2001:2::/48",         Private, "Benchmarking"),
+    ("2001:3::/32",         Public,  "AMT"),
+    ("2001:4:112::/48",     Public,  "AS112-v6"),
+    ("2001:10::/28",        Private, "Deprecated (previously ORCHID)"),
+    ("2001:20::/28",        Public,  "ORCHIDv2"),
+    ("2001:30::/28",        Public,  "Drone Remote ID Protocol Entity Tags (DETs) Prefix"),
+    ("2001:db8::/32",       Private, "Documentation"),
+    ("2002::/16",           Embedded(16), "6to4"),
+    ("2620:4f:8000::/48",   Public,  "Direct Delegation AS112 Service"),
+    ("3fff::/20",           Private, "Documentation"),
+    ("5f00::/16",           Private, "Segment Routing (SRv6) SIDs"),
+    ("fc00::/7",            Private, "Unique-Local"),
+    ("fe80::/10",           Private, "Link-Local Unicast"),
+    ("fec0::/10",           Private, "Site-Local (deprecated)"),
+    ("ff00::/8",            Private, "Multicast (not in the registry)"),
 ];
 
-const fn net6(s: [u16; 8]) -> Ipv6Addr {
-    Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
-}
-
-/// (network, prefix length, verdict, name in the registry).
-pub(super) const V6: &[(Ipv6Addr, u8, Verdict, &str)] = &[
-    (net6([0, 0, 0, 0, 0, 0, 0, 1]), 128, Private, "Loopback Address"),
-    (net6([0, 0, 0, 0, 0, 0, 0, 0]), 128, Private, "Unspecified Address"),
-    // Deprecated IPv4-compatible addresses (::a.b.c.d): never routed.
-    (
-        net6([0, 0, 0, 0, 0, 0, 0, 0]),
-        96,
-        Private,
-        "IPv4-compatible (deprecated)",
-    ),
-    (
-        net6([0, 0, 0, 0, 0, 0xffff, 0, 0]),
-        96,
-        Embedded(96),
-        "IPv4-mapped Address",
-    ),
-    (
-        net6([0, 0, 0, 0, 0xffff, 0, 0, 0]),
-        96,
-        Embedded(96),
-        "IPv4-translated Address",
-    ),
-    (
-        net6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0]),
-        96,
-        Embedded(96),
-        "IPv4-IPv6 Translat.",
-    ),
-    (
-        net6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]),
-        48,
-        Private,
-        "IPv4-IPv6 Translat. (local use)",
-    ),
-    (
-        net6([0x100, 0, 0, 0, 0, 0, 0, 0]),
-        64,
-        Private,
-        "Discard-Only Address Block",
-    ),
-    (net6([0x100, 0, 0, 1, 0, 0, 0, 0]), 64, Private, "Dummy IPv6 Prefix"),
-    (
-        net6([0x2001, 0, 0, 0, 0, 0, 0, 0]),
-        23,
-        Private,
-        "IETF Protocol Assignments",
-    ),
-    (net6([0x2001, 0, 0, 0, 0, 0, 0, 0]), 32, Private, "TEREDO"),
-    (
-        net6([0x2001, 1, 0, 0, 0, 0, 0, 1]),
-        128,
-        Public,
-        "Port Control Protocol Anycast",
-    ),
-    (
-        net6([0x2001, 1, 0, 0, 0, 0, 0, 2]),
-        128,
-        Public,
-        "Traversal Using Relays around NAT Anycast",
-    ),
-    (
-        net6([0x2001, 1, 0, 0, 0, 0, 0, 3]),
-        128,
-        Public,
-        "DNS-SD Service Registration Protocol Anycast",
-    ),
-    (net6([0x2001, 2, 0, 0, 0, 0, 0, 0]), 48, Private, "Benchmarking"),
-    (net6([0x2001, 3, 0, 0, 0, 0, 0, 0]), 32, Public, "AMT"),
-    (net6([0x2001, 4, 0x112, 0, 0, 0, 0, 0]), 48, Public, "AS112-v6"),
-    (
-        net6([0x2001, 0x10, 0, 0, 0, 0, 0, 0]),
-        28,
-        Private,
-        "Deprecated (previously ORCHID)",
-    ),
-    (net6([0x2001, 0x20, 0, 0, 0, 0, 0, 0]), 28, Public, "ORCHIDv2"),
-    (
-        net6([0x2001, 0x30, 0, 0, 0, 0, 0, 0]),
-        28,
-        Public,
-        "Drone Remote ID Protocol Entity Tags (DETs) Prefix",
-    ),
-    (net6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0]), 32, Private, "Documentation"),
-    (net6([0x2002, 0, 0, 0, 0, 0, 0, 0]), 16, Embedded(16), "6to4"),
-    (
-        net6([0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0]),
-        48,
-        Public,
-        "Direct Delegation AS112 Service",
-    ),
-    (net6([0x3fff, 0, 0, 0, 0, 0, 0, 0]), 20, Private, "Documentation"),
-    (
-        net6([0x5f00, 0, 0, 0, 0, 0, 0, 0]),
-        16,
-        Private,
-        "Segment Routing (SRv6) SIDs",
-    ),
-    (net6([0xfc00, 0, 0, 0, 0, 0, 0, 0]), 7, Private, "Unique-Local"),
-    (net6([0xfe80, 0, 0, 0, 0, 0, 0, 0]), 10, Private, "Link-Local Unicast"),
-    (
-        net6([0xfec0, 0, 0, 0, 0, 0, 0, 0]),
-        10,
-        Private,
-        "Site-Local (deprecated)",
-    ),
-    (
-        net6([0xff00, 0, 0, 0, 0, 0, 0, 0]),
-        8,
-        Private,
-        "Multicast (not in the registry)",
-    ),
-];
+/// The table as numbers: (IPv6?, network, prefix length, verdict).
+static TABLE: LazyLock<Vec<(bool, u128, u8, Verdict)>> = LazyLock::new(|| {
+    RANGES
+        .iter()
+        .map(|(range, verdict, _)| {
+            let (net, len) = range.split_once('/').expect("a prefix length");
+            let len: u8 = len.parse().expect("a number");
+            match net.parse::<IpAddr>().expect("an address") {
+                IpAddr::V4(v4) => (false, u128::from(u32::from(v4)), len, *verdict),
+                IpAddr::V6(v6) => (true, u128::from(v6), len, *verdict),
+            }
+        })
+        .collect()
+});
 
 /// The top `len` bits of a `bits`-bit number.
 fn mask(len: u8, bits: u32) -> u128 {
@@ -219,15 +117,20 @@ fn longest(ranges: impl Iterator<Item = (u128, u8, Verdict)>, addr: u128, bits: 
         .map(|(_, _, verdict)| verdict)
 }
 
+fn ranges(ipv6: bool) -> impl Iterator<Item = (u128, u8, Verdict)> {
+    TABLE
+        .iter()
+        .filter(move |(v6, ..)| *v6 == ipv6)
+        .map(|&(_, net, len, verdict)| (net, len, verdict))
+}
+
 pub(super) fn v4(ip: Ipv4Addr) -> bool {
-    let ranges = V4.iter().map(|&(net, len, v, _)| (u128::from(u32::from(net)), len, v));
-    longest(ranges, u128::from(u32::from(ip)), 32) != Some(Private)
+    longest(ranges(false), u128::from(u32::from(ip)), 32) != Some(Private)
 }
 
 pub(super) fn v6(ip: Ipv6Addr) -> bool {
     let addr = u128::from(ip);
-    let ranges = V6.iter().map(|&(net, len, v, _)| (u128::from(net), len, v));
-    match longest(ranges, addr, 128) {
+    match longest(ranges(true), addr, 128) {
         Some(Private) => false,
         Some(Public) | None => true,
         Some(Embedded(at)) => v4(Ipv4Addr::from((addr >> (128 - 32 - u32::from(at))) as u32)),
