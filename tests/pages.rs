@@ -209,3 +209,61 @@ async fn auto_pages_without_selector_and_pages_that_advertise_a_feed() {
         poll.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_articles_in_legacy_charsets_are_read_in_them() {
+    let site = FeedServer::start().await;
+    let d = recent();
+    let encode = |encoding: &'static encoding_rs::Encoding, html: &str| encoding.encode(html).0.into_owned();
+    // The index and one article name Shift_JIS only in a <meta>; the other article is EUC-JP,
+    // said only by the server.
+    let sjis_meta = |html: String| html.replacen("<head>", "<head><meta charset=\"Shift_JIS\">", 1);
+    site.serve(
+        "/ja/",
+        "text/html",
+        encode(
+            encoding_rs::SHIFT_JIS,
+            &sjis_meta(index(&[
+                ("/ja/2026/rikuji", "陸上自衛隊"),
+                ("/ja/2026/kuuji", "航空自衛隊"),
+            ])),
+        ),
+    )
+    .await;
+    site.serve(
+        "/ja/2026/rikuji",
+        "text/html",
+        encode(
+            encoding_rs::SHIFT_JIS,
+            &sjis_meta(article(
+                "陸上自衛隊が北海道で訓練",
+                Some(&d),
+                "陸上自衛隊は演習を行った。",
+            )),
+        ),
+    )
+    .await;
+    site.serve(
+        "/ja/2026/kuuji",
+        "text/html; charset=EUC-JP",
+        encode(
+            encoding_rs::EUC_JP,
+            &article("航空自衛隊とNATOの共同訓練", Some(&d), "航空自衛隊が参加した。"),
+        ),
+    )
+    .await;
+    let sandbox = Sandbox::new(&config(&format!(
+        "[[source]]\nname = \"Japanese ministry\"\nurl = \"{}\"\nkind = \"page\"\nlinks = \"a.headline\"\n",
+        site.url("/ja/")
+    )));
+    let poll = sandbox.run(&["poll"]).await;
+    assert!(
+        poll.ok().stdout.contains("Japanese ministry: 2 new, 2 matched"),
+        "{}",
+        poll.stdout
+    );
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    let text = &dry.ok().stdout;
+    assert!(text.contains("陸上自衛隊が北海道で訓練"), "{text}");
+    assert!(text.contains("航空自衛隊とNATOの共同訓練"), "{text}");
+}
