@@ -26,6 +26,9 @@ use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 
+mod tag;
+use tag::Tag;
+
 const RSS10: &str = "http://purl.org/rss/1.0/";
 const RSS090: &str = "http://my.netscape.com/rdf/simple/0.9/";
 const ATOM10: &str = "http://www.w3.org/2005/Atom";
@@ -558,124 +561,4 @@ fn is_mime(t: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
     };
     token(a) && token(b.split(';').next().unwrap_or("").trim())
-}
-
-/// A start tag, rewritten only when something in it must change.
-struct Tag {
-    name: String,
-    /// Attributes as (raw name, raw escaped value).
-    attrs: Vec<(String, String)>,
-    empty: bool,
-    changed: bool,
-}
-
-impl Tag {
-    fn new(start: &BytesStart<'_>, qname: &str, empty: bool) -> Tag {
-        // `href=http://...` without quotes: read as HTML would, and written back quoted, since
-        // feed-rs skips such an attribute without a word.
-        let unquoted = has_unquoted_value(start.attributes_raw());
-        let mut attributes = if unquoted {
-            start.html_attributes()
-        } else {
-            start.attributes()
-        };
-        let attrs = attributes
-            .with_checks(false)
-            .flatten()
-            .map(|a| (a.key.as_ref().to_string(), a.value.into_owned()))
-            .collect();
-        Tag {
-            name: qname.to_string(),
-            attrs,
-            empty,
-            changed: unquoted,
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<String> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| unescape(v))
-    }
-
-    /// An attribute by local name, whatever its prefix (`rdf:about`).
-    fn get_local(&self, local: &str) -> Option<String> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k.rsplit(':').next() == Some(local))
-            .map(|(_, v)| unescape(v))
-    }
-
-    fn set(&mut self, key: &str, value: &str) {
-        match self.attrs.iter_mut().find(|(k, _)| k == key) {
-            Some((_, v)) if v == value => return,
-            Some((_, v)) => *v = value.to_string(),
-            None => self.attrs.push((key.to_string(), value.to_string())),
-        }
-        self.changed = true;
-    }
-
-    fn remove(&mut self, key: &str) {
-        let len = self.attrs.len();
-        self.attrs.retain(|(k, _)| k != key);
-        self.changed |= self.attrs.len() != len;
-    }
-
-    fn rename(&mut self, local: &str) {
-        self.name = match self.name.split_once(':') {
-            Some((prefix, _)) => format!("{prefix}:{local}"),
-            None => local.to_string(),
-        };
-        self.changed = true;
-    }
-
-    /// Namespace declarations feed-rs does not know become the ones it does; on `<rss>` the
-    /// default namespace goes, since feed-rs expects RSS 2.0 elements in none.
-    fn rename_namespaces(&mut self, rss_root: bool) {
-        let before = self.attrs.len();
-        self.attrs
-            .retain(|(k, v)| !(rss_root && k == "xmlns" && v.trim() != RSS10));
-        self.changed |= self.attrs.len() != before;
-        for (k, v) in &mut self.attrs {
-            if k != "xmlns" && !k.starts_with("xmlns:") {
-                continue;
-            }
-            if let Some((_, new)) = RENAMED_NAMESPACES.iter().find(|(old, _)| v.trim() == *old) {
-                *v = (*new).to_string();
-                self.changed = true;
-            }
-        }
-    }
-
-    fn write(&self, out: &mut String) {
-        out.push('<');
-        out.push_str(&self.name);
-        for (k, v) in &self.attrs {
-            let _ = write!(out, " {k}=\"{}\"", v.replace('"', "&quot;"));
-        }
-        out.push_str(if self.empty { "/>" } else { ">" });
-    }
-}
-
-/// Whether some attribute in `raw` has a value without quotes.
-fn has_unquoted_value(raw: &str) -> bool {
-    let mut quote = None;
-    let mut after_equals = false;
-    for c in raw.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if after_equals && !c.is_whitespace() => {
-                if c != '"' && c != '\'' {
-                    return true;
-                }
-                quote = Some(c);
-                after_equals = false;
-            }
-            None => after_equals |= c == '=',
-        }
-    }
-    false
-}
-
-fn unescape(raw: &str) -> String {
-    quick_xml::escape::unescape(raw).map_or_else(|_| raw.to_string(), Cow::into_owned)
 }
