@@ -77,6 +77,20 @@ grep -q '^total:' "$work/out" || { echo "the poll did not run:" >&2; cat "$work/
 tail -1 "$work/out"
 echo "first poll:  wall ${wall}s  cpu ${cpu}s  peak RSS ${rss} KiB"
 echo "  server: $(stats "$port" | summary)"
+# Stories found against the generator's truth: reworded republications must fold into their
+# stories (within 1 %), distinct stories must stay apart.
+python3 - "$work/corpus/manifest.json" "$work/state/newswatch.db" <<'PY'
+import json, sqlite3, sys
+m = json.load(open(sys.argv[1]))
+db = sqlite3.connect(sys.argv[2])
+def line(name, found, want):
+    print("  %-22s %6d stories, expected %6d (%+.1f %%)" % (name, found, want, 100.0 * (found - want) / max(want, 1)))
+line("all", db.execute("SELECT COUNT(*) FROM items").fetchone()[0], m["unique_stories"])
+for k, v in m["keywords"].items():
+    n = db.execute("SELECT COUNT(DISTINCT item_id) FROM matches WHERE ('\n' || keywords || '\n') LIKE ?",
+                   ("%\n" + k + "\n%",)).fetchone()[0]
+    line(k, n, v["unique_stories"])
+PY
 
 read -r wall cpu rss <<<"$(timed "$bin" --config "$work/nw.toml" poll)"
 tail -1 "$work/out"

@@ -114,7 +114,7 @@ async fn answer(State(served): State<Arc<HashMap<String, Served>>>, uri: Uri) ->
 fn stored(conn: &rusqlite::Connection, source: &str) -> Vec<(String, Option<String>, Option<i64>)> {
     let mut stmt = conn
         .prepare(
-            "SELECT s.title, s.link, i.published FROM sightings s
+            "SELECT s.title, s.link, s.published FROM entries s
              JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
              WHERE src.name = ?1",
         )

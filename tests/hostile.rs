@@ -328,8 +328,8 @@ fn db(sandbox: &Sandbox) -> rusqlite::Connection {
 fn stored_titles(conn: &rusqlite::Connection, source: &str) -> Vec<String> {
     let mut stmt = conn
         .prepare(
-            "SELECT i.title FROM sightings s JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
-             WHERE src.name = ?1 ORDER BY s.rowid",
+            "SELECT i.title FROM entries s JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
+             WHERE src.name = ?1 ORDER BY s.id",
         )
         .unwrap();
     stmt.query_map([source], |r| r.get(0))
@@ -402,7 +402,7 @@ async fn hostile_servers_are_survived_reported_and_contained() {
     let control = &stored_titles(&conn, "Control characters")[0];
     assert!(!control.contains('\u{1b}') && !control.contains('\u{7}'), "{control:?}");
     let stored: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sightings s JOIN sources src ON src.id = s.source_id WHERE src.name = 'Hundred thousand'", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM entries s JOIN sources src ON src.id = s.source_id WHERE src.name = 'Hundred thousand'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, 1000);
     let js_link: Option<String> = conn

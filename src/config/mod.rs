@@ -20,10 +20,11 @@ use lettre::message::Mailbox;
 
 pub use raw::{parse_duration, parse_size};
 pub use values::{
-    Access, AlertMode, Digest, Email, Fetch, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic, TransportKind,
+    Access, AlertMode, Dedup, Digest, Email, Fetch, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic,
+    TransportKind,
 };
 
-use raw::{RawConfig, RawDigest, RawEmail, RawFetch, RawTopic, ZoneName};
+use raw::{RawConfig, RawDedup, RawDigest, RawEmail, RawFetch, RawTopic, ZoneName};
 
 /// Where the config is looked for when neither `--config` nor `NEWSWATCH_CONFIG` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/newswatch.toml";
@@ -61,6 +62,7 @@ pub struct Config {
     pub path: PathBuf,
     pub storage: Storage,
     pub fetch: Fetch,
+    pub dedup: Dedup,
     pub digest: Digest,
     pub email: Email,
     pub topics: Vec<Topic>,
@@ -100,6 +102,7 @@ impl Config {
         let resolve = |p: PathBuf| normalize(&if p.is_absolute() { p } else { base.join(p) });
 
         let fetch = fetch(raw.fetch).map_err(invalid)?;
+        let dedup = dedup(raw.dedup).map_err(invalid)?;
         let digest = digest(raw.digest).map_err(invalid)?;
         let email = email(raw.email, &resolve, &env).map_err(invalid)?;
         let topics = topics(raw.topic, text, path, &email)?;
@@ -110,6 +113,7 @@ impl Config {
                 database: resolve(raw.storage.database.unwrap_or_else(|| PathBuf::from("newswatch.db"))),
             },
             fetch,
+            dedup,
             digest,
             email,
             topics,
@@ -153,6 +157,27 @@ fn fetch(raw: RawFetch) -> Result<Fetch, String> {
         return Err("fetch.user_agent must be one non-empty line".into());
     }
     Ok(fetch)
+}
+
+/// The similarity above which entries are one story (see docs/clustering.md for how it was
+/// chosen).
+pub const DEFAULT_SIMILARITY: f32 = 1.0;
+
+fn dedup(raw: RawDedup) -> Result<Dedup, String> {
+    let window = raw.window.map_or(Duration::from_secs(72 * 3600), |d| d.0);
+    if window.is_zero() {
+        return Err("dedup.window must be longer than 0".into());
+    }
+    let similarity = raw.similarity.unwrap_or(f64::from(DEFAULT_SIMILARITY));
+    if !(0.0..=1.0).contains(&similarity) || similarity == 0.0 {
+        return Err(format!(
+            "dedup.similarity must be above 0 and at most 1 (1: only identical texts are one story), not {similarity}"
+        ));
+    }
+    Ok(Dedup {
+        window,
+        similarity: similarity as f32,
+    })
 }
 
 fn digest(raw: RawDigest) -> Result<Digest, String> {

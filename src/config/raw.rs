@@ -23,6 +23,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) fetch: RawFetch,
     #[serde(default)]
+    pub(super) dedup: RawDedup,
+    #[serde(default)]
     pub(super) digest: RawDigest,
     #[serde(default)]
     pub(super) email: RawEmail,
@@ -53,6 +55,13 @@ pub(super) struct RawFetch {
     pub(super) max_entries: Option<usize>,
     pub(super) proxy: Option<ProxyUrl>,
     pub(super) allow_private: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDedup {
+    pub(super) window: Option<ConfigDuration>,
+    pub(super) similarity: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]

@@ -33,6 +33,15 @@ pub struct Fetch {
     pub allow_private: bool,
 }
 
+/// When entries from different outlets are one story.
+#[derive(Debug, Clone)]
+pub struct Dedup {
+    /// How far apart in time two entries of one story may be.
+    pub window: Duration,
+    /// How alike (cosine of TF-IDF vectors, 0 to 1) two entries must be to be one story.
+    pub similarity: f32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub at: Vec<Time>,

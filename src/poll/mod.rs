@@ -16,7 +16,7 @@ mod failure;
 mod feed;
 mod outcome;
 mod page;
-mod record;
+pub mod record;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;

@@ -1,7 +1,7 @@
-//! Writing one poll's entries: which are new for the source, which are another copy of a stored
-//! story (decided by `dedup`), and which are reported (matched, and not older than
-//! `fetch.max_age`). The decisions are made here; the store only records them, in one
-//! transaction per poll.
+//! Writing one poll's entries: which are new for the source, which story each belongs to (a
+//! copy under the same link, decided by `dedup`; a report of the same event, decided by
+//! `cluster`), and which are reported (matched, and not older than `fetch.max_age`). The
+//! decisions are made here; the store only records them, in one transaction per poll.
 
 use std::time::Duration;
 
@@ -9,14 +9,15 @@ use jiff::Timestamp;
 
 use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use crate::app::App;
-use crate::config::Source;
+use crate::cluster;
+use crate::config::{Dedup, Source};
 use crate::dedup;
 use crate::model::{Entry, IngestCounts, ItemState, MatchResult};
 use crate::store::{FetchRecord, Store, StoreError};
 
 /// An entry as the poll prepared it.
 #[derive(Debug)]
-pub(super) struct NewEntry {
+pub struct NewEntry {
     pub entry: Entry,
     /// What the matcher said of it (with its article, if one was fetched).
     pub verdict: Option<MatchResult>,
@@ -44,9 +45,12 @@ pub(super) async fn store(
     let (name, url) = (source.name.clone(), source.url.to_string());
     record.warning = report.warning.clone();
     let moved_to = record.moved_to.clone();
-    let max_age = app.config.fetch.max_age;
+    let rules = Rules {
+        max_age: app.config.fetch.max_age,
+        dedup: app.config.dedup.clone(),
+    };
     let counts = app
-        .store(move |s| store_entries(s, (&name, &url), &entries, &record, Timestamp::now(), max_age))
+        .store(move |s| store_entries(s, (&name, &url), &entries, &record, Timestamp::now(), &rules))
         .await
         .map_err(|e| Failure::new(FailureKind::Store, format!("database: {e}")))?;
     Ok(PollOutcome::Fetched {
@@ -58,15 +62,35 @@ pub(super) async fn store(
     })
 }
 
+/// The settings that decide what a poll's entries become.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Entries published longer than this before they are seen are stored, not reported.
+    pub max_age: Duration,
+    pub dedup: Dedup,
+}
+
 /// Stores `entries` of `source` and the fetch `record`, all or nothing.
-pub(super) fn store_entries(
+pub fn store_entries(
     store: &mut Store,
     (source, url): (&str, &str),
     entries: &[NewEntry],
     record: &FetchRecord,
     now: Timestamp,
-    max_age: Duration,
+    rules: &Rules,
 ) -> Result<IngestCounts, StoreError> {
+    let window = rules.dedup.window.as_secs().min(i64::MAX as u64 / 4) as i64;
+    let around = |at: Timestamp, by: i64| {
+        Timestamp::from_second(at.as_second().saturating_add(by)).unwrap_or(if by < 0 {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        })
+    };
+    // An entry is compared with entries up to a window before it; entries older than max_age
+    // are never reported, so nothing needs the index further back than both.
+    let horizon = rules.max_age.as_secs().saturating_add(rules.dedup.window.as_secs());
+    store.prune_cluster_index(around(now, -(horizon.min(i64::MAX as u64 / 4) as i64)))?;
     store.ingest(source, url, record, now, |tx| {
         let mut counts = IngestCounts::default();
         for new in entries {
@@ -75,28 +99,43 @@ pub(super) fn store_entries(
                 continue;
             }
             counts.new += 1;
+            // The entry's time: when it was published, else now (a feed's future dates are
+            // already gone).
+            let at = entry.published.unwrap_or(now);
             let key = entry.link.as_deref().and_then(dedup::dedup_key);
-            let existing = match &key {
-                Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| (c.id, c.state)),
+            let features = tx.features(&entry.title, &entry.body, rules.dedup.similarity < 1.0)?;
+            let copy_of = match &key {
+                Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| c.id),
                 None => None,
             };
-            let (item_id, state) = match existing {
-                Some(found) => found,
-                None => (
-                    tx.add_story(entry, key.as_deref(), new.article.as_ref())?,
-                    ItemState::Stored,
-                ),
+            let joined = match copy_of {
+                Some(id) => Some(id),
+                None => {
+                    let near = tx.neighbours(&features, around(at, -window), around(at, window))?;
+                    cluster::same_event(&features, &near, rules.dedup.similarity).map(|(id, _)| id)
+                }
             };
-            tx.add_sighting(item_id, entry)?;
-            // A story that is queued or sent stays so; one stored unmatched may match through
-            // the text another outlet gives it.
-            if state != ItemState::Stored || !reportable(entry.published, now, max_age) {
-                continue;
+            let (item_id, state, new_story) = match joined {
+                Some(id) => (id, tx.story_state(id)?, false),
+                None => (tx.add_story(entry, new.article.as_ref())?, ItemState::Stored, true),
+            };
+            let entry_id = tx.add_entry(item_id, entry, key.as_deref(), at, &features)?;
+            if new_story {
+                tx.set_lead(item_id, entry_id)?;
+            } else {
+                tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref().map(|v| &v.snippet))?;
             }
-            if let Some(verdict) = &new.verdict
-                && tx.queue(item_id, verdict)?
-            {
-                counts.matched += 1;
+            tx.index(entry_id, &features, at)?;
+            let Some(verdict) = &new.verdict else { continue };
+            match state {
+                // A story stored unmatched may match through the text another outlet gives it.
+                ItemState::Stored => {
+                    if reportable(entry.published, now, rules.max_age) && tx.queue(item_id, verdict)? {
+                        counts.matched += 1;
+                    }
+                }
+                // A story matches every topic one of its entries matches.
+                ItemState::Queued | ItemState::Sent => tx.add_topics(item_id, verdict)?,
             }
         }
         Ok(counts)
@@ -115,7 +154,15 @@ mod tests {
     use super::*;
     use crate::model::{Snippet, TopicHit};
 
-    const WEEK: Duration = Duration::from_secs(7 * 86_400);
+    fn rules() -> Rules {
+        Rules {
+            max_age: Duration::from_secs(7 * 86_400),
+            dedup: Dedup {
+                window: Duration::from_secs(72 * 3600),
+                similarity: crate::config::DEFAULT_SIMILARITY,
+            },
+        }
+    }
 
     fn entry(guid: &str, link: &str, title: &str) -> Entry {
         Entry {
@@ -159,7 +206,7 @@ mod tests {
             ..FetchRecord::default()
         };
         let entries: Vec<NewEntry> = entries.into_iter().map(matched).collect();
-        store_entries(s, (source, "u"), &entries, &record, now, WEEK).unwrap()
+        store_entries(s, (source, "u"), &entries, &record, now, &rules()).unwrap()
     }
 
     #[test]
@@ -223,7 +270,7 @@ mod tests {
             ..FetchRecord::default()
         };
         let result = s.ingest("A", "u", &record, now, |tx| {
-            tx.add_story(&entry("1", "https://a.org/1", "One"), None, None)?;
+            tx.add_story(&entry("1", "https://a.org/1", "One"), None)?;
             Err(StoreError::Task("interrupted".into()))
         });
         assert!(result.is_err());

@@ -1,14 +1,14 @@
-//! The `items` and `sightings` tables: stories, and which source carried each under which GUID;
-//! and the articles of full-text sources. Which entries are one story is decided by the poll
-//! stage (with `dedup`); [`Ingest`] gives it the lookups and writes it needs, inside one
-//! transaction per poll.
+//! The `items` and `entries` tables: stories, and the entries (what one source carried under
+//! one GUID) each is made of; and the articles of full-text sources. Which entries are one story
+//! is decided by the poll stage (with `dedup` and `cluster`); [`Ingest`] gives it the lookups
+//! and writes it needs, inside one transaction per poll.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::sources::{record_success, upsert_source};
 use super::{FetchRecord, Store, StoreError, queue, ts};
-use crate::model::{Entry, IngestCounts, ItemState, MatchResult, StoryCandidate};
+use crate::model::{Entry, IngestCounts, ItemState, MatchResult, Snippet, StoryCandidate};
 
 /// A stored story waiting for its article.
 #[derive(Debug, Clone)]
@@ -23,8 +23,8 @@ pub struct PendingArticle {
 
 /// One poll's writes for one source, in one transaction (see [`Store::ingest`]).
 pub struct Ingest<'a> {
-    tx: Transaction<'a>,
-    source_id: i64,
+    pub(super) tx: Transaction<'a>,
+    pub(super) source_id: i64,
     now: i64,
 }
 
@@ -71,7 +71,7 @@ impl Store {
         };
         let mut seen = self
             .conn
-            .prepare_cached("SELECT 1 FROM sightings WHERE source_id = ?1 AND guid = ?2")?;
+            .prepare_cached("SELECT 1 FROM entries WHERE source_id = ?1 AND guid = ?2")?;
         let mut out = Vec::new();
         for guid in guids {
             if !seen.exists(params![source_id, guid])? {
@@ -86,7 +86,7 @@ impl Store {
     pub fn pending_articles(&self, source: &str) -> Result<Vec<PendingArticle>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT i.id, i.link, i.title, i.body, i.published, i.first_seen
-             FROM items i JOIN sightings s ON s.item_id = i.id JOIN sources src ON src.id = s.source_id
+             FROM items i JOIN entries s ON s.item_id = i.id JOIN sources src ON src.id = s.source_id
              WHERE src.name = ?1 AND i.article IS NULL AND i.article_attempts BETWEEN 1 AND 2
                AND i.state = 'stored' AND i.link IS NOT NULL",
         )?;
@@ -130,31 +130,33 @@ impl Ingest<'_> {
     pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
-            .prepare_cached("SELECT 1 FROM sightings WHERE source_id = ?1 AND guid = ?2")?
+            .prepare_cached("SELECT 1 FROM entries WHERE source_id = ?1 AND guid = ?2")?
             .exists(params![self.source_id, guid])?)
     }
 
-    /// The stored stories under link key `key`, oldest first.
+    /// The stored stories with an entry under link key `key`, oldest first.
     pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
         // This runs for every new entry, so it is kept to statements SQLite compiles once: with
         // an ORDER BY (or a correlated EXISTS) it recompiled the statement on every run as the
         // table grew. Candidates are few; they are sorted here.
-        let mut rows = self
+        let mut ids = self
             .tx
-            .prepare_cached("SELECT id, title, state FROM items WHERE dedup_key = ?1")?
-            .query_map(params![key], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })?
+            .prepare_cached("SELECT item_id FROM entries WHERE link_key = ?1")?
+            .query_map(params![key], |r| r.get::<_, i64>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        if rows.is_empty() {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        rows.sort_unstable_by_key(|r| r.0);
+        ids.sort_unstable();
+        ids.dedup();
+        let mut story = self.tx.prepare_cached("SELECT title, state FROM items WHERE id = ?1")?;
         let mut elsewhere = self
             .tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sightings WHERE item_id = ?1 AND source_id != ?2)")?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, title, state) in rows {
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE item_id = ?1 AND source_id != ?2)")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (title, state) =
+                story.query_row(params![id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             out.push(StoryCandidate {
                 id,
                 title,
@@ -165,24 +167,27 @@ impl Ingest<'_> {
         Ok(out)
     }
 
-    /// Stores a new story from `entry`, under link key `key`, with its article if one was
-    /// fetched (`Err`: it failed to load and is tried again later). Returns its id.
-    pub fn add_story(
-        &self,
-        entry: &Entry,
-        key: Option<&str>,
-        article: Option<&Result<String, String>>,
-    ) -> Result<i64, StoreError> {
+    /// The state of story `item_id`.
+    pub fn story_state(&self, item_id: i64) -> Result<ItemState, StoreError> {
+        let state: String = self
+            .tx
+            .prepare_cached("SELECT state FROM items WHERE id = ?1")?
+            .query_row(params![item_id], |r| r.get(0))?;
+        Ok(item_state(&state))
+    }
+
+    /// Stores a new story led by `entry`, with its article if one was fetched (`Err`: it failed
+    /// to load and is tried again later). Returns its id.
+    pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO items (title, link, dedup_key, body, published, first_seen,
+                "INSERT INTO items (title, link, body, published, first_seen,
                                     article, article_attempts, article_error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 entry.title,
                 entry.link,
-                key,
                 entry.body,
                 entry.published.map(|t| t.as_second()),
                 self.now,
@@ -193,14 +198,85 @@ impl Ingest<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// Records that this source carried story `item_id` as `entry`.
-    pub fn add_sighting(&self, item_id: i64, entry: &Entry) -> Result<(), StoreError> {
+    /// Makes `entry` the lead of story `item_id`, unless the story was sent, when it is the
+    /// better report: the lead has only a title and `entry` has more, or both have more and
+    /// `entry` was published earlier (the first report leads). With `snippet` (what the
+    /// matcher showed of `entry`), a queued story shows it. Returns whether it did.
+    pub fn offer_lead(
+        &self,
+        item_id: i64,
+        (entry_id, entry): (i64, &Entry),
+        snippet: Option<&Snippet>,
+    ) -> Result<bool, StoreError> {
+        if entry.body.trim().is_empty() {
+            return Ok(false);
+        }
+        let changed = self
+            .tx
+            .prepare_cached(
+                "UPDATE items SET title = ?2, link = ?3, body = ?4, published = ?5, lead = ?6
+                 WHERE id = ?1 AND state != 'sent'
+                   AND (trim(body) = '' OR body = title
+                        OR (?5 IS NOT NULL AND (published IS NULL OR published > ?5)))",
+            )?
+            .execute(params![
+                item_id,
+                entry.title,
+                entry.link,
+                entry.body,
+                entry.published.map(|t| t.as_second()),
+                entry_id
+            ])?;
+        if changed > 0
+            && let Some(snippet) = snippet
+        {
+            queue::set_snippet(&self.tx, item_id, snippet)?;
+        }
+        Ok(changed > 0)
+    }
+
+    /// Makes entry `entry_id` the lead of the new story `item_id`.
+    pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE items SET lead = ?2 WHERE id = ?1")?
+            .execute(params![item_id, entry_id])?;
+        Ok(())
+    }
+
+    /// Records that this source carried story `item_id` as `entry`, filed under link key
+    /// `link_key`, at time `at` for the clustering window, with its vectors. Returns its id.
+    pub fn add_entry(
+        &self,
+        item_id: i64,
+        entry: &Entry,
+        link_key: Option<&str>,
+        at: Timestamp,
+        features: &crate::cluster::Features,
+    ) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO sightings (source_id, guid, item_id, link, title, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO entries (source_id, guid, item_id, link, link_key, title, published, first_seen, at, vector)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
-            .execute(params![self.source_id, entry.guid, item_id, entry.link, entry.title, self.now])?;
-        Ok(())
+            .execute(params![
+                self.source_id,
+                entry.guid,
+                item_id,
+                entry.link,
+                link_key,
+                entry.title,
+                entry.published.map(|t| t.as_second()),
+                self.now,
+                at.as_second(),
+                crate::cluster::stored(&features.vector, &features.body),
+            ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Adds the topics of `result` to story `item_id`, queued or sent: a story matches a topic
+    /// when any of its entries does.
+    pub fn add_topics(&self, item_id: i64, result: &MatchResult) -> Result<(), StoreError> {
+        Ok(queue::add_topics(&self.tx, item_id, result)?)
     }
 
     /// Queues a stored story for the digest with the topics it matched; `false` if it was not

@@ -2,7 +2,8 @@
 //! report, what matched), the store records what they decided and reads it back.
 //!
 //! - `sources.rs`: sources, their fetch state and health; hosts that sent Retry-After.
-//! - `items.rs`: stories (items), where each was seen (sightings), articles of full-text sources.
+//! - `items.rs`: stories (items), the entries each is made of, articles of full-text sources.
+//! - `clusters.rs`: entries' vectors, the index of the clustering window, word frequencies.
 //! - `queue.rs`: matched stories waiting for the outbox.
 //! - `outbox.rs`: messages, each to one recipient, written before they are sent, and the
 //!   stories each carries.
@@ -14,13 +15,14 @@
 //! # Durability
 //! The database runs in WAL mode with `synchronous = NORMAL`: a commit survives the process
 //! being killed, and a power cut may lose the last commits before it. That is right for
-//! everything a later poll redoes (items, sightings, source health): an entry not stored is
+//! everything a later poll redoes (items, entries, source health): an entry not stored is
 //! simply stored again. It is wrong for the outbox: forgetting a message composed and sent, or
 //! that a message went out, means mailing the same stories again, in another message. Those
 //! writes go through `Store::durably`, which commits with `synchronous = FULL` (and, the WAL
 //! being one file, makes every earlier commit durable with it). This is the only place that
 //! chooses.
 
+mod clusters;
 mod items;
 mod outbox;
 mod queue;
@@ -71,6 +73,8 @@ pub enum StoreError {
 
 pub struct Store {
     conn: Connection,
+    /// When this process last pruned the clustering index (see `clusters.rs`).
+    pruned: Option<std::time::Instant>,
 }
 
 /// The `state` key of the last digest time handled.
@@ -92,7 +96,7 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         // WAL lets a `digest` run by hand read while the daemon writes. NORMAL: see "Durability".
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;")
             .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
         let runner = embedded::migrations::runner();
@@ -115,7 +119,7 @@ impl Store {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        Ok(Store { conn })
+        Ok(Store { conn, pruned: None })
     }
 
     /// The schema version the database is at.
@@ -217,11 +221,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 6);
+        assert_eq!(store.schema_version().unwrap(), 7);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 6);
+        assert_eq!(again.schema_version().unwrap(), 7);
     }
 
     #[test]
@@ -238,7 +242,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 6"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 7"),
             "{e}"
         );
     }
@@ -252,7 +256,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 6);
+        assert_eq!(copy.schema_version().unwrap(), 7);
     }
 
     #[test]
@@ -266,5 +270,46 @@ mod tests {
             .unwrap();
         assert_eq!(seen, 2, "FULL inside a durable write");
         assert_eq!(sync(&store), 1, "NORMAL again after it");
+    }
+
+    #[test]
+    fn stories_of_a_version_6_database_keep_their_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(6))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'A', 'u'), (2, 'B', 'v');
+             INSERT INTO items (id, title, link, dedup_key, body, first_seen, state)
+                 VALUES (7, 'One', 'https://a.org/1', 'a.org/1', 'text', 100, 'sent');
+             INSERT INTO sightings (source_id, guid, item_id, link, title, first_seen)
+                 VALUES (1, 'g1', 7, 'https://a.org/1', 'One', 100), (2, 'g2', 7, 'https://www.a.org/1', 'One!', 160);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let rows: Vec<(i64, String, i64, Option<String>, i64)> = store
+            .conn
+            .prepare("SELECT source_id, guid, item_id, link_key, at FROM entries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, "g1".to_string(), 7, Some("a.org/1".to_string()), 100),
+                (2, "g2".to_string(), 7, Some("a.org/1".to_string()), 160)
+            ]
+        );
+        let state: String = store
+            .conn
+            .query_row("SELECT state FROM items WHERE id = 7", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(state, "sent", "a sent story stays sent");
     }
 }

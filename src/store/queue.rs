@@ -36,8 +36,8 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
     let mut item = conn
         .prepare_cached("SELECT title, link, published, first_seen, snippet, snippet_marks FROM items WHERE id = ?1")?;
     let mut sources = conn.prepare_cached(
-        "SELECT src.name FROM sightings s JOIN sources src ON src.id = s.source_id
-             WHERE s.item_id = ?1 ORDER BY s.first_seen, s.rowid",
+        "SELECT src.name FROM entries s JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
+             WHERE s.item_id = ?1 ORDER BY s.id IS NOT i.lead, s.first_seen, s.id",
     )?;
     let mut hits = conn.prepare_cached("SELECT topic, keywords FROM matches WHERE item_id = ?1 ORDER BY rowid")?;
     let mut out = Vec::with_capacity(ids.len());
@@ -106,6 +106,22 @@ pub(super) fn queue(conn: &Connection, item_id: i64, result: &MatchResult) -> Re
     Ok(true)
 }
 
+/// Shows `snippet` for a story that is queued (a stored story gets one when it is queued).
+pub(super) fn set_snippet(conn: &Connection, item_id: i64, snippet: &Snippet) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached("UPDATE items SET snippet = ?2, snippet_marks = ?3 WHERE id = ?1 AND state = 'queued'")?
+        .execute(params![item_id, snippet.text, encode_marks(&snippet.marks)])?;
+    Ok(())
+}
+
+/// Adds topics to a story whatever its state; a topic it has keeps its keywords.
+pub(super) fn add_topics(conn: &Connection, item_id: i64, result: &MatchResult) -> Result<(), rusqlite::Error> {
+    for hit in &result.hits {
+        conn.prepare_cached("INSERT OR IGNORE INTO matches (item_id, topic, keywords) VALUES (?1, ?2, ?3)")?
+            .execute(params![item_id, hit.topic, hit.keywords.join("\n")])?;
+    }
+    Ok(())
+}
+
 fn encode_marks(marks: &[(usize, usize)]) -> String {
     marks
         .iter()
@@ -150,8 +166,8 @@ pub(super) mod tests {
         let mut id = 0;
         store
             .ingest("A", "u", &record, now, |tx| {
-                id = tx.add_story(&entry, Some("a.org/1"), Some(&Err("HTTP 500".into())))?;
-                tx.add_sighting(id, &entry)?;
+                id = tx.add_story(&entry, Some(&Err("HTTP 500".into())))?;
+                tx.add_entry(id, &entry, Some("a.org/1"), now, &Default::default())?;
                 if queued {
                     tx.queue(id, &matched())?;
                 }

@@ -1,0 +1,332 @@
+//! When entries from different outlets report the same event: the entries' words weighted by
+//! TF-IDF, compared by cosine similarity, and found through an index of their rarest words and
+//! of MinHash bands over their word triples.
+//!
+//! Why this method: copies of wire stories and press releases share most word triples (MinHash
+//! finds them whatever the links and titles); rewrites of one event by different outlets share
+//! few triples but the same rare words (names, places, numbers), which TF-IDF weighs up and
+//! common words down. The index keeps the cost of a new entry independent of the archive: only
+//! entries of the window that share a rare word or a band are compared.
+//!
+//! Pure: the store keeps the vectors, the index and the document frequencies; the poll stage
+//! asks it for candidates and records the verdict. Hashes are FNV-1a and SplitMix64, spelled
+//! out here, because they are stored: they must not change between versions or runs.
+
+mod terms;
+
+pub use terms::{Word, words};
+
+/// Terms of an entry used to look up candidates: its most telling words.
+pub const LOOKUP_TERMS: usize = 20;
+/// MinHash: bands of rows. Copies (nine tenths of their word triples in common) share a band
+/// with probability 1 - (1 - 0.9^4)^4 ≈ 0.99; texts with half in common, 0.23. Few bands:
+/// each is a row to write and a look-up per entry.
+const BANDS: usize = 4;
+const ROWS: usize = 4;
+
+/// An entry's words, weighted and scaled to length 1, sorted by term hash.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vector {
+    pub terms: Vec<(u64, f32)>,
+}
+
+/// The inverse document frequency of a word in `n` entries, `df` of which have it, as if
+/// `PRIOR_ENTRIES` more entries without it had been seen: in a young archive a word seen once
+/// before is not yet common (plain IDF would make every shared word worth less than an unshared
+/// one, and copies unlike each other), and the prior fades as the archive grows.
+pub fn idf(n: u64, df: u64) -> f32 {
+    let (n, df) = (n as f64, df.min(n) as f64);
+    (1.0 + (n + PRIOR_ENTRIES) / (df + 1.0)).ln() as f32
+}
+
+const PRIOR_ENTRIES: f64 = 100.0;
+
+/// An entry's words counted, before they are weighed against the archive.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// (term hash, summed word weight), sorted by hash, each term once.
+    counts: Vec<(u64, f32)>,
+    /// The same, of the body alone.
+    body: Vec<(u64, f32)>,
+    bands: Vec<u64>,
+}
+
+/// (term hash, weight) pairs of `words`, each term once with its weights summed, sorted.
+fn count(words: &[Word]) -> Vec<(u64, f32)> {
+    let mut counts: Vec<(u64, f32)> = words.iter().map(|w| (term_hash(&w.text), w.weight)).collect();
+    counts.sort_unstable_by_key(|t| t.0);
+    counts.dedup_by(|b, a| {
+        if a.0 == b.0 {
+            a.1 += b.1;
+            true
+        } else {
+            false
+        }
+    });
+    counts
+}
+
+/// `counts` with sublinear term frequencies times `idf`, scaled to length 1.
+fn weighted(counts: &[(u64, f32)], idf: impl Fn(u64) -> f32) -> Vector {
+    let mut terms: Vec<(u64, f32)> = counts.iter().map(|&(t, w)| (t, (1.0 + w.ln()) * idf(t))).collect();
+    let norm = terms.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        terms.iter_mut().for_each(|t| t.1 /= norm);
+    }
+    Vector { terms }
+}
+
+impl Draft {
+    /// The words of an entry with `title` and `body`.
+    pub fn of(title: &str, body: &str) -> Draft {
+        let words = words(title, body);
+        let body_words = terms::body_words(body);
+        let body = count(&body_words);
+        // Copies are found by their bodies: a copy is often retitled.
+        let bands = if body.len() >= MIN_BODY_WORDS {
+            bands(&body_words)
+        } else {
+            bands(&words)
+        };
+        Draft {
+            counts: count(&words),
+            body,
+            bands,
+        }
+    }
+
+    /// The features of an entry with `body` for finding copies only: its body's words and
+    /// their bands, nothing weighed against the archive (the same as [`Draft::of`] gives for a
+    /// body); none for a short body.
+    pub fn copies_only(body: &str) -> Features {
+        let words = terms::body_words(body);
+        let counts = count(&words);
+        if counts.len() < MIN_BODY_WORDS {
+            return Features::default();
+        }
+        Features {
+            body: weighted(&counts, |_| 1.0),
+            band_keys: bands(&words),
+            ..Features::default()
+        }
+    }
+
+    /// Its words' hashes, each once.
+    pub fn terms(&self) -> impl Iterator<Item = u64> + '_ {
+        self.counts.iter().map(|t| t.0)
+    }
+
+    /// Its features among `n` entries, `df(term)` of which have a word.
+    pub fn weigh(self, n: u64, df: impl Fn(u64) -> u64) -> Features {
+        let vector = weighted(&self.counts, |t| idf(n, df(t)));
+        let body = weighted(&self.body, |_| 1.0);
+        let terms = &vector.terms;
+        let mut heaviest = terms.clone();
+        heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Features {
+            term_keys: heaviest.iter().take(LOOKUP_TERMS).map(|t| t.0).collect(),
+            band_keys: self.bands,
+            body,
+            vector,
+        }
+    }
+}
+
+/// The features of one entry: what the index files it under and what it is compared by.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// Its words weighed by TF-IDF (empty when only copies are looked for).
+    pub vector: Vector,
+    /// Its body's words by their frequency alone: what copies share. Not the title: titles are
+    /// shared by different events ("Live updates"). Not weighed by rarity: a rare sentence
+    /// two stories share (a quote, a standard line) would outweigh the rest.
+    pub body: Vector,
+    /// Its `LOOKUP_TERMS` heaviest words (none when only copies are looked for).
+    pub term_keys: Vec<u64>,
+    /// Its MinHash bands.
+    pub band_keys: Vec<u64>,
+}
+
+impl Features {
+    /// An entry found through the index is compared when it shares two bands (one may be a
+    /// stock phrase both use; copies share nearly all), or one of the heaviest words.
+    pub fn worth_comparing(band_hits: usize, term_hits: usize) -> bool {
+        band_hits >= 2 || term_hits >= 1
+    }
+}
+
+/// How alike two entries are, and through which words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Similarity {
+    /// Cosine of their vectors, 0 to 1.
+    pub score: f32,
+    /// Shared words (by hash), the heaviest first, with what each adds to the score.
+    pub shared: Vec<(u64, f32)>,
+}
+
+/// The cosine similarity of `a` and `b` (both of length 1).
+pub fn similarity(a: &Vector, b: &Vector) -> Similarity {
+    let (mut i, mut j) = (0, 0);
+    let mut shared = Vec::new();
+    while i < a.terms.len() && j < b.terms.len() {
+        let (ta, wa) = a.terms[i];
+        let (tb, wb) = b.terms[j];
+        match ta.cmp(&tb) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared.push((ta, wa * wb));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared.sort_unstable_by(|x, y| y.1.total_cmp(&x.1));
+    Similarity {
+        score: shared.iter().map(|s| s.1).sum::<f32>().min(1.0),
+        shared,
+    }
+}
+
+/// An entry of the window that the index found for a new one.
+#[derive(Debug, Clone)]
+pub struct Neighbour {
+    pub story: i64,
+    pub vector: Vector,
+    pub body: Vector,
+}
+
+/// The story among `neighbours` that an entry reports, if any, and how alike they are.
+///
+/// - A copy: an entry whose body is at least `COPY` alike (a wire story or a press release
+///   carried again, under another headline or link) is the same story; entries without a body
+///   of some length are never copies.
+/// - A rewrite: below that, an entry at least `threshold` alike that shares two words or more
+///   (one shared name is a subject, not an event). Short texts (headlines alone) must be more
+///   alike: with few words, a few shared ones happen by chance; the bar is `threshold` ×
+///   (1 + 2 / words of the shorter text), a quarter more for a headline of eight words.
+///   `threshold` 1 turns rewrites off.
+///
+/// Of several, the story holding the entry most like the new one.
+pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> Option<(i64, Similarity)> {
+    neighbours
+        .iter()
+        .filter_map(|n| {
+            // Titles alone never make a copy: different events share them.
+            let bodies = new.body.terms.len() >= MIN_BODY_WORDS && n.body.terms.len() >= MIN_BODY_WORDS;
+            if bodies {
+                let copy = similarity(&new.body, &n.body);
+                if copy.score >= COPY {
+                    return Some((n.story, copy));
+                }
+            }
+            let s = similarity(&new.vector, &n.vector);
+            let words = new.vector.terms.len().min(n.vector.terms.len()).max(1) as f32;
+            let rewrite = threshold < 1.0 && s.score >= threshold * (1.0 + SHORT_TEXT / words) && s.shared.len() >= 2;
+            rewrite.then_some((n.story, s))
+        })
+        .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
+}
+
+/// How alike the bodies of copies are. Bodies, not titles: a copy is often retitled, and
+/// different events share titles ("Live updates", a headline template).
+pub const COPY: f32 = 0.9;
+/// A body with fewer distinct words (after common ones) does not make a copy: "Read more".
+const MIN_BODY_WORDS: usize = 8;
+
+/// How much more alike short texts must be (see [`same_event`]).
+const SHORT_TEXT: f32 = 2.0;
+
+/// MinHash band keys of the word triples of `words`; none for fewer than three words.
+fn bands(words: &[Word]) -> Vec<u64> {
+    if words.len() < 3 {
+        return Vec::new();
+    }
+    let hashes: Vec<u64> = words.iter().map(|w| term_hash(&w.text)).collect();
+    let shingles = hashes.windows(3).map(|w| mix(mix(mix(w[0]) ^ w[1]) ^ w[2]));
+    let mut mins = [u64::MAX; BANDS * ROWS];
+    for s in shingles {
+        for (k, m) in mins.iter_mut().enumerate() {
+            *m = (*m).min(mix(s ^ SEEDS[k % SEEDS.len()].wrapping_mul(k as u64 + 1)));
+        }
+    }
+    mins.chunks(ROWS)
+        .enumerate()
+        .map(|(band, rows)| {
+            let mut h = mix(0xB4AD_0000 + band as u64);
+            for r in rows {
+                h = mix(h ^ r);
+            }
+            h
+        })
+        .collect()
+}
+
+const SEEDS: [u64; 4] = [
+    0x9E37_79B9_7F4A_7C15,
+    0xC2B2_AE3D_27D4_EB4F,
+    0x1656_67B1_9E37_79F9,
+    0x27D4_EB2F_1656_67C5,
+];
+
+/// SplitMix64's finaliser: a stable, well-mixed 64-bit permutation.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a, 64 bits: a word's stable id.
+pub fn term_hash(text: &str) -> u64 {
+    text.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+    })
+}
+
+/// An entry's vectors as stored: the number of terms of the whole, the whole, then the body's.
+pub fn stored(all: &Vector, body: &Vector) -> Vec<u8> {
+    let mut out = (all.terms.len() as u32).to_le_bytes().to_vec();
+    out.extend(all.to_bytes());
+    out.extend(body.to_bytes());
+    out
+}
+
+/// The vectors of [`stored`] bytes; bytes that are not such read as empty.
+pub fn from_stored(bytes: &[u8]) -> (Vector, Vector) {
+    let Some((n, rest)) = bytes.split_first_chunk::<4>() else {
+        return Default::default();
+    };
+    let split = (u32::from_le_bytes(*n) as usize).saturating_mul(12).min(rest.len());
+    (Vector::from_bytes(&rest[..split]), Vector::from_bytes(&rest[split..]))
+}
+
+impl Vector {
+    /// The vector as stored: (hash, weight) pairs, little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.terms.len() * 12);
+        for (t, w) in &self.terms {
+            out.extend_from_slice(&t.to_le_bytes());
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// A stored vector; bytes that are not one read as empty.
+    pub fn from_bytes(bytes: &[u8]) -> Vector {
+        if !bytes.len().is_multiple_of(12) {
+            return Vector::default();
+        }
+        let terms = bytes
+            .chunks_exact(12)
+            .map(|c| {
+                let t = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
+                let w = f32::from_le_bytes(c[8..].try_into().unwrap_or_default());
+                (t, w)
+            })
+            .collect();
+        Vector { terms }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+use super::*;
+
+fn features(title: &str, body: &str) -> Features {
+    Draft::of(title, body).weigh(0, |_| 0)
+}
+
+#[test]
+fn vectors_have_length_one_and_survive_storage() {
+    let f = features(
+        "Japan sends SDF officers to NATO",
+        "Tokyo said on Monday it would send officers.",
+    );
+    let len: f32 = f.vector.terms.iter().map(|t| t.1 * t.1).sum();
+    assert!((len - 1.0).abs() < 1e-5, "{len}");
+    assert_eq!(Vector::from_bytes(&f.vector.to_bytes()), f.vector);
+    assert_eq!(Vector::from_bytes(&[1, 2, 3]), Vector::default());
+}
+
+#[test]
+fn hashes_are_stable_across_versions() {
+    // Stored in every database: a change here would split every stored story from its copies.
+    assert_eq!(term_hash(""), 0xCBF2_9CE4_8422_2325);
+    assert_eq!(term_hash("nato"), 0xC467_B3BA_8E1A_E5B9);
+    let f = features("", "one two three four five");
+    assert_eq!(f.band_keys.len(), BANDS);
+    assert_eq!(f.band_keys[0], features("", "one two three four five").band_keys[0]);
+}
+
+#[test]
+fn copies_share_bands_and_rewrites_share_words() {
+    let body = "The Defense Ministry said on Monday that three Self-Defense Force officers will \
+                join the NATO command in Wiesbaden that coordinates aid to Ukraine.";
+    let a = features("Japan to send SDF officers to NATO's Ukraine command", body);
+    let copy = features("UPDATE: Japan to send SDF officers to NATO Ukraine command", body);
+    assert!(a.band_keys.iter().any(|b| copy.band_keys.contains(b)));
+    assert!(similarity(&a.vector, &copy.vector).score > 0.9);
+    let other = features(
+        "Japan trains Ukrainian deminers in Lithuania",
+        "Japanese instructors began a course for Ukrainian mine clearance officers in Lithuania, \
+         NATO said.",
+    );
+    let s = similarity(&a.vector, &other.vector);
+    assert!(s.score < 0.3, "{s:?}");
+}
+
+fn neighbour(story: i64, title: &str, body: &str) -> Neighbour {
+    let f = features(title, body);
+    Neighbour {
+        story,
+        vector: f.vector,
+        body: f.body,
+    }
+}
+
+#[test]
+fn the_most_alike_story_above_the_threshold_wins() {
+    let new = features("Typhoon Hagibis floods Nagano river", "");
+    let near = [
+        neighbour(1, "Typhoon Hagibis hits Tokyo", ""),
+        neighbour(2, "Hagibis floods Nagano as river bursts", ""),
+        neighbour(3, "Nagano", ""),
+    ];
+    assert_eq!(same_event(&new, &near, 0.3).map(|s| s.0), Some(2));
+    assert_eq!(same_event(&new, &near[..1], 0.2).map(|s| s.0), Some(1));
+    assert_eq!(
+        same_event(&new, &near[..1], 0.99),
+        None,
+        "below a copy, above the threshold"
+    );
+    // One shared word is a subject, not an event, however alike.
+    let one = [neighbour(4, "Nagano", "")];
+    assert_eq!(same_event(&features("Nagano", ""), &one, 0.1), None);
+}
+
+#[test]
+fn copies_are_one_story_even_with_rewrites_off_but_a_shared_title_is_not_a_copy() {
+    let body = "Three Self-Defense Force officers will join the NATO command in Wiesbaden that \
+                coordinates aid to Ukraine, the Defense Ministry said on Monday.";
+    let new = features("UPDATE: Japan to send SDF officers to NATO's Ukraine command", body);
+    let copy = [neighbour(1, "Japan sends SDF officers to NATO's Ukraine command", body)];
+    assert_eq!(same_event(&new, &copy, 1.0).map(|s| s.0), Some(1));
+    let other = [neighbour(
+        2,
+        "UPDATE: Japan to send SDF officers to NATO's Ukraine command",
+        "Typhoon Hagibis flooded the Chikuma river in Nagano; thousands of homes lost power.",
+    )];
+    assert_eq!(same_event(&new, &other, 1.0), None, "same title, another story");
+}
+
+#[test]
+fn stored_vectors_read_back_and_junk_reads_as_empty() {
+    let f = features(
+        "Japan sends SDF officers",
+        "Tokyo said on Monday it would send officers.",
+    );
+    let (all, body) = from_stored(&stored(&f.vector, &f.body));
+    assert_eq!((all, body), (f.vector, f.body));
+    assert_eq!(from_stored(&[1, 2]), Default::default());
+    assert_eq!(from_stored(&[255, 255, 255, 255, 1]).0, Vector::default());
+}

@@ -1,0 +1,196 @@
+//! What story clustering keeps: each entry's vector (in `entries`), the index of the window
+//! (`cluster_keys`) and document frequencies (`cluster_terms`). Which entries are one story is
+//! decided by `cluster` and the poll stage; this only looks up and records.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use super::items::Ingest;
+use super::{Store, StoreError};
+use crate::cluster::{Draft, Features, Neighbour};
+
+/// The `state` key counting the entries whose words are in `cluster_terms`.
+const ENTRIES_KEY: &str = "cluster_entries";
+/// At most this many index rows are read per key: a word in more entries of the window than
+/// this tells little about an event.
+const POSTINGS_PER_KEY: i64 = 64;
+/// At most this many entries are compared with a new one, those sharing most keys first.
+const MAX_NEIGHBOURS: usize = 32;
+
+impl Ingest<'_> {
+    /// The features of an entry with `title` and `body`, weighed against the archive as it is
+    /// when `rewrites` are looked for (else only what finds copies, which needs no look-up).
+    pub fn features(&self, title: &str, body: &str, rewrites: bool) -> Result<Features, StoreError> {
+        if !rewrites {
+            return Ok(Draft::copies_only(body));
+        }
+        let draft = Draft::of(title, body);
+        let n: u64 = self
+            .tx
+            .prepare_cached("SELECT value FROM state WHERE key = ?1")?
+            .query_row(params![ENTRIES_KEY], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT entries FROM cluster_terms WHERE term = ?1")?;
+        let mut df = HashMap::new();
+        for t in draft.terms() {
+            let count: Option<i64> = stmt.query_row(params![t as i64], |r| r.get(0)).optional()?;
+            df.insert(t, count.unwrap_or(0) as u64);
+        }
+        Ok(draft.weigh(n, |t| df.get(&t).copied().unwrap_or(0)))
+    }
+
+    /// The entries of other sources from `from` to `to` that share enough index keys with
+    /// `features` to be compared, with their stories. A source's own entries are left out: an
+    /// outlet that writes about an event again (a live blog, a daily briefing) is telling
+    /// something new.
+    pub fn neighbours(
+        &self,
+        features: &Features,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Neighbour>, StoreError> {
+        let mut postings = self
+            .tx
+            .prepare_cached("SELECT entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 LIMIT ?4")?;
+        // entry → (band hits, term hits)
+        let mut hits: HashMap<i64, (usize, usize)> = HashMap::new();
+        let keys = features
+            .band_keys
+            .iter()
+            .map(|k| (k, true))
+            .chain(features.term_keys.iter().map(|k| (k, false)));
+        for (key, band) in keys {
+            let rows = postings.query_map(
+                params![*key as i64, from.as_second(), to.as_second(), POSTINGS_PER_KEY],
+                |r| r.get::<_, i64>(0),
+            )?;
+            for entry in rows {
+                let h = hits.entry(entry?).or_default();
+                if band {
+                    h.0 += 1;
+                } else {
+                    h.1 += 1;
+                }
+            }
+        }
+        let mut found: Vec<(i64, (usize, usize))> = hits
+            .into_iter()
+            .filter(|(_, (b, t))| Features::worth_comparing(*b, *t))
+            .collect();
+        found.sort_unstable_by(|a, b| (b.1.0 + b.1.1).cmp(&(a.1.0 + a.1.1)).then(b.0.cmp(&a.0)));
+        found.truncate(MAX_NEIGHBOURS);
+        let mut load = self.tx.prepare_cached(
+            "SELECT item_id, vector FROM entries WHERE id = ?1 AND source_id != ?2 AND vector IS NOT NULL",
+        )?;
+        let mut out = Vec::with_capacity(found.len());
+        for (entry, _) in found {
+            let row = load
+                .query_row(params![entry, self.source_id], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .optional()?;
+            if let Some((story, bytes)) = row {
+                let (vector, body) = crate::cluster::from_stored(&bytes);
+                out.push(Neighbour { story, vector, body });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Files entry `entry` (at time `at`) in the index and counts its words.
+    pub fn index(&self, entry: i64, features: &Features, at: Timestamp) -> Result<(), StoreError> {
+        let mut key = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO cluster_keys (key, at, entry) VALUES (?1, ?2, ?3)")?;
+        for k in features.term_keys.iter().chain(&features.band_keys) {
+            key.execute(params![*k as i64, at.as_second(), entry])?;
+        }
+        if features.vector.terms.is_empty() {
+            return Ok(());
+        }
+        let mut term = self.tx.prepare_cached(
+            "INSERT INTO cluster_terms (term, entries) VALUES (?1, 1)
+             ON CONFLICT (term) DO UPDATE SET entries = entries + 1",
+        )?;
+        for (t, _) in &features.vector.terms {
+            term.execute(params![*t as i64])?;
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO state (key, value) VALUES (?1, '1')
+                 ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            )?
+            .execute(params![ENTRIES_KEY])?;
+        Ok(())
+    }
+}
+
+/// How often a process prunes the index: the delete reads the whole (window-sized) table.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl Store {
+    /// Drops index rows of entries older than `before`, once an hour at most: no new entry's
+    /// window reaches them again. Returns how many went.
+    pub fn prune_cluster_index(&mut self, before: Timestamp) -> Result<usize, StoreError> {
+        if self.pruned.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return Ok(0);
+        }
+        self.pruned = Some(std::time::Instant::now());
+        Ok(self
+            .conn
+            .execute("DELETE FROM cluster_keys WHERE at < ?1", params![before.as_second()])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FetchRecord;
+
+    #[test]
+    fn old_index_rows_are_pruned_once_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("n.db")).unwrap();
+        let now = Timestamp::now();
+        let record = FetchRecord {
+            status: 200,
+            next_poll: now,
+            ..FetchRecord::default()
+        };
+        let body = "one two three four five six seven eight nine ten eleven twelve";
+        store
+            .ingest("A", "u", &record, now, |tx| {
+                let f = Draft::copies_only(body);
+                tx.index(1, &f, Timestamp::from_second(1_000).unwrap())?;
+                tx.index(2, &f, now)?;
+                Ok(Default::default())
+            })
+            .unwrap();
+        let rows = |s: &Store| -> i64 {
+            s.conn
+                .query_row("SELECT COUNT(*) FROM cluster_keys", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(rows(&store), 8);
+        assert_eq!(
+            store
+                .prune_cluster_index(Timestamp::from_second(2_000).unwrap())
+                .unwrap(),
+            4
+        );
+        assert_eq!(rows(&store), 4, "the recent entry's rows stay");
+        assert_eq!(
+            store
+                .prune_cluster_index(now + jiff::SignedDuration::from_hours(1))
+                .unwrap(),
+            0,
+            "not again within the hour"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! One story, many outlets, with the real binary against feeds served on 127.0.0.1: a wire
+//! story carried by a second outlet under another headline and link is one story; a third
+//! outlet's headline that is word for word the same but reports another event is not.
+
+mod common;
+
+use common::*;
+
+const WIRE: &str = "Three officers of the Ground Self-Defense Force will join the NATO \
+    Security Assistance and Training for Ukraine command in Wiesbaden from January, the \
+    Defense Ministry said on Monday, the first time Japanese personnel serve there.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_not() {
+    let server = FeedServer::start().await;
+    let d = rfc2822_hours_ago(3);
+    let (d1, d2) = (rfc3339_hours_ago(2), rfc2822_hours_ago(1));
+    server
+        .serve(
+            "/wire.xml",
+            "application/rss+xml",
+            rss(&[Item {
+                guid: "w-1",
+                title: "Japan to send SDF officers to NATO's Ukraine command",
+                link: "https://wire.example/asia/japan-sdf-nato-ukraine",
+                text: WIRE,
+                date: &d,
+            }]),
+        )
+        .await;
+    server
+        .serve(
+            "/daily.atom",
+            "application/atom+xml",
+            atom(&[Item {
+                guid: "urn:daily:77",
+                title: "UPDATE: Japan dispatches SDF officers to NATO Ukraine command",
+                link: "https://daily.example/world/2026/11/23/77",
+                text: WIRE,
+                date: &d1,
+            }]),
+        )
+        .await;
+    server
+        .serve(
+            "/local.xml",
+            "application/rss+xml",
+            rss(&[Item {
+                guid: "l-9",
+                title: "Japan to send SDF officers to NATO's Ukraine command",
+                link: "https://local.example/news/9",
+                text: "Lawmakers in the Diet questioned whether posting officers abroad needs a new law.",
+                date: &d2,
+            }]),
+        )
+        .await;
+    let sandbox = Sandbox::new(&format!(
+        "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\
+         [[topic]]\nname = \"SDF and NATO\"\nkeywords = [\"SDF\", \"NATO\"]\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Daily\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Local\"\nurl = \"{}\"\n",
+        server.url("/wire.xml"),
+        server.url("/daily.atom"),
+        server.url("/local.xml"),
+    ));
+    sandbox.run(&["poll"]).await.ok();
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    let text = &dry.ok().stdout;
+    assert!(text.contains("also in: Daily"), "the copy names its outlet: {text}");
+    assert!(
+        !text.contains("UPDATE: Japan dispatches"),
+        "the copy is not a story of its own: {text}"
+    );
+    assert!(
+        text.contains("Lawmakers in the Diet"),
+        "the same headline over another event is its own story: {text}"
+    );
+    assert_eq!(
+        text.matches("Japan to send SDF officers").count(),
+        2,
+        "two stories under one headline: {text}"
+    );
+}
