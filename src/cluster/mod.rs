@@ -202,7 +202,8 @@ pub struct Neighbour {
 ///   carried again, under another headline or link) is the same story; entries without a body
 ///   of some length are never copies.
 /// - A rewrite: below that, an entry at least `threshold` alike that shares two words or more
-///   (one shared name is a subject, not an event). Short texts (headlines alone) must be more
+///   (one shared name is a subject, not an event), and whose body, if both have one, is a
+///   quarter alike (`REWRITE_BODY`). Short texts (headlines alone) must be more
 ///   alike: with few words, a few shared ones happen by chance; the bar is `threshold` ×
 ///   (1 + 2 / words of the shorter text), a quarter more for a headline of eight words.
 ///   `threshold` 1 turns rewrites off.
@@ -214,11 +215,16 @@ pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> O
         .filter_map(|n| {
             // Titles alone never make a copy: different events share them.
             let bodies = new.body.terms.len() >= MIN_BODY_WORDS && n.body.terms.len() >= MIN_BODY_WORDS;
+            let mut body = 1.0;
             if bodies {
                 let copy = similarity(&new.body, &n.body);
                 if copy.score >= COPY {
                     return Some((n.story, copy));
                 }
+                body = copy.score;
+            }
+            if body < REWRITE_BODY {
+                return None;
             }
             let s = similarity(&new.vector, &n.vector);
             let words = new.vector.terms.len().min(n.vector.terms.len()).max(1) as f32;
@@ -231,6 +237,9 @@ pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> O
 /// How alike the bodies of copies are. Bodies, not titles: a copy is often retitled, and
 /// different events share titles ("Live updates", a headline template).
 pub const COPY: f32 = 0.9;
+/// How alike the bodies of a rewrite must be, when both have one: one headline over another
+/// story's text is not a rewrite of it.
+const REWRITE_BODY: f32 = 0.25;
 /// A body with fewer distinct words (after common ones) does not make a copy: "Read more".
 const MIN_BODY_WORDS: usize = 8;
 
