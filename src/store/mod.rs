@@ -96,7 +96,7 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         // WAL lets a `digest` run by hand read while the daemon writes. NORMAL: see "Durability".
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;")
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
         let runner = embedded::migrations::runner();
