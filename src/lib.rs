@@ -38,5 +38,6 @@ pub mod poll;
 pub mod query;
 pub mod schedule;
 pub mod store;
+pub mod stories;
 pub mod text;
 pub mod timefmt;

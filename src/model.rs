@@ -200,3 +200,33 @@ pub struct OutboxEntry {
     /// The server, or the `.eml` file written.
     pub destination: Option<String>,
 }
+
+/// A stored story as `newswatch stories` shows it: what it is, what it matched, whether it
+/// went out, and every entry it is made of (the lead first).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoryRecord {
+    pub id: i64,
+    pub title: String,
+    pub link: Option<String>,
+    /// "stored" (matched nothing, or too old), "queued" (waiting for a digest) or "sent".
+    pub state: String,
+    pub topics: Vec<String>,
+    pub published: Option<Timestamp>,
+    pub first_seen: Timestamp,
+    /// When the first message carrying it was accepted by the mail transport.
+    pub sent_at: Option<Timestamp>,
+    pub entries: Vec<EntryRecord>,
+}
+
+/// One source's report of a story.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntryRecord {
+    pub source: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub guid: String,
+    pub published: Option<Timestamp>,
+    pub first_seen: Timestamp,
+    /// The story is shown by this entry.
+    pub lead: bool,
+}

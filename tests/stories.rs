@@ -45,13 +45,22 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
         .serve(
             "/local.xml",
             "application/rss+xml",
-            rss(&[Item {
-                guid: "l-9",
-                title: "Japan to send SDF officers to NATO's Ukraine command",
-                link: "https://local.example/news/9",
-                text: "Lawmakers in the Diet questioned whether posting officers abroad needs a new law.",
-                date: &d2,
-            }]),
+            rss(&[
+                Item {
+                    guid: "l-10",
+                    title: "Rice harvest up 3% in Niigata",
+                    link: "https://local.example/news/10",
+                    text: "Farmers in Niigata brought in more rice than last year, the prefecture said.",
+                    date: &d2,
+                },
+                Item {
+                    guid: "l-9",
+                    title: "Japan to send SDF officers to NATO's Ukraine command",
+                    link: "https://local.example/news/9",
+                    text: "Lawmakers in the Diet questioned whether posting officers abroad needs a new law.",
+                    date: &d2,
+                },
+            ]),
         )
         .await;
     let sandbox = Sandbox::new(&format!(
@@ -81,4 +90,48 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
         2,
         "two stories under one headline: {text}"
     );
+
+    // `stories` shows each story with the entries it is made of, the lead first.
+    let json = sandbox.run(&["stories", "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    let stories = doc["stories"].as_array().unwrap();
+    assert_eq!(stories.len(), 2, "the unmatched story is left out: {doc}");
+    let wire = stories
+        .iter()
+        .find(|s| s["entries"].as_array().unwrap().len() == 2)
+        .expect("the wire story with its copy");
+    assert_eq!(wire["link"], "https://wire.example/asia/japan-sdf-nato-ukraine");
+    assert_eq!(wire["state"], "queued");
+    assert_eq!(wire["topics"], serde_json::json!(["SDF and NATO"]));
+    let entries = wire["entries"].as_array().unwrap();
+    assert_eq!(
+        (entries[0]["source"].as_str(), entries[0]["lead"].as_bool()),
+        (Some("Wire"), Some(true))
+    );
+    assert_eq!(entries[1]["source"], "Daily");
+    assert_eq!(entries[1]["guid"], "urn:daily:77");
+    assert!(entries[1]["published"].is_string() && entries[1]["first_seen"].is_string());
+
+    let all = sandbox.run(&["stories", "--all"]).await;
+    let text = &all.ok().stdout;
+    assert!(
+        text.contains("Rice harvest up 3% in Niigata") && text.contains("matched no topic"),
+        "{text}"
+    );
+    assert!(text.contains("* Wire, ") && text.contains("- Daily, "), "{text}");
+    let unknown = sandbox.run(&["stories", "--topic", "Weather"]).await;
+    assert!(
+        unknown.stderr.contains("no topic named \"Weather\""),
+        "{}",
+        unknown.stderr
+    );
+
+    // Once mailed, a story says when.
+    sandbox.run(&["digest"]).await.ok();
+    let json = sandbox.run(&["stories", "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    for story in doc["stories"].as_array().unwrap() {
+        assert_eq!(story["state"], "sent", "{doc}");
+        assert!(story["sent_at"].is_string(), "{doc}");
+    }
 }

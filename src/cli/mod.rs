@@ -17,6 +17,7 @@ mod explain;
 mod mail;
 mod poll;
 mod sources;
+mod stories;
 
 use std::path::PathBuf;
 
@@ -115,6 +116,25 @@ pub enum Command {
         /// Where to write the copy; must not exist yet.
         file: PathBuf,
     },
+    /// List stored stories, newest first, with the entries each is made of: which source
+    /// carried it, under which title, link and GUID, when; and whether it was sent.
+    ///
+    /// The lead entry (the one the digest shows) is marked "*". Stories that matched no topic
+    /// are left out unless --all is given.
+    Stories {
+        /// Only stories that matched this topic (its name in the config).
+        #[arg(long, value_name = "NAME")]
+        topic: Option<String>,
+        /// How far back, by when newswatch first saw the story: "7d", "12h", "30m".
+        #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_since)]
+        since: std::time::Duration,
+        /// Include stories that matched no topic.
+        #[arg(long)]
+        all: bool,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -135,6 +155,10 @@ pub enum OutboxAction {
         /// The outbox id, as `newswatch outbox` and `newswatch digest` print it.
         id: Option<i64>,
     },
+}
+
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(s)
 }
 
 /// An exit status and, for failures, the message to print.
@@ -168,6 +192,12 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         Command::Poll { force } => poll::poll(&app, force).await,
         Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
         Command::Status { json } => sources::status(&app, json).await,
+        Command::Stories {
+            topic,
+            since,
+            all,
+            json,
+        } => stories::stories(&app, topic, since, all, json).await,
         Command::Backup { file } => sources::backup(&app, &file).await,
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,

@@ -131,20 +131,22 @@ impl Ingest<'_> {
     }
 }
 
-/// How often a process prunes the index: the delete reads the whole (window-sized) table.
-const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How far the horizon moves between two prunes: the delete reads the whole (window-sized)
+/// table, so it runs about once a day, not at every poll.
+const PRUNE_STEP: i64 = 86_400;
 
 impl Store {
-    /// Drops index rows of entries older than `before`, once an hour at most: no new entry's
-    /// window reaches them again. Returns how many went.
+    /// Drops index rows of entries older than `before` once it has moved a day since the last
+    /// time: no new entry's window reaches them again. Returns how many went.
     pub fn prune_cluster_index(&mut self, before: Timestamp) -> Result<usize, StoreError> {
-        if self.pruned.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+        let before = before.as_second();
+        if self.pruned.is_some_and(|last| before < last.saturating_add(PRUNE_STEP)) {
             return Ok(0);
         }
-        self.pruned = Some(std::time::Instant::now());
+        self.pruned = Some(before);
         Ok(self
             .conn
-            .execute("DELETE FROM cluster_keys WHERE at < ?1", params![before.as_second()])?)
+            .execute("DELETE FROM cluster_keys WHERE at < ?1", params![before])?)
     }
 }
 
@@ -154,7 +156,7 @@ mod tests {
     use crate::store::FetchRecord;
 
     #[test]
-    fn old_index_rows_are_pruned_once_an_hour() {
+    fn old_index_rows_are_pruned_once_a_day() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("n.db")).unwrap();
         let now = Timestamp::now();
@@ -185,12 +187,19 @@ mod tests {
             4
         );
         assert_eq!(rows(&store), 4, "the recent entry's rows stay");
+        let within_a_day = Timestamp::from_second(2_000 + 86_000).unwrap();
+        assert_eq!(
+            store.prune_cluster_index(within_a_day).unwrap(),
+            0,
+            "not again within a day"
+        );
+        assert_eq!(rows(&store), 4);
         assert_eq!(
             store
                 .prune_cluster_index(now + jiff::SignedDuration::from_hours(1))
                 .unwrap(),
-            0,
-            "not again within the hour"
+            4,
+            "a day later"
         );
     }
 }

@@ -5,6 +5,7 @@
 //! - `items.rs`: stories (items), the entries each is made of, articles of full-text sources.
 //! - `clusters.rs`: entries' vectors, the index of the clustering window, word frequencies.
 //! - `queue.rs`: matched stories waiting for the outbox.
+//! - `stories.rs`: stories and their entries read back, for `newswatch stories`.
 //! - `outbox.rs`: messages, each to one recipient, written before they are sent, and the
 //!   stories each carries.
 //!
@@ -27,6 +28,7 @@ mod items;
 mod outbox;
 mod queue;
 mod sources;
+mod stories;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +39,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 pub use items::{Ingest, PendingArticle};
 pub use outbox::{Attempt, Compose, NewMessage};
 pub use sources::{FailureRecord, FetchRecord};
+pub use stories::StoryFilter;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -73,8 +76,8 @@ pub enum StoreError {
 
 pub struct Store {
     conn: Connection,
-    /// When this process last pruned the clustering index (see `clusters.rs`).
-    pruned: Option<std::time::Instant>,
+    /// Up to when this process last pruned the clustering index (see `clusters.rs`).
+    pruned: Option<i64>,
 }
 
 /// The `state` key of the last digest time handled.

@@ -1,0 +1,109 @@
+//! What story clustering costs per new entry as the archive grows: entries spread over a year
+//! (so the 72-hour window holds a steady population, about 8,000 entries at 1,000,000 a year),
+//! stored through the real ingest path into a real SQLite file, 50 per poll (one source's feed); the cost of the
+//! next 5,000 entries is timed at 1,000 and at 1,000,000 stored.
+//!
+//!     cargo bench --bench cluster_insert                 # copies only (the default)
+//!     cargo bench --bench cluster_insert -- rewrites     # rewrites on (similarity 0.35)
+//!     cargo bench --bench cluster_insert -- 100000       # a smaller archive
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use newswatch::config::Dedup;
+use newswatch::model::Entry;
+use newswatch::poll::record::{NewEntry, Rules, store_entries};
+use newswatch::store::{FetchRecord, Store};
+
+const YEAR: i64 = 365 * 86_400;
+const BATCH: usize = 50;
+const TIMED: usize = 5_000;
+
+/// A deterministic entry: words drawn from a vocabulary of 5,000, a few copies among them.
+fn entry(i: u64, start: i64, total: u64) -> Entry {
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let word = |n: u64| format!("w{}", n % 5_000);
+    let title: Vec<String> = (0..8).map(|_| word(next())).collect();
+    let body: Vec<String> = (0..60).map(|_| word(next())).collect();
+    Entry {
+        guid: format!("g{i}"),
+        link: Some(format!("https://site{}.example/{i}", i % 50)),
+        title: title.join(" "),
+        body: body.join(" "),
+        published: Timestamp::from_second(start + (i as i64 * YEAR) / total as i64).ok(),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rewrites = args.iter().any(|a| a == "rewrites");
+    let big: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let rules = Rules {
+        // The defaults: the index keeps max_age + window.
+        max_age: Duration::from_secs(7 * 86_400),
+        dedup: Dedup {
+            window: Duration::from_secs(72 * 3600),
+            similarity: if rewrites { 0.35 } else { 1.0 },
+        },
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut store = Store::open(&dir.path().join("bench.db")).expect("a database");
+    // Entries arrive in time order over a year; "now" is each batch's newest entry.
+    let start = Timestamp::now().as_second() - YEAR;
+    let total = big + 2 * TIMED as u64;
+    let mut stored = 0u64;
+    let poll = |store: &mut Store, n: usize, stored: &mut u64| -> Duration {
+        let began = Instant::now();
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(BATCH);
+            let entries: Vec<NewEntry> = (*stored..*stored + take as u64)
+                .map(|i| NewEntry {
+                    entry: entry(i, start, total),
+                    verdict: None,
+                    article: None,
+                })
+                .collect();
+            let now = entries.last().and_then(|e| e.entry.published).expect("a time");
+            let record = FetchRecord {
+                status: 200,
+                next_poll: now,
+                ..FetchRecord::default()
+            };
+            let source = format!("source {}", (*stored / BATCH as u64) % 50);
+            store_entries(store, (&source, "bench:"), &entries, &record, now, &rules).expect("stored");
+            *stored += take as u64;
+            left -= take;
+        }
+        began.elapsed()
+    };
+    println!("mode: {}", if rewrites { "rewrites (0.35)" } else { "copies only" });
+    poll(&mut store, 1_000, &mut stored);
+    let small = poll(&mut store, TIMED, &mut stored);
+    let per_small = small.as_secs_f64() * 1e6 / TIMED as f64;
+    println!("at {:>9} stored: {per_small:7.1} µs per entry", 1_000);
+    let fill = Instant::now();
+    let target = big;
+    while stored < target {
+        let n = ((target - stored) as usize).min(50_000);
+        poll(&mut store, n, &mut stored);
+        eprint!("\r  {stored} stored ({:.0} s)", fill.elapsed().as_secs_f64());
+    }
+    eprintln!();
+    let large = poll(&mut store, TIMED, &mut stored);
+    let per_large = large.as_secs_f64() * 1e6 / TIMED as f64;
+    println!(
+        "at {target:>9} stored: {per_large:7.1} µs per entry ({:.2}x)",
+        per_large / per_small
+    );
+    let size = std::fs::metadata(dir.path().join("bench.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!("database: {:.0} MB", size as f64 / 1e6);
+}
