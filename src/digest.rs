@@ -55,12 +55,22 @@ struct StoryView {
     /// Only http(s) links become links; anything else in a feed could be `javascript:`.
     href: Option<String>,
     source: String,
-    also_in: String,
+    /// Other outlets that reported it (at most `ALSO_SHOWN`), and how many more.
+    also: Vec<OutletView>,
+    also_more: usize,
     published: String,
     also_matches: String,
     snippet: Vec<Part>,
     full: bool,
 }
+
+struct OutletView {
+    source: String,
+    href: Option<String>,
+}
+
+/// How many other outlets a story names; the rest are counted ("+4").
+const ALSO_SHOWN: usize = 3;
 
 struct Section {
     topic: String,
@@ -162,10 +172,7 @@ fn view(placed: &Placed<'_>, tz: &TimeZone, full: bool) -> StoryView {
     } else {
         one_line(&story.title)
     };
-    let href = story
-        .link
-        .clone()
-        .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+    let href = web_link(story.link.as_deref());
     let mut snippet = Vec::new();
     let text = &story.snippet.text;
     let mut at = 0;
@@ -193,12 +200,41 @@ fn view(placed: &Placed<'_>, tz: &TimeZone, full: bool) -> StoryView {
         title,
         href,
         source: story.sources.first().cloned().unwrap_or_default(),
-        also_in: story.sources.iter().skip(1).cloned().collect::<Vec<_>>().join(", "),
+        also: story
+            .also
+            .iter()
+            .take(ALSO_SHOWN)
+            .map(|o| OutletView {
+                source: one_line(&o.source),
+                href: web_link(o.link.as_deref()),
+            })
+            .collect(),
+        also_more: story.also.len().saturating_sub(ALSO_SHOWN),
         published: format_time(story.published, tz),
         also_matches: placed.also.iter().map(|t| one_line(t)).collect::<Vec<_>>().join(", "),
         snippet,
         full,
     }
+}
+
+/// Only http(s) links become links; anything else in a feed could be `javascript:`.
+fn web_link(link: Option<&str>) -> Option<String> {
+    link.filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+        .map(str::to_string)
+}
+
+/// "Daily, Local (+2)".
+fn also_names(story: &StoryView) -> String {
+    let mut names = story
+        .also
+        .iter()
+        .map(|o| o.source.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if story.also_more > 0 {
+        names.push_str(&format!(" (+{})", story.also_more));
+    }
+    names
 }
 
 fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Layout<'_>) -> String {
@@ -219,11 +255,11 @@ fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Lay
             }
             let _ = writeln!(out, "\n* {}\n  {}", story.title, link);
             let mut meta = format!("  {}, {}", story.source, story.published);
-            if !story.also_in.is_empty() {
-                let _ = write!(meta, " (also in: {})", story.also_in);
-            }
             if !story.also_matches.is_empty() {
                 let _ = write!(meta, " (also matches: {})", story.also_matches);
+            }
+            if !story.also.is_empty() {
+                let _ = write!(meta, "\n  Also reported by: {}", also_names(story));
             }
             let _ = writeln!(out, "{meta}");
             if !story.snippet.is_empty() {
@@ -267,7 +303,7 @@ fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Lay
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Snippet, TopicHit};
+    use crate::model::{Outlet, Snippet, TopicHit};
     use jiff::Timestamp;
 
     fn story(id: i64, title: &str, topics: &[&str], hour: i64) -> Story {
@@ -278,6 +314,7 @@ mod tests {
             published: Timestamp::from_second(1_795_000_000 + hour * 3600).unwrap(),
             first_seen: Timestamp::from_second(1_795_000_000).unwrap(),
             sources: vec!["Example Times".into()],
+            also: Vec::new(),
             hits: topics
                 .iter()
                 .map(|t| TopicHit {
@@ -371,6 +408,43 @@ mod tests {
         assert!(d.html.contains("&#60;script&#62;") || d.html.contains("&lt;script&gt;"));
         assert!(!d.html.contains("javascript:"));
         assert!(!d.subject.contains('\r') && !d.subject.contains('\n'));
+    }
+
+    #[test]
+    fn other_outlets_are_named_with_links_and_counted_past_three() {
+        let order = vec!["T".to_string()];
+        let mut s = story(1, "Summit", &["T"], 0);
+        let outlet = |name: &str, link: &str| Outlet {
+            source: name.into(),
+            link: Some(link.into()),
+        };
+        s.also = vec![
+            outlet("Daily <b>", "https://daily.example/1"),
+            outlet("Wire", "javascript:alert(1)"),
+            outlet("Local", "https://local.example/9"),
+            outlet("Radio", "https://radio.example/2"),
+            outlet("Blog", "https://blog.example/3"),
+        ];
+        let d = build_all(&[s], &layout(&order, 100));
+        assert!(
+            d.text.contains("Also reported by: Daily <b>, Wire, Local (+2)"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.html
+                .contains(r#"<a href="https://daily.example/1" style="color: #0b57d0;">Daily &#60;b&#62;</a>"#)
+                || d.html
+                    .contains(r#"<a href="https://daily.example/1" style="color: #0b57d0;">Daily &lt;b&gt;</a>"#),
+            "{}",
+            d.html
+        );
+        assert!(
+            d.html.contains(", Wire, ") && !d.html.contains("javascript:"),
+            "{}",
+            d.html
+        );
+        assert!(d.html.contains("(+2)") && !d.html.contains("Radio"), "{}", d.html);
     }
 
     #[test]

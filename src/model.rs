@@ -54,10 +54,19 @@ pub struct Story {
     /// Publication time, or the time newswatch first saw it when the feed gave none.
     pub published: Timestamp,
     pub first_seen: Timestamp,
-    /// Names of the sources that carried it, the first one first.
+    /// Names of the sources that carried it, the lead's first.
     pub sources: Vec<String>,
+    /// The other sources that reported it, each with the link of its report.
+    pub also: Vec<Outlet>,
     pub hits: Vec<TopicHit>,
     pub snippet: Snippet,
+}
+
+/// Another outlet's report of a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outlet {
+    pub source: String,
+    pub link: Option<String>,
 }
 
 /// What one poll of one source added.

@@ -184,9 +184,14 @@ async fn digest_sends_each_matching_story_once_across_runs() {
         assert!(!part.contains("Rice harvest"), "non-matching story leaked");
         assert!(!part.contains("archive piece"), "story older than max_age leaked");
     }
-    let also_in = mail.text.contains("(also in: Atlantic Atom)") || mail.text.contains("(also in: Tokyo Wire)");
-    assert!(also_in, "the other outlet is named: {}", mail.text);
-    assert!(mail.html.contains("also in: "));
+    let also =
+        mail.text.contains("Also reported by: Atlantic Atom") || mail.text.contains("Also reported by: Tokyo Wire");
+    assert!(also, "the other outlet is named: {}", mail.text);
+    assert!(
+        mail.html.contains("Also reported by: <a href=\"http"),
+        "with a link: {}",
+        mail.html
+    );
 
     // Hostile text is escaped, never live HTML; keywords are emphasised.
     assert!(

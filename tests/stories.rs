@@ -76,7 +76,10 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
     sandbox.run(&["poll"]).await.ok();
     let dry = sandbox.run(&["digest", "--dry-run"]).await;
     let text = &dry.ok().stdout;
-    assert!(text.contains("also in: Daily"), "the copy names its outlet: {text}");
+    assert!(
+        text.contains("Also reported by: Daily"),
+        "the copy names its outlet: {text}"
+    );
     assert!(
         !text.contains("UPDATE: Japan dispatches"),
         "the copy is not a story of its own: {text}"

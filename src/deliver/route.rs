@@ -133,6 +133,7 @@ mod tests {
                 published: jiff::Timestamp::UNIX_EPOCH,
                 first_seen: jiff::Timestamp::UNIX_EPOCH,
                 sources: vec!["S".into()],
+                also: Vec::new(),
                 hits: topics
                     .iter()
                     .map(|t| TopicHit {

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, params};
 
 use super::{Store, StoreError, ts};
-use crate::model::{MatchResult, QueuedStory, Snippet, Story, TopicHit};
+use crate::model::{MatchResult, Outlet, QueuedStory, Snippet, Story, TopicHit};
 
 impl Store {
     /// Queued stories (matched, reportable, not yet in the outbox for everyone they are due
@@ -36,7 +36,7 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
     let mut item = conn
         .prepare_cached("SELECT title, link, published, first_seen, snippet, snippet_marks FROM items WHERE id = ?1")?;
     let mut sources = conn.prepare_cached(
-        "SELECT src.name FROM entries s JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
+        "SELECT src.name, s.link FROM entries s JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
              WHERE s.item_id = ?1 ORDER BY s.id IS NOT i.lead, s.first_seen, s.id",
     )?;
     let mut hits = conn.prepare_cached("SELECT topic, keywords FROM matches WHERE item_id = ?1 ORDER BY rowid")?;
@@ -53,11 +53,21 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
             ))
         })?;
         let mut names: Vec<String> = Vec::new();
-        for name in sources.query_map(params![id], |r| r.get::<_, String>(0))? {
-            let name = name?;
-            if !names.contains(&name) {
-                names.push(name);
+        let mut also = Vec::new();
+        for row in sources.query_map(params![id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })? {
+            let (name, link) = row?;
+            if names.contains(&name) {
+                continue;
             }
+            if !names.is_empty() {
+                also.push(Outlet {
+                    source: name.clone(),
+                    link,
+                });
+            }
+            names.push(name);
         }
         let hits = hits
             .query_map(params![id], |r| {
@@ -74,6 +84,7 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
             published: ts(published.unwrap_or(first_seen)),
             first_seen: ts(first_seen),
             sources: names,
+            also,
             hits,
             snippet: Snippet {
                 text: snippet.unwrap_or_default(),
