@@ -199,8 +199,16 @@ async fn digest_sends_each_matching_story_once_across_runs() {
         "{}",
         mail.html
     );
-    assert!(mail.html.contains("<mark>NATO</mark>"), "{}", mail.html);
-    assert!(mail.html.contains("<mark>Kyiv</mark>"));
+    assert!(
+        mail.html
+            .contains("<mark style=\"background-color: #fff1a8; color: #000000; padding: 0 1px;\">NATO</mark>"),
+        "inline styles: not every client colours a bare <mark>: {}",
+        mail.html
+    );
+    assert!(
+        mail.html
+            .contains("<mark style=\"background-color: #fff1a8; color: #000000; padding: 0 1px;\">Kyiv</mark>")
+    );
     assert!(mail.text.contains("*Kyiv*"), "{}", mail.text);
 
     // Headers and encodings that keep feed text out of the SMTP stream.
