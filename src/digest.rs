@@ -37,6 +37,8 @@ pub struct Layout<'a> {
     /// Topics in the order the config lists them; stored topics no longer configured follow.
     pub topic_order: &'a [String],
     pub timezone: &'a TimeZone,
+    /// When the message is composed: its date (in `timezone`) is in the subject and heading.
+    pub now: jiff::Timestamp,
     /// Stories past this many are listed as title and link only.
     pub max_stories: usize,
     /// Sources the user should look at, listed at the end.
@@ -94,11 +96,17 @@ pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
     let sections = sections(stories, layout);
     let total = stories.len();
     let name = if layout.alert { "newswatch alert" } else { "newswatch" };
-    let heading = match total {
+    let date = layout
+        .now
+        .to_zoned(layout.timezone.clone())
+        .strftime("%-d %b %Y")
+        .to_string();
+    let count = match total {
         0 => format!("{name}: no new stories"),
         1 => format!("{name}: 1 new story"),
         n => format!("{name}: {n} new stories"),
     };
+    let heading = format!("{count}, {date}");
     let counts: Vec<String> = sections
         .iter()
         .map(|s| format!("{}: {}", s.topic, s.stories.len()))
@@ -106,7 +114,7 @@ pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
     let subject = if counts.is_empty() {
         heading.clone()
     } else {
-        format!("{heading} ({})", counts.join(", "))
+        format!("{count} ({}), {date}", counts.join(", "))
     };
     let overflow = sections.iter().flat_map(|s| &s.stories).filter(|s| !s.full).count();
 
@@ -297,6 +305,50 @@ fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Lay
         }
     }
     let _ = writeln!(out, "\n-- \nSent by newswatch {}.", env!("CARGO_PKG_VERSION"));
+    wrap(&out, TEXT_WIDTH)
+}
+
+/// Plain-text lines are wrapped to this many characters (RFC 3676's advice for mail).
+const TEXT_WIDTH: usize = 78;
+
+/// `text` with every line longer than `width` characters broken between words; a continued
+/// line is indented as its first line's text is ("* title" and "- item" by two). A word longer
+/// than the line (a link) stays whole.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / width);
+    for line in text.split('\n') {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let lead = line.len() - line.trim_start().len();
+        let bullet = line[lead..].starts_with("* ") || line[lead..].starts_with("- ");
+        let indent = " ".repeat(lead + if bullet { 2 } else { 0 });
+        let mut current = line[..lead].to_string();
+        let mut used = lead;
+        let mut first = true;
+        for word in line[lead..].split(' ').filter(|w| !w.is_empty()) {
+            let n = word.chars().count();
+            if !first && used + 1 + n > width {
+                out.push_str(&current);
+                out.push('\n');
+                current = indent.clone();
+                used = indent.len();
+                first = true;
+            }
+            if !first {
+                current.push(' ');
+                used += 1;
+            }
+            current.push_str(word);
+            used += n;
+            first = false;
+        }
+        out.push_str(&current);
+        out.push('\n');
+    }
+    out.pop();
     out
 }
 
@@ -335,6 +387,7 @@ mod tests {
             alert: false,
             topic_order: order,
             timezone: &UTC,
+            now: jiff::Timestamp::from_second(1_795_000_000).unwrap(),
             max_stories: max,
             attention: &[],
             notices: &[],
@@ -371,7 +424,10 @@ mod tests {
             ],
             &layout(&order, 100),
         );
-        assert_eq!(d.subject, "newswatch: 2 new stories (Japan: 1, Alliance: 1)");
+        assert_eq!(
+            d.subject,
+            "newswatch: 2 new stories (Japan: 1, Alliance: 1), 18 Nov 2026"
+        );
         assert_eq!(d.stories, 2);
         assert_eq!(d.text.matches("\n* a\n").count(), 1, "listed once: {}", d.text);
         assert!(d.text.contains("(also matches: Alliance)"), "{}", d.text);
@@ -451,6 +507,39 @@ mod tests {
             d.html
         );
         assert!(d.html.contains("(+2)") && !d.html.contains("Radio"), "{}", d.html);
+    }
+
+    #[test]
+    fn plain_text_wraps_at_78_columns_and_keeps_links_whole() {
+        let wrapped = wrap(
+            &format!(
+                "* {}\n  https://example.org/{}\nshort",
+                "word ".repeat(40),
+                "x".repeat(90)
+            ),
+            78,
+        );
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .filter(|l| !l.contains("https://"))
+                .all(|l| l.chars().count() <= 78),
+            "{wrapped}"
+        );
+        assert!(lines[1].starts_with("  word"), "continued under the title: {wrapped}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.trim() == format!("https://example.org/{}", "x".repeat(90))),
+            "{wrapped}"
+        );
+        assert_eq!(lines.last(), Some(&"short"));
+        assert_eq!(wrapped.split_whitespace().count(), 43, "no word lost: {wrapped}");
+        let mut s = story(1, &"Japan sends officers to NATO command ".repeat(4), &["T"], 0);
+        s.snippet.text = "The NATO summit ".repeat(20);
+        let d = build_all(&[s], &layout(&["T".to_string()], 100));
+        assert!(d.text.lines().all(|l| l.chars().count() <= 78), "{}", d.text);
     }
 
     #[test]

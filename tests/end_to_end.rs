@@ -173,7 +173,10 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     assert_ne!(mails[0].message_id, mails[1].message_id);
     assert_eq!(mails[0].text, mails[1].text);
     let mail = &mails[0];
-    assert_eq!(mail.subject, "newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1)");
+    assert_eq!(
+        mail.subject,
+        format!("newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1), {}", today())
+    );
 
     // The right stories, each once, nothing else.
     for part in [&mail.text, &mail.html] {
@@ -236,7 +239,10 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     sandbox.run(&["digest"]).await.ok();
     let second = smtp.next().await;
     assert_eq!(smtp.next().await.subject, second.subject, "the other recipient's");
-    assert_eq!(second.subject, "newswatch: 1 new story (Ukraine: 1)");
+    assert_eq!(
+        second.subject,
+        format!("newswatch: 1 new story (Ukraine: 1), {}", today())
+    );
     assert!(second.text.contains("Ukraine grain corridor reopens"));
     assert!(
         !second.text.contains("Kyiv talks resume"),

@@ -224,6 +224,7 @@ fn content(
             alert: kind == MessageKind::Alert,
             topic_order: &order,
             timezone: &config.digest.timezone,
+            now: jiff::Timestamp::now(),
             max_stories: config.digest.max_stories,
             attention,
             notices,

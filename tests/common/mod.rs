@@ -149,6 +149,14 @@ pub fn json_feed(items: &[Item]) -> String {
 }
 
 /// Dates relative to now, so that tests never age past `fetch.max_age`.
+/// Today's date as a digest's subject and heading give it, in UTC ("23 Nov 2026").
+pub fn today() -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%-d %b %Y")
+        .to_string()
+}
+
 pub fn rfc2822_hours_ago(h: i64) -> String {
     let t = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(h);
     t.strftime("%a, %d %b %Y %H:%M:%S +0000").to_string()
