@@ -39,6 +39,10 @@ pub struct Layout<'a> {
     pub timezone: &'a TimeZone,
     /// When the message is composed: its date (in `timezone`) is in the subject and heading.
     pub now: jiff::Timestamp,
+    /// Why the reader gets this: the topics that mail them, in config order.
+    pub subscribed: &'a [String],
+    /// Where their topics, sources and times are set.
+    pub config_path: &'a str,
     /// Stories past this many are listed as title and link only.
     pub max_stories: usize,
     /// Sources the user should look at, listed at the end.
@@ -88,6 +92,7 @@ struct HtmlDigest<'a> {
     max_stories: usize,
     attention: &'a [Attention],
     notices: &'a [String],
+    why: &'a str,
     version: &'a str,
 }
 
@@ -117,6 +122,7 @@ pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
         format!("{count} ({}), {date}", counts.join(", "))
     };
     let overflow = sections.iter().flat_map(|s| &s.stories).filter(|s| !s.full).count();
+    let why = why(layout);
 
     let html = HtmlDigest {
         heading: &heading,
@@ -125,6 +131,7 @@ pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
         max_stories: layout.max_stories,
         attention: layout.attention,
         notices: layout.notices,
+        why: &why,
         version: env!("CARGO_PKG_VERSION"),
     }
     .render()
@@ -304,8 +311,32 @@ fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Lay
             let _ = writeln!(out, "- {}: {}", one_line(&a.source), one_line(&a.reason));
         }
     }
-    let _ = writeln!(out, "\n-- \nSent by newswatch {}.", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        out,
+        "\n-- \n{} Sent by newswatch {}.",
+        why(layout),
+        env!("CARGO_PKG_VERSION")
+    );
     wrap(&out, TEXT_WIDTH)
+}
+
+/// The footer's line on why the reader gets this and where to change it.
+fn why(layout: &Layout<'_>) -> String {
+    let topics = layout
+        .subscribed
+        .iter()
+        .map(|t| one_line(t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let why = match layout.subscribed.len() {
+        0 => String::new(),
+        1 => format!("You get this for the topic {topics}. "),
+        _ => format!("You get this for the topics {topics}. "),
+    };
+    format!(
+        "{why}Topics, sources and times are set in {} (`newswatch check` shows them).",
+        one_line(layout.config_path)
+    )
 }
 
 /// Plain-text lines are wrapped to this many characters (RFC 3676's advice for mail).
@@ -388,6 +419,8 @@ mod tests {
             topic_order: order,
             timezone: &UTC,
             now: jiff::Timestamp::from_second(1_795_000_000).unwrap(),
+            subscribed: &[],
+            config_path: "/etc/newswatch/newswatch.toml",
             max_stories: max,
             attention: &[],
             notices: &[],
@@ -540,6 +573,29 @@ mod tests {
         s.snippet.text = "The NATO summit ".repeat(20);
         let d = build_all(&[s], &layout(&["T".to_string()], 100));
         assert!(d.text.lines().all(|l| l.chars().count() <= 78), "{}", d.text);
+    }
+
+    #[test]
+    fn the_footer_says_why_and_where_to_change_it() {
+        let order = vec!["SDF and NATO".to_string(), "Ukraine".to_string()];
+        let subscribed = vec!["SDF and NATO".to_string(), "<b>Ukraine</b>".to_string()];
+        let mut l = layout(&order, 100);
+        l.subscribed = &subscribed;
+        let d = build_all(&[story(1, "Summit", &["Ukraine"], 0)], &l);
+        let words = d.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains("You get this for the topics SDF and NATO, <b>Ukraine</b>. Topics, sources and times are set in /etc/newswatch/newswatch.toml"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.html
+                .contains("You get this for the topics SDF and NATO, &#60;b&#62;Ukraine")
+                || d.html.contains("&lt;b&gt;Ukraine"),
+            "{}",
+            d.html
+        );
+        assert!(!d.html.contains("<b>Ukraine"), "escaped: {}", d.html);
     }
 
     #[test]

@@ -88,6 +88,10 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
         text.contains("Lawmakers in the Diet"),
         "the same headline over another event is its own story: {text}"
     );
+    assert!(
+        text.contains("You get this for the topic SDF and NATO."),
+        "the footer says why: {text}"
+    );
     assert_eq!(
         text.matches("Japan to send SDF officers").count(),
         2,

@@ -209,6 +209,17 @@ fn content(
     notices: &[String],
 ) -> digest::Digest {
     let order: Vec<String> = config.topics.iter().map(|t| t.name.clone()).collect();
+    let subscribed: Vec<String> = config
+        .topics
+        .iter()
+        .filter(|t| {
+            t.recipients
+                .iter()
+                .any(|m| crate::config::same_address(m, &r.recipient))
+        })
+        .map(|t| t.name.clone())
+        .collect();
+    let config_path = config.path.display().to_string();
     let placed: Vec<Placed<'_>> = r
         .stories
         .iter()
@@ -225,6 +236,8 @@ fn content(
             topic_order: &order,
             timezone: &config.digest.timezone,
             now: jiff::Timestamp::now(),
+            subscribed: &subscribed,
+            config_path: &config_path,
             max_stories: config.digest.max_stories,
             attention,
             notices,
