@@ -12,6 +12,9 @@ use crate::model::{Attention, Story};
 use crate::text::one_line;
 use crate::timefmt::format_time;
 
+mod text;
+use text::plain_text;
+
 /// A digest ready to be mailed.
 #[derive(Debug, Clone)]
 pub struct Digest {
@@ -238,90 +241,8 @@ fn web_link(link: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// "Daily, Local (+2)".
-fn also_names(story: &StoryView) -> String {
-    let mut names = story
-        .also
-        .iter()
-        .map(|o| o.source.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if story.also_more > 0 {
-        names.push_str(&format!(" (+{})", story.also_more));
-    }
-    names
-}
-
-fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Layout<'_>) -> String {
-    use std::fmt::Write;
-    let (max_stories, attention) = (layout.max_stories, layout.attention);
-    let mut out = String::new();
-    let _ = writeln!(out, "{heading}");
-    if sections.is_empty() {
-        let _ = writeln!(out, "\nNo new stories matched your topics since the last digest.");
-    }
-    for section in sections {
-        let _ = writeln!(out, "\n== {} ({}) ==", section.topic, section.stories.len());
-        for story in &section.stories {
-            let link = story.href.as_deref().unwrap_or("(no link)");
-            if !story.full {
-                let _ = writeln!(out, "\n- {} <{}> ({})", story.title, link, story.source);
-                continue;
-            }
-            let _ = writeln!(out, "\n* {}\n  {}", story.title, link);
-            let mut meta = format!("  {}, {}", story.source, story.published);
-            if !story.also_matches.is_empty() {
-                let _ = write!(meta, " (also matches: {})", story.also_matches);
-            }
-            if !story.also.is_empty() {
-                let _ = write!(meta, "\n  Also reported by: {}", also_names(story));
-            }
-            let _ = writeln!(out, "{meta}");
-            if !story.snippet.is_empty() {
-                let snippet: String = story
-                    .snippet
-                    .iter()
-                    .map(|p| {
-                        if p.mark {
-                            format!("*{}*", p.text)
-                        } else {
-                            p.text.clone()
-                        }
-                    })
-                    .collect();
-                let _ = writeln!(out, "  {snippet}");
-            }
-        }
-    }
-    if overflow > 0 {
-        let _ = writeln!(
-            out,
-            "\n{overflow} stories past the first {max_stories} are listed by title only."
-        );
-    }
-    if !layout.notices.is_empty() {
-        let _ = writeln!(out, "\nMessages not delivered:");
-        for n in layout.notices {
-            let _ = writeln!(out, "- {}", one_line(n));
-        }
-    }
-    if !attention.is_empty() {
-        let _ = writeln!(out, "\nSources needing attention:");
-        for a in attention {
-            let _ = writeln!(out, "- {}: {}", one_line(&a.source), one_line(&a.reason));
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\n-- \n{} Sent by newswatch {}.",
-        why(layout),
-        env!("CARGO_PKG_VERSION")
-    );
-    wrap(&out, TEXT_WIDTH)
-}
-
 /// The footer's line on why the reader gets this and where to change it.
-fn why(layout: &Layout<'_>) -> String {
+pub(super) fn why(layout: &Layout<'_>) -> String {
     let topics = layout
         .subscribed
         .iter()
@@ -339,52 +260,9 @@ fn why(layout: &Layout<'_>) -> String {
     )
 }
 
-/// Plain-text lines are wrapped to this many characters (RFC 3676's advice for mail).
-const TEXT_WIDTH: usize = 78;
-
-/// `text` with every line longer than `width` characters broken between words; a continued
-/// line is indented as its first line's text is ("* title" and "- item" by two). A word longer
-/// than the line (a link) stays whole.
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / width);
-    for line in text.split('\n') {
-        if line.chars().count() <= width {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        }
-        let lead = line.len() - line.trim_start().len();
-        let bullet = line[lead..].starts_with("* ") || line[lead..].starts_with("- ");
-        let indent = " ".repeat(lead + if bullet { 2 } else { 0 });
-        let mut current = line[..lead].to_string();
-        let mut used = lead;
-        let mut first = true;
-        for word in line[lead..].split(' ').filter(|w| !w.is_empty()) {
-            let n = word.chars().count();
-            if !first && used + 1 + n > width {
-                out.push_str(&current);
-                out.push('\n');
-                current = indent.clone();
-                used = indent.len();
-                first = true;
-            }
-            if !first {
-                current.push(' ');
-                used += 1;
-            }
-            current.push_str(word);
-            used += n;
-            first = false;
-        }
-        out.push_str(&current);
-        out.push('\n');
-    }
-    out.pop();
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::text::wrap;
     use super::*;
     use crate::model::{Outlet, Snippet, TopicHit};
     use jiff::Timestamp;
