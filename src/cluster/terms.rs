@@ -1,6 +1,7 @@
 //! The words of an entry that say which event it reports: lower-cased, stemmed (Snowball
-//! English, so "sanctions" meets "sanctioned"), common words dropped, names and numbers weighted up, and scripts written without spaces
-//! (Chinese, Japanese, Korean) cut into character pairs.
+//! English, so "sanctions" meets "sanctioned"), common words dropped, names and numbers
+//! weighted up, and scripts written without spaces (Chinese, Japanese, Korean) cut into
+//! character pairs.
 
 /// How much a word in the title counts against one in the summary: the title is what an
 /// editor chose to say about the event.
@@ -32,8 +33,6 @@ const STOP_WORDS: &[&str] = &[
 pub struct Word {
     pub text: String,
     pub weight: f32,
-    /// A name (a capital inside a sentence, an acronym) or a number.
-    pub name: bool,
 }
 
 /// Capitalised in every text, and said of every event: no names.
@@ -120,7 +119,6 @@ fn push_words(text: &str, weight: f32, max: usize, names_by_case: bool, stem: bo
         out.push(Word {
             text,
             weight: if name { weight * NAME_WEIGHT } else { weight },
-            name,
         });
     }
 }
@@ -163,7 +161,6 @@ fn push_cjk(run: &str, weight: f32, out: &mut Vec<Word>) -> usize {
         out.push(Word {
             text: run.to_string(),
             weight,
-            name: false,
         });
         return 1;
     }
@@ -171,7 +168,6 @@ fn push_cjk(run: &str, weight: f32, out: &mut Vec<Word>) -> usize {
         out.push(Word {
             text: pair.iter().collect::<String>().to_lowercase(),
             weight,
-            name: false,
         });
     }
     chars.len() - 1
