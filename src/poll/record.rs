@@ -79,18 +79,10 @@ pub fn store_entries(
     now: Timestamp,
     rules: &Rules,
 ) -> Result<IngestCounts, StoreError> {
-    let window = rules.dedup.window.as_secs().min(i64::MAX as u64 / 4) as i64;
-    let around = |at: Timestamp, by: i64| {
-        Timestamp::from_second(at.as_second().saturating_add(by)).unwrap_or(if by < 0 {
-            Timestamp::MIN
-        } else {
-            Timestamp::MAX
-        })
-    };
+    let window = rules.dedup.window;
     // An entry is compared with entries up to a window before it; entries older than max_age
     // are never reported, so nothing needs the index further back than both.
-    let horizon = rules.max_age.as_secs().saturating_add(rules.dedup.window.as_secs());
-    store.prune_cluster_index(around(now, -(horizon.min(i64::MAX as u64 / 4) as i64)))?;
+    store.prune_cluster_index(shifted(now, -1, rules.max_age.saturating_add(window)))?;
     store.ingest(source, url, record, now, |tx| {
         let mut counts = IngestCounts::default();
         for new in entries {
@@ -111,7 +103,7 @@ pub fn store_entries(
             let joined = match copy_of {
                 Some(id) => Some(id),
                 None => {
-                    let near = tx.neighbours(&features, around(at, -window), around(at, window))?;
+                    let near = tx.neighbours(&features, shifted(at, -1, window), shifted(at, 1, window))?;
                     cluster::same_event(&features, &near, rules.dedup.similarity).map(|(id, _)| id)
                 }
             };
@@ -140,6 +132,14 @@ pub fn store_entries(
         }
         Ok(counts)
     })
+}
+
+/// `at` moved by `by` into the future (`sign` 1) or the past (-1), at most to the ends of time.
+fn shifted(at: Timestamp, sign: i32, by: Duration) -> Timestamp {
+    let moved = jiff::SignedDuration::try_from(by)
+        .ok()
+        .and_then(|d| at.checked_add(d * sign).ok());
+    moved.unwrap_or(if sign < 0 { Timestamp::MIN } else { Timestamp::MAX })
 }
 
 /// Whether a story published at `published` and first seen at `first_seen` may be reported:
