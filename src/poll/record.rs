@@ -219,6 +219,23 @@ mod tests {
     }
 
     #[test]
+    fn a_report_with_text_leads_a_story_that_had_only_a_headline() {
+        let (_d, mut s) = store();
+        let mut bare = entry("1", "https://a.org/x", "Summit");
+        bare.body = String::new();
+        poll(&mut s, "A", vec![bare]);
+        poll(
+            &mut s,
+            "B",
+            vec![entry("2", "https://a.org/x", "Summit opens in Vilnius")],
+        );
+        let stories = s.queued_stories().unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].story.title, "Summit opens in Vilnius");
+        assert_eq!(stories[0].story.sources, ["B", "A"], "the lead's outlet first");
+    }
+
+    #[test]
     fn same_link_from_other_source_is_one_story_with_both_sources() {
         let (_d, mut s) = store();
         poll(
