@@ -49,6 +49,18 @@ impl MailError {
     }
 }
 
+/// Earlier messages a message names in `References` at most.
+const MAX_REFERENCES: usize = 20;
+
+/// `<local@domain>` with nothing in it that could end a header.
+fn is_message_id(id: &str) -> bool {
+    id.len() <= 250
+        && id.starts_with('<')
+        && id.ends_with('>')
+        && id.contains('@')
+        && id.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// A formatted message.
 #[derive(Debug, Clone)]
 pub struct Formatted {
@@ -106,8 +118,15 @@ impl Mailer {
     }
 
     /// The message to `to`, with a Message-ID of its own and today's date, as it will be sent
-    /// on every attempt.
-    pub fn format(&self, to: &Mailbox, subject: &str, text: &str, html: &str) -> Result<Formatted, MailError> {
+    /// on every attempt. `references` are earlier messages it continues (oldest first): mail
+    /// clients thread it under them.
+    pub fn format(
+        &self,
+        to: &Mailbox,
+        subject: &str,
+        (text, html): (&str, &str),
+        references: &[String],
+    ) -> Result<Formatted, MailError> {
         let part = |content_type: ContentType, body: &str| {
             SinglePart::builder()
                 .header(content_type)
@@ -122,7 +141,18 @@ impl Mailer {
             fastrand::u64(..),
             self.from.email.domain()
         );
-        let message = Message::builder()
+        let mut builder = Message::builder();
+        // Our own Message-IDs, but read back from the database: only well-formed ones go in.
+        let references: Vec<&str> = references
+            .iter()
+            .map(String::as_str)
+            .filter(|id| is_message_id(id))
+            .take(MAX_REFERENCES)
+            .collect();
+        if let Some(first) = references.first() {
+            builder = builder.in_reply_to(first.to_string()).references(references.join(" "));
+        }
+        let message = builder
             .from(self.from.clone())
             .to(to.clone())
             // A header must be one line whatever a feed put in a title.

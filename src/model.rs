@@ -43,6 +43,8 @@ pub struct Snippet {
 pub struct MatchResult {
     pub hits: Vec<TopicHit>,
     pub snippet: Snippet,
+    /// Byte ranges of the entry's title where a keyword matched, as in [`Snippet::marks`].
+    pub title_marks: Vec<(usize, usize)>,
 }
 
 /// A stored story, queued for a digest.
@@ -60,6 +62,21 @@ pub struct Story {
     pub also: Vec<Outlet>,
     pub hits: Vec<TopicHit>,
     pub snippet: Snippet,
+    /// Where keywords are in `title` (byte ranges, sorted, not overlapping).
+    pub title_marks: Vec<(usize, usize)>,
+}
+
+/// A story mailed to a recipient before that other outlets have reported since: what the
+/// next digest's "More coverage of earlier stories" says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUp {
+    pub story: i64,
+    pub title: String,
+    pub link: Option<String>,
+    /// The outlets the recipient has not been told of, in the order they reported it.
+    pub outlets: Vec<Outlet>,
+    /// The Message-ID of the message that first carried the story to this recipient.
+    pub first_message: String,
 }
 
 /// Another outlet's report of a story.

@@ -178,8 +178,20 @@ async fn digest_sends_each_matching_story_once_across_runs() {
         format!("newswatch: 3 new stories (Japan and NATO: 2, Ukraine: 1), {}", today())
     );
 
-    // The right stories, each once, nothing else.
-    for part in [&mail.text, &mail.html] {
+    // The right stories, each once, nothing else (keywords in titles are marked in HTML).
+    let unmarked = mail
+        .html
+        .replace(
+            "<mark style=\"background-color: #fff1a8; color: #000000; padding: 0 1px;\">",
+            "",
+        )
+        .replace("</mark>", "");
+    assert!(
+        mail.html.contains(">SDF</mark> joins <mark") || mail.html.contains(">NATO</mark> drill"),
+        "keywords in titles are highlighted: {}",
+        mail.html
+    );
+    for part in [&mail.text, &unmarked] {
         let shared = part.matches("SDF joins NATO exercise in the Baltic").count()
             + part.matches("Japanese troops in NATO drill").count();
         assert_eq!(shared, 1, "the story two outlets carried is listed once: {part}");

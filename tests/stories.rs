@@ -88,8 +88,9 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
         text.contains("Lawmakers in the Diet"),
         "the same headline over another event is its own story: {text}"
     );
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        text.contains("You get this for the topic SDF and NATO."),
+        words.contains("You get this for the topic SDF and NATO."),
         "the footer says why: {text}"
     );
     assert_eq!(
@@ -141,4 +142,125 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
         assert_eq!(story["state"], "sent", "{doc}");
         assert!(story["sent_at"].is_string(), "{doc}");
     }
+}
+
+/// Real SMTP on 127.0.0.1: a story mailed yesterday that two more outlets report today comes
+/// back once, as a headline with the new outlets under "More coverage of earlier stories", in a
+/// message that names the first (`References`); the next digest does not repeat it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_outlets_for_a_mailed_story_are_told_once_in_a_thread() {
+    let mut smtp = SmtpServer::start().await;
+    let server = FeedServer::start().await;
+    let (d, d1) = (rfc2822_hours_ago(5), rfc2822_hours_ago(2));
+    let wire = Item {
+        guid: "w-1",
+        title: "Japan to send SDF officers to NATO's Ukraine command",
+        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
+        text: WIRE,
+        date: &d,
+    };
+    server.serve("/wire.xml", "application/rss+xml", rss(&[wire])).await;
+    server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
+    server.serve("/radio.xml", "application/rss+xml", rss(&[])).await;
+    let sandbox = Sandbox::new(&format!(
+        "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\
+         [email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\
+         from = \"newswatch <newswatch@test.invalid>\"\nto = [\"analyst@test.invalid\"]\ntimeout = \"10s\"\n\
+         [[topic]]\nname = \"SDF and NATO\"\nkeywords = [\"SDF\", \"NATO\"]\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Daily\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Radio\"\nurl = \"{}\"\n",
+        smtp.port,
+        server.url("/wire.xml"),
+        server.url("/daily.xml"),
+        server.url("/radio.xml"),
+    ));
+    sandbox.run(&["poll"]).await.ok();
+    sandbox.run(&["digest"]).await.ok();
+    let first = smtp.next().await;
+    assert!(first.text.contains("This is your first digest"), "{}", first.text);
+
+    // Two more outlets carry the story (the wire's text under their own headlines), and a
+    // new story comes in.
+    server.reset().await;
+    server.serve("/wire.xml", "application/rss+xml", rss(&[wire])).await;
+    server
+        .serve(
+            "/daily.xml",
+            "application/rss+xml",
+            rss(&[
+                Item {
+                    guid: "d-1",
+                    title: "UPDATE: Japan dispatches SDF officers to NATO Ukraine command",
+                    link: "https://daily.example/world/77",
+                    text: WIRE,
+                    date: &d1,
+                },
+                Item {
+                    guid: "d-2",
+                    title: "NATO ministers meet in Brussels on air defence",
+                    link: "https://daily.example/world/78",
+                    text: "Defence ministers of the alliance met to discuss air defence for the eastern flank.",
+                    date: &d1,
+                },
+            ]),
+        )
+        .await;
+    server
+        .serve(
+            "/radio.xml",
+            "application/rss+xml",
+            rss(&[Item {
+                guid: "r-1",
+                title: "Officers to Wiesbaden",
+                link: "https://radio.example/r/1",
+                text: WIRE,
+                date: &d1,
+            }]),
+        )
+        .await;
+    sandbox.run(&["poll"]).await.ok();
+    sandbox.run(&["digest"]).await.ok();
+    let second = smtp.next().await;
+    assert!(
+        second
+            .subject
+            .starts_with("newswatch: 1 new story (SDF and NATO: 1), more coverage of 1 earlier story, "),
+        "{}",
+        second.subject
+    );
+    let text = &second.text;
+    let section = &text[text.find("== More coverage of earlier stories (1) ==").expect(text)..];
+    assert!(
+        section.contains("* Japan to send SDF officers to NATO's Ukraine command"),
+        "{section}"
+    );
+    assert!(
+        section.contains("Daily: https://daily.example/world/77")
+            && section.contains("Radio: https://radio.example/r/1")
+            && !section.contains("Wire:"),
+        "the new outlets only: {section}"
+    );
+    assert!(
+        !text.contains("Wiesbaden from January"),
+        "not the full story again: {text}"
+    );
+    assert!(text.contains("NATO ministers meet in Brussels"), "{text}");
+    assert!(
+        text.contains("This digest has what newswatch found since the last one"),
+        "{text}"
+    );
+    let headers = &second.raw[..second.raw.find("\r\n\r\n").unwrap()];
+    assert!(
+        headers.contains(&format!("References: <{}>", first.message_id))
+            && headers.contains(&format!("In-Reply-To: <{}>", first.message_id)),
+        "threaded under {}: {headers}",
+        first.message_id
+    );
+
+    // Nothing new: no message, and above all not the same outlets again.
+    sandbox.run(&["poll"]).await.ok();
+    let run = sandbox.run(&["digest"]).await;
+    run.ok();
+    smtp.expect_nothing().await;
 }

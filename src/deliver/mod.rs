@@ -23,8 +23,8 @@ use crate::app::App;
 use crate::config::Config;
 use crate::digest::{self, Layout, Placed};
 use crate::health;
-use crate::mail::{self, MailError, Mailer};
-use crate::model::{Attention, MessageKind, MessageState, OutboxEntry, QueuedStory};
+use crate::mail::{self, MailError};
+use crate::model::{Attention, FollowUp, MessageKind, MessageState, OutboxEntry, QueuedStory};
 use crate::store::{NewMessage, StoreError};
 use crate::timefmt::format_time;
 
@@ -75,21 +75,35 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                 let mut ids = Vec::new();
                 let mut noticed = Vec::new();
                 for r in &routing.routes {
-                    let empty_digest = kind == MessageKind::Digest && config.digest.send_empty && r.takes_digests;
-                    if r.stories.is_empty() && !empty_digest {
+                    let digest = kind == MessageKind::Digest && r.takes_digests;
+                    let follow_ups = match digest {
+                        true => tx.follow_ups(&r.address, follow_up_horizon(&config, now))?,
+                        false => Vec::new(),
+                    };
+                    if r.stories.is_empty() && follow_ups.is_empty() && !(digest && config.digest.send_empty) {
                         continue;
                     }
                     let theirs: Vec<&OutboxEntry> = parked.iter().filter(|p| p.recipient == r.address).collect();
                     let notices: Vec<String> = theirs.iter().map(|p| notice(p, &config)).collect();
                     noticed.extend(theirs.iter().map(|p| p.id));
-                    let (message, subject) = render(&config, &mailer, kind, &queue, r, &attention, &notices)?;
+                    let context = Context {
+                        attention: &attention,
+                        notices: &notices,
+                        follow_ups: &follow_ups,
+                        since: if digest { tx.last_digest(&r.address)? } else { None },
+                        now,
+                    };
+                    let d = content(&config, kind, &queue, r, &context);
+                    let references = references(&follow_ups);
+                    let message = mailer.format(&r.recipient, &d.subject, (&d.text, &d.html), &references)?;
                     ids.push(tx.add_message(&NewMessage {
                         kind,
                         recipient: r.address.clone(),
                         message_id: message.message_id,
-                        subject,
+                        subject: d.subject,
                         message: message.bytes,
                         items: r.stories.iter().map(|p| queue[p.story].story.id).collect(),
+                        follow_ups: follow_ups.iter().map(|f| f.story).collect(),
                     })?);
                 }
                 tx.mark_noticed(&noticed)?;
@@ -106,15 +120,34 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
 
 /// What a digest composed now would say, to each recipient; nothing is written.
 pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
+    let now = Timestamp::now();
     let queue = app.store(|s| s.queued_stories()).await?;
     let attention = attention(app).await;
     let routing = route::route(&app.config, MessageKind::Digest, &queue);
     let mut out = Vec::new();
     for r in &routing.routes {
-        if r.stories.is_empty() && !(app.config.digest.send_empty && r.takes_digests) {
+        if !r.takes_digests && r.stories.is_empty() {
             continue;
         }
-        let digest = content(&app.config, MessageKind::Digest, &queue, r, &attention, &[]);
+        let address = r.address.clone();
+        let (horizon, digest) = (follow_up_horizon(&app.config, now), r.takes_digests);
+        let (follow_ups, since) = app
+            .store(move |s| match digest {
+                true => Ok::<_, StoreError>((s.follow_ups(&address, horizon)?, s.last_digest(&address)?)),
+                false => Ok((Vec::new(), None)),
+            })
+            .await?;
+        if r.stories.is_empty() && follow_ups.is_empty() && !app.config.digest.send_empty {
+            continue;
+        }
+        let context = Context {
+            attention: &attention,
+            notices: &[],
+            follow_ups: &follow_ups,
+            since,
+            now,
+        };
+        let digest = content(&app.config, MessageKind::Digest, &queue, r, &context);
         out.push(Preview {
             recipient: r.recipient.to_string(),
             stories: digest.stories,
@@ -187,17 +220,35 @@ pub async fn unsent(app: &App) -> Result<Vec<OutboxEntry>, StoreError> {
         .await
 }
 
-fn render(
-    config: &Config,
-    mailer: &Mailer,
-    kind: MessageKind,
-    queue: &[QueuedStory],
-    r: &route::Route,
-    attention: &[Attention],
-    notices: &[String],
-) -> Result<(mail::Formatted, String), DeliverError> {
-    let d = content(config, kind, queue, r, attention, notices);
-    Ok((mailer.format(&r.recipient, &d.subject, &d.text, &d.html)?, d.subject))
+/// What a message says besides its stories.
+struct Context<'a> {
+    attention: &'a [Attention],
+    notices: &'a [String],
+    follow_ups: &'a [FollowUp],
+    /// When the recipient's last digest was composed.
+    since: Option<Timestamp>,
+    now: Timestamp,
+}
+
+/// How far back a message's stories may have gained outlets worth telling of: stories join
+/// within the clustering window, and a slow source may report a few days late.
+fn follow_up_horizon(config: &Config, now: Timestamp) -> Timestamp {
+    let horizon = (config.dedup.window * 2).max(Duration::from_secs(7 * 86_400));
+    jiff::SignedDuration::try_from(horizon)
+        .ok()
+        .and_then(|d| now.checked_sub(d).ok())
+        .unwrap_or(Timestamp::MIN)
+}
+
+/// The messages that first carried the stories followed up, oldest first, each once.
+fn references(follow_ups: &[FollowUp]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in follow_ups {
+        if !out.contains(&f.first_message) {
+            out.push(f.first_message.clone());
+        }
+    }
+    out
 }
 
 fn content(
@@ -205,8 +256,7 @@ fn content(
     kind: MessageKind,
     queue: &[QueuedStory],
     r: &route::Route,
-    attention: &[Attention],
-    notices: &[String],
+    context: &Context<'_>,
 ) -> digest::Digest {
     let order: Vec<String> = config.topics.iter().map(|t| t.name.clone()).collect();
     let subscribed: Vec<String> = config
@@ -235,12 +285,14 @@ fn content(
             alert: kind == MessageKind::Alert,
             topic_order: &order,
             timezone: &config.digest.timezone,
-            now: jiff::Timestamp::now(),
+            now: context.now,
+            since: context.since,
             subscribed: &subscribed,
             config_path: &config_path,
             max_stories: config.digest.max_stories,
-            attention,
-            notices,
+            attention: context.attention,
+            notices: context.notices,
+            follow_ups: context.follow_ups,
         },
     )
 }
@@ -286,7 +338,7 @@ pub async fn mail_test(app: &App) -> Vec<(String, Result<mail::Sent, MailError>)
     let mut out = Vec::new();
     for to in app.config.recipients() {
         let address = route::address_of(&to);
-        let sent = match app.mailer.format(&to, "newswatch: test message", &text, &html) {
+        let sent = match app.mailer.format(&to, "newswatch: test message", (&text, &html), &[]) {
             Ok(message) => app.mailer.send(&address, &message).await,
             Err(e) => Err(e),
         };

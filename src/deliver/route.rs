@@ -142,6 +142,7 @@ mod tests {
                     })
                     .collect(),
                 snippet: Snippet::default(),
+                title_marks: Vec::new(),
             },
             delivered_to: delivered.iter().map(|d| d.to_string()).collect(),
         }

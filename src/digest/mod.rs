@@ -8,7 +8,7 @@
 use askama::Template;
 use jiff::tz::TimeZone;
 
-use crate::model::{Attention, Story};
+use crate::model::{Attention, FollowUp, Outlet, Story};
 use crate::text::one_line;
 use crate::timefmt::format_time;
 
@@ -42,6 +42,8 @@ pub struct Layout<'a> {
     pub timezone: &'a TimeZone,
     /// When the message is composed: its date (in `timezone`) is in the subject and heading.
     pub now: jiff::Timestamp,
+    /// When the reader's last digest was composed (the footer says what this one covers).
+    pub since: Option<jiff::Timestamp>,
     /// Why the reader gets this: the topics that mail them, in config order.
     pub subscribed: &'a [String],
     /// Where their topics, sources and times are set.
@@ -52,6 +54,8 @@ pub struct Layout<'a> {
     pub attention: &'a [Attention],
     /// Earlier messages to this recipient that could not be delivered.
     pub notices: &'a [String],
+    /// Stories mailed before that more outlets have reported since.
+    pub follow_ups: &'a [FollowUp],
 }
 
 struct Part {
@@ -61,6 +65,8 @@ struct Part {
 
 struct StoryView {
     title: String,
+    /// The title with its keywords marked.
+    title_parts: Vec<Part>,
     /// Only http(s) links become links; anything else in a feed could be `javascript:`.
     href: Option<String>,
     source: String,
@@ -86,11 +92,20 @@ struct Section {
     stories: Vec<StoryView>,
 }
 
+/// A story mailed before, with the outlets that reported it since.
+struct FollowUpView {
+    title: String,
+    href: Option<String>,
+    outlets: Vec<OutletView>,
+    more: usize,
+}
+
 #[derive(Template)]
 #[template(path = "digest.html")]
 struct HtmlDigest<'a> {
     heading: &'a str,
     sections: &'a [Section],
+    follow_ups: &'a [FollowUpView],
     overflow: usize,
     max_stories: usize,
     attention: &'a [Attention],
@@ -109,27 +124,44 @@ pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
         .to_zoned(layout.timezone.clone())
         .strftime("%-d %b %Y")
         .to_string();
-    let count = match total {
-        0 => format!("{name}: no new stories"),
-        1 => format!("{name}: 1 new story"),
-        n => format!("{name}: {n} new stories"),
+    let count = match (total, layout.follow_ups.len()) {
+        (0, 0) => format!("{name}: no new stories"),
+        (0, _) => format!("{name}:"),
+        (1, _) => format!("{name}: 1 new story"),
+        (n, _) => format!("{name}: {n} new stories"),
     };
-    let heading = format!("{count}, {date}");
+    let earlier = match layout.follow_ups.len() {
+        0 => String::new(),
+        1 => "more coverage of 1 earlier story".to_string(),
+        n => format!("more coverage of {n} earlier stories"),
+    };
     let counts: Vec<String> = sections
         .iter()
         .map(|s| format!("{}: {}", s.topic, s.stories.len()))
         .collect();
-    let subject = if counts.is_empty() {
-        heading.clone()
-    } else {
-        format!("{count} ({}), {date}", counts.join(", "))
+    let topics = match counts.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", counts.join(", ")),
+    };
+    let (heading, subject) = match (total, earlier.is_empty()) {
+        (_, true) => (format!("{count}, {date}"), format!("{count}{topics}, {date}")),
+        (0, false) => (
+            format!("{count} {earlier}, {date}"),
+            format!("{count} {earlier}, {date}"),
+        ),
+        (_, false) => (
+            format!("{count}, {earlier}, {date}"),
+            format!("{count}{topics}, {earlier}, {date}"),
+        ),
     };
     let overflow = sections.iter().flat_map(|s| &s.stories).filter(|s| !s.full).count();
     let why = why(layout);
+    let follow_ups: Vec<FollowUpView> = layout.follow_ups.iter().map(follow_up_view).collect();
 
     let html = HtmlDigest {
         heading: &heading,
         sections: &sections,
+        follow_ups: &follow_ups,
         overflow,
         max_stories: layout.max_stories,
         attention: layout.attention,
@@ -142,7 +174,7 @@ pub fn build(stories: &[Placed<'_>], layout: &Layout<'_>) -> Digest {
 
     Digest {
         subject: one_line(&subject),
-        text: plain_text(&heading, &sections, overflow, layout),
+        text: plain_text(&heading, (&sections, &follow_ups), overflow, layout),
         html,
         stories: total,
     }
@@ -191,47 +223,81 @@ fn view(placed: &Placed<'_>, tz: &TimeZone, full: bool) -> StoryView {
         one_line(&story.title)
     };
     let href = web_link(story.link.as_deref());
-    let mut snippet = Vec::new();
-    let text = &story.snippet.text;
-    let mut at = 0;
-    for &(s, e) in &story.snippet.marks {
-        // Marks come from the database: never trust them to be in range or on char boundaries.
-        if s < at || e > text.len() || s >= e || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
-            continue;
-        }
-        snippet.push(Part {
-            text: text[at..s].to_string(),
+    let mut title_parts: Vec<Part> = marked(&story.title, &story.title_marks)
+        .into_iter()
+        .map(|p| Part {
+            text: p.text.replace(|c: char| c.is_whitespace() || c.is_control(), " "),
+            mark: p.mark,
+        })
+        .collect();
+    if title_parts.iter().all(|p| p.text.trim().is_empty()) {
+        title_parts = vec![Part {
+            text: title.clone(),
             mark: false,
-        });
-        snippet.push(Part {
-            text: text[s..e].to_string(),
-            mark: true,
-        });
-        at = e;
+        }];
     }
-    snippet.push(Part {
-        text: text[at..].to_string(),
-        mark: false,
-    });
-    snippet.retain(|p| !p.text.is_empty());
+    let snippet = marked(&story.snippet.text, &story.snippet.marks);
     StoryView {
         title,
+        title_parts,
         href,
         source: story.sources.first().cloned().unwrap_or_default(),
-        also: story
-            .also
-            .iter()
-            .take(ALSO_SHOWN)
-            .map(|o| OutletView {
-                source: one_line(&o.source),
-                href: web_link(o.link.as_deref()),
-            })
-            .collect(),
+        also: outlets(&story.also),
         also_more: story.also.len().saturating_sub(ALSO_SHOWN),
         published: format_time(story.published, tz),
         also_matches: placed.also.iter().map(|t| one_line(t)).collect::<Vec<_>>().join(", "),
         snippet,
         full,
+    }
+}
+
+/// `text` cut into plain and marked parts at `marks`.
+fn marked(text: &str, marks: &[(usize, usize)]) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for &(s, e) in marks {
+        // Marks come from the database: never trust them to be in range or on char boundaries.
+        if s < at || e > text.len() || s >= e || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            continue;
+        }
+        parts.push(Part {
+            text: text[at..s].to_string(),
+            mark: false,
+        });
+        parts.push(Part {
+            text: text[s..e].to_string(),
+            mark: true,
+        });
+        at = e;
+    }
+    parts.push(Part {
+        text: text[at..].to_string(),
+        mark: false,
+    });
+    parts.retain(|p| !p.text.is_empty());
+    parts
+}
+
+/// The first `ALSO_SHOWN` outlets, as links where they are web links.
+fn outlets(list: &[Outlet]) -> Vec<OutletView> {
+    list.iter()
+        .take(ALSO_SHOWN)
+        .map(|o| OutletView {
+            source: one_line(&o.source),
+            href: web_link(o.link.as_deref()),
+        })
+        .collect()
+}
+
+fn follow_up_view(f: &FollowUp) -> FollowUpView {
+    FollowUpView {
+        title: match one_line(&f.title) {
+            t if t.is_empty() => "(untitled)".to_string(),
+            t => t,
+        },
+        href: web_link(f.link.as_deref()),
+        outlets: outlets(&f.outlets),
+        more: f.outlets.len().saturating_sub(ALSO_SHOWN),
     }
 }
 
@@ -241,8 +307,16 @@ fn web_link(link: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The footer's line on why the reader gets this and where to change it.
+/// The footer's line on what the message covers, why the reader gets it and where to change it.
 pub(super) fn why(layout: &Layout<'_>) -> String {
+    let covers = match (layout.alert, layout.since) {
+        (true, _) => String::new(),
+        (false, Some(since)) => format!(
+            "This digest has what newswatch found since the last one, {}. ",
+            format_time(since, layout.timezone)
+        ),
+        (false, None) => "This is your first digest: it has everything newswatch found so far. ".to_string(),
+    };
     let topics = layout
         .subscribed
         .iter()
@@ -255,234 +329,10 @@ pub(super) fn why(layout: &Layout<'_>) -> String {
         _ => format!("You get this for the topics {topics}. "),
     };
     format!(
-        "{why}Topics, sources and times are set in {} (`newswatch check` shows them).",
+        "{covers}{why}Topics, sources and times are set in {} (`newswatch check` shows them).",
         one_line(layout.config_path)
     )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::text::wrap;
-    use super::*;
-    use crate::model::{Outlet, Snippet, TopicHit};
-    use jiff::Timestamp;
-
-    fn story(id: i64, title: &str, topics: &[&str], hour: i64) -> Story {
-        Story {
-            id,
-            title: title.into(),
-            link: Some(format!("https://example.org/{id}")),
-            published: Timestamp::from_second(1_795_000_000 + hour * 3600).unwrap(),
-            first_seen: Timestamp::from_second(1_795_000_000).unwrap(),
-            sources: vec!["Example Times".into()],
-            also: Vec::new(),
-            hits: topics
-                .iter()
-                .map(|t| TopicHit {
-                    topic: t.to_string(),
-                    keywords: vec!["NATO".into()],
-                })
-                .collect(),
-            snippet: Snippet {
-                text: "The NATO summit".into(),
-                marks: vec![(4, 8)],
-            },
-        }
-    }
-
-    fn layout<'a>(order: &'a [String], max: usize) -> Layout<'a> {
-        static UTC: TimeZone = TimeZone::UTC;
-        Layout {
-            alert: false,
-            topic_order: order,
-            timezone: &UTC,
-            now: jiff::Timestamp::from_second(1_795_000_000).unwrap(),
-            subscribed: &[],
-            config_path: "/etc/newswatch/newswatch.toml",
-            max_stories: max,
-            attention: &[],
-            notices: &[],
-        }
-    }
-
-    /// Each story under its first topic, the others as "also".
-    fn placed(stories: &[Story]) -> Vec<(Story, String, Vec<String>)> {
-        stories
-            .iter()
-            .map(|s| {
-                let topics: Vec<String> = s.hits.iter().map(|h| h.topic.clone()).collect();
-                (s.clone(), topics[0].clone(), topics[1..].to_vec())
-            })
-            .collect()
-    }
-
-    fn build_all(stories: &[Story], layout: &Layout<'_>) -> Digest {
-        let placed = placed(stories);
-        let refs: Vec<Placed<'_>> = placed
-            .iter()
-            .map(|(story, topic, also)| Placed { story, topic, also })
-            .collect();
-        build(&refs, layout)
-    }
-
-    #[test]
-    fn subject_counts_each_story_once_and_topics_separately() {
-        let order = vec!["Japan".to_string(), "Alliance".to_string()];
-        let d = build_all(
-            &[
-                story(1, "a", &["Japan", "Alliance"], 0),
-                story(2, "b", &["Alliance"], 1),
-            ],
-            &layout(&order, 100),
-        );
-        assert_eq!(
-            d.subject,
-            "newswatch: 2 new stories (Japan: 1, Alliance: 1), 18 Nov 2026"
-        );
-        assert_eq!(d.stories, 2);
-        assert_eq!(d.text.matches("\n* a\n").count(), 1, "listed once: {}", d.text);
-        assert!(d.text.contains("(also matches: Alliance)"), "{}", d.text);
-        assert!(d.html.contains("also matches: Alliance"), "{}", d.html);
-    }
-
-    #[test]
-    fn newest_first_and_marked() {
-        let order = vec!["T".to_string()];
-        let d = build_all(
-            &[story(1, "older", &["T"], 1), story(2, "newer", &["T"], 5)],
-            &layout(&order, 100),
-        );
-        assert!(d.text.find("newer").unwrap() < d.text.find("older").unwrap());
-        assert!(d.html.find("newer").unwrap() < d.html.find("older").unwrap());
-        assert!(
-            d.html.contains(
-                "The <mark style=\"background-color: #fff1a8; color: #000000; padding: 0 1px;\">NATO</mark> summit"
-            ),
-            "{}",
-            d.html
-        );
-        assert!(d.text.contains("The *NATO* summit"));
-    }
-
-    #[test]
-    fn hostile_text_is_escaped_and_kept_off_headers() {
-        let order = vec!["T\r\nBcc: x@evil".to_string()];
-        let mut s = story(
-            1,
-            "<script>alert(1)</script>\r\nBcc: victim@example.org",
-            &["T\r\nBcc: x@evil"],
-            0,
-        );
-        s.link = Some("javascript:alert(1)".into());
-        s.snippet.text = "<img src=x onerror=alert(1)>".into();
-        s.snippet.marks = vec![(0, 500)];
-        let d = build_all(&[s], &layout(&order, 100));
-        assert!(!d.html.contains("<script>") && !d.html.contains("<img"), "{}", d.html);
-        assert!(d.html.contains("&#60;script&#62;") || d.html.contains("&lt;script&gt;"));
-        assert!(!d.html.contains("javascript:"));
-        assert!(!d.subject.contains('\r') && !d.subject.contains('\n'));
-    }
-
-    #[test]
-    fn other_outlets_are_named_with_links_and_counted_past_three() {
-        let order = vec!["T".to_string()];
-        let mut s = story(1, "Summit", &["T"], 0);
-        let outlet = |name: &str, link: &str| Outlet {
-            source: name.into(),
-            link: Some(link.into()),
-        };
-        s.also = vec![
-            outlet("Daily <b>", "https://daily.example/1"),
-            outlet("Wire", "javascript:alert(1)"),
-            outlet("Local", "https://local.example/9"),
-            outlet("Radio", "https://radio.example/2"),
-            outlet("Blog", "https://blog.example/3"),
-        ];
-        let d = build_all(&[s], &layout(&order, 100));
-        assert!(
-            d.text.contains("Also reported by: Daily <b>, Wire, Local (+2)"),
-            "{}",
-            d.text
-        );
-        assert!(
-            d.html
-                .contains(r#"<a href="https://daily.example/1" style="color: #0b57d0;">Daily &#60;b&#62;</a>"#)
-                || d.html
-                    .contains(r#"<a href="https://daily.example/1" style="color: #0b57d0;">Daily &lt;b&gt;</a>"#),
-            "{}",
-            d.html
-        );
-        assert!(
-            d.html.contains(", Wire, ") && !d.html.contains("javascript:"),
-            "{}",
-            d.html
-        );
-        assert!(d.html.contains("(+2)") && !d.html.contains("Radio"), "{}", d.html);
-    }
-
-    #[test]
-    fn plain_text_wraps_at_78_columns_and_keeps_links_whole() {
-        let wrapped = wrap(
-            &format!(
-                "* {}\n  https://example.org/{}\nshort",
-                "word ".repeat(40),
-                "x".repeat(90)
-            ),
-            78,
-        );
-        let lines: Vec<&str> = wrapped.lines().collect();
-        assert!(
-            lines
-                .iter()
-                .filter(|l| !l.contains("https://"))
-                .all(|l| l.chars().count() <= 78),
-            "{wrapped}"
-        );
-        assert!(lines[1].starts_with("  word"), "continued under the title: {wrapped}");
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.trim() == format!("https://example.org/{}", "x".repeat(90))),
-            "{wrapped}"
-        );
-        assert_eq!(lines.last(), Some(&"short"));
-        assert_eq!(wrapped.split_whitespace().count(), 43, "no word lost: {wrapped}");
-        let mut s = story(1, &"Japan sends officers to NATO command ".repeat(4), &["T"], 0);
-        s.snippet.text = "The NATO summit ".repeat(20);
-        let d = build_all(&[s], &layout(&["T".to_string()], 100));
-        assert!(d.text.lines().all(|l| l.chars().count() <= 78), "{}", d.text);
-    }
-
-    #[test]
-    fn the_footer_says_why_and_where_to_change_it() {
-        let order = vec!["SDF and NATO".to_string(), "Ukraine".to_string()];
-        let subscribed = vec!["SDF and NATO".to_string(), "<b>Ukraine</b>".to_string()];
-        let mut l = layout(&order, 100);
-        l.subscribed = &subscribed;
-        let d = build_all(&[story(1, "Summit", &["Ukraine"], 0)], &l);
-        let words = d.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(
-            words.contains("You get this for the topics SDF and NATO, <b>Ukraine</b>. Topics, sources and times are set in /etc/newswatch/newswatch.toml"),
-            "{}",
-            d.text
-        );
-        assert!(
-            d.html
-                .contains("You get this for the topics SDF and NATO, &#60;b&#62;Ukraine")
-                || d.html.contains("&lt;b&gt;Ukraine"),
-            "{}",
-            d.html
-        );
-        assert!(!d.html.contains("<b>Ukraine"), "escaped: {}", d.html);
-    }
-
-    #[test]
-    fn past_max_stories_only_titles() {
-        let order = vec!["T".to_string()];
-        let stories: Vec<Story> = (0..5).map(|i| story(i, &format!("story {i}"), &["T"], i)).collect();
-        let d = build_all(&stories, &layout(&order, 2));
-        assert_eq!(d.html.matches("<mark style=").count(), 2);
-        assert!(d.text.contains("3 stories past the first 2"));
-        assert!(d.html.contains("story 0"));
-    }
-}
+mod tests;

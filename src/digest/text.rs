@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Layout, Section, StoryView, why};
+use super::{FollowUpView, Layout, Section, StoryView, why};
 use crate::text::one_line;
 
 /// "Daily, Local (+2)".
@@ -20,11 +20,16 @@ fn also_names(story: &StoryView) -> String {
     names
 }
 
-pub(super) fn plain_text(heading: &str, sections: &[Section], overflow: usize, layout: &Layout<'_>) -> String {
+pub(super) fn plain_text(
+    heading: &str,
+    (sections, follow_ups): (&[Section], &[FollowUpView]),
+    overflow: usize,
+    layout: &Layout<'_>,
+) -> String {
     let (max_stories, attention) = (layout.max_stories, layout.attention);
     let mut out = String::new();
     let _ = writeln!(out, "{heading}");
-    if sections.is_empty() {
+    if sections.is_empty() && follow_ups.is_empty() {
         let _ = writeln!(out, "\nNo new stories matched your topics since the last digest.");
     }
     for section in sections {
@@ -65,6 +70,20 @@ pub(super) fn plain_text(heading: &str, sections: &[Section], overflow: usize, l
             out,
             "\n{overflow} stories past the first {max_stories} are listed by title only."
         );
+    }
+    if !follow_ups.is_empty() {
+        let _ = writeln!(out, "\n== More coverage of earlier stories ({}) ==", follow_ups.len());
+    }
+    for f in follow_ups {
+        let _ = writeln!(out, "\n* {}\n  {}", f.title, f.href.as_deref().unwrap_or("(no link)"));
+        let more = match f.more {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        let _ = writeln!(out, "  Now also reported by{more}:");
+        for o in &f.outlets {
+            let _ = writeln!(out, "  {}: {}", o.source, o.href.as_deref().unwrap_or("(no link)"));
+        }
     }
     if !layout.notices.is_empty() {
         let _ = writeln!(out, "\nMessages not delivered:");

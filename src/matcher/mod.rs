@@ -24,7 +24,7 @@ mod normalize;
 mod snippet;
 
 use normalize::{Norm, is_unspaced_script, normalize};
-use snippet::snippet;
+use snippet::{snippet, title_marks};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
@@ -219,6 +219,7 @@ impl Matcher {
         Some(MatchResult {
             hits,
             snippet: snippet(&entry.body, &scan.occurrences, &shown),
+            title_marks: title_marks(&scan.occurrences, &shown),
         })
     }
 

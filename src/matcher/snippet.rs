@@ -58,16 +58,34 @@ pub(super) fn snippet(body: &str, occurrences: &[Occurrence], shown: &[usize]) -
         text.push('…');
     }
 
+    let marks = merged(
+        in_body
+            .into_iter()
+            .filter(|&(s, e)| s >= from && e <= to)
+            .map(|(s, e)| (s - from + shift, e - from + shift)),
+    );
+    Snippet { text, marks }
+}
+
+/// Where the `shown` terms are in the title.
+pub(super) fn title_marks(occurrences: &[Occurrence], shown: &[usize]) -> Vec<(usize, usize)> {
+    let mut in_title: Vec<(usize, usize)> = occurrences
+        .iter()
+        .filter(|o| o.place == Place::Title && shown.contains(&o.term))
+        .map(|o| (o.orig_start, o.orig_end))
+        .collect();
+    in_title.sort_unstable();
+    merged(in_title.into_iter())
+}
+
+/// Sorted ranges with the overlapping ones joined.
+fn merged(sorted: impl Iterator<Item = (usize, usize)>) -> Vec<(usize, usize)> {
     let mut marks: Vec<(usize, usize)> = Vec::new();
-    for (s, e) in in_body {
-        if s < from || e > to {
-            continue;
-        }
-        let (s, e) = (s - from + shift, e - from + shift);
+    for (s, e) in sorted {
         match marks.last_mut() {
             Some(last) if s <= last.1 => last.1 = last.1.max(e),
             _ => marks.push((s, e)),
         }
     }
-    Snippet { text, marks }
+    marks
 }

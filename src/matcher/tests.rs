@@ -175,6 +175,18 @@ fn snippet_marks_the_original_text() {
 }
 
 #[test]
+fn keywords_are_marked_in_titles_too() {
+    let title = "Japan's SDF joins ＮＡＴＯ drill; nato says";
+    let r = keywords(&["NATO", "SDF"]).match_entry(&entry(title, "Body.")).unwrap();
+    let marked: Vec<&str> = r.title_marks.iter().map(|&(a, b)| &title[a..b]).collect();
+    assert_eq!(marked, vec!["SDF", "ＮＡＴＯ", "nato"]);
+    let r = keywords(&["NATO"])
+        .match_entry(&entry("Headline", "NATO body."))
+        .unwrap();
+    assert!(r.title_marks.is_empty());
+}
+
+#[test]
 fn explain_reports_each_term() {
     let t = topic("Q", query::parse("NATO -football intitle:Japan").unwrap());
     let m = Matcher::new(std::slice::from_ref(&t)).unwrap();

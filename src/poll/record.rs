@@ -115,7 +115,7 @@ pub fn store_entries(
             if new_story {
                 tx.set_lead(item_id, entry_id)?;
             } else {
-                tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref().map(|v| &v.snippet))?;
+                tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref())?;
             }
             tx.index(entry_id, &features, at)?;
             let Some(verdict) = &new.verdict else { continue };
@@ -184,6 +184,7 @@ mod tests {
                 text: e.body.clone(),
                 marks: vec![(0, 1)],
             },
+            title_marks: vec![(0, 1)],
         };
         NewEntry {
             entry: e,

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::sources::{record_success, upsert_source};
 use super::{FetchRecord, Store, StoreError, queue, ts};
-use crate::model::{Entry, IngestCounts, ItemState, MatchResult, Snippet, StoryCandidate};
+use crate::model::{Entry, IngestCounts, ItemState, MatchResult, StoryCandidate};
 
 /// A stored story waiting for its article.
 #[derive(Debug, Clone)]
@@ -200,13 +200,13 @@ impl Ingest<'_> {
 
     /// Makes `entry` the lead of story `item_id`, unless the story was sent, when it is the
     /// better report: the lead has only a title and `entry` has more, or both have more and
-    /// `entry` was published earlier (the first report leads). With `snippet` (what the
-    /// matcher showed of `entry`), a queued story shows it. Returns whether it did.
+    /// `entry` was published earlier (the first report leads). A queued story then shows what
+    /// the matcher made of `entry` (`verdict`). Returns whether it did.
     pub fn offer_lead(
         &self,
         item_id: i64,
         (entry_id, entry): (i64, &Entry),
-        snippet: Option<&Snippet>,
+        verdict: Option<&MatchResult>,
     ) -> Result<bool, StoreError> {
         if entry.body.trim().is_empty() {
             return Ok(false);
@@ -227,10 +227,8 @@ impl Ingest<'_> {
                 entry.published.map(|t| t.as_second()),
                 entry_id
             ])?;
-        if changed > 0
-            && let Some(snippet) = snippet
-        {
-            queue::set_snippet(&self.tx, item_id, snippet)?;
+        if changed > 0 {
+            queue::set_highlights(&self.tx, item_id, verdict)?;
         }
         Ok(changed > 0)
     }

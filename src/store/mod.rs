@@ -8,6 +8,8 @@
 //! - `stories.rs`: stories and their entries read back, for `newswatch stories`.
 //! - `outbox.rs`: messages, each to one recipient, written before they are sent, and the
 //!   stories each carries.
+//! - `followups.rs`: which outlets of a story each recipient was told of; stories mailed before
+//!   that other outlets have reported since.
 //!
 //! The schema lives in `migrations/` only and is applied at open. Every change that belongs
 //! together is one transaction, so a crash (or SIGKILL) at any point leaves the database
@@ -24,6 +26,7 @@
 //! chooses.
 
 mod clusters;
+mod followups;
 mod items;
 mod outbox;
 mod queue;
@@ -224,11 +227,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 7);
+        assert_eq!(store.schema_version().unwrap(), 8);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 7);
+        assert_eq!(again.schema_version().unwrap(), 8);
     }
 
     #[test]
@@ -245,7 +248,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 7"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 8"),
             "{e}"
         );
     }
@@ -259,7 +262,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 7);
+        assert_eq!(copy.schema_version().unwrap(), 8);
     }
 
     #[test]
@@ -289,7 +292,10 @@ mod tests {
              INSERT INTO items (id, title, link, dedup_key, body, first_seen, state)
                  VALUES (7, 'One', 'https://a.org/1', 'a.org/1', 'text', 100, 'sent');
              INSERT INTO sightings (source_id, guid, item_id, link, title, first_seen)
-                 VALUES (1, 'g1', 7, 'https://a.org/1', 'One', 100), (2, 'g2', 7, 'https://www.a.org/1', 'One!', 160);",
+                 VALUES (1, 'g1', 7, 'https://a.org/1', 'One', 100), (2, 'g2', 7, 'https://www.a.org/1', 'One!', 160);
+             INSERT INTO outbox (id, kind, recipient, message_id, subject, message, stories, created_at, state, next_attempt)
+                 VALUES (3, 'digest', 'r@x.org', '<m1@x.org>', 's', x'00', 1, 130, 'sent', 130);
+             INSERT INTO deliveries (recipient, item_id, outbox_id) VALUES ('r@x.org', 7, 3);",
         )
         .unwrap();
         drop(conn);
@@ -314,5 +320,10 @@ mod tests {
             .query_row("SELECT state FROM items WHERE id = 7", [], |r| r.get(0))
             .unwrap();
         assert_eq!(state, "sent", "a sent story stays sent");
+        // The digest mailed at 130 told of A; B reported it later and is news to its reader.
+        let follow = store.follow_ups("r@x.org", ts(0)).unwrap();
+        assert_eq!(follow.len(), 1);
+        let outlets: Vec<&str> = follow[0].outlets.iter().map(|o| o.source.as_str()).collect();
+        assert_eq!((outlets, follow[0].first_message.as_str()), (vec!["B"], "<m1@x.org>"));
     }
 }

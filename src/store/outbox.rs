@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Store, StoreError, queue, ts};
+use super::{Store, StoreError, followups, queue, ts};
 use crate::model::{MessageKind, MessageState, OutboxEntry, QueuedStory};
 
 /// A message ready for the outbox.
@@ -22,6 +22,8 @@ pub struct NewMessage {
     pub message: Vec<u8>,
     /// The stories it carries (item ids): from now on they are this recipient's through it.
     pub items: Vec<i64>,
+    /// Stories sent before whose new outlets it names ("More coverage of earlier stories").
+    pub follow_ups: Vec<i64>,
 }
 
 /// What a failed attempt changes.
@@ -36,7 +38,7 @@ pub struct Attempt {
 
 /// The reads and writes of one composition, in one durable transaction (see [`Store::compose`]).
 pub struct Compose<'a> {
-    conn: &'a Connection,
+    pub(super) conn: &'a Connection,
     now: i64,
 }
 
@@ -203,6 +205,10 @@ impl Compose<'_> {
             .prepare_cached("INSERT INTO deliveries (recipient, item_id, outbox_id) VALUES (?1, ?2, ?3)")?;
         for item in &m.items {
             give.execute(params![m.recipient, item, id])?;
+        }
+        // Inside this transaction the outlets are those the message was composed with.
+        for &item in m.items.iter().chain(&m.follow_ups) {
+            followups::tell(self.conn, &m.recipient, item, id)?;
         }
         Ok(id)
     }

@@ -33,8 +33,9 @@ pub(super) fn queued_stories(conn: &Connection) -> Result<Vec<QueuedStory>, Stor
 
 /// The stories with these item ids, in that order.
 pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, StoreError> {
-    let mut item = conn
-        .prepare_cached("SELECT title, link, published, first_seen, snippet, snippet_marks FROM items WHERE id = ?1")?;
+    let mut item = conn.prepare_cached(
+        "SELECT title, link, published, first_seen, snippet, snippet_marks, title_marks FROM items WHERE id = ?1",
+    )?;
     let mut sources = conn.prepare_cached(
         "SELECT src.name, s.link FROM entries s JOIN sources src ON src.id = s.source_id JOIN items i ON i.id = s.item_id
              WHERE s.item_id = ?1 ORDER BY s.id IS NOT i.lead, s.first_seen, s.id",
@@ -42,7 +43,7 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
     let mut hits = conn.prepare_cached("SELECT topic, keywords FROM matches WHERE item_id = ?1 ORDER BY rowid")?;
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        let (title, link, published, first_seen, snippet, marks) = item.query_row(params![id], |r| {
+        let (title, link, published, first_seen, snippet, marks, title_marks) = item.query_row(params![id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
@@ -50,6 +51,7 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
                 r.get::<_, i64>(3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })?;
         let mut names: Vec<String> = Vec::new();
@@ -90,6 +92,7 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
                 text: snippet.unwrap_or_default(),
                 marks: decode_marks(marks.as_deref().unwrap_or("")),
             },
+            title_marks: decode_marks(title_marks.as_deref().unwrap_or("")),
         });
     }
     Ok(out)
@@ -100,12 +103,14 @@ pub(super) fn stories(conn: &Connection, ids: &[i64]) -> Result<Vec<Story>, Stor
 pub(super) fn queue(conn: &Connection, item_id: i64, result: &MatchResult) -> Result<bool, rusqlite::Error> {
     let changed = conn
         .prepare_cached(
-            "UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3 WHERE id = ?1 AND state = 'stored'",
+            "UPDATE items SET state = 'queued', snippet = ?2, snippet_marks = ?3, title_marks = ?4
+             WHERE id = ?1 AND state = 'stored'",
         )?
         .execute(params![
             item_id,
             result.snippet.text,
-            encode_marks(&result.snippet.marks)
+            encode_marks(&result.snippet.marks),
+            encode_marks(&result.title_marks)
         ])?;
     if changed == 0 {
         return Ok(false);
@@ -117,10 +122,29 @@ pub(super) fn queue(conn: &Connection, item_id: i64, result: &MatchResult) -> Re
     Ok(true)
 }
 
-/// Shows `snippet` for a story that is queued (a stored story gets one when it is queued).
-pub(super) fn set_snippet(conn: &Connection, item_id: i64, snippet: &Snippet) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached("UPDATE items SET snippet = ?2, snippet_marks = ?3 WHERE id = ?1 AND state = 'queued'")?
-        .execute(params![item_id, snippet.text, encode_marks(&snippet.marks)])?;
+/// Shows a new lead's snippet and title marks for a story that is queued (a stored story gets
+/// them when it is queued); with no verdict on the new lead, its title is shown unmarked (the
+/// marks were of another title) and the snippet stays (it quotes the story all the same).
+pub(super) fn set_highlights(
+    conn: &Connection,
+    item_id: i64,
+    verdict: Option<&MatchResult>,
+) -> Result<(), rusqlite::Error> {
+    match verdict {
+        Some(v) => conn
+            .prepare_cached(
+                "UPDATE items SET snippet = ?2, snippet_marks = ?3, title_marks = ?4 WHERE id = ?1 AND state = 'queued'",
+            )?
+            .execute(params![
+                item_id,
+                v.snippet.text,
+                encode_marks(&v.snippet.marks),
+                encode_marks(&v.title_marks)
+            ])?,
+        None => conn
+            .prepare_cached("UPDATE items SET title_marks = NULL WHERE id = ?1")?
+            .execute(params![item_id])?,
+    };
     Ok(())
 }
 
@@ -198,6 +222,7 @@ pub(super) mod tests {
                 text: "One body".into(),
                 marks: vec![(0, 3)],
             },
+            title_marks: vec![(0, 3)],
         }
     }
 }
