@@ -21,3 +21,14 @@ INSERT OR IGNORE INTO told (recipient, item_id, source_id, outbox_id)
 
 -- A recipient's recent messages: the stories that may have gained outlets, and their last digest.
 CREATE INDEX outbox_by_recipient ON outbox (recipient, created_at);
+
+-- Why an entry joined a story another entry began (`newswatch stories --why`): the earlier
+-- entry it was found to report the same event as (or to share a link with), by which rule, how
+-- alike they were, and the words they share, heaviest first. Written when an entry joins.
+CREATE TABLE joins (
+    entry    INTEGER PRIMARY KEY REFERENCES entries (id),
+    to_entry INTEGER REFERENCES entries (id),
+    rule     TEXT    NOT NULL CHECK (rule IN ('link', 'copy', 'rewrite')),
+    score    REAL,
+    shared   TEXT    -- newline-separated
+);

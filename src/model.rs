@@ -255,4 +255,33 @@ pub struct EntryRecord {
     pub first_seen: Timestamp,
     /// The story is shown by this entry.
     pub lead: bool,
+    /// Its id among all entries.
+    pub id: i64,
+    /// Why it joined the story; `None` for the entry that began it (and entries stored before
+    /// newswatch recorded why).
+    pub joined: Option<Joined>,
+}
+
+/// The rule by which an entry joined a story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JoinRule {
+    /// The same link after canonicalisation.
+    Link,
+    /// Another outlet's copy: the bodies are nearly the same.
+    Copy,
+    /// A rewrite of the same event (`[dedup] similarity` below 1).
+    Rewrite,
+}
+
+/// Why an entry joined a story.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Joined {
+    pub rule: JoinRule,
+    /// The entry (id) it was found alike, or sharing its link.
+    pub with: Option<i64>,
+    /// How alike they were (cosine, 0 to 1); none for a link.
+    pub score: Option<f32>,
+    /// Words they share, heaviest first (stems for a rewrite).
+    pub shared: Vec<String>,
 }

@@ -119,6 +119,34 @@ async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_no
     assert_eq!(entries[1]["source"], "Daily");
     assert_eq!(entries[1]["guid"], "urn:daily:77");
     assert!(entries[1]["published"].is_string() && entries[1]["first_seen"].is_string());
+    // Polled at once, either may have come first: one began the story, the other joined it.
+    let (joined, began) = match entries[0]["joined"].is_null() {
+        true => (&entries[1], &entries[0]),
+        false => (&entries[0], &entries[1]),
+    };
+    assert!(began["joined"].is_null(), "{doc}");
+    assert_eq!(joined["joined"]["rule"], "copy", "{doc}");
+    assert_eq!(joined["joined"]["with"], began["id"], "{doc}");
+
+    // --why says how each entry joined: the copy, how alike, through which words.
+    let id = wire["id"].as_i64().unwrap();
+    let why = sandbox.run(&["stories", "--why", &format!("#{id}")]).await;
+    let text = &why.ok().stdout;
+    let (first, source) = (began["id"].as_i64().unwrap(), began["source"].as_str().unwrap());
+    assert!(text.contains(&format!("[{first}] {source}, ")), "{text}");
+    assert!(text.contains("began the story"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "a copy of [{first}] ({source}): bodies 1.00 alike; shared words: "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("wiesbaden") && text.contains("ground"),
+        "the shared words as written: {text}"
+    );
+    let missing = sandbox.run(&["stories", "--why", "9999"]).await;
+    assert!(missing.stderr.contains("no story #9999"), "{}", missing.stderr);
 
     let all = sandbox.run(&["stories", "--all"]).await;
     let text = &all.ok().stdout;

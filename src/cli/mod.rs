@@ -131,6 +131,10 @@ pub enum Command {
         /// Include stories that matched no topic.
         #[arg(long)]
         all: bool,
+        /// Show one story (its number, "#12") and why each of its entries joined it: by link,
+        /// as a copy or as a rewrite, how alike, and the words they share.
+        #[arg(long, value_name = "ID", value_parser = parse_story_id)]
+        why: Option<i64>,
         /// Print one JSON document instead of text.
         #[arg(long)]
         json: bool,
@@ -159,6 +163,13 @@ pub enum OutboxAction {
 
 fn parse_since(s: &str) -> Result<std::time::Duration, String> {
     crate::config::parse_duration(s)
+}
+
+/// A story's number as `stories` prints it: "12" or "#12".
+fn parse_story_id(s: &str) -> Result<i64, String> {
+    s.trim_start_matches('#')
+        .parse::<i64>()
+        .map_err(|_| format!("{s:?} is not a story number (`newswatch stories` shows them, as \"#12\")"))
 }
 
 /// An exit status and, for failures, the message to print.
@@ -196,8 +207,12 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
             topic,
             since,
             all,
+            why,
             json,
-        } => stories::stories(&app, topic, since, all, json).await,
+        } => {
+            let filter = stories::filter(topic, since, all, why);
+            stories::stories(&app, filter, json).await
+        }
         Command::Backup { file } => sources::backup(&app, &file).await,
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,

@@ -1,4 +1,5 @@
-//! `newswatch stories`: stored stories with the entries each is made of, as text or JSON.
+//! `newswatch stories`: stored stories with the entries each is made of, as text or JSON; with
+//! `--why`, one story and why each entry joined it.
 
 use std::time::Duration;
 
@@ -6,17 +7,25 @@ use jiff::Timestamp;
 
 use super::Outcome;
 use crate::app::App;
+use crate::model::{EntryRecord, JoinRule, StoryRecord};
 use crate::stories::{self, StoryFilter};
 use crate::timefmt::format_time;
 
-pub(super) async fn stories(
-    app: &App,
-    topic: Option<String>,
-    since: Duration,
-    all: bool,
-    json: bool,
-) -> anyhow::Result<Outcome> {
-    if let Some(t) = &topic
+/// The stories the options select: first seen within `since`, or the one story `why`.
+pub(super) fn filter(topic: Option<String>, since: Duration, all: bool, why: Option<i64>) -> StoryFilter {
+    let since_at = Timestamp::now()
+        .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(Timestamp::MIN);
+    StoryFilter {
+        since: Some(since_at),
+        topic,
+        all,
+        id: why,
+    }
+}
+
+pub(super) async fn stories(app: &App, filter: StoryFilter, json: bool) -> anyhow::Result<Outcome> {
+    if let Some(t) = &filter.topic
         && !app.config.topics.iter().any(|c| &c.name == t)
     {
         return Ok(Outcome::Failure(format!(
@@ -29,15 +38,13 @@ pub(super) async fn stories(
                 .join(", ")
         )));
     }
-    let since_at = Timestamp::now()
-        .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(Timestamp::MIN);
-    let filter = StoryFilter {
-        since: Some(since_at),
-        topic,
-        all,
-    };
+    let (since_at, why) = (filter.since.unwrap_or(Timestamp::MIN), filter.id);
     let list = stories::list(app, filter).await?;
+    if let (Some(id), true) = (why, list.is_empty()) {
+        return Ok(Outcome::Failure(format!(
+            "no story #{id} (`newswatch stories --all` lists the stories and their numbers)"
+        )));
+    }
     if json {
         out!(
             "{}",
@@ -70,8 +77,13 @@ pub(super) async fn stories(
         for e in &story.entries {
             let when = format_time(e.published.unwrap_or(e.first_seen), tz);
             out!(
-                "   {} {}, {when}: {}{}",
+                "   {} {}{}, {when}: {}{}",
                 if e.lead { "*" } else { "-" },
+                if why.is_some() {
+                    format!("[{}] ", e.id)
+                } else {
+                    String::new()
+                },
                 e.source,
                 e.link.as_deref().unwrap_or("(no link)"),
                 if e.title == story.title {
@@ -80,7 +92,36 @@ pub(super) async fn stories(
                     format!(" \"{}\"", e.title)
                 }
             );
+            if why.is_some() {
+                out!("       {}", reason(story, e));
+            }
         }
     }
     Ok(Outcome::Success)
+}
+
+/// Why entry `e` is part of `story`, in a line.
+fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
+    let Some(j) = &e.joined else {
+        return match story.entries.iter().map(|x| x.id).min() == Some(e.id) {
+            true => "began the story".to_string(),
+            false => "joined before newswatch recorded why".to_string(),
+        };
+    };
+    let with = match j.with.and_then(|id| story.entries.iter().find(|x| x.id == id)) {
+        Some(x) => format!("[{}] ({})", x.id, x.source),
+        None => "an entry no longer stored".to_string(),
+    };
+    let score = j.score.map_or(String::new(), |s| format!("{s:.2}"));
+    let shared = match j.shared.is_empty() {
+        true => String::new(),
+        false => format!("; shared words: {}", j.shared.join(", ")),
+    };
+    match j.rule {
+        JoinRule::Link => format!("the same link as {with} after canonicalisation"),
+        JoinRule::Copy => format!("a copy of {with}: bodies {score} alike{shared}"),
+        JoinRule::Rewrite => {
+            format!("a rewrite of {with}: {score} alike (see [dedup] similarity){shared}")
+        }
+    }
 }

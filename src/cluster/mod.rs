@@ -192,6 +192,8 @@ pub fn similarity(a: &Vector, b: &Vector) -> Similarity {
 #[derive(Debug, Clone)]
 pub struct Neighbour {
     pub story: i64,
+    /// The entry's id.
+    pub entry: i64,
     pub vector: Vector,
     pub body: Vector,
 }
@@ -209,17 +211,23 @@ pub struct Neighbour {
 ///   `threshold` 1 turns rewrites off.
 ///
 /// Of several, the story holding the entry most like the new one.
-pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> Option<(i64, Similarity)> {
+pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> Option<Join> {
     neighbours
         .iter()
         .filter_map(|n| {
+            let join = |rule, similarity| Join {
+                story: n.story,
+                entry: n.entry,
+                rule,
+                similarity,
+            };
             // Titles alone never make a copy: different events share them.
             let bodies = new.body.terms.len() >= MIN_BODY_WORDS && n.body.terms.len() >= MIN_BODY_WORDS;
             let mut body = 1.0;
             if bodies {
                 let copy = similarity(&new.body, &n.body);
                 if copy.score >= COPY {
-                    return Some((n.story, copy));
+                    return Some(join(Rule::Copy, copy));
                 }
                 body = copy.score;
             }
@@ -229,9 +237,51 @@ pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> O
             let s = similarity(&new.vector, &n.vector);
             let words = new.vector.terms.len().min(n.vector.terms.len()).max(1) as f32;
             let rewrite = threshold < 1.0 && s.score >= threshold * (1.0 + SHORT_TEXT / words) && s.shared.len() >= 2;
-            rewrite.then_some((n.story, s))
+            rewrite.then(|| join(Rule::Rewrite, s))
         })
-        .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.cmp(&a.0)))
+        .max_by(|a, b| {
+            a.similarity
+                .score
+                .total_cmp(&b.similarity.score)
+                .then(b.story.cmp(&a.story))
+        })
+}
+
+/// Which rule of [`same_event`] found two entries to report one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Copy,
+    Rewrite,
+}
+
+/// A new entry joins `story`: it was found alike `entry` of it by `rule`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub story: i64,
+    pub entry: i64,
+    pub rule: Rule,
+    pub similarity: Similarity,
+}
+
+/// The shared words of `join` (of the entry with `title` and `body`) as text, the heaviest
+/// first, at most `max`: the body's words as written for a copy, stems for a rewrite.
+pub fn shared_words(title: &str, body: &str, join: &Join, max: usize) -> Vec<String> {
+    let words = match join.rule {
+        Rule::Copy => terms::body_words(body),
+        Rule::Rewrite => words(title, body),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (hash, _) in &join.similarity.shared {
+        if out.len() == max {
+            break;
+        }
+        if let Some(w) = words.iter().find(|w| term_hash(&w.text) == *hash)
+            && !out.contains(&w.text)
+        {
+            out.push(w.text.clone());
+        }
+    }
+    out
 }
 
 /// How alike the bodies of copies are. Bodies, not titles: a copy is often retitled, and

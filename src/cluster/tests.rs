@@ -47,6 +47,7 @@ fn neighbour(story: i64, title: &str, body: &str) -> Neighbour {
     let f = features(title, body);
     Neighbour {
         story,
+        entry: story * 10,
         vector: f.vector,
         body: f.body,
     }
@@ -60,8 +61,8 @@ fn the_most_alike_story_above_the_threshold_wins() {
         neighbour(2, "Hagibis floods Nagano as river bursts", ""),
         neighbour(3, "Nagano", ""),
     ];
-    assert_eq!(same_event(&new, &near, 0.3).map(|s| s.0), Some(2));
-    assert_eq!(same_event(&new, &near[..1], 0.2).map(|s| s.0), Some(1));
+    assert_eq!(same_event(&new, &near, 0.3).map(|j| j.story), Some(2));
+    assert_eq!(same_event(&new, &near[..1], 0.2).map(|j| j.story), Some(1));
     assert_eq!(
         same_event(&new, &near[..1], 0.99),
         None,
@@ -78,7 +79,14 @@ fn copies_are_one_story_even_with_rewrites_off_but_a_shared_title_is_not_a_copy(
                 coordinates aid to Ukraine, the Defense Ministry said on Monday.";
     let new = features("UPDATE: Japan to send SDF officers to NATO's Ukraine command", body);
     let copy = [neighbour(1, "Japan sends SDF officers to NATO's Ukraine command", body)];
-    assert_eq!(same_event(&new, &copy, 1.0).map(|s| s.0), Some(1));
+    let join = same_event(&new, &copy, 1.0).expect("a copy");
+    assert_eq!((join.story, join.entry, join.rule), (1, 10, Rule::Copy));
+    let shared = shared_words("UPDATE", body, &join, 4);
+    assert_eq!(shared.len(), 4, "{shared:?}");
+    assert!(
+        shared.iter().all(|w| body.to_lowercase().contains(w.as_str())),
+        "the body's words as written: {shared:?}"
+    );
     let other = [neighbour(
         2,
         "UPDATE: Japan to send SDF officers to NATO's Ukraine command",

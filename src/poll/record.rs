@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::cluster;
 use crate::config::{Dedup, Source};
 use crate::dedup;
-use crate::model::{Entry, IngestCounts, ItemState, MatchResult};
+use crate::model::{Entry, IngestCounts, ItemState, JoinRule, Joined, MatchResult};
 use crate::store::{FetchRecord, Store, StoreError};
 
 /// An entry as the poll prepared it.
@@ -96,17 +96,18 @@ pub fn store_entries(
             let at = entry.published.unwrap_or(now);
             let key = entry.link.as_deref().and_then(dedup::dedup_key);
             let features = tx.features(&entry.title, &entry.body, rules.dedup.similarity < 1.0)?;
-            let copy_of = match &key {
+            let by_link = match &key {
                 Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| c.id),
                 None => None,
             };
-            let joined = match copy_of {
-                Some(id) => Some(id),
+            let by_words = match by_link {
+                Some(_) => None,
                 None => {
                     let near = tx.neighbours(&features, shifted(at, -1, window), shifted(at, 1, window))?;
-                    cluster::same_event(&features, &near, rules.dedup.similarity).map(|(id, _)| id)
+                    cluster::same_event(&features, &near, rules.dedup.similarity)
                 }
             };
+            let joined = by_link.or(by_words.as_ref().map(|j| j.story));
             let (item_id, state, new_story) = match joined {
                 Some(id) => (id, tx.story_state(id)?, false),
                 None => (tx.add_story(entry, new.article.as_ref())?, ItemState::Stored, true),
@@ -116,6 +117,7 @@ pub fn store_entries(
                 tx.set_lead(item_id, entry_id)?;
             } else {
                 tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref())?;
+                tx.record_join((entry_id, item_id), key.as_deref(), &why(entry, by_words.as_ref()))?;
             }
             tx.index(entry_id, &features, at)?;
             let Some(verdict) = &new.verdict else { continue };
@@ -132,6 +134,30 @@ pub fn store_entries(
         }
         Ok(counts)
     })
+}
+
+/// Words shown for why an entry joined its story.
+const SHARED_SHOWN: usize = 12;
+
+/// Why `entry` joined its story: by `words`, or else by its link.
+fn why(entry: &Entry, words: Option<&cluster::Join>) -> Joined {
+    match words {
+        Some(j) => Joined {
+            rule: match j.rule {
+                cluster::Rule::Copy => JoinRule::Copy,
+                cluster::Rule::Rewrite => JoinRule::Rewrite,
+            },
+            with: Some(j.entry),
+            score: Some(j.similarity.score),
+            shared: cluster::shared_words(&entry.title, &entry.body, j, SHARED_SHOWN),
+        },
+        None => Joined {
+            rule: JoinRule::Link,
+            with: None,
+            score: None,
+            shared: Vec::new(),
+        },
+    }
 }
 
 /// `at` moved by `by` into the future (`sign` 1) or the past (-1), at most to the ends of time.

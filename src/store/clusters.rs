@@ -97,7 +97,12 @@ impl Ingest<'_> {
                 .optional()?;
             if let Some((story, bytes)) = row {
                 let (vector, body) = crate::cluster::from_stored(&bytes);
-                out.push(Neighbour { story, vector, body });
+                out.push(Neighbour {
+                    story,
+                    entry,
+                    vector,
+                    body,
+                });
             }
         }
         Ok(out)

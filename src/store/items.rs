@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::sources::{record_success, upsert_source};
 use super::{FetchRecord, Store, StoreError, queue, ts};
-use crate::model::{Entry, IngestCounts, ItemState, MatchResult, StoryCandidate};
+use crate::model::{Entry, IngestCounts, ItemState, JoinRule, Joined, MatchResult, StoryCandidate};
 
 /// A stored story waiting for its article.
 #[derive(Debug, Clone)]
@@ -233,6 +233,33 @@ impl Ingest<'_> {
         Ok(changed > 0)
     }
 
+    /// Records why entry `entry_id` joined story `item_id` (for `newswatch stories --why`); a
+    /// link join without `with` names the story's first entry under `link_key`.
+    pub fn record_join(
+        &self,
+        (entry_id, item_id): (i64, i64),
+        link_key: Option<&str>,
+        join: &Joined,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, shared)
+                 VALUES (?1, coalesce(?2, (SELECT id FROM entries WHERE item_id = ?3 AND link_key = ?4 AND id != ?1
+                                           ORDER BY id LIMIT 1)),
+                         ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                entry_id,
+                join.with,
+                item_id,
+                link_key,
+                rule_name(join.rule),
+                join.score.map(f64::from),
+                join.shared.join("\n"),
+            ])?;
+        Ok(())
+    }
+
     /// Makes entry `entry_id` the lead of the new story `item_id`.
     pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
         self.tx
@@ -289,6 +316,14 @@ fn item_state(state: &str) -> ItemState {
         "queued" => ItemState::Queued,
         "sent" => ItemState::Sent,
         _ => ItemState::Stored,
+    }
+}
+
+fn rule_name(rule: JoinRule) -> &'static str {
+    match rule {
+        JoinRule::Link => "link",
+        JoinRule::Copy => "copy",
+        JoinRule::Rewrite => "rewrite",
     }
 }
 

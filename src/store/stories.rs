@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, ts};
-use crate::model::{EntryRecord, StoryRecord};
+use crate::model::{EntryRecord, JoinRule, Joined, StoryRecord};
 
 /// Which stories to read.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +15,8 @@ pub struct StoryFilter {
     pub topic: Option<String>,
     /// Also stories that matched no topic.
     pub all: bool,
+    /// Only this story, whatever the other fields say.
+    pub id: Option<i64>,
 }
 
 impl Store {
@@ -22,14 +24,15 @@ impl Store {
     pub fn stories(&self, filter: &StoryFilter) -> Result<Vec<StoryRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT i.id, i.title, i.link, i.state, i.published, i.first_seen FROM items i
-             WHERE i.first_seen >= ?1
-               AND (?2 OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id))
-               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?3))
+             WHERE (?4 IS NULL AND i.first_seen >= ?1
+                    AND (?2 OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id))
+                    AND (?3 IS NULL OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?3)))
+                OR i.id = ?4
              ORDER BY i.first_seen DESC, i.id DESC",
         )?;
         let since = filter.since.map_or(i64::MIN, |t| t.as_second());
         let rows = stmt
-            .query_map(params![since, filter.all, filter.topic], |r| {
+            .query_map(params![since, filter.all, filter.topic, filter.id], |r| {
                 Ok(StoryRecord {
                     id: r.get(0)?,
                     title: r.get(1)?,
@@ -51,8 +54,10 @@ impl Store {
              WHERE d.item_id = ?1 AND o.state = 'sent'",
         )?;
         let mut entries = self.conn.prepare(
-            "SELECT src.name, e.title, e.link, e.guid, e.published, e.first_seen, e.id IS i.lead
+            "SELECT src.name, e.title, e.link, e.guid, e.published, e.first_seen, e.id IS i.lead, e.id,
+                    j.rule, j.to_entry, j.score, j.shared
              FROM entries e JOIN sources src ON src.id = e.source_id JOIN items i ON i.id = e.item_id
+             LEFT JOIN joins j ON j.entry = e.id
              WHERE e.item_id = ?1 ORDER BY e.id IS NOT i.lead, e.first_seen, e.id",
         )?;
         let mut out = Vec::with_capacity(rows.len());
@@ -75,6 +80,13 @@ impl Store {
                         published: r.get::<_, Option<i64>>(4)?.map(ts),
                         first_seen: ts(r.get(5)?),
                         lead: r.get(6)?,
+                        id: r.get(7)?,
+                        joined: joined(
+                            r.get::<_, Option<String>>(8)?.as_deref(),
+                            r.get(9)?,
+                            r.get(10)?,
+                            r.get::<_, Option<String>>(11)?,
+                        ),
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -82,4 +94,25 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A `joins` row read back; `None` without one (or with a rule this version does not know).
+fn joined(rule: Option<&str>, with: Option<i64>, score: Option<f64>, shared: Option<String>) -> Option<Joined> {
+    let rule = match rule? {
+        "link" => JoinRule::Link,
+        "copy" => JoinRule::Copy,
+        "rewrite" => JoinRule::Rewrite,
+        _ => return None,
+    };
+    Some(Joined {
+        rule,
+        with,
+        score: score.map(|s| s as f32),
+        shared: shared
+            .unwrap_or_default()
+            .split('\n')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
