@@ -104,6 +104,13 @@ impl Store {
         // WAL lets a `digest` run by hand read while the daemon writes. NORMAL: see "Durability".
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
+        // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a poll rewrites the same
+        // pages (the newest of each table and index, the clustering index), and each checkpoint
+        // writes them into the database file, scattered over it as it grows. Measured with
+        // benches/cluster_insert.rs: per-entry cost at 400,000 stored 134 µs → 73 µs. The WAL
+        // file is cut back to 64 MB after a checkpoint that left it larger.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;")
+            .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
         let runner = embedded::migrations::runner();
         // A schema from a newer newswatch is neither migrated down nor half read.
