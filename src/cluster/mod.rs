@@ -194,6 +194,8 @@ pub struct Neighbour {
     pub story: i64,
     /// The entry's id.
     pub entry: i64,
+    /// Its time (Unix seconds) in the clustering window.
+    pub at: i64,
     pub vector: Vector,
     pub body: Vector,
 }
@@ -207,11 +209,15 @@ pub struct Neighbour {
 ///   (one shared name is a subject, not an event), and whose body, if both have one, is a
 ///   quarter alike (`REWRITE_BODY`). Short texts (headlines alone) must be more
 ///   alike: with few words, a few shared ones happen by chance; the bar is `threshold` ×
-///   (1 + 2 / words of the shorter text), a quarter more for a headline of eight words.
-///   `threshold` 1 turns rewrites off.
+///   (1 + 2 / words of the shorter text), a quarter more for a headline of eight words. And
+///   reports far apart in time must be more alike: the bar rises in proportion to the time
+///   between them, to twice as high a whole window apart (reports of one event come close
+///   together; another event on the same subject is often days away). `threshold` 1 turns
+///   rewrites off.
 ///
 /// Of several, the story holding the entry most like the new one.
-pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> Option<Join> {
+pub fn same_event(new: &Features, neighbours: &[Neighbour], bar: Bar) -> Option<Join> {
+    let threshold = bar.threshold;
     neighbours
         .iter()
         .filter_map(|n| {
@@ -236,7 +242,9 @@ pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> O
             }
             let s = similarity(&new.vector, &n.vector);
             let words = new.vector.terms.len().min(n.vector.terms.len()).max(1) as f32;
-            let rewrite = threshold < 1.0 && s.score >= threshold * (1.0 + SHORT_TEXT / words) && s.shared.len() >= 2;
+            let apart = (bar.at.abs_diff(n.at) as f32 / bar.window.max(1) as f32).min(1.0);
+            let needed = threshold * (1.0 + SHORT_TEXT / words) * (1.0 + apart);
+            let rewrite = threshold < 1.0 && s.score >= needed && s.shared.len() >= 2;
             rewrite.then(|| join(Rule::Rewrite, s))
         })
         .max_by(|a, b| {
@@ -245,6 +253,16 @@ pub fn same_event(new: &Features, neighbours: &[Neighbour], threshold: f32) -> O
                 .total_cmp(&b.similarity.score)
                 .then(b.story.cmp(&a.story))
         })
+}
+
+/// What a rewrite must reach in [`same_event`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// `[dedup] similarity`: 1 for copies only.
+    pub threshold: f32,
+    /// The new entry's time and the window's length, in seconds.
+    pub at: i64,
+    pub window: i64,
 }
 
 /// Which rule of [`same_event`] found two entries to report one event.

@@ -43,14 +43,46 @@ fn copies_share_bands_and_rewrites_share_words() {
     assert!(s.score < 0.3, "{s:?}");
 }
 
+fn bar(threshold: f32) -> Bar {
+    Bar {
+        threshold,
+        at: 0,
+        window: 72 * 3600,
+    }
+}
+
 fn neighbour(story: i64, title: &str, body: &str) -> Neighbour {
     let f = features(title, body);
     Neighbour {
         story,
         entry: story * 10,
+        at: 0,
         vector: f.vector,
         body: f.body,
     }
+}
+
+#[test]
+fn reports_further_apart_in_time_must_be_more_alike() {
+    let new = features("Typhoon Hagibis floods Nagano river", "");
+    let near = [neighbour(2, "Hagibis floods Nagano as river bursts", "")];
+    let score = similarity(&new.vector, &near[0].vector).score;
+    // A threshold the pair passes at the same time, by a tenth.
+    let words = new.vector.terms.len().min(near[0].vector.terms.len()) as f32;
+    let threshold = score / (1.0 + SHORT_TEXT / words) / 1.1;
+    let at = |hours: i64| Bar {
+        at: hours * 3600,
+        ..bar(threshold)
+    };
+    assert!(same_event(&new, &near, at(0)).is_some());
+    assert!(
+        same_event(&new, &near, at(-5)).is_some(),
+        "five hours apart: a 7% higher bar"
+    );
+    assert!(
+        same_event(&new, &near, at(36)).is_none(),
+        "a day and a half apart: 50% higher"
+    );
 }
 
 #[test]
@@ -61,16 +93,16 @@ fn the_most_alike_story_above_the_threshold_wins() {
         neighbour(2, "Hagibis floods Nagano as river bursts", ""),
         neighbour(3, "Nagano", ""),
     ];
-    assert_eq!(same_event(&new, &near, 0.3).map(|j| j.story), Some(2));
-    assert_eq!(same_event(&new, &near[..1], 0.2).map(|j| j.story), Some(1));
+    assert_eq!(same_event(&new, &near, bar(0.3)).map(|j| j.story), Some(2));
+    assert_eq!(same_event(&new, &near[..1], bar(0.2)).map(|j| j.story), Some(1));
     assert_eq!(
-        same_event(&new, &near[..1], 0.99),
+        same_event(&new, &near[..1], bar(0.99)),
         None,
         "below a copy, above the threshold"
     );
     // One shared word is a subject, not an event, however alike.
     let one = [neighbour(4, "Nagano", "")];
-    assert_eq!(same_event(&features("Nagano", ""), &one, 0.1), None);
+    assert_eq!(same_event(&features("Nagano", ""), &one, bar(0.1)), None);
 }
 
 #[test]
@@ -79,7 +111,7 @@ fn copies_are_one_story_even_with_rewrites_off_but_a_shared_title_is_not_a_copy(
                 coordinates aid to Ukraine, the Defense Ministry said on Monday.";
     let new = features("UPDATE: Japan to send SDF officers to NATO's Ukraine command", body);
     let copy = [neighbour(1, "Japan sends SDF officers to NATO's Ukraine command", body)];
-    let join = same_event(&new, &copy, 1.0).expect("a copy");
+    let join = same_event(&new, &copy, bar(1.0)).expect("a copy");
     assert_eq!((join.story, join.entry, join.rule), (1, 10, Rule::Copy));
     let shared = shared_words("UPDATE", body, &join, 4);
     assert_eq!(shared.len(), 4, "{shared:?}");
@@ -92,7 +124,7 @@ fn copies_are_one_story_even_with_rewrites_off_but_a_shared_title_is_not_a_copy(
         "UPDATE: Japan to send SDF officers to NATO's Ukraine command",
         "Typhoon Hagibis flooded the Chikuma river in Nagano; thousands of homes lost power.",
     )];
-    assert_eq!(same_event(&new, &other, 1.0), None, "same title, another story");
+    assert_eq!(same_event(&new, &other, bar(1.0)), None, "same title, another story");
 }
 
 #[test]

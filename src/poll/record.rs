@@ -104,7 +104,12 @@ pub fn store_entries(
                 Some(_) => None,
                 None => {
                     let near = tx.neighbours(&features, shifted(at, -1, window), shifted(at, 1, window))?;
-                    cluster::same_event(&features, &near, rules.dedup.similarity)
+                    let bar = cluster::Bar {
+                        threshold: rules.dedup.similarity,
+                        at: at.as_second(),
+                        window: i64::try_from(window.as_secs()).unwrap_or(i64::MAX),
+                    };
+                    cluster::same_event(&features, &near, bar)
                 }
             };
             let joined = by_link.or(by_words.as_ref().map(|j| j.story));

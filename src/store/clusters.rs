@@ -86,20 +86,21 @@ impl Ingest<'_> {
         found.sort_unstable_by(|a, b| (b.1.0 + b.1.1).cmp(&(a.1.0 + a.1.1)).then(b.0.cmp(&a.0)));
         found.truncate(MAX_NEIGHBOURS);
         let mut load = self.tx.prepare_cached(
-            "SELECT item_id, vector FROM entries WHERE id = ?1 AND source_id != ?2 AND vector IS NOT NULL",
+            "SELECT item_id, vector, at FROM entries WHERE id = ?1 AND source_id != ?2 AND vector IS NOT NULL",
         )?;
         let mut out = Vec::with_capacity(found.len());
         for (entry, _) in found {
             let row = load
                 .query_row(params![entry, self.source_id], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
                 })
                 .optional()?;
-            if let Some((story, bytes)) = row {
+            if let Some((story, bytes, at)) = row {
                 let (vector, body) = crate::cluster::from_stored(&bytes);
                 out.push(Neighbour {
                     story,
                     entry,
+                    at,
                     vector,
                     body,
                 });
