@@ -209,7 +209,7 @@ pub struct Neighbour {
 ///   (one shared name is a subject, not an event), and whose body, if both have one, is a
 ///   quarter alike (`REWRITE_BODY`). Short texts (headlines alone) must be more
 ///   alike: with few words, a few shared ones happen by chance; the bar is `threshold` ×
-///   (1 + 2 / words of the shorter text), a quarter more for a headline of eight words. And
+///   (1 + 4 / words of the shorter text), half as high again for a headline of eight words. And
 ///   reports far apart in time must be more alike: the bar rises in proportion to the time
 ///   between them, to twice as high a whole window apart (reports of one event come close
 ///   together; another event on the same subject is often days away). `threshold` 1 turns
@@ -312,7 +312,7 @@ const REWRITE_BODY: f32 = 0.25;
 const MIN_BODY_WORDS: usize = 8;
 
 /// How much more alike short texts must be (see [`same_event`]).
-const SHORT_TEXT: f32 = 2.0;
+const SHORT_TEXT: f32 = 4.0;
 
 /// MinHash band keys of the word triples of `words`; none for fewer than three words.
 fn bands(words: &[Word]) -> Vec<u64> {
