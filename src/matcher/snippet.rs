@@ -15,12 +15,7 @@ pub(super) fn snippet(body: &str, occurrences: &[Occurrence], shown: &[usize]) -
     if body.is_empty() {
         return Snippet::default();
     }
-    let mut in_body: Vec<(usize, usize)> = occurrences
-        .iter()
-        .filter(|o| o.place == Place::Body && shown.contains(&o.term))
-        .map(|o| (o.orig_start, o.orig_end))
-        .collect();
-    in_body.sort_unstable();
+    let in_body = ranges(occurrences, shown, Place::Body);
     let first = in_body.first().map_or(0, |o| o.0);
 
     // Start a little before the match, at a word boundary when one is near.
@@ -69,13 +64,18 @@ pub(super) fn snippet(body: &str, occurrences: &[Occurrence], shown: &[usize]) -
 
 /// Where the `shown` terms are in the title.
 pub(super) fn title_marks(occurrences: &[Occurrence], shown: &[usize]) -> Vec<(usize, usize)> {
-    let mut in_title: Vec<(usize, usize)> = occurrences
+    merged(ranges(occurrences, shown, Place::Title).into_iter())
+}
+
+/// Where the `shown` terms are in `place` (byte ranges of the original text), in order.
+fn ranges(occurrences: &[Occurrence], shown: &[usize], place: Place) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = occurrences
         .iter()
-        .filter(|o| o.place == Place::Title && shown.contains(&o.term))
+        .filter(|o| o.place == place && shown.contains(&o.term))
         .map(|o| (o.orig_start, o.orig_end))
         .collect();
-    in_title.sort_unstable();
-    merged(in_title.into_iter())
+    out.sort_unstable();
+    out
 }
 
 /// Sorted ranges with the overlapping ones joined.
