@@ -3,6 +3,7 @@
 //!
 //!     cargo bench --bench cluster_eval                      # the configured default threshold
 //!     cargo bench --bench cluster_eval -- 0.3 0.4 0.5 0.6   # a sweep
+//!     EVAL_SHOW=1 ... / EVAL_SPLIT=1 ...                    # stories merged wrongly / split
 //!
 //! Each set is fed to the real ingest path (`poll::record::store_entries`, a real SQLite file),
 //! one entry at a time in time order from an empty database, every entry clustered; then the
@@ -64,6 +65,9 @@ fn main() {
             let m = Scores::of(&gold, &found);
             if std::env::var_os("EVAL_SHOW").is_some() {
                 show_mixed(articles, &found);
+            }
+            if std::env::var_os("EVAL_SPLIT").is_some() {
+                show_split(articles, &found);
             }
             let n_found = found.iter().collect::<std::collections::HashSet<_>>().len();
             let n_gold = gold.iter().collect::<std::collections::HashSet<_>>().len();
@@ -145,6 +149,22 @@ fn show_mixed(articles: &[Article], found: &[i64]) {
                     a.outlet
                 );
             }
+        }
+    }
+}
+
+/// Labelled stories the clustering split, with the story each article went to and the start
+/// of its text: where recall is lost.
+fn show_split(articles: &[Article], found: &[i64]) {
+    let mut by_label: HashMap<&str, Vec<(i64, &Article)>> = HashMap::new();
+    for (a, f) in articles.iter().zip(found) {
+        by_label.entry(a.label.as_str()).or_default().push((*f, a));
+    }
+    for members in by_label.values().filter(|m| m.iter().any(|x| x.0 != m[0].0)).take(25) {
+        eprintln!("--");
+        for (f, a) in members {
+            let start: String = a.entry.body.chars().take(120).collect();
+            eprintln!("  ({f}) {} | {} | {start}", a.entry.title, a.outlet);
         }
     }
 }
