@@ -196,6 +196,7 @@ mod tests {
     fn same_story_prefers_what_another_source_carried_then_the_same_title() {
         use crate::model::ItemState;
         let c = |id: i64, title: &str, elsewhere: bool| StoryCandidate {
+            entry: id * 10,
             id,
             title: title.into(),
             state: ItemState::Stored,

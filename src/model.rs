@@ -149,6 +149,8 @@ pub enum ItemState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoryCandidate {
     pub id: i64,
+    /// Its first entry under the link looked up.
+    pub entry: i64,
     pub title: String,
     pub state: ItemState,
     /// Another source than the new entry's carried it already.

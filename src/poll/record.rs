@@ -97,7 +97,7 @@ pub fn store_entries(
             let key = entry.link.as_deref().and_then(dedup::dedup_key);
             let features = tx.features(&entry.title, &entry.body, rules.dedup.similarity < 1.0)?;
             let by_link = match &key {
-                Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| c.id),
+                Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| (c.id, c.entry)),
                 None => None,
             };
             let by_words = match by_link {
@@ -112,7 +112,7 @@ pub fn store_entries(
                     cluster::same_event(&features, &near, bar)
                 }
             };
-            let joined = by_link.or(by_words.as_ref().map(|j| j.story));
+            let joined = by_link.map(|(story, _)| story).or(by_words.as_ref().map(|j| j.story));
             let (item_id, state, new_story) = match joined {
                 Some(id) => (id, tx.story_state(id)?, false),
                 None => (tx.add_story(entry, new.article.as_ref())?, ItemState::Stored, true),
@@ -122,7 +122,7 @@ pub fn store_entries(
                 tx.set_lead(item_id, entry_id)?;
             } else {
                 tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref())?;
-                tx.record_join((entry_id, item_id), key.as_deref(), &why(entry, by_words.as_ref()))?;
+                tx.record_join(entry_id, &why(entry, by_link.map(|(_, e)| e), by_words.as_ref()))?;
             }
             tx.index(entry_id, &features, at)?;
             let Some(verdict) = &new.verdict else { continue };
@@ -144,8 +144,8 @@ pub fn store_entries(
 /// Words shown for why an entry joined its story.
 const SHARED_SHOWN: usize = 12;
 
-/// Why `entry` joined its story: by `words`, or else by its link.
-fn why(entry: &Entry, words: Option<&cluster::Join>) -> Joined {
+/// Why `entry` joined its story: by `words`, or else by the link of entry `by_link`.
+fn why(entry: &Entry, by_link: Option<i64>, words: Option<&cluster::Join>) -> Joined {
     match words {
         Some(j) => Joined {
             rule: match j.rule {
@@ -158,7 +158,7 @@ fn why(entry: &Entry, words: Option<&cluster::Join>) -> Joined {
         },
         None => Joined {
             rule: JoinRule::Link,
-            with: None,
+            with: by_link,
             score: None,
             shared: Vec::new(),
         },
@@ -280,6 +280,14 @@ mod tests {
         let stories = s.queued_stories().unwrap();
         assert_eq!(stories.len(), 1);
         assert_eq!(stories[0].story.sources, vec!["A".to_string(), "B".to_string()]);
+        // `stories --why` names the entry whose link it shares.
+        let filter = crate::store::StoryFilter {
+            id: Some(stories[0].story.id),
+            ..Default::default()
+        };
+        let entries = &s.stories(&filter).unwrap()[0].entries;
+        let joined = entries[1].joined.as_ref().expect("B joined");
+        assert_eq!((joined.rule, joined.with), (JoinRule::Link, Some(entries[0].id)));
     }
 
     #[test]

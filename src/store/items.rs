@@ -134,31 +134,33 @@ impl Ingest<'_> {
             .exists(params![self.source_id, guid])?)
     }
 
-    /// The stored stories with an entry under link key `key`, oldest first.
+    /// The stored stories with an entry under link key `key`, oldest first, each with its
+    /// first such entry.
     pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
         // This runs for every new entry, so it is kept to statements SQLite compiles once: with
         // an ORDER BY (or a correlated EXISTS) it recompiled the statement on every run as the
         // table grew. Candidates are few; they are sorted here.
         let mut ids = self
             .tx
-            .prepare_cached("SELECT item_id FROM entries WHERE link_key = ?1")?
-            .query_map(params![key], |r| r.get::<_, i64>(0))?
+            .prepare_cached("SELECT item_id, id FROM entries WHERE link_key = ?1")?
+            .query_map(params![key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         ids.sort_unstable();
-        ids.dedup();
+        ids.dedup_by_key(|(item, _)| *item);
         let mut story = self.tx.prepare_cached("SELECT title, state FROM items WHERE id = ?1")?;
         let mut elsewhere = self
             .tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE item_id = ?1 AND source_id != ?2)")?;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
+        for (id, entry) in ids {
             let (title, state) =
                 story.query_row(params![id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             out.push(StoryCandidate {
                 id,
+                entry,
                 title,
                 state: item_state(&state),
                 carried_elsewhere: elsewhere.query_row(params![id, self.source_id], |r| r.get(0))?,
@@ -233,26 +235,15 @@ impl Ingest<'_> {
         Ok(changed > 0)
     }
 
-    /// Records why entry `entry_id` joined story `item_id` (for `newswatch stories --why`); a
-    /// link join without `with` names the story's first entry under `link_key`.
-    pub fn record_join(
-        &self,
-        (entry_id, item_id): (i64, i64),
-        link_key: Option<&str>,
-        join: &Joined,
-    ) -> Result<(), StoreError> {
+    /// Records why entry `entry_id` joined its story (for `newswatch stories --why`).
+    pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, shared)
-                 VALUES (?1, coalesce(?2, (SELECT id FROM entries WHERE item_id = ?3 AND link_key = ?4 AND id != ?1
-                                           ORDER BY id LIMIT 1)),
-                         ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, shared) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 entry_id,
                 join.with,
-                item_id,
-                link_key,
                 rule_name(join.rule),
                 join.score.map(f64::from),
                 join.shared.join("\n"),
