@@ -242,6 +242,33 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_feed_of_copies_does_not_crowd_out_the_original() {
+        let (_d, mut s) = store();
+        let wire = "Three officers of the Ground Self-Defense Force will join the NATO command in \
+                    Wiesbaden from January, the Defense Ministry said on Monday.";
+        let copy = |i: usize| Entry {
+            body: wire.into(),
+            ..entry(
+                &format!("b{i}"),
+                &format!("https://b.org/{i}"),
+                &format!("Officers, take {i}"),
+            )
+        };
+        poll(
+            &mut s,
+            "A",
+            vec![Entry {
+                body: wire.into(),
+                ..entry("a", "https://a.org/1", "Officers")
+            }],
+        );
+        // More of B's own copies than a new entry is compared with: each still finds A's.
+        poll(&mut s, "B", (0..40).map(copy).collect());
+        let stories = s.queued_stories().unwrap();
+        assert_eq!(stories.len(), 1, "one story, not {}", stories.len());
+    }
+
+    #[test]
     fn same_guid_same_source_is_one_item() {
         let (_d, mut s) = store();
         let e = || vec![entry("1", "https://a.org/x", "X")];

@@ -84,12 +84,16 @@ impl Ingest<'_> {
             .filter(|(_, (b, t))| Features::worth_comparing(*b, *t))
             .collect();
         found.sort_unstable_by(|a, b| (b.1.0 + b.1.1).cmp(&(a.1.0 + a.1.1)).then(b.0.cmp(&a.0)));
-        found.truncate(MAX_NEIGHBOURS);
         let mut load = self.tx.prepare_cached(
             "SELECT item_id, vector, at FROM entries WHERE id = ?1 AND source_id != ?2 AND vector IS NOT NULL",
         )?;
-        let mut out = Vec::with_capacity(found.len());
-        for (entry, _) in found {
+        let mut out = Vec::with_capacity(MAX_NEIGHBOURS);
+        // The source's own entries are skipped as they are loaded, so that a busy feed's own
+        // entries do not take the places of other outlets'; a bounded number of tries.
+        for (entry, _) in found.into_iter().take(MAX_NEIGHBOURS * 4) {
+            if out.len() == MAX_NEIGHBOURS {
+                break;
+            }
             let row = load
                 .query_row(params![entry, self.source_id], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
