@@ -79,6 +79,15 @@ pub struct FollowUp {
     pub first_message: String,
 }
 
+/// What a recipient was mailed before, as their next digest needs it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReaderHistory {
+    /// Stories mailed to them that more outlets have reported since.
+    pub follow_ups: Vec<FollowUp>,
+    /// When their last digest was composed.
+    pub last_digest: Option<Timestamp>,
+}
+
 /// Another outlet's report of a story.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outlet {

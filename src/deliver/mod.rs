@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::digest::{self, Layout, Placed};
 use crate::health;
 use crate::mail::{self, MailError};
-use crate::model::{Attention, FollowUp, MessageKind, MessageState, OutboxEntry, QueuedStory};
+use crate::model::{Attention, FollowUp, MessageKind, MessageState, OutboxEntry, QueuedStory, ReaderHistory};
 use crate::store::{NewMessage, StoreError};
 use crate::timefmt::format_time;
 
@@ -75,12 +75,11 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                 let mut ids = Vec::new();
                 let mut noticed = Vec::new();
                 for r in &routing.routes {
-                    let digest = kind == MessageKind::Digest && r.takes_digests;
-                    let follow_ups = match digest {
-                        true => tx.follow_ups(&r.address, follow_up_horizon(&config, now))?,
-                        false => Vec::new(),
+                    let history = match kind == MessageKind::Digest && r.takes_digests {
+                        true => tx.history(&r.address, follow_up_horizon(&config, now))?,
+                        false => ReaderHistory::default(),
                     };
-                    if r.stories.is_empty() && follow_ups.is_empty() && !(digest && config.digest.send_empty) {
+                    if !worth_sending(&config, kind, r, &history) {
                         continue;
                     }
                     let theirs: Vec<&OutboxEntry> = parked.iter().filter(|p| p.recipient == r.address).collect();
@@ -89,12 +88,11 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                     let context = Context {
                         attention: &attention,
                         notices: &notices,
-                        follow_ups: &follow_ups,
-                        since: if digest { tx.last_digest(&r.address)? } else { None },
+                        history: &history,
                         now,
                     };
                     let d = content(&config, kind, &queue, r, &context);
-                    let references = references(&follow_ups);
+                    let references = references(&history.follow_ups);
                     let message = mailer.format(&r.recipient, &d.subject, (&d.text, &d.html), &references)?;
                     ids.push(tx.add_message(&NewMessage {
                         kind,
@@ -103,7 +101,7 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                         subject: d.subject,
                         message: message.bytes,
                         items: r.stories.iter().map(|p| queue[p.story].story.id).collect(),
-                        follow_ups: follow_ups.iter().map(|f| f.story).collect(),
+                        follow_ups: history.follow_ups.iter().map(|f| f.story).collect(),
                     })?);
                 }
                 tx.mark_noticed(&noticed)?;
@@ -126,25 +124,18 @@ pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
     let routing = route::route(&app.config, MessageKind::Digest, &queue);
     let mut out = Vec::new();
     for r in &routing.routes {
-        if !r.takes_digests && r.stories.is_empty() {
-            continue;
-        }
-        let address = r.address.clone();
-        let (horizon, digest) = (follow_up_horizon(&app.config, now), r.takes_digests);
-        let (follow_ups, since) = app
-            .store(move |s| match digest {
-                true => Ok::<_, StoreError>((s.follow_ups(&address, horizon)?, s.last_digest(&address)?)),
-                false => Ok((Vec::new(), None)),
-            })
-            .await?;
-        if r.stories.is_empty() && follow_ups.is_empty() && !app.config.digest.send_empty {
+        let (address, horizon) = (r.address.clone(), follow_up_horizon(&app.config, now));
+        let history = match r.takes_digests {
+            true => app.store(move |s| s.history(&address, horizon)).await?,
+            false => ReaderHistory::default(),
+        };
+        if !worth_sending(&app.config, MessageKind::Digest, r, &history) {
             continue;
         }
         let context = Context {
             attention: &attention,
             notices: &[],
-            follow_ups: &follow_ups,
-            since,
+            history: &history,
             now,
         };
         let digest = content(&app.config, MessageKind::Digest, &queue, r, &context);
@@ -224,10 +215,15 @@ pub async fn unsent(app: &App) -> Result<Vec<OutboxEntry>, StoreError> {
 struct Context<'a> {
     attention: &'a [Attention],
     notices: &'a [String],
-    follow_ups: &'a [FollowUp],
-    /// When the recipient's last digest was composed.
-    since: Option<Timestamp>,
+    history: &'a ReaderHistory,
     now: Timestamp,
+}
+
+/// Whether route `r` gets a message: it has stories, or news of earlier ones, or it takes
+/// digests and an empty one was asked for.
+fn worth_sending(config: &Config, kind: MessageKind, r: &route::Route, history: &ReaderHistory) -> bool {
+    let digest = kind == MessageKind::Digest && r.takes_digests;
+    !r.stories.is_empty() || !history.follow_ups.is_empty() || (digest && config.digest.send_empty)
 }
 
 /// How far back a message's stories may have gained outlets worth telling of: stories join
@@ -286,13 +282,13 @@ fn content(
             topic_order: &order,
             timezone: &config.digest.timezone,
             now: context.now,
-            since: context.since,
+            since: context.history.last_digest,
             subscribed: &subscribed,
             config_path: &config_path,
             max_stories: config.digest.max_stories,
             attention: context.attention,
             notices: context.notices,
-            follow_ups: context.follow_ups,
+            follow_ups: &context.history.follow_ups,
         },
     )
 }

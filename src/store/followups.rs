@@ -6,31 +6,29 @@ use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
 use super::{Compose, Store, StoreError, ts};
-use crate::model::{FollowUp, Outlet};
+use crate::model::{FollowUp, Outlet, ReaderHistory};
 
 impl Store {
-    /// What [`Compose::follow_ups`] would find now; for a preview, which writes nothing.
-    pub fn follow_ups(&self, recipient: &str, since: Timestamp) -> Result<Vec<FollowUp>, StoreError> {
-        follow_ups(&self.conn, recipient, since)
-    }
-
-    /// When the last digest to `recipient` was composed.
-    pub fn last_digest(&self, recipient: &str) -> Result<Option<Timestamp>, StoreError> {
-        last_digest(&self.conn, recipient)
+    /// What [`Compose::history`] would find now; for a preview, which writes nothing.
+    pub fn history(&self, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
+        history(&self.conn, recipient, since)
     }
 }
 
 impl Compose<'_> {
-    /// Stories carried to `recipient` by messages composed since `since` and delivered, that
-    /// outlets they were not told of have reported since, oldest story first.
-    pub fn follow_ups(&self, recipient: &str, since: Timestamp) -> Result<Vec<FollowUp>, StoreError> {
-        follow_ups(self.conn, recipient, since)
+    /// What `recipient` was mailed before: stories carried by messages composed since `since`
+    /// and delivered that outlets they were not told of have reported since (oldest story
+    /// first), and when their last digest was composed.
+    pub fn history(&self, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
+        history(self.conn, recipient, since)
     }
+}
 
-    /// When the last digest to `recipient` was composed.
-    pub fn last_digest(&self, recipient: &str) -> Result<Option<Timestamp>, StoreError> {
-        last_digest(self.conn, recipient)
-    }
+fn history(conn: &Connection, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
+    Ok(ReaderHistory {
+        follow_ups: follow_ups(conn, recipient, since)?,
+        last_digest: last_digest(conn, recipient)?,
+    })
 }
 
 fn follow_ups(conn: &Connection, recipient: &str, since: Timestamp) -> Result<Vec<FollowUp>, StoreError> {

@@ -328,7 +328,9 @@ mod tests {
             .unwrap();
         assert_eq!(state, "sent", "a sent story stays sent");
         // The digest mailed at 130 told of A; B reported it later and is news to its reader.
-        let follow = store.follow_ups("r@x.org", ts(0)).unwrap();
+        let history = store.history("r@x.org", ts(0)).unwrap();
+        assert_eq!(history.last_digest, Some(ts(130)));
+        let follow = history.follow_ups;
         assert_eq!(follow.len(), 1);
         let outlets: Vec<&str> = follow[0].outlets.iter().map(|o| o.source.as_str()).collect();
         assert_eq!((outlets, follow[0].first_message.as_str()), (vec!["B"], "<m1@x.org>"));
