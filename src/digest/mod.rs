@@ -217,11 +217,7 @@ fn sections(stories: &[Placed<'_>], layout: &Layout<'_>) -> Vec<Section> {
 
 fn view(placed: &Placed<'_>, tz: &TimeZone, full: bool) -> StoryView {
     let story = placed.story;
-    let title = if story.title.trim().is_empty() {
-        "(untitled)".to_string()
-    } else {
-        one_line(&story.title)
-    };
+    let title = headline(&story.title);
     let href = web_link(story.link.as_deref());
     let mut title_parts: Vec<Part> = marked(&story.title, &story.title_marks)
         .into_iter()
@@ -289,12 +285,17 @@ fn outlets(list: &[Outlet]) -> Vec<OutletView> {
         .collect()
 }
 
+/// A title on one line, "(untitled)" when there is none.
+fn headline(title: &str) -> String {
+    match one_line(title) {
+        t if t.is_empty() => "(untitled)".to_string(),
+        t => t,
+    }
+}
+
 fn follow_up_view(f: &FollowUp) -> FollowUpView {
     FollowUpView {
-        title: match one_line(&f.title) {
-            t if t.is_empty() => "(untitled)".to_string(),
-            t => t,
-        },
+        title: headline(&f.title),
         href: web_link(f.link.as_deref()),
         outlets: outlets(&f.outlets),
         more: f.outlets.len().saturating_sub(ALSO_SHOWN),

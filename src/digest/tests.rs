@@ -301,6 +301,15 @@ fn earlier_stories_with_new_outlets_get_a_short_section_of_their_own() {
 
     let d = build_all(&[], &l);
     assert_eq!(d.subject, "newswatch: more coverage of 1 earlier story, 18 Nov 2026");
+    // A story without a title is still something to click, new or followed up.
+    let untitled = [FollowUp {
+        title: " \r\n".into(),
+        ..follow_ups[0].clone()
+    }];
+    l.follow_ups = &untitled;
+    let d = build_all(&[story(2, "", &["T"], 0)], &l);
+    assert_eq!(d.text.matches("* (untitled)\n").count(), 2, "{}", d.text);
+    assert_eq!(d.html.matches(">(untitled)</a>").count(), 2, "{}", d.html);
     assert!(!d.text.contains("No new stories"), "{}", d.text);
 }
 
