@@ -315,6 +315,15 @@ mod tests {
         let entries = &s.stories(&filter).unwrap()[0].entries;
         let joined = entries[1].joined.as_ref().expect("B joined");
         assert_eq!((joined.rule, joined.with), (JoinRule::Link, Some(entries[0].id)));
+        // `--since` leaves out stories first seen before it; `--why` shows its story whatever.
+        let later = Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        let since = |id| crate::store::StoryFilter {
+            since: Some(later),
+            id,
+            ..Default::default()
+        };
+        assert!(s.stories(&since(None)).unwrap().is_empty());
+        assert_eq!(s.stories(&since(Some(stories[0].story.id))).unwrap().len(), 1);
     }
 
     #[test]
