@@ -72,7 +72,7 @@ fn main() {
             let n_found = found.iter().collect::<std::collections::HashSet<_>>().len();
             let n_gold = gold.iter().collect::<std::collections::HashSet<_>>().len();
             println!(
-                "{name:<11} {t:>9.2} {n_found:>7} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3} | {n_gold:>8} {:>9.0}",
+                "{name:<11} {t:>9.3} {n_found:>7} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3} | {n_gold:>8} {:>9.0}",
                 m.b3.0,
                 m.b3.1,
                 f1(m.b3),

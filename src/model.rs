@@ -283,6 +283,8 @@ pub enum JoinRule {
     Copy,
     /// A rewrite of the same event (`[dedup] similarity` below 1).
     Rewrite,
+    /// A rewrite a little under the bar whose story leads every other by far.
+    Clear,
 }
 
 /// Why an entry joined a story.
@@ -293,6 +295,9 @@ pub struct Joined {
     pub with: Option<i64>,
     /// How alike they were (cosine, 0 to 1); none for a link.
     pub score: Option<f32>,
+    /// For a clear lead, how alike the next story was (on the scale of `score`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<f32>,
     /// Words they share, heaviest first (stems for a rewrite).
     pub shared: Vec<String>,
 }

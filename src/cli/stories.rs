@@ -123,5 +123,15 @@ fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
         JoinRule::Rewrite => {
             format!("a rewrite of {with}: {score} alike (see [dedup] similarity){shared}")
         }
+        JoinRule::Clear => {
+            let next = match j.next {
+                Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
+                _ => "; no other story near".to_string(),
+            };
+            format!(
+                "a rewrite of {with}: {score} alike, under the bar but far more alike than any other \
+                 story{next}{shared}"
+            )
+        }
     }
 }

@@ -214,45 +214,84 @@ pub struct Neighbour {
 ///   between them, to twice as high a whole window apart (reports of one event come close
 ///   together; another event on the same subject is often days away). `threshold` 1 turns
 ///   rewrites off.
+/// - A clear lead: an entry a little under that bar (at least `CLEAR_LOW` of it, past the same
+///   gates) whose story stands `CLEAR_LEAD` times as high as any other story found. A report
+///   far more like one story than like anything else in the window is that story's, where the
+///   same score among several near stories would be a guess (the ratio test of
+///   nearest-neighbour matching). It buys recall at equal precision (docs/clustering.md).
 ///
-/// Of several, the story holding the entry most like the new one.
+/// A pair's standing is its score over what the bar asks of it beyond `threshold` (short
+/// texts, time apart). Of several, the story whose entry stands highest.
 pub fn same_event(new: &Features, neighbours: &[Neighbour], bar: Bar) -> Option<Join> {
     let threshold = bar.threshold;
-    neighbours
+    let join = |n: &Neighbour, rule, similarity| Join {
+        story: n.story,
+        entry: n.entry,
+        rule,
+        similarity,
+    };
+    let has_body = |v: &Vector| v.terms.len() >= MIN_BODY_WORDS;
+    // Titles alone never make a copy: different events share them.
+    let bodies: Vec<Option<Similarity>> = neighbours
         .iter()
-        .filter_map(|n| {
-            let join = |rule, similarity| Join {
-                story: n.story,
-                entry: n.entry,
-                rule,
-                similarity,
-            };
-            // Titles alone never make a copy: different events share them.
-            let bodies = new.body.terms.len() >= MIN_BODY_WORDS && n.body.terms.len() >= MIN_BODY_WORDS;
-            let mut body = 1.0;
-            if bodies {
-                let copy = similarity(&new.body, &n.body);
-                if copy.score >= COPY {
-                    return Some(join(Rule::Copy, copy));
-                }
-                body = copy.score;
-            }
-            if body < REWRITE_BODY {
-                return None;
-            }
+        .map(|n| (has_body(&new.body) && has_body(&n.body)).then(|| similarity(&new.body, &n.body)))
+        .collect();
+    let copy = neighbours
+        .iter()
+        .zip(&bodies)
+        .filter_map(|(n, b)| b.as_ref().filter(|b| b.score >= COPY).map(|b| (n, b)))
+        .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.story.cmp(&a.0.story)));
+    if let Some((n, b)) = copy {
+        return Some(join(n, Rule::Copy, b.clone()));
+    }
+    if threshold >= 1.0 {
+        return None;
+    }
+    let scored: Vec<Standing> = neighbours
+        .iter()
+        .zip(&bodies)
+        .map(|(n, body)| {
             let s = similarity(&new.vector, &n.vector);
             let words = new.vector.terms.len().min(n.vector.terms.len()).max(1) as f32;
             let apart = (bar.at.abs_diff(n.at) as f32 / bar.window.max(1) as f32).min(1.0);
-            let needed = threshold * (1.0 + SHORT_TEXT / words) * (1.0 + apart);
-            let rewrite = threshold < 1.0 && s.score >= needed && s.shared.len() >= 2;
-            rewrite.then(|| join(Rule::Rewrite, s))
+            let standing = s.score / ((1.0 + SHORT_TEXT / words) * (1.0 + apart));
+            // One headline over another story's text is not a rewrite of it.
+            let body_alike = body.as_ref().is_none_or(|b| b.score >= REWRITE_BODY);
+            let eligible = s.shared.len() >= 2 && body_alike;
+            Standing {
+                n,
+                s,
+                standing,
+                eligible,
+            }
         })
-        .max_by(|a, b| {
-            a.similarity
-                .score
-                .total_cmp(&b.similarity.score)
-                .then(b.story.cmp(&a.story))
-        })
+        .collect();
+    let best = scored
+        .iter()
+        .filter(|c| c.eligible)
+        .max_by(|a, b| a.standing.total_cmp(&b.standing).then(b.n.story.cmp(&a.n.story)))?;
+    if best.standing >= threshold {
+        return Some(join(best.n, Rule::Rewrite, best.s.clone()));
+    }
+    // Every other story counts against a lead, eligible or not: it is what the entry is also like.
+    let next = scored
+        .iter()
+        .filter(|c| c.n.story != best.n.story)
+        .map(|c| c.standing)
+        .fold(0.0, f32::max);
+    let clear = best.standing >= threshold * CLEAR_LOW && best.standing >= CLEAR_LEAD * next;
+    // Shown beside the pair's score, so on its scale.
+    let next = next * best.s.score / best.standing.max(f32::MIN_POSITIVE);
+    clear.then(|| join(best.n, Rule::Clear { next }, best.s.clone()))
+}
+
+/// A neighbour weighed as a rewrite of the new entry (see [`same_event`]).
+struct Standing<'a> {
+    n: &'a Neighbour,
+    s: Similarity,
+    standing: f32,
+    /// Whether it passes the gates every rewrite must pass.
+    eligible: bool,
 }
 
 /// What a rewrite must reach in [`same_event`].
@@ -266,10 +305,15 @@ pub struct Bar {
 }
 
 /// Which rule of [`same_event`] found two entries to report one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rule {
     Copy,
     Rewrite,
+    /// A rewrite a little under the bar whose story leads every other by far; `next` is how
+    /// alike the next story was, on the scale of this pair's score (0 when there is none).
+    Clear {
+        next: f32,
+    },
 }
 
 /// A new entry joins `story`: it was found alike `entry` of it by `rule`.
@@ -286,7 +330,7 @@ pub struct Join {
 pub fn shared_words(title: &str, body: &str, join: &Join, max: usize) -> Vec<String> {
     let words = match join.rule {
         Rule::Copy => terms::body_words(body),
-        Rule::Rewrite => words(title, body),
+        Rule::Rewrite | Rule::Clear { .. } => words(title, body),
     };
     let mut out: Vec<String> = Vec::new();
     for (hash, _) in &join.similarity.shared {
@@ -310,6 +354,11 @@ pub const COPY: f32 = 0.9;
 const REWRITE_BODY: f32 = 0.25;
 /// A body with fewer distinct words (after common ones) does not make a copy: "Read more".
 const MIN_BODY_WORDS: usize = 8;
+
+/// A clear lead (see [`same_event`]): how far under the bar, and how far ahead of the next
+/// story.
+const CLEAR_LOW: f32 = 2.0 / 3.0;
+const CLEAR_LEAD: f32 = 3.0;
 
 /// How much more alike short texts must be (see [`same_event`]).
 const SHORT_TEXT: f32 = 4.0;

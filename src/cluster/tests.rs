@@ -79,10 +79,11 @@ fn reports_further_apart_in_time_must_be_more_alike() {
         same_event(&new, &near, at(-5)).is_some(),
         "five hours apart: a 7% higher bar"
     );
-    assert!(
-        same_event(&new, &near, at(36)).is_none(),
-        "a day and a half apart: 50% higher"
-    );
+    // A day and a half apart the bar is 50% higher: no longer a plain rewrite, though still
+    // a clear lead while no other story is near; two and a half days apart, neither.
+    let far = same_event(&new, &near, at(36)).expect("a clear lead");
+    assert!(matches!(far.rule, Rule::Clear { next } if next == 0.0), "{far:?}");
+    assert!(same_event(&new, &near, at(60)).is_none(), "83% higher");
 }
 
 #[test]
@@ -137,4 +138,30 @@ fn stored_vectors_read_back_and_junk_reads_as_empty() {
     assert_eq!((all, body), (f.vector, f.body));
     assert_eq!(from_stored(&[1, 2]), Default::default());
     assert_eq!(from_stored(&[255, 255, 255, 255, 1]).0, Vector::default());
+}
+
+#[test]
+fn a_little_under_the_bar_joins_only_the_story_that_leads_by_far() {
+    let new = features("Typhoon Hagibis floods Nagano river", "");
+    let story = neighbour(2, "Hagibis floods Nagano as river bursts", "");
+    let score = similarity(&new.vector, &story.vector).score;
+    let words = new.vector.terms.len().min(story.vector.terms.len()) as f32;
+    let standing = score / (1.0 + SHORT_TEXT / words);
+    // The pair stands at 80% of the bar: a rewrite only as a clear lead.
+    let under = bar(standing / 0.8);
+    let join = same_event(&new, std::slice::from_ref(&story), under).expect("alone: a clear lead");
+    assert!(matches!(join.rule, Rule::Clear { next } if next == 0.0), "{join:?}");
+    // Another story about as alike: a guess between two, so neither.
+    let rival = neighbour(3, "Hagibis: Nagano river floods homes", "");
+    assert!(similarity(&new.vector, &rival.vector).score > score / CLEAR_LEAD);
+    assert_eq!(same_event(&new, &[story.clone(), rival], under), None);
+    // Another story far less alike leaves the lead clear, and is shown as the next.
+    let faint = neighbour(4, "Nagano apple harvest begins", "");
+    let join = same_event(&new, &[story.clone(), faint], under).expect("still clear");
+    assert!(
+        matches!(join.rule, Rule::Clear { next } if next > 0.0 && next < score / CLEAR_LEAD),
+        "{join:?}"
+    );
+    // Under two thirds of the bar, never.
+    assert_eq!(same_event(&new, &[story], bar(standing / 0.6)), None);
 }

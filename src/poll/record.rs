@@ -151,15 +151,21 @@ fn why(entry: &Entry, by_link: Option<i64>, words: Option<&cluster::Join>) -> Jo
             rule: match j.rule {
                 cluster::Rule::Copy => JoinRule::Copy,
                 cluster::Rule::Rewrite => JoinRule::Rewrite,
+                cluster::Rule::Clear { .. } => JoinRule::Clear,
             },
             with: Some(j.entry),
             score: Some(j.similarity.score),
+            next: match j.rule {
+                cluster::Rule::Clear { next } => Some(next),
+                _ => None,
+            },
             shared: cluster::shared_words(&entry.title, &entry.body, j, SHARED_SHOWN),
         },
         None => Joined {
             rule: JoinRule::Link,
             with: by_link,
             score: None,
+            next: None,
             shared: Vec::new(),
         },
     }

@@ -239,13 +239,15 @@ impl Ingest<'_> {
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, shared) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, next, shared) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 entry_id,
                 join.with,
                 rule_name(join.rule),
                 join.score.map(f64::from),
+                join.next.map(f64::from),
                 join.shared.join("\n"),
             ])?;
         Ok(())
@@ -315,6 +317,7 @@ fn rule_name(rule: JoinRule) -> &'static str {
         JoinRule::Link => "link",
         JoinRule::Copy => "copy",
         JoinRule::Rewrite => "rewrite",
+        JoinRule::Clear => "clear",
     }
 }
 

@@ -234,11 +234,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 8);
+        assert_eq!(store.schema_version().unwrap(), 9);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 8);
+        assert_eq!(again.schema_version().unwrap(), 9);
     }
 
     #[test]
@@ -255,7 +255,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 8"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 9"),
             "{e}"
         );
     }
@@ -269,7 +269,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 8);
+        assert_eq!(copy.schema_version().unwrap(), 9);
     }
 
     #[test]
@@ -334,5 +334,39 @@ mod tests {
         assert_eq!(follow.len(), 1);
         let outlets: Vec<&str> = follow[0].outlets.iter().map(|o| o.source.as_str()).collect();
         assert_eq!((outlets, follow[0].first_message.as_str()), (vec!["B"], "<m1@x.org>"));
+    }
+
+    #[test]
+    fn why_entries_joined_survives_the_upgrade_that_adds_clear_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(8))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'A', 'u'), (2, 'B', 'v');
+             INSERT INTO items (id, title, body, first_seen, state) VALUES (7, 'One', '', 100, 'stored');
+             INSERT INTO entries (id, source_id, guid, item_id, title, first_seen, at)
+                 VALUES (1, 1, 'g1', 7, 'One', 100, 100), (2, 2, 'g2', 7, 'One!', 160, 160);
+             INSERT INTO joins (entry, to_entry, rule, score, shared) VALUES (2, 1, 'rewrite', 0.5, 'one');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let kept: (i64, String, f64, Option<f64>, String) = store
+            .conn
+            .query_row(
+                "SELECT to_entry, rule, score, next, shared FROM joins WHERE entry = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (1, "rewrite".into(), 0.5, None, "one".into()));
+        store
+            .conn
+            .execute("UPDATE joins SET rule = 'clear', next = 0.1 WHERE entry = 2", [])
+            .expect("the new rule is allowed");
     }
 }

@@ -55,7 +55,7 @@ impl Store {
         )?;
         let mut entries = self.conn.prepare(
             "SELECT src.name, e.title, e.link, e.guid, e.published, e.first_seen, e.id IS i.lead, e.id,
-                    j.rule, j.to_entry, j.score, j.shared
+                    j.rule, j.to_entry, j.score, j.next, j.shared
              FROM entries e JOIN sources src ON src.id = e.source_id JOIN items i ON i.id = e.item_id
              LEFT JOIN joins j ON j.entry = e.id
              WHERE e.item_id = ?1 ORDER BY e.id IS NOT i.lead, e.first_seen, e.id",
@@ -85,7 +85,8 @@ impl Store {
                             r.get::<_, Option<String>>(8)?.as_deref(),
                             r.get(9)?,
                             r.get(10)?,
-                            r.get::<_, Option<String>>(11)?,
+                            r.get(11)?,
+                            r.get::<_, Option<String>>(12)?,
                         ),
                     })
                 })?
@@ -97,17 +98,25 @@ impl Store {
 }
 
 /// A `joins` row read back; `None` without one (or with a rule this version does not know).
-fn joined(rule: Option<&str>, with: Option<i64>, score: Option<f64>, shared: Option<String>) -> Option<Joined> {
+fn joined(
+    rule: Option<&str>,
+    with: Option<i64>,
+    score: Option<f64>,
+    next: Option<f64>,
+    shared: Option<String>,
+) -> Option<Joined> {
     let rule = match rule? {
         "link" => JoinRule::Link,
         "copy" => JoinRule::Copy,
         "rewrite" => JoinRule::Rewrite,
+        "clear" => JoinRule::Clear,
         _ => return None,
     };
     Some(Joined {
         rule,
         with,
         score: score.map(|s| s as f32),
+        next: next.map(|s| s as f32),
         shared: shared
             .unwrap_or_default()
             .split('\n')
