@@ -108,6 +108,7 @@ fn cluster(articles: &[Article], similarity: f32) -> (Vec<i64>, Duration) {
             entry: a.entry.clone(),
             verdict: None,
             article: None,
+            words: None,
         }];
         store_entries(&mut store, (&a.outlet, "eval:"), &new, &record, now, &rules).expect("stored");
     }

@@ -69,6 +69,7 @@ fn main() {
                     entry: entry(i, start, total),
                     verdict: None,
                     article: None,
+                    words: None,
                 })
                 .collect();
             let now = entries.last().and_then(|e| e.entry.published).expect("a time");

@@ -133,6 +133,7 @@ fn one_story(pair: &Pair, similarity: f32) -> bool {
             entry,
             verdict: None,
             article: None,
+            words: None,
         }];
         store_entries(&mut store, (outlet, "fixture:"), &new, &record, now, &rules).unwrap();
     }

@@ -132,6 +132,24 @@ impl Draft {
     }
 }
 
+/// An entry's words, made ready away from the store (they need no look-up, and on the compute
+/// pool they are counted in parallel while the store writes): final when only copies are looked
+/// for, else a draft still to be weighed against the archive.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    Ready(Features),
+    Weigh(Draft),
+}
+
+impl Prepared {
+    pub fn of(title: &str, body: &str, rewrites: bool) -> Prepared {
+        match rewrites {
+            true => Prepared::Weigh(Draft::of(title, body)),
+            false => Prepared::Ready(Draft::copies_only(body)),
+        }
+    }
+}
+
 /// The features of one entry: what the index files it under and what it is compared by.
 #[derive(Debug, Clone, Default)]
 pub struct Features {

@@ -11,6 +11,7 @@ use super::articles;
 use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use super::record::{self, NewEntry};
 use crate::app::App;
+use crate::cluster;
 use crate::config::Source;
 use crate::fetch::{Document, Scope};
 use crate::parse::{self, ParseError};
@@ -61,6 +62,7 @@ pub(super) async fn poll(
     }
 
     let matcher = Arc::clone(&app.matcher);
+    let rewrites = app.config.dedup.similarity < 1.0;
     let entries: Vec<NewEntry> = app
         .compute(move || {
             parsed
@@ -74,10 +76,13 @@ pub(super) async fn poll(
                         Some(Ok(text)) => matcher.match_entry(&articles::with_article(&entry, text)),
                         _ => matcher.match_entry(&entry),
                     };
+                    // Counted here, in parallel, not while the store is held.
+                    let words = Some(cluster::Prepared::of(&entry.title, &entry.body, rewrites));
                     NewEntry {
                         entry,
                         verdict,
                         article,
+                        words,
                     }
                 })
                 .collect()

@@ -14,6 +14,7 @@ use super::articles;
 use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use super::record::{self, NewEntry};
 use crate::app::App;
+use crate::cluster;
 use crate::config::{Source, SourceKind};
 use crate::dedup;
 use crate::extract;
@@ -185,6 +186,7 @@ pub(super) async fn poll(
     // seen, not reported.
     let first_poll = state.is_none_or(|s| s.last_success.is_none());
     let matcher = Arc::clone(&app.matcher);
+    let rewrites = app.config.dedup.similarity < 1.0;
     let entries: Vec<NewEntry> = app
         .compute(move || {
             entries
@@ -195,6 +197,7 @@ pub(super) async fn poll(
                     } else {
                         matcher.match_entry(&entry)
                     },
+                    words: Some(cluster::Prepared::of(&entry.title, &entry.body, rewrites)),
                     entry,
                     article: None,
                 })

@@ -23,6 +23,8 @@ pub struct NewEntry {
     pub verdict: Option<MatchResult>,
     /// Its article's text, or why the article did not load (full-text sources only).
     pub article: Option<Result<String, String>>,
+    /// Its words for clustering, if counted already (see [`cluster::Prepared`]).
+    pub words: Option<cluster::Prepared>,
 }
 
 /// What a poll reports besides what it stored.
@@ -95,7 +97,12 @@ pub fn store_entries(
             // already gone).
             let at = entry.published.unwrap_or(now);
             let key = entry.link.as_deref().and_then(dedup::dedup_key);
-            let features = tx.features(&entry.title, &entry.body, rules.dedup.similarity < 1.0)?;
+            let rewrites = rules.dedup.similarity < 1.0;
+            let words = new
+                .words
+                .clone()
+                .unwrap_or_else(|| cluster::Prepared::of(&entry.title, &entry.body, rewrites));
+            let features = tx.features(words)?;
             let by_link = match &key {
                 Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| (c.id, c.entry)),
                 None => None,
@@ -227,6 +234,7 @@ mod tests {
             entry: e,
             verdict: Some(verdict),
             article: None,
+            words: None,
         }
     }
 

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::items::Ingest;
 use super::{Store, StoreError};
-use crate::cluster::{Draft, Features, Neighbour};
+use crate::cluster::{Features, Neighbour, Prepared};
 
 /// The `state` key counting the entries whose words are in `cluster_terms`.
 const ENTRIES_KEY: &str = "cluster_entries";
@@ -20,13 +20,13 @@ const POSTINGS_PER_KEY: i64 = 64;
 const MAX_NEIGHBOURS: usize = 32;
 
 impl Ingest<'_> {
-    /// The features of an entry with `title` and `body`, weighed against the archive as it is
-    /// when `rewrites` are looked for (else only what finds copies, which needs no look-up).
-    pub fn features(&self, title: &str, body: &str, rewrites: bool) -> Result<Features, StoreError> {
-        if !rewrites {
-            return Ok(Draft::copies_only(body));
-        }
-        let draft = Draft::of(title, body);
+    /// The features of an entry whose words were `prepared`, weighed against the archive as
+    /// it is when rewrites are looked for (copies need no look-up).
+    pub fn features(&self, prepared: Prepared) -> Result<Features, StoreError> {
+        let draft = match prepared {
+            Prepared::Ready(features) => return Ok(features),
+            Prepared::Weigh(draft) => draft,
+        };
         let n: u64 = self
             .tx
             .prepare_cached("SELECT value FROM state WHERE key = ?1")?
@@ -163,6 +163,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::Draft;
     use crate::store::FetchRecord;
 
     #[test]
