@@ -96,12 +96,15 @@ pub struct Outlet {
 }
 
 /// What one poll of one source added.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestCounts {
     /// Entries seen for the first time from this source.
     pub new: usize,
     /// Of those, how many were queued for the digest.
     pub matched: usize,
+    /// The stories (ids) in which each keyword matched a new entry, reported or not (too old,
+    /// say): what `poll --json` counts.
+    pub keywords: std::collections::BTreeMap<String, std::collections::BTreeSet<i64>>,
 }
 
 /// Everything stored about one source: its health (for `newswatch sources`) and its fetch state.

@@ -376,3 +376,79 @@ async fn rewrite_after(server: &FeedServer, wire_items: &[Item<'_>], rewrite: It
     sandbox.run(&["poll", "--force"]).await.ok();
     sandbox
 }
+
+/// Real binary, feeds on 127.0.0.1: `poll --json` is one JSON object on stdout with a row per
+/// source in config order, the totals, and each keyword's distinct stories (a copy carried by a
+/// second outlet is one story, not two), for scripts and the shared benchmark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_json_counts_distinct_stories_per_keyword() {
+    let server = FeedServer::start().await;
+    let (d, d1) = (rfc2822_hours_ago(5), rfc2822_hours_ago(2));
+    let wire = Item {
+        guid: "w-1",
+        title: "Japan to send SDF officers to NATO's Ukraine command",
+        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
+        text: WIRE,
+        date: &d,
+    };
+    let copy = Item {
+        guid: "d-1",
+        title: "UPDATE: Japan dispatches SDF officers to NATO Ukraine command",
+        link: "https://daily.example/world/77",
+        text: WIRE,
+        date: &d1,
+    };
+    let summit = Item {
+        guid: "l-1",
+        title: "NATO leaders meet in Vilnius",
+        link: "https://local.example/news/1",
+        text: "Alliance leaders gathered in the Lithuanian capital for a two-day summit.",
+        date: &d1,
+    };
+    server.serve("/wire.xml", "application/rss+xml", rss(&[wire])).await;
+    server
+        .serve("/daily.xml", "application/rss+xml", rss(&[copy, summit]))
+        .await;
+    let sandbox = Sandbox::new(&format!(
+        "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\
+         [[topic]]\nname = \"SDF and NATO\"\nkeywords = [\"SDF\", \"NATO\"]\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Gone\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Daily\"\nurl = \"{}\"\n",
+        server.url("/wire.xml"),
+        server.url("/missing.xml"),
+        server.url("/daily.xml"),
+    ));
+    let run = sandbox.run(&["poll", "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object on stdout");
+    assert_eq!(run.code, Some(0), "one source failing is not all: {doc}");
+    let rows = doc["sources"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["source"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Wire", "Gone", "Daily"], "config order: {doc}");
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["new_items"].as_u64()),
+        (Some("fetched"), Some(1))
+    );
+    assert_eq!(rows[1]["status"], "failed", "{doc}");
+    assert!(rows[1]["error"].as_str().unwrap().contains("404"), "{doc}");
+    assert_eq!(rows[2]["new_items"], 2, "{doc}");
+    assert_eq!(
+        (doc["new_items"].as_u64(), doc["failed"].as_u64()),
+        (Some(3), Some(1)),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["matches"],
+        serde_json::json!({ "NATO": 2, "SDF": 1 }),
+        "the copy is the wire's story: {doc}"
+    );
+
+    // Polled again, nothing changed: rows say so, and no keyword matched anything new.
+    let again = sandbox.run(&["poll", "--json", "--force"]).await;
+    let doc: serde_json::Value = serde_json::from_str(again.stdout.trim()).unwrap();
+    assert_eq!(doc["sources"][0]["status"], "unchanged", "{doc}");
+    assert_eq!(
+        (doc["new_items"].as_u64(), doc["matches"].clone()),
+        (Some(0), serde_json::json!({}))
+    );
+}

@@ -73,6 +73,10 @@ pub enum Command {
         /// Poll sources even if they are backing off or their host asked to wait.
         #[arg(long)]
         force: bool,
+        /// Print one JSON object instead: a row per source, the totals, and `matches` (each
+        /// keyword with the number of distinct stories it matched in this poll). See README.
+        #[arg(long)]
+        json: bool,
     },
     /// Mail the digest of matched stories not yet sent: one message per recipient, through the
     /// outbox, with anything else the outbox holds that is due.
@@ -200,7 +204,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     let app = std::sync::Arc::new(App::open(config).await?);
     match command {
         Command::Check | Command::Explain { .. } => unreachable!("handled above"),
-        Command::Poll { force } => poll::poll(&app, force).await,
+        Command::Poll { force, json } => poll::poll(&app, force, json).await,
         Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
         Command::Status { json } => sources::status(&app, json).await,
         Command::Stories {

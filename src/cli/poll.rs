@@ -1,16 +1,17 @@
-//! `newswatch poll`: one line per source, a total, and the alerts it sent.
+//! `newswatch poll`: one line per source, a total, and the alerts it sent; or all of it as one
+//! JSON object (`--json`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::tz::TimeZone;
 
 use super::Outcome;
 use crate::app::App;
-use crate::poll::{ArticleStats, PollOutcome, Poller};
+use crate::poll::{ArticleStats, PollOutcome, Poller, SourceReport};
 use crate::schedule::{Mode, Skip};
 use crate::timefmt::format_time;
 
-pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool) -> anyhow::Result<Outcome> {
+pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> anyhow::Result<Outcome> {
     let mut reports = Poller::new(std::sync::Arc::clone(app))
         .round(&app.config.sources, Mode::Manual { force })
         .await;
@@ -23,8 +24,25 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool) -> anyhow::Resu
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     reports.sort_by_key(|r| order.get(r.source.as_str()).copied());
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, PollOutcome::Failed(_)))
+        .count();
+    let skipped = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, PollOutcome::Skipped(_)))
+        .count();
+    let outcome = match failed > 0 && failed + skipped == reports.len() {
+        true => Outcome::Failure(format!("all {failed} sources polled failed")),
+        false => Outcome::Success,
+    };
+    if json {
+        let alerts = crate::deliver::alerts_now(app).await;
+        out!("{}", as_json(app, &reports, alerts));
+        return Ok(outcome);
+    }
     let tz = &app.config.digest.timezone;
-    let (mut new, mut matched, mut failed, mut skipped) = (0, 0, 0, 0);
+    let (mut new, mut matched) = (0, 0);
     let moved = |to: &Option<String>| {
         to.as_ref()
             .map(|u| format!(" (moved permanently to {u}: update the config)"))
@@ -71,12 +89,8 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool) -> anyhow::Resu
                     moved(moved_to)
                 );
             }
-            PollOutcome::Failed(e) => {
-                failed += 1;
-                out!("{}: error: {}", r.source, e);
-            }
+            PollOutcome::Failed(e) => out!("{}: error: {}", r.source, e),
             PollOutcome::Skipped(why) => {
-                skipped += 1;
                 out!("{}: skipped: {}", r.source, skip_reason(why, &r.source, tz));
             }
         }
@@ -112,10 +126,87 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool) -> anyhow::Resu
         }
         Err(e) => out!("alerts: error: {e}"),
     }
-    if failed > 0 && failed + skipped == reports.len() {
-        return Ok(Outcome::Failure(format!("all {failed} sources polled failed")));
-    }
-    Ok(Outcome::Success)
+    Ok(outcome)
+}
+
+/// The poll as one JSON object (the shape README documents).
+fn as_json(
+    app: &App,
+    reports: &[SourceReport],
+    alerts: Result<Vec<crate::model::OutboxEntry>, crate::deliver::DeliverError>,
+) -> serde_json::Value {
+    let tz = &app.config.digest.timezone;
+    let mut stories: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    let (mut new, mut matched) = (0, 0);
+    let rows: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            let mut row = serde_json::json!({ "source": r.source });
+            match &r.outcome {
+                PollOutcome::Fetched {
+                    counts,
+                    over_cap,
+                    moved_to,
+                    articles,
+                    warning,
+                } => {
+                    new += counts.new;
+                    matched += counts.matched + articles.matched_late;
+                    for (keyword, ids) in &counts.keywords {
+                        stories.entry(keyword).or_default().extend(ids);
+                    }
+                    row["status"] = "fetched".into();
+                    row["new_items"] = counts.new.into();
+                    row["matched"] = (counts.matched + articles.matched_late).into();
+                    row["over_cap"] = (*over_cap).into();
+                    row["articles_failed"] = articles.failed.into();
+                    row["moved_to"] = moved_to.clone().into();
+                    row["warning"] = warning.clone().into();
+                }
+                PollOutcome::Unchanged { moved_to, articles } => {
+                    matched += articles.matched_late;
+                    row["status"] = "unchanged".into();
+                    row["new_items"] = 0.into();
+                    row["matched"] = articles.matched_late.into();
+                    row["articles_failed"] = articles.failed.into();
+                    row["moved_to"] = moved_to.clone().into();
+                }
+                PollOutcome::Failed(e) => {
+                    row["status"] = "failed".into();
+                    row["error"] = e.to_string().into();
+                }
+                PollOutcome::Skipped(why) => {
+                    row["status"] = "skipped".into();
+                    row["reason"] = skip_reason(why, &r.source, tz).into();
+                }
+            }
+            row
+        })
+        .collect();
+    let count = |status: &str| rows.iter().filter(|r| r["status"] == status).count();
+    let alerts = match alerts {
+        Ok(alerts) => alerts
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "recipient": e.recipient,
+                    "stories": e.stories,
+                    "sent": e.state == crate::model::MessageState::Sent,
+                    "error": e.last_error,
+                })
+            })
+            .collect(),
+        Err(e) => vec![serde_json::json!({ "error": e.to_string() })],
+    };
+    serde_json::json!({
+        "sources": rows,
+        "new_items": new,
+        "matched": matched,
+        "failed": count("failed"),
+        "skipped": count("skipped"),
+        "matches": stories.iter().map(|(k, ids)| (k.to_string(), ids.len())).collect::<BTreeMap<_, _>>(),
+        "alerts": alerts,
+    })
 }
 
 fn skip_reason(skip: &Skip, source: &str, tz: &TimeZone) -> String {

@@ -133,6 +133,9 @@ pub fn store_entries(
             }
             tx.index(entry_id, &features, at)?;
             let Some(verdict) = &new.verdict else { continue };
+            for keyword in verdict.hits.iter().flat_map(|h| &h.keywords) {
+                counts.keywords.entry(keyword.clone()).or_default().insert(item_id);
+            }
             match state {
                 // A story stored unmatched may match through the text another outlet gives it.
                 ItemState::Stored => {
