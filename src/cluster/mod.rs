@@ -51,9 +51,14 @@ pub struct Draft {
     bands: Vec<u64>,
 }
 
-/// (term hash, weight) pairs of `words`, each term once with its weights summed, sorted.
-fn count(words: &[Word]) -> Vec<(u64, f32)> {
-    let mut counts: Vec<(u64, f32)> = words.iter().map(|w| (term_hash(&w.text), w.weight)).collect();
+/// (term hash, weight) of each of `words`, in their order: hashed once for both [`count`] and
+/// [`bands`].
+fn hashed(words: &[Word]) -> Vec<(u64, f32)> {
+    words.iter().map(|w| (term_hash(&w.text), w.weight)).collect()
+}
+
+/// The `hashed` words, each term once with its weights summed, sorted.
+fn count(mut counts: Vec<(u64, f32)>) -> Vec<(u64, f32)> {
     counts.sort_unstable_by_key(|t| t.0);
     counts.dedup_by(|b, a| {
         if a.0 == b.0 {
@@ -79,17 +84,18 @@ fn weighted(counts: &[(u64, f32)], idf: impl Fn(u64) -> f32) -> Vector {
 impl Draft {
     /// The words of an entry with `title` and `body`.
     pub fn of(title: &str, body: &str) -> Draft {
-        let words = words(title, body);
-        let body_words = terms::body_words(body);
-        let body = count(&body_words);
+        let words = hashed(&words(title, body));
+        let body_words = hashed(&terms::body_words(body));
+        let body_bands = bands(&body_words);
+        let body = count(body_words);
         // Copies are found by their bodies: a copy is often retitled.
         let bands = if body.len() >= MIN_BODY_WORDS {
-            bands(&body_words)
+            body_bands
         } else {
             bands(&words)
         };
         Draft {
-            counts: count(&words),
+            counts: count(words),
             body,
             bands,
         }
@@ -99,14 +105,15 @@ impl Draft {
     /// their bands, nothing weighed against the archive (the same as [`Draft::of`] gives for a
     /// body); none for a short body.
     pub fn copies_only(body: &str) -> Features {
-        let words = terms::body_words(body);
-        let counts = count(&words);
+        let words = hashed(&terms::body_words(body));
+        let band_keys = bands(&words);
+        let counts = count(words);
         if counts.len() < MIN_BODY_WORDS {
             return Features::default();
         }
         Features {
             body: weighted(&counts, |_| 1.0),
-            band_keys: bands(&words),
+            band_keys,
             ..Features::default()
         }
     }
@@ -381,13 +388,13 @@ const CLEAR_LEAD: f32 = 3.0;
 /// How much more alike short texts must be (see [`same_event`]).
 const SHORT_TEXT: f32 = 4.0;
 
-/// MinHash band keys of the word triples of `words`; none for fewer than three words.
-fn bands(words: &[Word]) -> Vec<u64> {
+/// MinHash band keys of the word triples of `words` (hashed, in order); none for fewer than
+/// three words.
+fn bands(words: &[(u64, f32)]) -> Vec<u64> {
     if words.len() < 3 {
         return Vec::new();
     }
-    let hashes: Vec<u64> = words.iter().map(|w| term_hash(&w.text)).collect();
-    let shingles = hashes.windows(3).map(|w| mix(mix(mix(w[0]) ^ w[1]) ^ w[2]));
+    let shingles = words.windows(3).map(|w| mix(mix(mix(w[0].0) ^ w[1].0) ^ w[2].0));
     let mut mins = [u64::MAX; BANDS * ROWS];
     for s in shingles {
         for (k, m) in mins.iter_mut().enumerate() {

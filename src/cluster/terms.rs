@@ -15,6 +15,8 @@ const MAX_BODY_WORDS: usize = 120;
 
 /// Words too common in news to say anything about an event, in English (the languages with
 /// spaces that most sources use); elsewhere, inverse document frequency does the same work.
+/// The longest of [`STOP_WORDS`], in bytes.
+const STOP_WORD_MAX: usize = 7;
 const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
     "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down",
@@ -126,11 +128,16 @@ fn push_words(text: &str, weight: f32, max: usize, names_by_case: bool, stem: bo
 /// A word as compared: lower case, stemmed; `None` for a common or a one-letter
 /// word.
 fn normal(raw: &str, stem_it: bool) -> Option<String> {
-    let lower = raw.to_lowercase();
-    if lower.chars().count() < 2 && !lower.chars().all(|c| c.is_ascii_digit()) {
+    // Most words are ASCII: lower-cased byte by byte, the same as Unicode's rules give them.
+    let lower = match raw.is_ascii() {
+        true => raw.to_ascii_lowercase(),
+        false => raw.to_lowercase(),
+    };
+    if lower.chars().nth(1).is_none() && !lower.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    if STOP_WORDS.binary_search(&lower.as_str()).is_ok() {
+    // No stop word is longer: most words skip the search.
+    if lower.len() <= STOP_WORD_MAX && STOP_WORDS.binary_search(&lower.as_str()).is_ok() {
         return None;
     }
     Some(if stem_it { stem(&lower) } else { lower })
@@ -184,6 +191,7 @@ mod tests {
     #[test]
     fn stop_words_are_sorted_for_binary_search() {
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(STOP_WORDS.iter().map(|w| w.len()).max(), Some(STOP_WORD_MAX));
     }
 
     #[test]
