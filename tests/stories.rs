@@ -10,23 +10,24 @@ const WIRE: &str = "Three officers of the Ground Self-Defense Force will join th
     Security Assistance and Training for Ukraine command in Wiesbaden from January, the \
     Defense Ministry said on Monday, the first time Japanese personnel serve there.";
 
+/// The wire's report of the event every test here is about, published at `date`.
+fn wire_story(date: &str) -> Item<'_> {
+    Item {
+        guid: "w-1",
+        title: "Japan to send SDF officers to NATO's Ukraine command",
+        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
+        text: WIRE,
+        date,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wire_copy_under_another_headline_is_one_story_a_shared_headline_is_not() {
     let server = FeedServer::start().await;
     let d = rfc2822_hours_ago(3);
     let (d1, d2) = (rfc3339_hours_ago(2), rfc2822_hours_ago(1));
     server
-        .serve(
-            "/wire.xml",
-            "application/rss+xml",
-            rss(&[Item {
-                guid: "w-1",
-                title: "Japan to send SDF officers to NATO's Ukraine command",
-                link: "https://wire.example/asia/japan-sdf-nato-ukraine",
-                text: WIRE,
-                date: &d,
-            }]),
-        )
+        .serve("/wire.xml", "application/rss+xml", rss(&[wire_story(&d)]))
         .await;
     server
         .serve(
@@ -180,13 +181,7 @@ async fn more_outlets_for_a_mailed_story_are_told_once_in_a_thread() {
     let mut smtp = SmtpServer::start().await;
     let server = FeedServer::start().await;
     let (d, d1) = (rfc2822_hours_ago(5), rfc2822_hours_ago(2));
-    let wire = Item {
-        guid: "w-1",
-        title: "Japan to send SDF officers to NATO's Ukraine command",
-        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
-        text: WIRE,
-        date: &d,
-    };
+    let wire = wire_story(&d);
     server.serve("/wire.xml", "application/rss+xml", rss(&[wire])).await;
     server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
     server.serve("/radio.xml", "application/rss+xml", rss(&[])).await;
@@ -300,13 +295,7 @@ async fn more_outlets_for_a_mailed_story_are_told_once_in_a_thread() {
 async fn a_rewrite_under_the_bar_joins_only_a_story_that_leads_by_far() {
     let server = FeedServer::start().await;
     let (d, d1) = (rfc2822_hours_ago(5), rfc2822_hours_ago(2));
-    let wire = Item {
-        guid: "w-1",
-        title: "Japan to send SDF officers to NATO's Ukraine command",
-        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
-        text: WIRE,
-        date: &d,
-    };
+    let wire = wire_story(&d);
     // Another event of the wire's, on the same subject.
     let rival = Item {
         guid: "w-2",
@@ -384,13 +373,7 @@ async fn rewrite_after(server: &FeedServer, wire_items: &[Item<'_>], rewrite: It
 async fn poll_json_counts_distinct_stories_per_keyword() {
     let server = FeedServer::start().await;
     let (d, d1) = (rfc2822_hours_ago(5), rfc2822_hours_ago(2));
-    let wire = Item {
-        guid: "w-1",
-        title: "Japan to send SDF officers to NATO's Ukraine command",
-        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
-        text: WIRE,
-        date: &d,
-    };
+    let wire = wire_story(&d);
     let copy = Item {
         guid: "d-1",
         title: "UPDATE: Japan dispatches SDF officers to NATO Ukraine command",
