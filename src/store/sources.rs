@@ -176,7 +176,8 @@ impl Store {
 /// The source's row id, created on first use. A new URL is a new document: its validators,
 /// pause and backoff start afresh.
 pub(super) fn upsert_source(conn: &Connection, name: &str, url: &str) -> Result<i64, rusqlite::Error> {
-    conn.query_row(
+    // Cached: a poll runs this once per source, and compiling it costs more than running it.
+    conn.prepare_cached(
         "INSERT INTO sources (name, url) VALUES (?1, ?2)
          ON CONFLICT (name) DO UPDATE SET
              etag = CASE WHEN url = excluded.url THEN etag END,
@@ -188,9 +189,8 @@ pub(super) fn upsert_source(conn: &Connection, name: &str, url: &str) -> Result<
              feed_url = CASE WHEN url = excluded.url THEN feed_url END,
              url = excluded.url
          RETURNING id",
-        params![name, url],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![name, url], |r| r.get(0))
 }
 
 pub(super) fn record_success(
@@ -199,23 +199,23 @@ pub(super) fn record_success(
     r: &FetchRecord,
     now: Timestamp,
 ) -> Result<(), rusqlite::Error> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE sources SET last_attempt = ?2, last_success = ?2, consecutive_failures = 0, failing_since = NULL,
              last_error = NULL, last_status = ?3, next_poll = ?4, moved_to = ?5,
              etag = ?6, last_modified = ?7, body_hash = COALESCE(?8, body_hash),
              last_warning = CASE WHEN ?8 IS NULL THEN last_warning ELSE ?9 END
          WHERE id = ?1",
-        params![
-            id,
-            now.as_second(),
-            r.status,
-            r.next_poll.as_second(),
-            r.moved_to,
-            r.etag,
-            r.last_modified,
-            r.body_hash,
-            r.warning
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        now.as_second(),
+        r.status,
+        r.next_poll.as_second(),
+        r.moved_to,
+        r.etag,
+        r.last_modified,
+        r.body_hash,
+        r.warning
+    ])?;
     Ok(())
 }
