@@ -24,25 +24,17 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     reports.sort_by_key(|r| order.get(r.source.as_str()).copied());
-    let failed = reports
-        .iter()
-        .filter(|r| matches!(r.outcome, PollOutcome::Failed(_)))
-        .count();
-    let skipped = reports
-        .iter()
-        .filter(|r| matches!(r.outcome, PollOutcome::Skipped(_)))
-        .count();
-    let outcome = match failed > 0 && failed + skipped == reports.len() {
-        true => Outcome::Failure(format!("all {failed} sources polled failed")),
+    let totals = Totals::of(&reports);
+    let outcome = match totals.failed > 0 && totals.failed + totals.skipped == reports.len() {
+        true => Outcome::Failure(format!("all {} sources polled failed", totals.failed)),
         false => Outcome::Success,
     };
     if json {
         let alerts = crate::deliver::alerts_now(app).await;
-        out!("{}", as_json(app, &reports, alerts));
+        out!("{}", as_json(app, &reports, &totals, alerts));
         return Ok(outcome);
     }
     let tz = &app.config.digest.timezone;
-    let (mut new, mut matched) = (0, 0);
     let moved = |to: &Option<String>| {
         to.as_ref()
             .map(|u| format!(" (moved permanently to {u}: update the config)"))
@@ -57,26 +49,22 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
                 articles,
                 warning,
             } => {
-                new += counts.new;
-                matched += counts.matched;
                 let cap = if *over_cap > 0 {
                     format!(", {over_cap} older entries over fetch.max_entries skipped")
                 } else {
                     String::new()
                 };
-                matched += articles.matched_late;
                 let warning = warning.as_ref().map(|w| format!("; warning: {w}")).unwrap_or_default();
                 out!(
                     "{}: {} new, {} matched{cap}{}{}{warning}",
                     r.source,
                     counts.new,
-                    counts.matched + articles.matched_late,
+                    new_and_matched(&r.outcome).1,
                     article_note(articles, true),
                     moved(moved_to)
                 );
             }
             PollOutcome::Unchanged { moved_to, articles } => {
-                matched += articles.matched_late;
                 let late = if articles.matched_late > 0 {
                     format!(", {} matched on articles that loaded only now", articles.matched_late)
                 } else {
@@ -98,10 +86,10 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
     out!(
         "total: {} sources, {} new, {} matched, {} failed, {} skipped",
         reports.len(),
-        new,
-        matched,
-        failed,
-        skipped
+        totals.new,
+        totals.matched,
+        totals.failed,
+        totals.skipped
     );
     // Stories of topics mailed right away go out before the command ends.
     match crate::deliver::alerts_now(app).await {
@@ -129,18 +117,48 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
     Ok(outcome)
 }
 
+/// A poll's totals over its sources.
+struct Totals {
+    new: usize,
+    matched: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Totals {
+    fn of(reports: &[SourceReport]) -> Totals {
+        let count = |f: fn(&PollOutcome) -> bool| reports.iter().filter(|r| f(&r.outcome)).count();
+        Totals {
+            new: reports.iter().map(|r| new_and_matched(&r.outcome).0).sum(),
+            matched: reports.iter().map(|r| new_and_matched(&r.outcome).1).sum(),
+            failed: count(|o| matches!(o, PollOutcome::Failed(_))),
+            skipped: count(|o| matches!(o, PollOutcome::Skipped(_))),
+        }
+    }
+}
+
+/// A source's new entries, and its stories matched (on articles that loaded late too).
+fn new_and_matched(outcome: &PollOutcome) -> (usize, usize) {
+    match outcome {
+        PollOutcome::Fetched { counts, articles, .. } => (counts.new, counts.matched + articles.matched_late),
+        PollOutcome::Unchanged { articles, .. } => (0, articles.matched_late),
+        PollOutcome::Failed(_) | PollOutcome::Skipped(_) => (0, 0),
+    }
+}
+
 /// The poll as one JSON object (the shape README documents).
 fn as_json(
     app: &App,
     reports: &[SourceReport],
+    totals: &Totals,
     alerts: Result<Vec<crate::model::OutboxEntry>, crate::deliver::DeliverError>,
 ) -> serde_json::Value {
     let tz = &app.config.digest.timezone;
     let mut stories: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    let (mut new, mut matched) = (0, 0);
     let rows: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
+            let (new, matched) = new_and_matched(&r.outcome);
             let mut row = serde_json::json!({ "source": r.source });
             match &r.outcome {
                 PollOutcome::Fetched {
@@ -150,24 +168,19 @@ fn as_json(
                     articles,
                     warning,
                 } => {
-                    new += counts.new;
-                    matched += counts.matched + articles.matched_late;
                     for (keyword, ids) in &counts.keywords {
                         stories.entry(keyword).or_default().extend(ids);
                     }
                     row["status"] = "fetched".into();
-                    row["new_items"] = counts.new.into();
-                    row["matched"] = (counts.matched + articles.matched_late).into();
+                    (row["new_items"], row["matched"]) = (new.into(), matched.into());
                     row["over_cap"] = (*over_cap).into();
                     row["articles_failed"] = articles.failed.into();
                     row["moved_to"] = moved_to.clone().into();
                     row["warning"] = warning.clone().into();
                 }
                 PollOutcome::Unchanged { moved_to, articles } => {
-                    matched += articles.matched_late;
                     row["status"] = "unchanged".into();
-                    row["new_items"] = 0.into();
-                    row["matched"] = articles.matched_late.into();
+                    (row["new_items"], row["matched"]) = (new.into(), matched.into());
                     row["articles_failed"] = articles.failed.into();
                     row["moved_to"] = moved_to.clone().into();
                 }
@@ -183,7 +196,6 @@ fn as_json(
             row
         })
         .collect();
-    let count = |status: &str| rows.iter().filter(|r| r["status"] == status).count();
     let alerts = match alerts {
         Ok(alerts) => alerts
             .iter()
@@ -200,10 +212,10 @@ fn as_json(
     };
     serde_json::json!({
         "sources": rows,
-        "new_items": new,
-        "matched": matched,
-        "failed": count("failed"),
-        "skipped": count("skipped"),
+        "new_items": totals.new,
+        "matched": totals.matched,
+        "failed": totals.failed,
+        "skipped": totals.skipped,
         "matches": stories.iter().map(|(k, ids)| (k.to_string(), ids.len())).collect::<BTreeMap<_, _>>(),
         "alerts": alerts,
     })
