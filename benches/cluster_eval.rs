@@ -104,13 +104,8 @@ fn cluster(articles: &[Article], similarity: f32) -> (Vec<i64>, Duration) {
             next_poll: now,
             ..FetchRecord::default()
         };
-        let new = [NewEntry {
-            entry: a.entry.clone(),
-            verdict: None,
-            article: None,
-            words: None,
-        }];
-        store_entries(&mut store, (&a.outlet, "eval:"), &new, &record, now, &rules).expect("stored");
+        let new = vec![NewEntry::new(a.entry.clone(), None, None, &rules.dedup)];
+        store_entries(&mut store, (&a.outlet, "eval:"), new, &record, now, &rules).expect("stored");
     }
     let elapsed = start.elapsed();
     drop(store);

@@ -65,12 +65,7 @@ fn main() {
         while left > 0 {
             let take = left.min(BATCH);
             let entries: Vec<NewEntry> = (*stored..*stored + take as u64)
-                .map(|i| NewEntry {
-                    entry: entry(i, start, total),
-                    verdict: None,
-                    article: None,
-                    words: None,
-                })
+                .map(|i| NewEntry::new(entry(i, start, total), None, None, &rules.dedup))
                 .collect();
             let now = entries.last().and_then(|e| e.entry.published).expect("a time");
             let record = FetchRecord {
@@ -79,7 +74,7 @@ fn main() {
                 ..FetchRecord::default()
             };
             let source = format!("source {}", (*stored / BATCH as u64) % 50);
-            store_entries(store, (&source, "bench:"), &entries, &record, now, &rules).expect("stored");
+            store_entries(store, (&source, "bench:"), entries, &record, now, &rules).expect("stored");
             *stored += take as u64;
             left -= take;
         }

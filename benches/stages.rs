@@ -116,19 +116,14 @@ fn stages(c: &mut Criterion) {
     };
     let new = |from: usize| -> Vec<NewEntry> {
         (from..from + 50)
-            .map(|i| NewEntry {
-                entry: entry(i),
-                verdict: matcher.match_entry(&entry(i)),
-                article: None,
-                words: None,
-            })
+            .map(|i| NewEntry::new(entry(i), matcher.match_entry(&entry(i)), None, &rules.dedup))
             .collect()
     };
     for k in 0..100 {
         store_entries(
             &mut store,
             (&format!("s{}", k % 10), "u"),
-            &new(k * 50),
+            new(k * 50),
             &record,
             now,
             &rules,
@@ -142,7 +137,7 @@ fn stages(c: &mut Criterion) {
                 next += 50;
                 new(next)
             },
-            |batch| store_entries(&mut store, ("s0", "u"), &batch, &record, now, &rules).unwrap(),
+            |batch| store_entries(&mut store, ("s0", "u"), batch, &record, now, &rules).unwrap(),
             BatchSize::SmallInput,
         )
     });

@@ -129,13 +129,8 @@ fn one_story(pair: &Pair, similarity: f32) -> bool {
             next_poll: now,
             ..FetchRecord::default()
         };
-        let new = [NewEntry {
-            entry,
-            verdict: None,
-            article: None,
-            words: None,
-        }];
-        store_entries(&mut store, (outlet, "fixture:"), &new, &record, now, &rules).unwrap();
+        let new = vec![NewEntry::new(entry, None, None, &rules.dedup)];
+        store_entries(&mut store, (outlet, "fixture:"), new, &record, now, &rules).unwrap();
     }
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();

@@ -42,6 +42,13 @@ pub struct Dedup {
     pub similarity: f32,
 }
 
+impl Dedup {
+    /// Whether rewrites of an event are grouped too, not only copies (`similarity` below 1).
+    pub fn rewrites(&self) -> bool {
+        self.similarity < 1.0
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub at: Vec<Time>,

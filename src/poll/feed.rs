@@ -11,7 +11,6 @@ use super::articles;
 use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use super::record::{self, NewEntry};
 use crate::app::App;
-use crate::cluster;
 use crate::config::Source;
 use crate::fetch::{Document, Scope};
 use crate::parse::{self, ParseError};
@@ -62,7 +61,7 @@ pub(super) async fn poll(
     }
 
     let matcher = Arc::clone(&app.matcher);
-    let rewrites = app.config.dedup.similarity < 1.0;
+    let dedup = app.config.dedup.clone();
     let entries: Vec<NewEntry> = app
         .compute(move || {
             parsed
@@ -76,14 +75,7 @@ pub(super) async fn poll(
                         Some(Ok(text)) => matcher.match_entry(&articles::with_article(&entry, text)),
                         _ => matcher.match_entry(&entry),
                     };
-                    // Counted here, in parallel, not while the store is held.
-                    let words = Some(cluster::Prepared::of(&entry.title, &entry.body, rewrites));
-                    NewEntry {
-                        entry,
-                        verdict,
-                        article,
-                        words,
-                    }
+                    NewEntry::new(entry, verdict, article, &dedup)
                 })
                 .collect()
         })

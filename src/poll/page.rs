@@ -14,7 +14,6 @@ use super::articles;
 use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use super::record::{self, NewEntry};
 use crate::app::App;
-use crate::cluster;
 use crate::config::{Source, SourceKind};
 use crate::dedup;
 use crate::extract;
@@ -186,20 +185,17 @@ pub(super) async fn poll(
     // seen, not reported.
     let first_poll = state.is_none_or(|s| s.last_success.is_none());
     let matcher = Arc::clone(&app.matcher);
-    let rewrites = app.config.dedup.similarity < 1.0;
+    let dedup = app.config.dedup.clone();
     let entries: Vec<NewEntry> = app
         .compute(move || {
             entries
                 .into_iter()
-                .map(|entry| NewEntry {
-                    verdict: if first_poll && entry.published.is_none() {
-                        None
-                    } else {
-                        matcher.match_entry(&entry)
-                    },
-                    words: Some(cluster::Prepared::of(&entry.title, &entry.body, rewrites)),
-                    entry,
-                    article: None,
+                .map(|entry| {
+                    let verdict = match first_poll && entry.published.is_none() {
+                        true => None,
+                        false => matcher.match_entry(&entry),
+                    };
+                    NewEntry::new(entry, verdict, None, &dedup)
                 })
                 .collect()
         })

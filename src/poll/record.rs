@@ -23,8 +23,26 @@ pub struct NewEntry {
     pub verdict: Option<MatchResult>,
     /// Its article's text, or why the article did not load (full-text sources only).
     pub article: Option<Result<String, String>>,
-    /// Its words for clustering, if counted already (see [`cluster::Prepared`]).
-    pub words: Option<cluster::Prepared>,
+    /// Its words for clustering (see [`cluster::Prepared`]).
+    pub words: cluster::Prepared,
+}
+
+impl NewEntry {
+    /// `entry` with its verdict and article, and its words counted for clustering by `dedup`:
+    /// on the compute pool, in parallel, not while the store is held.
+    pub fn new(
+        entry: Entry,
+        verdict: Option<MatchResult>,
+        article: Option<Result<String, String>>,
+        dedup: &Dedup,
+    ) -> NewEntry {
+        NewEntry {
+            words: cluster::Prepared::of(&entry.title, &entry.body, dedup.rewrites()),
+            entry,
+            verdict,
+            article,
+        }
+    }
 }
 
 /// What a poll reports besides what it stored.
@@ -52,7 +70,7 @@ pub(super) async fn store(
         dedup: app.config.dedup.clone(),
     };
     let counts = app
-        .store(move |s| store_entries(s, (&name, &url), &entries, &record, Timestamp::now(), &rules))
+        .store(move |s| store_entries(s, (&name, &url), entries, &record, Timestamp::now(), &rules))
         .await
         .map_err(|e| Failure::new(FailureKind::Store, format!("database: {e}")))?;
     Ok(PollOutcome::Fetched {
@@ -76,7 +94,7 @@ pub struct Rules {
 pub fn store_entries(
     store: &mut Store,
     (source, url): (&str, &str),
-    entries: &[NewEntry],
+    entries: Vec<NewEntry>,
     record: &FetchRecord,
     now: Timestamp,
     rules: &Rules,
@@ -97,12 +115,7 @@ pub fn store_entries(
             // already gone).
             let at = entry.published.unwrap_or(now);
             let key = entry.link.as_deref().and_then(dedup::dedup_key);
-            let rewrites = rules.dedup.similarity < 1.0;
-            let words = new
-                .words
-                .clone()
-                .unwrap_or_else(|| cluster::Prepared::of(&entry.title, &entry.body, rewrites));
-            let features = tx.features(words)?;
+            let features = tx.features(new.words)?;
             let by_link = match &key {
                 Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| (c.id, c.entry)),
                 None => None,
@@ -233,12 +246,7 @@ mod tests {
             },
             title_marks: vec![(0, 1)],
         };
-        NewEntry {
-            entry: e,
-            verdict: Some(verdict),
-            article: None,
-            words: None,
-        }
+        NewEntry::new(e, Some(verdict), None, &rules().dedup)
     }
 
     fn store() -> (tempfile::TempDir, Store) {
@@ -255,7 +263,7 @@ mod tests {
             ..FetchRecord::default()
         };
         let entries: Vec<NewEntry> = entries.into_iter().map(matched).collect();
-        store_entries(s, (source, "u"), &entries, &record, now, &rules()).unwrap()
+        store_entries(s, (source, "u"), entries, &record, now, &rules()).unwrap()
     }
 
     #[test]
