@@ -312,6 +312,7 @@ fn item_state(state: &str) -> ItemState {
     }
 }
 
+/// How `joins.rule` spells each rule (the migrations' CHECK lists the same names).
 fn rule_name(rule: JoinRule) -> &'static str {
     match rule {
         JoinRule::Link => "link",
@@ -321,9 +322,25 @@ fn rule_name(rule: JoinRule) -> &'static str {
     }
 }
 
+const RULES: [JoinRule; 4] = [JoinRule::Link, JoinRule::Copy, JoinRule::Rewrite, JoinRule::Clear];
+
+/// The rule stored as `name`; `None` for one this version does not know.
+pub(super) fn rule_named(name: &str) -> Option<JoinRule> {
+    RULES.into_iter().find(|r| rule_name(*r) == name)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{RULES, rule_name, rule_named};
     use crate::store::queue::tests::{matched, with_one_story};
+
+    #[test]
+    fn every_join_rule_reads_back_as_written() {
+        for rule in RULES {
+            assert_eq!(rule_named(rule_name(rule)), Some(rule));
+        }
+        assert_eq!(rule_named("telepathy"), None, "a rule of a newer version");
+    }
 
     #[test]
     fn articles_are_tried_three_times_at_most() {

@@ -142,7 +142,7 @@ pub(super) fn set_highlights(
                 encode_marks(&v.title_marks)
             ])?,
         None => conn
-            .prepare_cached("UPDATE items SET title_marks = NULL WHERE id = ?1")?
+            .prepare_cached("UPDATE items SET title_marks = NULL WHERE id = ?1 AND state = 'queued'")?
             .execute(params![item_id])?,
     };
     Ok(())

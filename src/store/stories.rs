@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, ts};
-use crate::model::{EntryRecord, JoinRule, Joined, StoryRecord};
+use crate::model::{EntryRecord, Joined, StoryRecord};
 
 /// Which stories to read.
 #[derive(Debug, Clone, Default)]
@@ -105,13 +105,7 @@ fn joined(
     next: Option<f64>,
     shared: Option<String>,
 ) -> Option<Joined> {
-    let rule = match rule? {
-        "link" => JoinRule::Link,
-        "copy" => JoinRule::Copy,
-        "rewrite" => JoinRule::Rewrite,
-        "clear" => JoinRule::Clear,
-        _ => return None,
-    };
+    let rule = super::items::rule_named(rule?)?;
     Some(Joined {
         rule,
         with,
