@@ -13,9 +13,6 @@ use crate::cluster::{Features, Neighbour, Prepared};
 
 /// The `state` key counting the entries whose words are in `cluster_terms`.
 const ENTRIES_KEY: &str = "cluster_entries";
-/// At most this many index rows are read per key: a word in more entries of the window than
-/// this tells little about an event.
-const POSTINGS_PER_KEY: i64 = 64;
 /// At most this many entries are compared with a new one, those sharing most keys first.
 const MAX_NEIGHBOURS: usize = 32;
 
@@ -55,9 +52,13 @@ impl Ingest<'_> {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Neighbour>, StoreError> {
+        // At most 64 index rows per key: a word in more entries of the window than that tells
+        // little about an event. The limit is written into the SQL, not bound: SQLite marks a
+        // bound LIMIT for re-planning whenever the bindings are cleared, which rusqlite does
+        // each time the statement goes back to its cache, so every look-up compiled it again.
         let mut postings = self
             .tx
-            .prepare_cached("SELECT entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 LIMIT ?4")?;
+            .prepare_cached("SELECT entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 LIMIT 64")?;
         // entry → (band hits, term hits)
         let mut hits: HashMap<i64, (usize, usize)> = HashMap::new();
         let keys = features
@@ -66,10 +67,9 @@ impl Ingest<'_> {
             .map(|k| (k, true))
             .chain(features.term_keys.iter().map(|k| (k, false)));
         for (key, band) in keys {
-            let rows = postings.query_map(
-                params![*key as i64, from.as_second(), to.as_second(), POSTINGS_PER_KEY],
-                |r| r.get::<_, i64>(0),
-            )?;
+            let rows = postings.query_map(params![*key as i64, from.as_second(), to.as_second()], |r| {
+                r.get::<_, i64>(0)
+            })?;
             for entry in rows {
                 let h = hits.entry(entry?).or_default();
                 if band {

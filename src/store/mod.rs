@@ -83,6 +83,10 @@ pub struct Store {
     pruned: Option<i64>,
 }
 
+/// Statements kept compiled: more than the store has (`prepare_cached` calls), so none is
+/// evicted.
+const STATEMENT_CACHE: usize = 64;
+
 /// The `state` key of the last digest time handled.
 const LAST_DIGEST_KEY: &str = "last_digest_slot";
 
@@ -112,6 +116,9 @@ impl Store {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;")
             .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
+        // rusqlite keeps 16 statements by default; a poll cycles through more than that, and a
+        // statement pushed out is compiled again at its next use (5 % of a first poll's CPU).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let runner = embedded::migrations::runner();
         // A schema from a newer newswatch is neither migrated down nor half read.
         let known = runner
