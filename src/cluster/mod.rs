@@ -173,6 +173,11 @@ pub struct Features {
 }
 
 impl Features {
+    /// Every key the index files it under: its heaviest words, then its bands.
+    pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.term_keys.iter().chain(&self.band_keys).copied()
+    }
+
     /// An entry found through the index is compared when it shares two bands (one may be a
     /// stock phrase both use; copies share nearly all), or one of the heaviest words.
     pub fn worth_comparing(band_hits: usize, term_hits: usize) -> bool {

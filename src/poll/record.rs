@@ -144,7 +144,7 @@ pub fn store_entries(
                 tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref())?;
                 tx.record_join(entry_id, &why(entry, by_link.map(|(_, e)| e), by_words.as_ref()))?;
             }
-            tx.index(entry_id, &features, at)?;
+            tx.count_words(&features)?;
             let Some(verdict) = &new.verdict else { continue };
             for keyword in verdict.hits.iter().flat_map(|h| &h.keywords) {
                 counts.keywords.entry(keyword.clone()).or_default().insert(item_id);

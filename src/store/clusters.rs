@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::items::Ingest;
+use super::window::PER_KEY;
 use super::{Store, StoreError};
 use crate::cluster::{Features, Neighbour, Prepared};
 
@@ -52,26 +53,31 @@ impl Ingest<'_> {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Neighbour>, StoreError> {
-        // At most 64 index rows per key: a word in more entries of the window than that tells
-        // little about an event. The limit is written into the SQL, not bound: SQLite marks a
-        // bound LIMIT for re-planning whenever the bindings are cleared, which rusqlite does
-        // each time the statement goes back to its cache, so every look-up compiled it again.
-        let mut postings = self
-            .tx
-            .prepare_cached("SELECT entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 LIMIT 64")?;
+        // The written-out index and the keys still in memory (`window.rs`), merged: the
+        // earliest entries of the range first, at most PER_KEY.
+        let mut postings = self.tx.prepare_cached(
+            "SELECT at, entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at, entry LIMIT 64",
+        )?;
+        debug_assert_eq!(PER_KEY, 64);
+        let (from, to) = (from.as_second(), to.as_second());
         // entry → (band hits, term hits)
         let mut hits: HashMap<i64, (usize, usize)> = HashMap::new();
+        let mut found = Vec::with_capacity(2 * PER_KEY);
         let keys = features
             .band_keys
             .iter()
             .map(|k| (k, true))
             .chain(features.term_keys.iter().map(|k| (k, false)));
         for (key, band) in keys {
-            let rows = postings.query_map(params![*key as i64, from.as_second(), to.as_second()], |r| {
-                r.get::<_, i64>(0)
-            })?;
-            for entry in rows {
-                let h = hits.entry(entry?).or_default();
+            found.clear();
+            for row in postings.query_map(params![*key as i64, from, to], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                found.push(row?);
+            }
+            found.extend(self.window.lookup(*key, from, to));
+            found.sort_unstable();
+            found.dedup();
+            for &(_, entry) in found.iter().take(PER_KEY) {
+                let h = hits.entry(entry).or_default();
                 if band {
                     h.0 += 1;
                 } else {
@@ -113,14 +119,9 @@ impl Ingest<'_> {
         Ok(out)
     }
 
-    /// Files entry `entry` (at time `at`) in the index and counts its words.
-    pub fn index(&self, entry: i64, features: &Features, at: Timestamp) -> Result<(), StoreError> {
-        let mut key = self
-            .tx
-            .prepare_cached("INSERT OR IGNORE INTO cluster_keys (key, at, entry) VALUES (?1, ?2, ?3)")?;
-        for k in features.term_keys.iter().chain(&features.band_keys) {
-            key.execute(params![*k as i64, at.as_second(), entry])?;
-        }
+    /// Counts the words of a stored entry with `features`, for the rarity of words (its index
+    /// keys were stored with it: see `window.rs`).
+    pub fn count_words(&self, features: &Features) -> Result<(), StoreError> {
         if features.vector.terms.is_empty() {
             return Ok(());
         }
@@ -147,16 +148,29 @@ const PRUNE_STEP: i64 = 86_400;
 
 impl Store {
     /// Drops index rows of entries older than `before` once it has moved a day since the last
-    /// time: no new entry's window reaches them again. Returns how many went.
+    /// time: no new entry's window reaches them again. Returns how many went from the table.
     pub fn prune_cluster_index(&mut self, before: Timestamp) -> Result<usize, StoreError> {
         let before = before.as_second();
         if self.pruned.is_some_and(|last| before < last.saturating_add(PRUNE_STEP)) {
             return Ok(0);
         }
         self.pruned = Some(before);
+        self.window.prune(before);
         Ok(self
             .conn
             .execute("DELETE FROM cluster_keys WHERE at < ?1", params![before])?)
+    }
+
+    /// Writes the index's keys held in memory to the database (`window.rs`): when enough have
+    /// gathered, and when the store closes. A failure costs nothing but time: they stay held,
+    /// and every entry carries its keys for the next process to read back.
+    pub fn write_out_index(&mut self) {
+        if self.window.len() == 0 {
+            return;
+        }
+        if let Err(e) = self.window.write_out(&mut self.conn) {
+            tracing::warn!("cannot write the clustering index out to the database (will try again): {e}");
+        }
     }
 }
 
@@ -164,33 +178,109 @@ impl Store {
 mod tests {
     use super::*;
     use crate::cluster::Draft;
+    use crate::model::Entry;
     use crate::store::FetchRecord;
+
+    const BODY: &str = "one two three four five six seven eight nine ten eleven twelve";
+
+    fn record() -> FetchRecord {
+        FetchRecord {
+            status: 200,
+            next_poll: Timestamp::now(),
+            ..FetchRecord::default()
+        }
+    }
+
+    /// Stores an entry of `source` with `BODY` at time `at`, as a story of its own.
+    fn file(store: &mut Store, source: &str, guid: &str, at: Timestamp) -> i64 {
+        let entry = Entry {
+            guid: guid.into(),
+            link: None,
+            title: "t".into(),
+            body: BODY.into(),
+            published: Some(at),
+        };
+        let mut id = 0;
+        store
+            .ingest(source, "u", &record(), Timestamp::now(), |tx| {
+                let item = tx.add_story(&entry, None)?;
+                id = tx.add_entry(item, &entry, None, at, &Draft::copies_only(BODY))?;
+                Ok(Default::default())
+            })
+            .unwrap();
+        id
+    }
+
+    /// The entries a copy of `BODY` from `source` would be compared with.
+    fn near(store: &mut Store, source: &str) -> Vec<i64> {
+        let now = Timestamp::now();
+        let day = jiff::SignedDuration::from_hours(24);
+        let mut found = Vec::new();
+        store
+            .ingest(source, "u", &record(), now, |tx| {
+                let near = tx.neighbours(&Draft::copies_only(BODY), now - day, now + day)?;
+                found = near.into_iter().map(|n| n.entry).collect();
+                Ok(Default::default())
+            })
+            .unwrap();
+        found.sort();
+        found
+    }
+
+    fn rows(s: &Store) -> i64 {
+        s.conn
+            .query_row("SELECT COUNT(*) FROM cluster_keys", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn entries_are_found_held_in_memory_written_out_or_read_back_after_a_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        let mut store = Store::open(&path).unwrap();
+        let a = file(&mut store, "A", "a", Timestamp::now());
+        assert_eq!(rows(&store), 0, "held in memory");
+        assert_eq!(near(&mut store, "B"), vec![a]);
+        assert_eq!(near(&mut store, "A"), Vec::<i64>::new(), "not a source's own entries");
+
+        // Another process on the same database sees what this one stores, and the reverse.
+        let mut other = Store::open(&path).unwrap();
+        assert_eq!(near(&mut other, "B"), vec![a]);
+        let b = file(&mut other, "B", "b", Timestamp::now());
+        assert_eq!(near(&mut store, "C"), vec![a, b]);
+
+        // Killed before writing out: the next process reads the keys back from the entries.
+        std::mem::forget(other);
+        std::mem::forget(store);
+        let mut next = Store::open(&path).unwrap();
+        assert_eq!(rows(&next), 0);
+        assert_eq!(near(&mut next, "C"), vec![a, b]);
+
+        // Written out (as when the store closes): found in the table, and only once.
+        next.write_out_index();
+        assert_eq!(rows(&next), 8);
+        assert_eq!(next.window.len(), 0);
+        assert_eq!(near(&mut next, "C"), vec![a, b]);
+        drop(next);
+        let mut last = Store::open(&path).unwrap();
+        assert_eq!(near(&mut last, "C"), vec![a, b]);
+        assert_eq!(last.window.len(), 0, "nothing read back twice");
+    }
 
     #[test]
     fn old_index_rows_are_pruned_once_a_day() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("n.db")).unwrap();
         let now = Timestamp::now();
-        let record = FetchRecord {
-            status: 200,
-            next_poll: now,
-            ..FetchRecord::default()
-        };
-        let body = "one two three four five six seven eight nine ten eleven twelve";
-        store
-            .ingest("A", "u", &record, now, |tx| {
-                let f = Draft::copies_only(body);
-                tx.index(1, &f, Timestamp::from_second(1_000).unwrap())?;
-                tx.index(2, &f, now)?;
-                Ok(Default::default())
-            })
-            .unwrap();
-        let rows = |s: &Store| -> i64 {
-            s.conn
-                .query_row("SELECT COUNT(*) FROM cluster_keys", [], |r| r.get(0))
-                .unwrap()
-        };
+        file(&mut store, "A", "old", Timestamp::from_second(1_000).unwrap());
+        file(&mut store, "A", "new", now);
+        // One entry's keys written out, the other's still held: both pruned alike.
+        let _ = near(&mut store, "B");
+        store.write_out_index();
+        file(&mut store, "A", "newer", now);
+        let _ = near(&mut store, "B");
         assert_eq!(rows(&store), 8);
+        assert_eq!(store.window.len(), 4);
         assert_eq!(
             store
                 .prune_cluster_index(Timestamp::from_second(2_000).unwrap())
@@ -212,5 +302,6 @@ mod tests {
             4,
             "a day later"
         );
+        assert_eq!(store.window.len(), 0, "held keys pruned too");
     }
 }

@@ -25,6 +25,7 @@ pub struct PendingArticle {
 pub struct Ingest<'a> {
     pub(super) tx: Transaction<'a>,
     pub(super) source_id: i64,
+    pub(super) window: &'a super::window::Window,
     now: i64,
 }
 
@@ -40,21 +41,31 @@ impl Store {
         now: Timestamp,
         write: impl FnOnce(&Ingest<'_>) -> Result<IngestCounts, StoreError>,
     ) -> Result<IngestCounts, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let source_id = upsert_source(&tx, source, url)?;
-        let ingest = Ingest {
-            tx,
-            source_id,
-            now: now.as_second(),
+        let counts = {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // What was stored since this process last looked, by it or another process, before
+            // anything is looked up.
+            self.window.catch_up(&tx)?;
+            let source_id = upsert_source(&tx, source, url)?;
+            let ingest = Ingest {
+                tx,
+                source_id,
+                window: &self.window,
+                now: now.as_second(),
+            };
+            let counts = write(&ingest)?;
+            let tx = ingest.tx;
+            tx.execute(
+                "UPDATE sources SET items_seen = items_seen + ?2, items_matched = items_matched + ?3 WHERE id = ?1",
+                params![source_id, counts.new as i64, counts.matched as i64],
+            )?;
+            record_success(&tx, source_id, record, now)?;
+            tx.commit()?;
+            counts
         };
-        let counts = write(&ingest)?;
-        let tx = ingest.tx;
-        tx.execute(
-            "UPDATE sources SET items_seen = items_seen + ?2, items_matched = items_matched + ?3 WHERE id = ?1",
-            params![source_id, counts.new as i64, counts.matched as i64],
-        )?;
-        record_success(&tx, source_id, record, now)?;
-        tx.commit()?;
+        if self.window.len() >= super::window::WRITE_AT {
+            self.write_out_index();
+        }
         Ok(counts)
     }
 
@@ -262,7 +273,8 @@ impl Ingest<'_> {
     }
 
     /// Records that this source carried story `item_id` as `entry`, filed under link key
-    /// `link_key`, at time `at` for the clustering window, with its vectors. Returns its id.
+    /// `link_key`, at time `at` for the clustering window, with its vectors and index keys
+    /// (read into the index once committed: see `window.rs`). Returns its id.
     pub fn add_entry(
         &self,
         item_id: i64,
@@ -273,8 +285,8 @@ impl Ingest<'_> {
     ) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO entries (source_id, guid, item_id, link, link_key, title, published, first_seen, at, vector)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO entries (source_id, guid, item_id, link, link_key, title, published, first_seen, at, vector, keys)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 self.source_id,
@@ -287,6 +299,7 @@ impl Ingest<'_> {
                 self.now,
                 at.as_second(),
                 crate::cluster::stored(&features.vector, &features.body),
+                super::window::encode(features.keys()),
             ])?;
         Ok(self.tx.last_insert_rowid())
     }
