@@ -51,12 +51,6 @@ pub struct Draft {
     bands: Vec<u64>,
 }
 
-/// (term hash, weight) of each of `words`, in their order: hashed once for both [`count`] and
-/// [`bands`].
-fn hashed(words: &[Word]) -> Vec<(u64, f32)> {
-    words.iter().map(|w| (term_hash(&w.text), w.weight)).collect()
-}
-
 /// The `hashed` words, each term once with its weights summed, sorted.
 fn count(mut counts: Vec<(u64, f32)>) -> Vec<(u64, f32)> {
     counts.sort_unstable_by_key(|t| t.0);
@@ -84,8 +78,8 @@ fn weighted(counts: &[(u64, f32)], idf: impl Fn(u64) -> f32) -> Vector {
 impl Draft {
     /// The words of an entry with `title` and `body`.
     pub fn of(title: &str, body: &str) -> Draft {
-        let words = hashed(&words(title, body));
-        let body_words = hashed(&terms::body_words(body));
+        let words = terms::word_hashes(title, body);
+        let body_words = terms::body_hashes(body);
         let body_bands = bands(&body_words);
         let body = count(body_words);
         // Copies are found by their bodies: a copy is often retitled.
@@ -105,7 +99,7 @@ impl Draft {
     /// their bands, nothing weighed against the archive (the same as [`Draft::of`] gives for a
     /// body); none for a short body.
     pub fn copies_only(body: &str) -> Features {
-        let words = hashed(&terms::body_words(body));
+        let words = terms::body_hashes(body);
         let band_keys = bands(&words);
         let counts = count(words);
         if counts.len() < MIN_BODY_WORDS {

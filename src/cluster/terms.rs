@@ -77,20 +77,85 @@ fn title_case(title: &str) -> bool {
 /// The words of `title` and the start of `body`, in order (a word may repeat).
 pub fn words(title: &str, body: &str) -> Vec<Word> {
     let mut out = Vec::new();
-    push_words(title, TITLE_WEIGHT, usize::MAX, !title_case(title), true, &mut out);
-    push_words(body, 1.0, MAX_BODY_WORDS, true, true, &mut out);
+    each_word(title, body, &mut |text, weight| {
+        out.push(Word {
+            text: text.to_owned(),
+            weight,
+        })
+    });
     out
+}
+
+/// [`words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
+pub fn word_hashes(title: &str, body: &str) -> Vec<(u64, f32)> {
+    let mut out = Vec::new();
+    each_word(title, body, &mut |text, weight| {
+        out.push((super::term_hash(text), weight))
+    });
+    out
+}
+
+fn each_word(title: &str, body: &str, sink: &mut impl FnMut(&str, f32)) {
+    let mut buf = String::new();
+    push_words(
+        title,
+        TITLE_WEIGHT,
+        usize::MAX,
+        !title_case(title),
+        true,
+        &mut buf,
+        sink,
+    );
+    push_words(body, 1.0, MAX_BODY_WORDS, true, true, &mut buf, sink);
 }
 
 /// The words of the start of `body` as written (not stemmed): enough to tell a copy, and
 /// cheaper.
 pub fn body_words(body: &str) -> Vec<Word> {
     let mut out = Vec::new();
-    push_words(body, 1.0, MAX_BODY_WORDS, true, false, &mut out);
+    push_words(
+        body,
+        1.0,
+        MAX_BODY_WORDS,
+        true,
+        false,
+        &mut String::new(),
+        &mut |text, weight| {
+            out.push(Word {
+                text: text.to_owned(),
+                weight,
+            })
+        },
+    );
     out
 }
 
-fn push_words(text: &str, weight: f32, max: usize, names_by_case: bool, stem: bool, out: &mut Vec<Word>) {
+/// [`body_words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
+pub fn body_hashes(body: &str) -> Vec<(u64, f32)> {
+    let mut out = Vec::new();
+    push_words(
+        body,
+        1.0,
+        MAX_BODY_WORDS,
+        true,
+        false,
+        &mut String::new(),
+        &mut |text, weight| out.push((super::term_hash(text), weight)),
+    );
+    out
+}
+
+/// Gives `sink` each word of `text` as compared (see [`normal`]) with its weight; `buf` is
+/// room to lower-case a word in, reused from word to word.
+fn push_words(
+    text: &str,
+    weight: f32,
+    max: usize,
+    names_by_case: bool,
+    stem: bool,
+    buf: &mut String,
+    sink: &mut impl FnMut(&str, f32),
+) {
     let mut taken = 0;
     let mut sentence_start = true;
     let mut rest = text;
@@ -106,7 +171,7 @@ fn push_words(text: &str, weight: f32, max: usize, names_by_case: bool, stem: bo
         let raw = &rest[..end];
         rest = &rest[end..];
         if is_cjk(raw.chars().next().unwrap_or(' ')) || raw.chars().any(is_cjk) {
-            taken += push_cjk(raw, weight, out);
+            taken += push_cjk(raw, weight, sink);
             sentence_start = false;
             continue;
         }
@@ -116,39 +181,37 @@ fn push_words(text: &str, weight: f32, max: usize, names_by_case: bool, stem: bo
         let number = raw.chars().any(|c| c.is_ascii_digit());
         let name = acronym || number || (names_by_case && capital && !sentence_start);
         sentence_start = false;
-        let Some(text) = normal(raw, stem) else { continue };
-        let name = name && CALENDAR.binary_search(&text.as_str()).is_err();
-        out.push(Word {
-            text,
-            weight: if name { weight * NAME_WEIGHT } else { weight },
-        });
+        if !normal(raw, buf) {
+            continue;
+        }
+        let name = name && CALENDAR.binary_search(&buf.as_str()).is_err();
+        let weight = if name { weight * NAME_WEIGHT } else { weight };
+        match stem {
+            true => sink(&STEMMER.stem(buf), weight),
+            false => sink(buf, weight),
+        }
     }
 }
 
-/// A word as compared: lower case, stemmed; `None` for a common or a one-letter
-/// word.
-fn normal(raw: &str, stem_it: bool) -> Option<String> {
+/// Writes into `buf` the word `raw` as compared, lower case (not yet stemmed); `false` for a
+/// common or a one-letter word.
+fn normal(raw: &str, buf: &mut String) -> bool {
+    buf.clear();
     // Most words are ASCII: lower-cased byte by byte, the same as Unicode's rules give them.
-    let lower = match raw.is_ascii() {
-        true => raw.to_ascii_lowercase(),
-        false => raw.to_lowercase(),
-    };
-    if lower.chars().nth(1).is_none() && !lower.chars().all(|c| c.is_ascii_digit()) {
-        return None;
+    match raw.is_ascii() {
+        true => buf.extend(raw.chars().map(|c| c.to_ascii_lowercase())),
+        false => buf.extend(raw.chars().flat_map(char::to_lowercase)),
+    }
+    if buf.chars().nth(1).is_none() && !buf.chars().all(|c| c.is_ascii_digit()) {
+        return false;
     }
     // No stop word is longer: most words skip the search.
-    if lower.len() <= STOP_WORD_MAX && STOP_WORDS.binary_search(&lower.as_str()).is_ok() {
-        return None;
-    }
-    Some(if stem_it { stem(&lower) } else { lower })
+    !(buf.len() <= STOP_WORD_MAX && STOP_WORDS.binary_search(&buf.as_str()).is_ok())
 }
 
-/// The Snowball (Porter 2) English stem: "vaccinated", "vaccines" and "vaccination" meet.
-fn stem(word: &str) -> String {
-    static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> =
-        std::sync::LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
-    STEMMER.stem(word).into_owned()
-}
+/// The Snowball (Porter 2) English stemmer: "vaccinated", "vaccines" and "vaccination" meet.
+static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> =
+    std::sync::LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
 
 fn is_cjk(c: char) -> bool {
     matches!(c as u32,
@@ -162,20 +225,14 @@ fn is_cjk(c: char) -> bool {
 
 /// Character pairs of a run with CJK characters in it ("自衛隊" → "自衛", "衛隊"); a lone
 /// character is kept as it is. Returns how many were added.
-fn push_cjk(run: &str, weight: f32, out: &mut Vec<Word>) -> usize {
+fn push_cjk(run: &str, weight: f32, sink: &mut impl FnMut(&str, f32)) -> usize {
     let chars: Vec<char> = run.chars().collect();
     if chars.len() == 1 {
-        out.push(Word {
-            text: run.to_string(),
-            weight,
-        });
+        sink(run, weight);
         return 1;
     }
     for pair in chars.windows(2) {
-        out.push(Word {
-            text: pair.iter().collect::<String>().to_lowercase(),
-            weight,
-        });
+        sink(&pair.iter().collect::<String>().to_lowercase(), weight);
     }
     chars.len() - 1
 }
@@ -218,6 +275,19 @@ mod tests {
     #[test]
     fn scripts_without_spaces_are_cut_into_pairs() {
         assert_eq!(texts("陸上自衛隊", ""), ["陸上", "上自", "自衛", "衛隊"]);
+    }
+
+    #[test]
+    fn hashes_are_those_of_the_words_as_compared() {
+        let (title, body) = (
+            "Über-Minister Kishida meets NATO: the 12 sanctions, Monday",
+            "The JSDF (自衛隊) said on Tuesday that ÉCOLE and École are one word; a I x 7 ok. Sanctioned!",
+        );
+        let hashed = |w: Vec<Word>| -> Vec<(u64, f32)> {
+            w.iter().map(|w| (super::super::term_hash(&w.text), w.weight)).collect()
+        };
+        assert_eq!(word_hashes(title, body), hashed(words(title, body)));
+        assert_eq!(body_hashes(body), hashed(body_words(body)));
     }
 
     #[test]
