@@ -82,6 +82,10 @@ pub struct Matcher {
     terms: Vec<CompiledTerm>,
     folded: Option<Automaton>,
     exact: Option<Automaton>,
+    /// One word of each term, in any ASCII case: a text holding none of them (and no character
+    /// that normalising changes) holds no term, and is not normalised at all. Most entries
+    /// match nothing.
+    anchors: AhoCorasick,
 }
 
 /// Where an occurrence was found.
@@ -185,6 +189,7 @@ impl Matcher {
         Ok(Matcher {
             folded: automaton(false)?,
             exact: automaton(true)?,
+            anchors: anchors(&terms)?,
             topics: compiled,
             terms,
         })
@@ -285,7 +290,13 @@ impl Matcher {
     fn scan(&self, title: &str, body: &str) -> Scan<'_> {
         let mut occurrences = Vec::new();
         let mut texts = Vec::new();
-        for (place, original) in [(Place::Title, title), (Place::Body, body)] {
+        let none_here = |text: &str| all_unchanged(text) && !self.anchors.is_match(text);
+        let both = [(Place::Title, title), (Place::Body, body)];
+        let places = match none_here(title) && none_here(body) {
+            true => &both[..0],
+            false => &both[..],
+        };
+        for &(place, original) in places {
             for (automaton, fold) in [(&self.folded, true), (&self.exact, false)] {
                 let Some(automaton) = automaton else { continue };
                 let norm = normalize(original, fold);
@@ -322,6 +333,44 @@ impl Matcher {
             texts,
         }
     }
+}
+
+/// The longest word of each term. In a text whose characters are all [`unchanged`],
+/// normalising only lower-cases ASCII letters and turns runs of other characters than word
+/// characters into one space, so a term occurs in it only if each of its words does as
+/// written, up to ASCII case. A term with a character that normalising changes cannot occur
+/// in such a text at all.
+fn anchors(terms: &[CompiledTerm]) -> Result<AhoCorasick, MatcherError> {
+    let words = terms
+        .iter()
+        .filter(|t| t.key.norm.chars().all(unchanged))
+        .filter_map(|t| t.key.norm.split(' ').max_by_key(|w| w.len()));
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(words)
+        .map_err(|e| MatcherError::Automaton(e.to_string()))
+}
+
+/// Whether normalising leaves `c` as it is, but for ASCII case: ASCII, lower-case accented
+/// letters, CJK, dashes and quotes do; capitals, full-width letters and ligatures do not.
+fn unchanged(c: char) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let one = |i: &mut dyn Iterator<Item = char>| i.next() == Some(c) && i.next().is_none();
+    c.is_ascii() || (one(&mut std::iter::once(c).nfkc()) && one(&mut c.to_lowercase()))
+}
+
+/// Whether every character of `text` is [`unchanged`] (checked for non-ASCII ones only).
+fn all_unchanged(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(i) = rest.bytes().position(|b| !b.is_ascii()) {
+        let Some(c) = rest[i..].chars().next() else { break };
+        if !unchanged(c) {
+            return false;
+        }
+        rest = &rest[i + c.len_utf8()..];
+    }
+    true
 }
 
 fn compile(expr: &Expr, intern: &mut impl FnMut(&Term) -> Result<usize, MatcherError>) -> Result<Rule, MatcherError> {

@@ -199,3 +199,96 @@ fn explain_reports_each_term() {
     assert_eq!((nato.in_title, nato.in_text, nato.negated), (1, 1, false));
     assert!(x.terms.iter().find(|r| r.term == "football").unwrap().negated);
 }
+
+#[test]
+fn texts_without_any_terms_word_are_skipped_with_the_same_verdicts() {
+    let topics = [
+        topic(
+            "Q",
+            query::parse("\"Self-Defense Forces\" OR NATO OR C++ OR Ukrain* OR 自衛隊 OR Україна OR Zürich").unwrap(),
+        ),
+        topic("N", query::parse("NEAR(alliance, summit, 3) -drill").unwrap()),
+        topic("S", query::parse("site:example.org summit -weather").unwrap()),
+    ];
+    let mut case = topic("C", query::parse("SDF").unwrap());
+    case.case_sensitive = vec!["SDF".into()];
+    let topics = [&topics[..], &[case]].concat();
+    let fast = Matcher::new(&topics).unwrap();
+    let mut slow = Matcher::new(&topics).unwrap();
+    // An empty pattern is found in every text: nothing is skipped.
+    slow.anchors = AhoCorasick::new([""]).unwrap();
+    // Mostly words that hold no term, so that each tricky one is often alone in its text.
+    let plain = [
+        "the",
+        "talks",
+        "São",
+        "Zürich's",
+        "—",
+        ",",
+        "“quoted”",
+        "\n",
+        "école",
+        "2024",
+    ];
+    let tricky = [
+        "Self-Defense",
+        "self",
+        "DEFENSE",
+        "Forces",
+        "forces.",
+        "NATO's",
+        "nato",
+        "c++",
+        "C+",
+        "Ukraine-based",
+        "ukrain",
+        "xukraine",
+        "alliance",
+        "summit",
+        "drill",
+        "weather",
+        "SDF",
+        "sdf",
+        "sdf-led",
+        "(C++)",
+        "ＮＡＴＯ",
+        "ﬁnal",
+        "İstanbul",
+        "\u{212A}yiv",
+        "自衛隊の",
+        "UKRAİNE",
+        "УКРАЇНА",
+        "україна",
+        "ZÜRICH",
+        "zürich",
+        "ｎａｔｏ",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut skipped = 0;
+    for _ in 0..5000 {
+        let mut text = String::new();
+        for _ in 0..(next() % 9) {
+            let r = next();
+            match r % 6 {
+                0 => text.push_str(tricky[(r / 6 % tricky.len() as u64) as usize]),
+                _ => text.push_str(plain[(r / 6 % plain.len() as u64) as usize]),
+            }
+            text.push(if r % 7 == 0 { '-' } else { ' ' });
+        }
+        let half = (0..=text.len() / 2)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        let (title, body) = text.split_at(half);
+        let e = entry(title, body);
+        assert_eq!(fast.match_entry(&e), slow.match_entry(&e), "{text:?}");
+        skipped += usize::from(!fast.anchors.is_match(&text));
+    }
+    assert!(skipped > 100, "some texts are skipped: {skipped}");
+}
