@@ -5,6 +5,7 @@
 //! - `items.rs`: stories (items), the entries each is made of, articles of full-text sources.
 //! - `clusters.rs`: entries' vectors, the index of the clustering window, word frequencies.
 //! - `window.rs`: the index's newest keys, held in memory and written out in sorted batches.
+//! - `checkpoint.rs`: WAL checkpoints on a thread of their own, not in the writer's commits.
 //! - `queue.rs`: matched stories waiting for the outbox.
 //! - `stories.rs`: stories and their entries read back, for `newswatch stories`.
 //! - `outbox.rs`: messages, each to one recipient, written before they are sent, and the
@@ -26,6 +27,7 @@
 //! being one file, makes every earlier commit durable with it). This is the only place that
 //! chooses.
 
+mod checkpoint;
 mod clusters;
 mod followups;
 mod items;
@@ -85,6 +87,8 @@ pub struct Store {
     pruned: Option<i64>,
     /// The clustering index's keys not yet in `cluster_keys`.
     window: window::Window,
+    /// Copies the WAL into the database file away from the writer.
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 /// Statements kept compiled: more than the store has (`prepare_cached` calls), so none is
@@ -112,12 +116,9 @@ impl Store {
         // WAL lets a `digest` run by hand read while the daemon writes. NORMAL: see "Durability".
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
-        // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a poll rewrites the same
-        // pages (the newest of each table and index, the clustering index), and each checkpoint
-        // writes them into the database file, scattered over it as it grows. Measured with
-        // benches/cluster_insert.rs: per-entry cost at 400,000 stored 134 µs → 73 µs. The WAL
-        // file is cut back to 64 MB after a checkpoint that left it larger.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;")
+        // Checkpoints are made by `checkpoint.rs`, on a thread of their own. The WAL file is cut
+        // back to 64 MB after a checkpoint that left it larger.
+        conn.execute_batch("PRAGMA journal_size_limit = 67108864;")
             .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(open_err)?;
         // rusqlite keeps 16 statements by default; a poll cycles through more than that, and a
@@ -149,10 +150,12 @@ impl Store {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        let checkpointer = checkpoint::Checkpointer::start(path, &mut conn)?;
         Ok(Store {
             conn,
             pruned: None,
             window: window::Window::default(),
+            _checkpointer: checkpointer,
         })
     }
 
