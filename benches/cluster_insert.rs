@@ -7,6 +7,8 @@
 //!     cargo bench --bench cluster_insert                 # copies only (the default)
 //!     cargo bench --bench cluster_insert -- rewrites     # rewrites on (similarity 0.35)
 //!     cargo bench --bench cluster_insert -- 100000       # a smaller archive
+//!     cargo bench --bench cluster_insert -- keep=FILE    # then copy the archive to FILE
+//!                                                        # (benches/archive.sh polls into it)
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rewrites = args.iter().any(|a| a == "rewrites");
     let big: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let keep = args.iter().find_map(|a| a.strip_prefix("keep="));
     let rules = Rules {
         // The defaults: the index keeps max_age + window.
         max_age: Duration::from_secs(7 * 86_400),
@@ -103,4 +106,10 @@ fn main() {
         .map(|m| m.len())
         .unwrap_or(0);
     println!("database: {:.0} MB", size as f64 / 1e6);
+    if let Some(keep) = keep {
+        // Through SQLite's backup, so that the copy is whole with the index written out.
+        store.write_out_index();
+        store.backup(std::path::Path::new(keep)).expect("a copy of the archive");
+        println!("archive kept in {keep}");
+    }
 }
