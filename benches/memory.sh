@@ -51,6 +51,7 @@ pids+=($daemon)
 requests() { python3 -c "import json, urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$port/__stats'))['requests'])"; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon/status"; }
 early=""
+shown=0
 began=$(date +%s)
 while :; do
     kill -0 "$daemon" 2>/dev/null || { echo "the daemon stopped:" >&2; tail -5 "$work/daemon.log" >&2; exit 1; }
@@ -59,6 +60,10 @@ while :; do
     if [ -z "$early" ] && [ "$polls" -ge "$EARLY" ]; then
         early=$now
         echo "after $polls polls of each source: RSS $((now / 1024)) MB"
+    fi
+    if [ "$polls" -ge $((shown + 20)) ]; then
+        shown=$((polls / 20 * 20))
+        echo "  $polls polls: RSS $((now / 1024)) MB"
     fi
     [ "$polls" -ge "$POLLS" ] && break
     [ $(( $(date +%s) - began )) -gt 3600 ] && { echo "gave up after an hour at $polls polls" >&2; exit 1; }

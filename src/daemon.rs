@@ -33,6 +33,8 @@ use crate::timefmt::format_time;
 
 /// Longest sleep between two looks at the clock.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How often memory freed is given back to the system (`memory.rs`): a few ms each time.
+const TRIM_EVERY: Duration = Duration::from_secs(30);
 /// How long in-flight polls and sends may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 /// Alerts wait this long after the poll that found their stories, so that the polls finishing
@@ -60,7 +62,12 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
     let mut watchdog = sd_notify::watchdog_enabled().map(|d| tokio::time::interval(d / 2));
     notify(&[NotifyState::Ready, NotifyState::Status("polling")]);
 
+    let mut trimmed = std::time::Instant::now();
     loop {
+        if trimmed.elapsed() >= TRIM_EVERY {
+            crate::memory::give_back();
+            trimmed = std::time::Instant::now();
+        }
         let next_poll = daemon.start_due_polls().await;
         daemon.alerts_if_due().await;
         daemon.digest_if_due().await;

@@ -32,6 +32,7 @@ pub mod fetch;
 pub mod health;
 pub mod mail;
 pub mod matcher;
+pub mod memory;
 pub mod model;
 pub mod parse;
 pub mod poll;

@@ -9,6 +9,7 @@ use newswatch::cli::{self, Cli, Command, LogFormat, Outcome};
 use newswatch::config::Config;
 
 fn main() -> ExitCode {
+    newswatch::memory::limit_arenas();
     let cli = Cli::parse();
     init_logging(&cli.command, cli.log_format);
     log_panics();

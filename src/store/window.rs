@@ -22,9 +22,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 /// The `state` key: the newest entry whose keys are all in `cluster_keys`.
 const UPTO_KEY: &str = "cluster_keys_upto";
 
-/// Keys held before they are written out: about 25,000 entries (4 keys each when only copies
-/// are looked for, up to 24 with rewrites), a few MB.
-pub(super) const WRITE_AT: usize = 100_000;
+/// Keys held before they are written out: about 6,000 entries (4 keys each when only copies
+/// are looked for, up to 24 with rewrites), 2–3 MB. Larger batches write each page of the
+/// table less often but hold more memory between them; a first poll of 25,000 entries is
+/// as fast with 25,000 as with 100,000 (benches/poll.sh), and the daemon's memory reaches its
+/// level within a few rounds of polls (benches/memory.sh).
+pub(super) const WRITE_AT: usize = 25_000;
 
 /// At most this many entries are taken per key, the earliest in the range first: a word in
 /// more entries of the window than that tells little about an event.
