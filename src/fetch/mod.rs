@@ -134,10 +134,11 @@ struct HostGate {
 }
 
 pub struct Fetcher {
-    /// Connects to public addresses only, through the proxy if there is one.
-    public: reqwest::Client,
-    /// Connects anywhere, through the proxy if there is one. Built on first use, like `direct`:
-    /// each client loads the system's root certificates, and most setups need one or two.
+    /// Connects to public addresses only, through the proxy if there is one. Built on first
+    /// use, like the others: each client loads the system's root certificates (3 ms), and most
+    /// setups need one of the three, a config of local sources none of this one.
+    public: OnceLock<reqwest::Client>,
+    /// Connects anywhere, through the proxy if there is one.
     open: OnceLock<reqwest::Client>,
     /// Connects anywhere, never through a proxy: for this machine's own addresses.
     direct: OnceLock<reqwest::Client>,
@@ -159,9 +160,12 @@ impl Fetcher {
             timeout: config.timeout,
             proxy: config.proxy.clone(),
         };
+        // Checked now, so that a proxy reqwest refuses is an error at start, not at first use.
+        if let Some(url) = &clients.proxy {
+            proxy(url)?;
+        }
         Ok(Fetcher {
-            // Built now, so that a proxy reqwest refuses is an error at start.
-            public: clients.build(true, true)?,
+            public: OnceLock::new(),
             open: OnceLock::new(),
             direct: OnceLock::new(),
             clients,
@@ -256,9 +260,9 @@ impl Fetcher {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
         let client = match scope.reach() {
-            Reach::PublicOnly => &self.public,
-            Reach::Any if address::is_loopback(url) => self.lazy(&self.direct, false)?,
-            Reach::Any => self.lazy(&self.open, true)?,
+            Reach::PublicOnly => self.lazy(&self.public, true, true)?,
+            Reach::Any if address::is_loopback(url) => self.lazy(&self.direct, false, false)?,
+            Reach::Any => self.lazy(&self.open, false, true)?,
         };
         let response = scope
             .apply(url, client.get(url.clone()).headers(headers))
@@ -358,12 +362,16 @@ impl Fetcher {
     fn lazy<'s>(
         &'s self,
         cell: &'s OnceLock<reqwest::Client>,
+        public_only: bool,
         proxied: bool,
     ) -> Result<&'s reqwest::Client, FetchError> {
         if let Some(client) = cell.get() {
             return Ok(client);
         }
-        let client = self.clients.build(false, proxied).map_err(|e| FetchError::Other(e.0))?;
+        let client = self
+            .clients
+            .build(public_only, proxied)
+            .map_err(|e| FetchError::Other(e.0))?;
         Ok(cell.get_or_init(|| client))
     }
 
@@ -405,15 +413,15 @@ impl ClientSettings {
         // no exemption for loopback, hence a client without proxies for it.
         match (&self.proxy, proxied) {
             (_, false) => b = b.no_proxy(),
-            (Some(url), true) => {
-                let proxy = reqwest::Proxy::all(url.as_str())
-                    .map_err(|e| ClientError(format!("invalid proxy {url}: {}", root_cause(&e))))?;
-                b = b.proxy(proxy);
-            }
+            (Some(url), true) => b = b.proxy(proxy(url)?),
             (None, true) => {}
         }
         b.build().map_err(|e| ClientError(root_cause(&e)))
     }
+}
+
+fn proxy(url: &Url) -> Result<reqwest::Proxy, ClientError> {
+    reqwest::Proxy::all(url.as_str()).map_err(|e| ClientError(format!("invalid proxy {url}: {}", root_cause(&e))))
 }
 
 pub use crate::model::host_key;
