@@ -76,8 +76,30 @@ fn title_case(title: &str) -> bool {
 
 /// The words of `title` and the start of `body`, in order (a word may repeat).
 pub fn words(title: &str, body: &str) -> Vec<Word> {
+    owned(|sink| each_word(title, body, sink))
+}
+
+/// [`words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
+pub fn word_hashes(title: &str, body: &str) -> Vec<(u64, f32)> {
+    hashes(|sink| each_word(title, body, sink))
+}
+
+/// The words of the start of `body` as written (not stemmed): enough to tell a copy, and
+/// cheaper.
+pub fn body_words(body: &str) -> Vec<Word> {
+    owned(|sink| each_body_word(body, sink))
+}
+
+/// [`body_words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
+pub fn body_hashes(body: &str) -> Vec<(u64, f32)> {
+    hashes(|sink| each_body_word(body, sink))
+}
+
+type Sink<'a> = &'a mut dyn FnMut(&str, f32);
+
+fn owned(walk: impl FnOnce(Sink)) -> Vec<Word> {
     let mut out = Vec::new();
-    each_word(title, body, &mut |text, weight| {
+    walk(&mut |text, weight| {
         out.push(Word {
             text: text.to_owned(),
             weight,
@@ -86,63 +108,21 @@ pub fn words(title: &str, body: &str) -> Vec<Word> {
     out
 }
 
-/// [`words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
-pub fn word_hashes(title: &str, body: &str) -> Vec<(u64, f32)> {
+fn hashes(walk: impl FnOnce(Sink)) -> Vec<(u64, f32)> {
     let mut out = Vec::new();
-    each_word(title, body, &mut |text, weight| {
-        out.push((super::term_hash(text), weight))
-    });
+    walk(&mut |text, weight| out.push((super::term_hash(text), weight)));
     out
 }
 
-fn each_word(title: &str, body: &str, sink: &mut impl FnMut(&str, f32)) {
+fn each_word(title: &str, body: &str, sink: Sink) {
     let mut buf = String::new();
-    push_words(
-        title,
-        TITLE_WEIGHT,
-        usize::MAX,
-        !title_case(title),
-        true,
-        &mut buf,
-        sink,
-    );
+    let names_by_case = !title_case(title);
+    push_words(title, TITLE_WEIGHT, usize::MAX, names_by_case, true, &mut buf, sink);
     push_words(body, 1.0, MAX_BODY_WORDS, true, true, &mut buf, sink);
 }
 
-/// The words of the start of `body` as written (not stemmed): enough to tell a copy, and
-/// cheaper.
-pub fn body_words(body: &str) -> Vec<Word> {
-    let mut out = Vec::new();
-    push_words(
-        body,
-        1.0,
-        MAX_BODY_WORDS,
-        true,
-        false,
-        &mut String::new(),
-        &mut |text, weight| {
-            out.push(Word {
-                text: text.to_owned(),
-                weight,
-            })
-        },
-    );
-    out
-}
-
-/// [`body_words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
-pub fn body_hashes(body: &str) -> Vec<(u64, f32)> {
-    let mut out = Vec::new();
-    push_words(
-        body,
-        1.0,
-        MAX_BODY_WORDS,
-        true,
-        false,
-        &mut String::new(),
-        &mut |text, weight| out.push((super::term_hash(text), weight)),
-    );
-    out
+fn each_body_word(body: &str, sink: Sink) {
+    push_words(body, 1.0, MAX_BODY_WORDS, true, false, &mut String::new(), sink);
 }
 
 /// Gives `sink` each word of `text` as compared (see [`normal`]) with its weight; `buf` is
@@ -154,7 +134,7 @@ fn push_words(
     names_by_case: bool,
     stem: bool,
     buf: &mut String,
-    sink: &mut impl FnMut(&str, f32),
+    sink: &mut (impl FnMut(&str, f32) + ?Sized),
 ) {
     let mut taken = 0;
     let mut sentence_start = true;
@@ -225,7 +205,7 @@ fn is_cjk(c: char) -> bool {
 
 /// Character pairs of a run with CJK characters in it ("自衛隊" → "自衛", "衛隊"); a lone
 /// character is kept as it is. Returns how many were added.
-fn push_cjk(run: &str, weight: f32, sink: &mut impl FnMut(&str, f32)) -> usize {
+fn push_cjk(run: &str, weight: f32, sink: &mut (impl FnMut(&str, f32) + ?Sized)) -> usize {
     let chars: Vec<char> = run.chars().collect();
     if chars.len() == 1 {
         sink(run, weight);
