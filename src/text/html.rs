@@ -106,17 +106,32 @@ fn is_block(name: &str) -> bool {
 }
 
 /// Runs of whitespace made one space, control characters (terminal escapes, NULs) dropped.
+/// Runs of printable ASCII, most of any text, are copied whole.
 fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split(char::is_whitespace).filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut space = false;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.bytes().take_while(|b| (0x21..0x7f).contains(b)).count();
+        if run > 0 {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push_str(&rest[..run]);
+            rest = &rest[run..];
+            continue;
         }
-        // Control characters are ASCII bytes below 0x20 or 0x7f, or C1 controls (0xc2 0x80-0x9f).
-        if word.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
-            out.extend(word.chars().filter(|c| !c.is_control()));
-        } else {
-            out.push_str(word);
+        let Some(c) = rest.chars().next() else { break };
+        rest = &rest[c.len_utf8()..];
+        if c.is_whitespace() {
+            space = !out.is_empty();
+        } else if !c.is_control() {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
         }
     }
     out
@@ -154,5 +169,13 @@ mod tests {
             html_to_text("<a href='x'>link</a><img src=x onerror=alert(1)>text"),
             "linktext"
         );
+    }
+
+    #[test]
+    fn whitespace_runs_become_one_space_and_controls_go() {
+        assert_eq!(html_to_text("  a \t\n b\u{a0}\u{2003}c  "), "a b c");
+        assert_eq!(html_to_text("x\u{1b}[31my\u{0}z \u{85}\u{9b}w \u{7f} v"), "x[31myz w v");
+        assert_eq!(html_to_text("café—“NATO”  ü"), "café—“NATO” ü");
+        assert_eq!(html_to_text("\u{1}\u{2}"), "");
     }
 }
