@@ -25,11 +25,7 @@ impl Ingest<'_> {
             Prepared::Ready(features) => return Ok(features),
             Prepared::Weigh(draft) => draft,
         };
-        let n: u64 = self
-            .tx
-            .prepare_cached("SELECT value FROM state WHERE key = ?1")?
-            .query_row(params![ENTRIES_KEY], |r| r.get::<_, String>(0))
-            .optional()?
+        let n: u64 = super::state_value(&self.tx, ENTRIES_KEY)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let mut stmt = self
@@ -55,10 +51,10 @@ impl Ingest<'_> {
     ) -> Result<Vec<Neighbour>, StoreError> {
         // The written-out index and the keys still in memory (`window.rs`), merged: the
         // earliest entries of the range first, at most PER_KEY.
+        // (The connection's plans ignore bound values, so a bound LIMIT costs no re-planning.)
         let mut postings = self.tx.prepare_cached(
-            "SELECT at, entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at, entry LIMIT 64",
+            "SELECT at, entry FROM cluster_keys WHERE key = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at, entry LIMIT ?4",
         )?;
-        debug_assert_eq!(PER_KEY, 64);
         let (from, to) = (from.as_second(), to.as_second());
         // entry → (band hits, term hits)
         let mut hits: HashMap<i64, (usize, usize)> = HashMap::new();
@@ -70,7 +66,10 @@ impl Ingest<'_> {
             .chain(features.term_keys.iter().map(|k| (k, false)));
         for (key, band) in keys {
             found.clear();
-            for row in postings.query_map(params![*key as i64, from, to], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            let rows = postings.query_map(params![*key as i64, from, to, PER_KEY as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            for row in rows {
                 found.push(row?);
             }
             found.extend(self.window.lookup(*key, from, to));

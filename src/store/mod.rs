@@ -183,10 +183,7 @@ impl Store {
 
     /// A value of the small key-value table (e.g. the last digest time handled).
     pub fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM state WHERE key = ?1", params![key], |r| r.get(0))
-            .optional()?)
+        Ok(state_value(&self.conn, key)?)
     }
 
     pub fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
@@ -236,6 +233,13 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.write_out_index();
     }
+}
+
+/// The `state` value of `key`, on any connection or transaction of the store.
+fn state_value(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT value FROM state WHERE key = ?1")?
+        .query_row(params![key], |r| r.get(0))
+        .optional()
 }
 
 fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {

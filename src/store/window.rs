@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 /// The `state` key: the newest entry whose keys are all in `cluster_keys`.
 const UPTO_KEY: &str = "cluster_keys_upto";
@@ -94,8 +94,8 @@ impl Window {
     }
 
     /// Writes the keys held here to `cluster_keys`, sorted, in one transaction, and moves the
-    /// mark. Returns how many. On an error nothing is forgotten.
-    pub fn write_out(&mut self, conn: &mut Connection) -> rusqlite::Result<usize> {
+    /// mark. On an error nothing is forgotten.
+    pub fn write_out(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         self.catch_up(&tx)?;
         let mut rows: Vec<(i64, i64, i64)> = self
@@ -121,7 +121,7 @@ impl Window {
         tx.commit()?;
         self.postings.clear();
         self.len = 0;
-        Ok(rows.len())
+        Ok(())
     }
 
     /// Forgets the keys of entries older than `before`.
@@ -137,10 +137,7 @@ impl Window {
 }
 
 fn upto(conn: &Connection) -> rusqlite::Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM state WHERE key = ?1")?
-        .query_row(params![UPTO_KEY], |r| r.get::<_, String>(0))
-        .optional()?
+    Ok(super::state_value(conn, UPTO_KEY)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
 }
