@@ -54,12 +54,7 @@ fn main() -> ExitCode {
 /// of printed bare on stderr. `RUST_BACKTRACE=1` adds the backtrace.
 fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let message = newswatch::text::panic_text(info.payload());
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))

@@ -369,14 +369,10 @@ impl Poller {
 
 /// `poll`, with a panic in it turned into an internal failure of the source being polled.
 async fn contained(poll: impl Future<Output = Result<PollOutcome, Stop>>) -> Result<PollOutcome, Stop> {
-    AssertUnwindSafe(poll).catch_unwind().await.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(Failure::internal("polling")(what).into())
-    })
+    AssertUnwindSafe(poll)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(Failure::internal("polling")(crate::text::panic_text(&*panic)).into()))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -399,4 +399,71 @@ mod tests {
             "the rolled-back story is not there twice"
         );
     }
+
+    /// A report carried by one source, and the same words under another's link.
+    fn report(source: &str, guid: &str) -> Entry {
+        Entry {
+            body: "Three officers of the Ground Self-Defense Force will join the NATO command in \
+                   Wiesbaden from January, the Defense Ministry said on Monday."
+                .into(),
+            ..entry(
+                guid,
+                &format!("https://{source}.org/officers"),
+                "Officers to join NATO command",
+            )
+        }
+    }
+
+    fn failing_poll(s: &mut Store, source: &str) {
+        let now = Timestamp::now();
+        let record = FetchRecord {
+            status: 200,
+            next_poll: now,
+            ..FetchRecord::default()
+        };
+        let result = s.ingest(source, "u", &record, now, |tx| {
+            tx.add_story(&entry("broken", "https://broken.org/1", "Broken"), None)?;
+            Err(StoreError::Task("interrupted".into()))
+        });
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn in_a_batch_a_failed_poll_takes_back_only_its_own_writes() {
+        let (_d, mut s) = store();
+        s.begin_batch();
+        poll(&mut s, "A", vec![entry("a", "https://a.org/1", "One")]);
+        failing_poll(&mut s, "B");
+        poll(&mut s, "C", vec![entry("c", "https://c.org/1", "Two")]);
+        s.end_batch().unwrap();
+        let every = crate::store::StoryFilter {
+            all: true,
+            ..Default::default()
+        };
+        let titles: Vec<String> = s.stories(&every).unwrap().into_iter().map(|r| r.title).collect();
+        assert_eq!(titles.len(), 2, "A's and C's stories, not B's: {titles:?}");
+        assert_eq!(poll(&mut s, "C", vec![entry("c", "https://c.org/1", "Two")]).new, 0);
+    }
+
+    #[test]
+    fn a_failed_batch_commit_is_as_if_the_batch_never_ran() {
+        let (_d, mut s) = store();
+        s.begin_batch();
+        let others = |p: &str| {
+            (0..3)
+                .map(|i| entry(&format!("{p}{i}"), &format!("https://{p}.org/{i}"), p))
+                .collect()
+        };
+        poll(&mut s, "X", others("x"));
+        poll(&mut s, "A", vec![report("a", "a1")]);
+        poll(&mut s, "Y", others("y"));
+        s.break_next_commit();
+        let lost = s.end_batch().unwrap_err().to_string();
+        assert!(lost.contains("could not commit"), "{lost}");
+        assert!(s.queued_stories().unwrap().is_empty(), "nothing of the batch is kept");
+        // The same report from B, then A's again: new, and one story, as on an empty database.
+        assert_eq!(poll(&mut s, "B", vec![report("b", "b1")]).new, 1);
+        assert_eq!(poll(&mut s, "A", vec![report("a", "a1")]).new, 1);
+        assert_eq!(s.queued_stories().unwrap().len(), 1, "A's report joins B's");
+    }
 }

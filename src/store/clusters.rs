@@ -164,7 +164,8 @@ impl Store {
     /// gathered, and when the store closes. A failure costs nothing but time: they stay held,
     /// and every entry carries its keys for the next process to read back.
     pub fn write_out_index(&mut self) {
-        if self.window.len() == 0 {
+        // The write-out is a transaction of its own, after the batch's (whose entries it holds).
+        if self.window.len() == 0 || self.flush().is_err() {
             return;
         }
         if let Err(e) = self.window.write_out(&mut self.conn) {

@@ -4,7 +4,7 @@
 //! and writes it needs, inside one transaction per poll.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::sources::{record_success, upsert_source};
 use super::{FetchRecord, Store, StoreError, queue, ts};
@@ -23,7 +23,7 @@ pub struct PendingArticle {
 
 /// One poll's writes for one source, in one transaction (see [`Store::ingest`]).
 pub struct Ingest<'a> {
-    pub(super) tx: Transaction<'a>,
+    pub(super) tx: super::batch::Tx<'a>,
     pub(super) source_id: i64,
     pub(super) window: &'a super::window::Window,
     now: i64,
@@ -42,7 +42,7 @@ impl Store {
         write: impl FnOnce(&Ingest<'_>) -> Result<IngestCounts, StoreError>,
     ) -> Result<IngestCounts, StoreError> {
         let counts = {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = super::batch::write(&mut self.conn, &self.batch)?;
             // What was stored since this process last looked, by it or another process, before
             // anything is looked up.
             self.window.catch_up(&tx)?;
@@ -122,7 +122,7 @@ impl Store {
         article: &Result<String, String>,
         queue_as: Option<&MatchResult>,
     ) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
         tx.execute(
             "UPDATE items SET article = ?2, article_error = ?3, article_attempts = article_attempts + 1 WHERE id = ?1",
             params![item_id, article.as_ref().ok(), article.as_ref().err()],

@@ -5,6 +5,8 @@
 //! - `items.rs`: stories (items), the entries each is made of, articles of full-text sources.
 //! - `clusters.rs`: entries' vectors, the index of the clustering window, word frequencies.
 //! - `window.rs`: the index's newest keys, held in memory and written out in sorted batches.
+//! - `batch.rs`: group commit: the writes of several jobs of the store's thread in one
+//!   transaction, each job's in a savepoint of its own.
 //! - `checkpoint.rs`: WAL checkpoints on a thread of their own, not in the writer's commits.
 //! - `queue.rs`: matched stories waiting for the outbox.
 //! - `stories.rs`: stories and their entries read back, for `newswatch stories`.
@@ -27,6 +29,7 @@
 //! being one file, makes every earlier commit durable with it). This is the only place that
 //! chooses.
 
+mod batch;
 mod checkpoint;
 mod clusters;
 mod followups;
@@ -79,6 +82,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("database task failed: {0}")]
     Task(String),
+    #[error("the database could not commit (nothing of this poll or change was kept): {0}")]
+    Commit(String),
 }
 
 pub struct Store {
@@ -89,6 +94,8 @@ pub struct Store {
     window: window::Window,
     /// Copies the WAL into the database file away from the writer.
     _checkpointer: checkpoint::Checkpointer,
+    /// Whether writes join one transaction (see `batch.rs`).
+    batch: batch::Batch,
 }
 
 /// Statements kept compiled: more than the store has (`prepare_cached` calls), so none is
@@ -156,6 +163,7 @@ impl Store {
             pruned: None,
             window: window::Window::default(),
             _checkpointer: checkpointer,
+            batch: batch::Batch::default(),
         })
     }
 
@@ -166,11 +174,12 @@ impl Store {
 
     /// A consistent copy of the database at `to` (SQLite's online backup: safe while the daemon
     /// writes). Written beside `to` first and renamed, so `to` is never a half copy.
-    pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
+    pub fn backup(&mut self, to: &Path) -> Result<(), StoreError> {
         let failed = |reason: String| StoreError::Backup {
             path: to.to_path_buf(),
             reason,
         };
+        self.flush()?;
         let mut tmp = to.as_os_str().to_owned();
         tmp.push(".partial");
         let tmp = PathBuf::from(tmp);
@@ -210,6 +219,9 @@ impl Store {
     /// which also makes every earlier commit durable. See "Durability" above.
     fn durably<T, E: From<StoreError>>(&mut self, write: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         let sql = |e: rusqlite::Error| E::from(StoreError::Sql(e));
+        // The batch's writes first: a pragma cannot change inside a transaction, and this
+        // commit is to make them durable too.
+        self.flush()?;
         // Changing this pragma makes SQLite recompile cached statements, so it is done only
         // around the rare writes that need it, never per poll.
         self.conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
@@ -231,6 +243,9 @@ impl Drop for Store {
     /// The clustering index's keys still in memory go to the database; if this does not
     /// happen (the process is killed), the next process reads them back from the entries.
     fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::error!("{e}");
+        }
         self.write_out_index();
     }
 }

@@ -3,7 +3,7 @@
 //! decided by the poll stage; this file only writes it.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use super::{Store, StoreError, ts};
 use crate::model::{HostHold, SourceState, SourceStates};
@@ -84,7 +84,7 @@ impl Store {
         sources: &[(String, String, FetchRecord)],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
         for (source, url, record) in sources {
             let id = upsert_source(&tx, source, url)?;
             record_success(&tx, id, record, now)?;
@@ -101,7 +101,7 @@ impl Store {
         failure: &FailureRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let id = upsert_source(&tx, source, url)?;
         tx.execute(
             "UPDATE sources SET last_attempt = ?2, last_error = ?3, last_status = ?4, next_poll = ?5,
@@ -125,7 +125,7 @@ impl Store {
 
     /// Records what an auto source turned out to be, for good.
     pub fn set_kind(&mut self, source: &str, url: &str, kind: &str, feed_url: Option<&str>) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let id = upsert_source(&tx, source, url)?;
         tx.execute(
             "UPDATE sources SET kind = ?2, feed_url = ?3 WHERE id = ?1",

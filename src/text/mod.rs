@@ -1,6 +1,6 @@
 //! Neutral text helpers that several stages need: bytes to text in the right charset
 //! ([`decode`]), text kept on one line, strings cut at a character boundary, telling an HTML
-//! page from other documents, and HTML to plain text ([`html_to_text`]).
+//! page from other documents, HTML to plain text ([`html_to_text`]), and a panic's message.
 //!
 //! Every room may use this one; it uses no other room of ours, and must not.
 
@@ -9,6 +9,15 @@ mod html;
 
 pub use charset::{Decoded, Markup, declare_utf8, decode, http_charset};
 pub use html::html_to_text;
+
+/// The message a panic carried (its payload, when it is text), for the error it becomes.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
 
 /// Control characters (CR and LF above all) removed and runs of whitespace made one space, so
 /// that text from a feed cannot start a new header or line.

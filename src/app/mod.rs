@@ -4,6 +4,8 @@
 //! It knows no stage: `poll`, `deliver` and `health` take an `&App`; it never calls them. Only
 //! those stages touch the store; commands and the daemon go through them.
 
+mod store_thread;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,8 +81,8 @@ fn writable_folder(what: &'static str, dir: &Path) -> Result<(), NotWritable> {
 
 pub struct App {
     pub config: Config,
-    /// Waited for asynchronously: a source waiting for the store holds no thread.
-    store: Arc<tokio::sync::Mutex<Store>>,
+    /// The store, on a thread of its own: a source waiting for it holds no thread.
+    store: Arc<store_thread::StoreThread>,
     /// One permit per core for CPU-bound work (parsing, matching, hashing): more at once only
     /// holds more documents in memory, it does not finish sooner.
     cpu: Arc<tokio::sync::Semaphore>,
@@ -102,7 +104,7 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(App {
             config,
-            store: Arc::new(tokio::sync::Mutex::new(store)),
+            store: Arc::new(store_thread::StoreThread::start(store)?),
             cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
             matcher: Arc::new(matcher),
             fetcher,
@@ -123,18 +125,14 @@ impl App {
         })
     }
 
-    /// Runs `f` on the store on a blocking thread: SQLite calls must not stall the async workers.
-    /// For the stages only (see the module comment).
+    /// Runs `f` on the store's thread (SQLite calls must not stall the async workers), and
+    /// returns once what it wrote is committed: with the other jobs waiting at the time, in one
+    /// transaction (see `store_thread.rs`). For the stages only (see the module comment).
     pub(crate) async fn store<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
-        let mut guard = Arc::clone(&self.store).lock_owned().await;
-        // A panic in `f` poisons nothing (a tokio mutex has no poison) and left no transaction
-        // open (rusqlite rolls back on drop), so the store stays usable.
-        tokio::task::spawn_blocking(move || f(&mut guard))
-            .await
-            .unwrap_or_else(|e| Err(StoreError::Task(e.to_string()).into()))
+        self.store.run(f).await
     }
 
     /// Runs CPU-bound `work` on the blocking pool, at most one job per core at a time. `Err`
