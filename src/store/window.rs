@@ -12,8 +12,9 @@
 //! - every entry carries its keys in `entries.keys`, so what is newer than that mark is read
 //!   back from there: when a process first writes, and at the start of every poll's
 //!   transaction (the entries this process and any other stored since it last looked);
-//! - an entry is only ever read in once it is committed, so a poll rolled back leaves nothing
-//!   here.
+//! - an entry is only read in once its poll's writes are kept: committed, or released into a
+//!   batch's transaction (`batch.rs`); a poll rolled back leaves nothing here, and a batch
+//!   whose commit fails has the whole window dropped and read back from the database.
 
 use std::collections::HashMap;
 
