@@ -16,7 +16,8 @@
 //! - [`schedule`]: when a source is due, when a message is retried, the next digest time;
 //!   [`daemon`]: the service loop; [`cli`]: the commands.
 //! - Shared: [`app`] (config, store, fetcher, matcher, mailer), [`store`] (SQLite, SQL only),
-//!   [`config`], and the neutral [`model`], [`text`] and [`timefmt`].
+//!   [`config`], and the neutral [`model`], [`text`] and [`timefmt`]; [`opml`] reads and writes
+//!   other readers' subscription lists.
 
 pub mod app;
 pub mod cli;
@@ -34,6 +35,7 @@ pub mod mail;
 pub mod matcher;
 pub mod memory;
 pub mod model;
+pub mod opml;
 pub mod parse;
 pub mod poll;
 pub mod query;

@@ -1,7 +1,7 @@
 //! The command line: the arguments, and one function per command, which calls the stages and
 //! prints what they did, and the exit code it gives: `check.rs` (check), `poll.rs` (poll),
 //! `mail.rs` (digest, outbox, mail-test), `sources.rs` (sources, status), `explain.rs`
-//! (explain). No
+//! (explain), `opml.rs` (import-opml, export-opml). No
 //! stage's work is done here, and the store is reached only through the stages.
 
 /// `println!` that does not panic when stdout is closed early (`newswatch digest --dry-run | head`).
@@ -15,6 +15,7 @@ macro_rules! out {
 mod check;
 mod explain;
 mod mail;
+mod opml;
 mod poll;
 mod sources;
 mod stories;
@@ -143,6 +144,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add the feeds of an OPML file (another reader's export) to the config as [[source]]
+    /// entries.
+    ///
+    /// Feeds in folders are included, the folder kept as the source's category. URLs already in
+    /// the config are skipped, and a name another source has gets " (2)". The new entries are
+    /// appended to the config file; its comments and formatting stay as they are. Prints what
+    /// it added and what it skipped.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+        /// Print what would be added; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the sources as an OPML 2.0 file, for a feed reader (categories become folders).
+    ExportOpml {
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -198,12 +219,17 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         check::print_summary(&config);
         return Ok(Outcome::Success);
     }
-    if let Command::Explain { topic, input } = command {
-        return explain::explain(&config, &topic, &input).await;
+    match command {
+        Command::Explain { topic, input } => return explain::explain(&config, &topic, &input).await,
+        Command::ImportOpml { file, dry_run } => return opml::import(&config, &file, dry_run),
+        Command::ExportOpml { output } => return opml::export(&config, output.as_deref()),
+        _ => {}
     }
     let app = std::sync::Arc::new(App::open(config).await?);
     match command {
-        Command::Check | Command::Explain { .. } => unreachable!("handled above"),
+        Command::Check | Command::Explain { .. } | Command::ImportOpml { .. } | Command::ExportOpml { .. } => {
+            unreachable!("handled above")
+        }
         Command::Poll { force, json } => poll::poll(&app, force, json).await,
         Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
         Command::Status { json } => sources::status(&app, json).await,

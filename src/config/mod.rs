@@ -6,6 +6,7 @@
 //! one into the other, a section at a time. It reads the file, and the SMTP password from the
 //! environment or its own file, nothing else: no network, no database.
 
+pub mod edit;
 mod raw;
 mod source;
 mod values;

@@ -114,6 +114,7 @@ pub(super) struct RawSource {
     pub(super) full_text: Option<bool>,
     pub(super) kind: Option<SourceKind>,
     pub(super) links: Option<String>,
+    pub(super) category: Option<String>,
     pub(super) allow_private: Option<bool>,
     pub(super) user_agent: Option<String>,
     #[serde(default)]

@@ -65,6 +65,7 @@ pub(super) fn sources(
             full_text: s.full_text.unwrap_or(kind == SourceKind::Page),
             kind,
             links: s.links,
+            category: s.category.map(|c| crate::text::one_line(&c)).filter(|c| !c.is_empty()),
             access,
         });
     }

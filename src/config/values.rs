@@ -164,6 +164,8 @@ pub struct Source {
     pub kind: SourceKind,
     /// CSS selector of article links on a page source.
     pub links: Option<String>,
+    /// The folder it is filed under (from an OPML import; kept on export), "A / B" nested.
+    pub category: Option<String>,
     pub access: Access,
 }
 
