@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     init_logging(&cli.command, cli.log_format);
     log_panics();
 
+    if let Some(outcome) = cli::without_config(&cli.command) {
+        return exit(outcome);
+    }
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -33,18 +36,25 @@ fn main() -> ExitCode {
     // Do not wait for stray blocking tasks (a slow SQLite write is already in its transaction).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Failure(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
-        }
-        Ok(Outcome::Invalid(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
+        Ok(outcome) => exit(outcome),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// The exit status of `outcome`, its message (if any) on stderr.
+fn exit(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failure(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+        Outcome::Invalid(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
         }
     }
 }

@@ -232,3 +232,43 @@ async fn check_refuses_folders_it_cannot_write() {
     }
     assert!(!sandbox.path("newswatch.db").exists());
 }
+
+#[tokio::test]
+async fn completions_and_manual_pages_need_no_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-config.toml");
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&missing)
+            .args(args)
+            .env_remove("NEWSWATCH_CONFIG");
+        async move { Run::from(cmd.output().await.unwrap()) }
+    };
+    let bash = run(&["completions", "bash"]).await;
+    bash.ok();
+    assert!(
+        bash.stdout.contains("_newswatch()") && bash.stdout.contains("import-opml"),
+        "{}",
+        bash.stdout
+    );
+    let zsh = run(&["completions", "zsh"]).await;
+    zsh.ok();
+    assert!(zsh.stdout.starts_with("#compdef newswatch"), "{}", zsh.stdout);
+    let man = run(&["man"]).await;
+    man.ok();
+    assert!(
+        man.stdout.contains(".TH newswatch 1") && man.stdout.contains("export\\-opml"),
+        "{}",
+        man.stdout
+    );
+    let pages = dir.path().join("man");
+    run(&["man", "--dir", pages.to_str().unwrap()]).await.ok();
+    for page in ["newswatch.1", "newswatch-poll.1", "newswatch-import-opml.1"] {
+        assert!(
+            pages.join(page).is_file(),
+            "{page} in {:?}",
+            std::fs::read_dir(&pages).unwrap().collect::<Vec<_>>()
+        );
+    }
+}

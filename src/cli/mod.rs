@@ -164,6 +164,22 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Print a completion script for SHELL (see README: where each shell looks for it).
+    ///
+    /// Needs no config. For example: `newswatch completions bash >
+    /// ~/.local/share/bash-completion/completions/newswatch`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command to DIR.
+    ///
+    /// Needs no config. For example: `newswatch man > ~/.local/share/man/man1/newswatch.1`.
+    Man {
+        /// Write newswatch.1 and newswatch-COMMAND.1 pages into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -197,6 +213,35 @@ fn parse_story_id(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("{s:?} is not a story number (`newswatch stories` shows them, as \"#12\")"))
 }
 
+/// Runs the commands that need no config (completions, the manual page): `None` for the others.
+pub fn without_config(command: &Command) -> Option<Outcome> {
+    use clap::CommandFactory;
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "newswatch", &mut std::io::stdout());
+            Some(Outcome::Success)
+        }
+        Command::Man { dir: None } => Some(
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                // `newswatch man | head` is not a failure.
+                Ok(()) => Outcome::Success,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Success,
+                Err(e) => Outcome::Failure(format!("cannot write the manual page: {e}")),
+            },
+        ),
+        Command::Man { dir: Some(dir) } => Some(
+            match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)) {
+                Ok(()) => {
+                    out!("wrote the manual pages to {}", dir.display());
+                    Outcome::Success
+                }
+                Err(e) => Outcome::Failure(format!("cannot write the manual pages to {}: {e}", dir.display())),
+            },
+        ),
+        _ => None,
+    }
+}
+
 /// An exit status and, for failures, the message to print.
 pub enum Outcome {
     Success,
@@ -207,6 +252,9 @@ pub enum Outcome {
 }
 
 pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome> {
+    if let Some(outcome) = without_config(&command) {
+        return Ok(outcome);
+    }
     // Commands that write refuse at once, like an invalid config, when they cannot.
     if matches!(
         command,
@@ -227,9 +275,12 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     }
     let app = std::sync::Arc::new(App::open(config).await?);
     match command {
-        Command::Check | Command::Explain { .. } | Command::ImportOpml { .. } | Command::ExportOpml { .. } => {
-            unreachable!("handled above")
-        }
+        Command::Check
+        | Command::Explain { .. }
+        | Command::ImportOpml { .. }
+        | Command::ExportOpml { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => unreachable!("handled above"),
         Command::Poll { force, json } => poll::poll(&app, force, json).await,
         Command::Sources { json, resume } => sources::sources(&app, json, resume).await,
         Command::Status { json } => sources::status(&app, json).await,
