@@ -272,3 +272,49 @@ async fn completions_and_manual_pages_need_no_config() {
         );
     }
 }
+
+/// `poll` on a terminal shows how far a long round is; piped, it prints only its report.
+#[tokio::test]
+async fn a_long_poll_shows_progress_on_a_terminal_only() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let feeds = FeedServer::start().await;
+    let body = rss(&[Item {
+        guid: "slow-1",
+        title: "Slow news",
+        link: "https://example.org/slow",
+        text: "Slow news of the day.",
+        date: "",
+    }]);
+    Mock::given(method("GET"))
+        .and(path("/slow.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(body, "application/rss+xml")
+                .set_delay(std::time::Duration::from_millis(1700)),
+        )
+        .mount(&feeds.server)
+        .await;
+    let config = format!(
+        "[fetch]\nallow_private = true\n\n[[topic]]\nname = \"T\"\nkeywords = [\"news\"]\n\n[[source]]\nname = \"Slow\"\nurl = \"{}\"\n",
+        feeds.url("/slow.xml")
+    );
+    let piped = Sandbox::new(&config);
+    let run = piped.run(&["poll"]).await;
+    run.ok();
+    assert!(!run.stderr.contains("polling ["), "{}", run.stderr);
+    assert!(run.stdout.contains("Slow: 1 new"), "{}", run.stdout);
+
+    // On a terminal (script(1) gives the command one): the progress line, then the report.
+    let tty = Sandbox::new(&config);
+    let command = format!("{BIN} --config {} poll", tty.config_path().display());
+    let out = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("NEWSWATCH_CONFIG")
+        .output()
+        .await
+        .expect("script(1), from util-linux");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(seen.contains("polling [") && seen.contains("0/1 sources"), "{seen}");
+    assert!(seen.contains("Slow: 1 new"), "{seen}");
+}

@@ -2,19 +2,30 @@
 //! JSON object (`--json`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::IsTerminal as _;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
 use super::Outcome;
 use crate::app::App;
-use crate::poll::{ArticleStats, PollOutcome, Poller, SourceReport};
+use crate::poll::{ArticleStats, PollOutcome, Poller, Progress, SourceReport};
 use crate::schedule::{Mode, Skip};
 use crate::timefmt::format_time;
 
 pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> anyhow::Result<Outcome> {
-    let mut reports = Poller::new(std::sync::Arc::clone(app))
-        .round(&app.config.sources, Mode::Manual { force })
-        .await;
+    let poller = Poller::new(std::sync::Arc::clone(app));
+    let progress = std::io::stderr()
+        .is_terminal()
+        .then(|| tokio::spawn(show_progress(poller.progress())));
+    let mut reports = poller.round(&app.config.sources, Mode::Manual { force }).await;
+    if let Some(progress) = progress {
+        progress.abort();
+        let _ = progress.await;
+        // The progress line, if one was shown, is cleared: the report takes its place.
+        eprint!("\r\x1b[2K");
+    }
     // Report in config order, whatever order the polls finished in.
     let order: HashMap<&str, usize> = app
         .config
@@ -252,4 +263,46 @@ fn article_note(a: &ArticleStats, with_late: bool) -> String {
         ));
     }
     note
+}
+
+/// On a terminal, a line on stderr saying how far a round is, once it has taken a second;
+/// rewritten in place four times a second until the task is stopped. Never when piped.
+async fn show_progress(progress: std::sync::Arc<Progress>) {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    loop {
+        let (done, total) = (
+            progress.done.load(Ordering::Relaxed),
+            progress.total.load(Ordering::Relaxed),
+        );
+        eprint!("\r{}", progress_line(done, total));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn progress_line(done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
+    format!(
+        "polling [{}{}] {done}/{total} sources",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_fills_with_the_sources_done() {
+        assert_eq!(progress_line(0, 0), format!("polling [{}] 0/0 sources", " ".repeat(30)));
+        assert_eq!(
+            progress_line(5, 10),
+            format!("polling [{}{}] 5/10 sources", "#".repeat(15), " ".repeat(15))
+        );
+        assert_eq!(
+            progress_line(10, 10),
+            format!("polling [{}] 10/10 sources", "#".repeat(30))
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub mod record;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +47,15 @@ use page::Kind;
 pub struct Poller {
     app: Arc<App>,
     network: Arc<NetworkWatch>,
+    progress: Arc<Progress>,
+}
+
+/// How far the current round is: sources polled, of how many. For a progress line; read while
+/// the round runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: AtomicUsize,
+    pub total: AtomicUsize,
 }
 
 /// How long the daemon waits before judging a connection failure: long enough for the failures
@@ -99,6 +109,7 @@ impl Poller {
         Poller {
             app,
             network: Arc::new(NetworkWatch::default()),
+            progress: Arc::default(),
         }
     }
 
@@ -107,7 +118,13 @@ impl Poller {
         Poller {
             app,
             network: Arc::clone(&self.network),
+            progress: Arc::clone(&self.progress),
         }
+    }
+
+    /// How far the round running now is.
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
     }
 
     /// For the daemon: one source on its own, recorded as soon as it is done, whatever the
@@ -178,8 +195,14 @@ impl Poller {
     /// are reported too.
     pub async fn run(&self, plan: Plan) -> Vec<SourceReport> {
         let batch = UnchangedBatch::default();
+        self.progress.done.store(0, Ordering::Relaxed);
+        self.progress.total.store(plan.due.len(), Ordering::Relaxed);
         let results: Vec<Polled> = futures_util::stream::iter(plan.due)
-            .map(|(source, state)| self.poll_one(source, state, &batch))
+            .map(|(source, state)| async {
+                let polled = self.poll_one(source, state, &batch).await;
+                self.progress.done.fetch_add(1, Ordering::Relaxed);
+                polled
+            })
             .buffer_unordered(self.app.config.fetch.concurrency)
             .collect()
             .await;
