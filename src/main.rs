@@ -20,6 +20,9 @@ fn main() -> ExitCode {
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => {
+            if let Some(json) = cli::invalid_config_json(&cli.command, &cli.config, &e.to_string()) {
+                println!("{json}");
+            }
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }

@@ -318,3 +318,24 @@ async fn a_long_poll_shows_progress_on_a_terminal_only() {
     assert!(seen.contains("polling [") && seen.contains("0/1 sources"), "{seen}");
     assert!(seen.contains("Slow: 1 new"), "{seen}");
 }
+
+#[tokio::test]
+async fn check_json_describes_the_config_or_says_why_it_is_invalid() {
+    let sandbox = Sandbox::new(VALID);
+    let run = sandbox.run(&["check", "--json"]).await;
+    run.ok();
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    assert_eq!(summary["valid"], true);
+    assert_eq!(summary["sources"][0]["name"], "Example");
+    assert_eq!(summary["sources"][0]["kind"], "auto");
+    assert_eq!(summary["topics"][0]["name"], "Japan and NATO");
+    assert_eq!(summary["transport"]["kind"], "file");
+    assert!(summary["next_digest"].as_str().unwrap().contains('T'), "{summary}");
+
+    sandbox.write_config("[[source]]\nname = \"A\"\nurl = 3\n");
+    let run = sandbox.run(&["check", "--json"]).await;
+    assert_eq!(run.code, Some(2));
+    let invalid: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    assert_eq!(invalid["valid"], false);
+    assert!(invalid["error"].as_str().unwrap().contains("url"), "{invalid}");
+}

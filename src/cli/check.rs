@@ -86,3 +86,65 @@ pub(super) fn print_summary(config: &Config) {
         format_duration(std::time::Duration::from_secs(wait.as_secs().max(1)))
     );
 }
+
+/// The config as `check --json` prints it: what `check` says, for scripts. Durations in
+/// seconds, times in RFC 3339 with the digest's zone; no secret (passwords, header values).
+pub(super) fn summary(config: &Config) -> serde_json::Value {
+    use serde_json::json;
+    let fetch = &config.fetch;
+    let sources: Vec<_> = config
+        .sources
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "url": s.url.as_str(),
+                "kind": s.kind,
+                "interval_seconds": s.interval.as_secs(),
+                "full_text": s.full_text,
+                "category": s.category,
+            })
+        })
+        .collect();
+    let topics: Vec<_> = config
+        .topics
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "query": t.rule.to_string(),
+                "alert": t.alert,
+                "recipients": t.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let email = &config.email;
+    let transport = match email.transport {
+        TransportKind::File => json!({ "kind": email.transport, "dir": email.dir }),
+        TransportKind::Smtp => json!({
+            "kind": email.transport,
+            "host": email.smtp.host,
+            "port": email.smtp.port,
+            "tls": email.smtp.tls,
+            "username": email.smtp.username,
+        }),
+    };
+    let next = schedule::next_digest(Timestamp::now(), &config.digest).to_zoned(config.digest.timezone.clone());
+    json!({
+        "config": config.path,
+        "valid": true,
+        "database": config.storage.database,
+        "fetch": {
+            "interval_seconds": fetch.interval.as_secs(),
+            "timeout_seconds": fetch.timeout.as_secs(),
+            "max_age_seconds": fetch.max_age.as_secs(),
+            "concurrency": fetch.concurrency,
+            "per_host": fetch.per_host,
+        },
+        "sources": sources,
+        "topics": topics,
+        "transport": transport,
+        "recipients": config.recipients().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "next_digest": next.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+    })
+}

@@ -64,7 +64,12 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the config and print a summary (sources, topics, transport, next digest time).
-    Check,
+    Check {
+        /// Print one JSON object instead; an invalid config is `{"valid": false, "error": ...}`
+        /// (exit 2).
+        #[arg(long)]
+        json: bool,
+    },
     /// Poll every source once now, print what each gave, and exit.
     ///
     /// Exits 0 even if some sources failed (they are listed), 1 only if all failed. Sources
@@ -242,6 +247,13 @@ pub fn without_config(command: &Command) -> Option<Outcome> {
     }
 }
 
+/// What `check --json` prints on stdout for a config that cannot be used (the error goes to
+/// stderr as for any command).
+pub fn invalid_config_json(command: &Command, path: &std::path::Path, error: &str) -> Option<String> {
+    matches!(command, Command::Check { json: true })
+        .then(|| serde_json::json!({ "config": path, "valid": false, "error": error }).to_string())
+}
+
 /// An exit status and, for failures, the message to print.
 pub enum Outcome {
     Success,
@@ -258,13 +270,20 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     // Commands that write refuse at once, like an invalid config, when they cannot.
     if matches!(
         command,
-        Command::Check | Command::Poll { .. } | Command::Digest { dry_run: false } | Command::Run
+        Command::Check { .. } | Command::Poll { .. } | Command::Digest { dry_run: false } | Command::Run
     ) && let Err(e) = crate::app::preflight(&config)
     {
-        return Ok(Outcome::Invalid(format!("{e} (config {})", config.path.display())));
+        let message = format!("{e} (config {})", config.path.display());
+        if let Some(json) = invalid_config_json(&command, &config.path, &message) {
+            out!("{json}");
+        }
+        return Ok(Outcome::Invalid(message));
     }
-    if let Command::Check = command {
-        check::print_summary(&config);
+    if let Command::Check { json } = command {
+        match json {
+            true => out!("{}", serde_json::to_string_pretty(&check::summary(&config))?),
+            false => check::print_summary(&config),
+        }
         return Ok(Outcome::Success);
     }
     match command {
@@ -275,7 +294,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     }
     let app = std::sync::Arc::new(App::open(config).await?);
     match command {
-        Command::Check
+        Command::Check { .. }
         | Command::Explain { .. }
         | Command::ImportOpml { .. }
         | Command::ExportOpml { .. }
