@@ -29,7 +29,7 @@ pub(super) async fn poll(
     scope: &Scope,
 ) -> Result<PollOutcome, Failure> {
     // Parsing and matching are the CPU-heavy part: done on blocking threads of their own,
-    // outside the store's lock, so that several sources are worked on at once. Without
+    // off the store's thread, so that several sources are worked on at once. Without
     // articles to fetch between them they are one job: each job is a hand-over to another
     // thread and back (at 10,000 sources a tenth of the CPU went to switching threads).
     let max_entries = app.config.fetch.max_entries;

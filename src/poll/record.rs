@@ -29,7 +29,7 @@ pub struct NewEntry {
 
 impl NewEntry {
     /// `entry` with its verdict and article, and its words counted for clustering by `dedup`:
-    /// on the compute pool, in parallel, not while the store is held.
+    /// on the compute pool, in parallel, not on the store's thread.
     pub fn new(
         entry: Entry,
         verdict: Option<MatchResult>,
