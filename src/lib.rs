@@ -12,7 +12,7 @@
 //!   (rendering) and [`mail`] (transports). Pure but for `fetch` and `mail`.
 //! - Work on them: [`poll`] (one source, start to end), [`deliver`] (who gets which story;
 //!   the outbox: compose, send, retry), [`health`] (how each source and the outbox are doing),
-//!   [`explain`] (how a topic reads a text).
+//!   [`explain`] (how a topic reads a text), [`backfill`] (a new topic looks back).
 //! - [`schedule`]: when a source is due, when a message is retried, the next digest time;
 //!   [`daemon`]: the service loop; [`cli`]: the commands.
 //! - Shared: [`app`] (config, store, fetcher, matcher, mailer), [`store`] (SQLite, SQL only),
@@ -20,6 +20,7 @@
 //!   other readers' subscription lists.
 
 pub mod app;
+pub mod backfill;
 pub mod cli;
 pub mod cluster;
 pub mod config;

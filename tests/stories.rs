@@ -435,3 +435,92 @@ async fn poll_json_counts_distinct_stories_per_keyword() {
         (Some(0), serde_json::json!({}))
     );
 }
+
+/// A topic added after the stories came in looks back with `backfill`: the unsent stories it
+/// matches reach the next digest under it; a sent one is not sent again; a second run adds
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_added_later_looks_back_with_backfill() {
+    let server = FeedServer::start().await;
+    let d = rfc2822_hours_ago(2);
+    let item = |guid: &'static str, title: &'static str, text: &'static str| Item {
+        guid,
+        title,
+        link: "",
+        text,
+        date: "",
+    };
+    let items = [
+        Item {
+            link: "https://wire.example/1",
+            date: &d,
+            ..item(
+                "1",
+                "Grain ships leave Odesa",
+                "Ukraine's grain corridor reopened on Monday.",
+            )
+        },
+        Item {
+            link: "https://wire.example/2",
+            date: &d,
+            ..item(
+                "2",
+                "NATO ministers meet on Ukraine",
+                "NATO defence ministers discussed air defence for Ukraine.",
+            )
+        },
+        Item {
+            link: "https://wire.example/3",
+            date: &d,
+            ..item(
+                "3",
+                "Rice harvest up in Niigata",
+                "Farmers brought in more rice than last year.",
+            )
+        },
+    ];
+    server.serve("/wire.xml", "application/rss+xml", rss(&items)).await;
+    let config = |topics: &str| {
+        format!(
+            "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n{topics}\n[[source]]\nname = \"Wire\"\nurl = \"{}\"\n",
+            server.url("/wire.xml")
+        )
+    };
+    let nato = "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n";
+    let sandbox = Sandbox::new(&config(nato));
+    sandbox.run(&["poll"]).await.ok();
+    // NATO's story goes out in a digest before the new topic exists.
+    sandbox.run(&["digest"]).await.ok();
+
+    sandbox.write_config(&config(&format!(
+        "{nato}[[topic]]\nname = \"Ukraine\"\nkeywords = [\"Ukraine\"]\n"
+    )));
+    let run = sandbox.run(&["backfill", "--topic", "Ukraine", "--since", "7d"]).await;
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("Ukraine: 1 of the 2 stories of the last 7d that were never sent match"),
+        "the sent NATO story is not looked at; the grain story matches: {}",
+        run.stdout
+    );
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    let text = &dry.ok().stdout;
+    assert!(text.contains("Grain ships leave Odesa"), "{text}");
+    assert!(!text.contains("NATO ministers meet"), "sent once, not twice: {text}");
+    assert!(!text.contains("Rice harvest"), "{text}");
+
+    let again = sandbox.run(&["backfill", "--topic", "Ukraine"]).await;
+    again.ok();
+    assert!(
+        again.stdout.contains("Ukraine: none of the 1 stories"),
+        "{}",
+        again.stdout
+    );
+    let unknown = sandbox.run(&["backfill", "--topic", "Nope"]).await;
+    assert_eq!(unknown.code, Some(2));
+    assert!(
+        unknown.stderr.contains("no topic named \"Nope\"") && unknown.stderr.contains("NATO, Ukraine"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -185,6 +185,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Let a topic added later look back: queue the stored stories it matches that were never
+    /// sent, for the next digest (or alert), and say how many.
+    ///
+    /// Stories already sent are not sent again. A story queued for other topics carries this
+    /// one too.
+    Backfill {
+        /// The topic, by name.
+        #[arg(long, value_name = "NAME")]
+        topic: String,
+        /// How far back, by when newswatch first saw the story: "7d", "12h", "30d".
+        #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_since)]
+        since: std::time::Duration,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -314,6 +327,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
             stories::stories(&app, filter, json).await
         }
         Command::Backup { file } => sources::backup(&app, &file).await,
+        Command::Backfill { topic, since } => stories::backfill(&app, &topic, since).await,
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,
         Command::MailTest => mail::mail_test(&app).await,

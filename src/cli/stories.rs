@@ -1,5 +1,5 @@
 //! `newswatch stories`: stored stories with the entries each is made of, as text or JSON; with
-//! `--why`, one story and why each entry joined it.
+//! `--why`, one story and why each entry joined it. `newswatch backfill`: a topic looks back.
 
 use std::time::Duration;
 
@@ -11,13 +11,17 @@ use crate::model::{EntryRecord, JoinRule, StoryRecord};
 use crate::stories::{self, StoryFilter};
 use crate::timefmt::format_time;
 
+/// `since` before now (the earliest time there is, if that is further back).
+fn ago(since: Duration) -> Timestamp {
+    Timestamp::now()
+        .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(Timestamp::MIN)
+}
+
 /// The stories the options select: first seen within `since`, or the one story `why`.
 pub(super) fn filter(topic: Option<String>, since: Duration, all: bool, why: Option<i64>) -> StoryFilter {
-    let since_at = Timestamp::now()
-        .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(Timestamp::MIN);
     StoryFilter {
-        since: Some(since_at),
+        since: Some(ago(since)),
         topic,
         all,
         id: why,
@@ -134,4 +138,33 @@ fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
             )
         }
     }
+}
+
+pub(super) async fn backfill(app: &App, topic: &str, since: Duration) -> anyhow::Result<Outcome> {
+    let done = match crate::backfill::backfill(app, topic, ago(since)).await {
+        Ok(done) => done,
+        Err(e @ crate::backfill::BackfillError::UnknownTopic { .. }) => return Ok(Outcome::Invalid(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let window = crate::timefmt::format_duration(since);
+    match done.queued + done.joined {
+        0 => out!(
+            "{topic}: none of the {} stories of the last {window} that were never sent matches",
+            done.looked_at
+        ),
+        n => {
+            out!(
+                "{topic}: {n} of the {} stories of the last {window} that were never sent match:",
+                done.looked_at
+            );
+            out!("  {} queued for the next digest (or alert)", done.queued);
+            if done.joined > 0 {
+                out!(
+                    "  {} queued already for other topics, now under this one too",
+                    done.joined
+                );
+            }
+        }
+    }
+    Ok(Outcome::Success)
 }

@@ -48,6 +48,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 pub use items::{Ingest, PendingArticle};
 pub use outbox::{Attempt, Compose, NewMessage};
+pub use queue::Unsent;
 pub use sources::{FailureRecord, FetchRecord};
 pub use stories::StoryFilter;
 

@@ -2,10 +2,11 @@
 //! and stories read back for a message. Who gets which story is decided by `deliver`; the
 //! outbox (`outbox.rs`) records it.
 
+use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
 use super::{Store, StoreError, ts};
-use crate::model::{MatchResult, Outlet, QueuedStory, Snippet, Story, TopicHit};
+use crate::model::{Entry, MatchResult, Outlet, QueuedStory, Snippet, Story, TopicHit};
 
 impl Store {
     /// Queued stories (matched, reportable, not yet in the outbox for everyone they are due
@@ -224,5 +225,62 @@ pub(super) mod tests {
             },
             title_marks: vec![(0, 3)],
         }
+    }
+}
+
+/// A stored story a topic added later may match: never sent, first seen in the window asked for.
+#[derive(Debug, Clone)]
+pub struct Unsent {
+    pub item_id: i64,
+    /// The story as an entry (its lead's title and text, the article appended when fetched).
+    pub entry: Entry,
+    /// Already queued (for other topics), rather than only stored.
+    pub queued: bool,
+}
+
+impl Store {
+    /// Stories first seen since `since` that no one has been sent (stored, or queued for other
+    /// topics) and that `topic` is not on yet, oldest first.
+    pub fn unsent_since(&self, since: Timestamp, topic: &str) -> Result<Vec<Unsent>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT i.id, i.title, i.body, i.article, i.link, i.published, i.state FROM items i
+             WHERE i.first_seen >= ?1 AND i.state IN ('stored', 'queued')
+               AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?2)
+             ORDER BY i.first_seen, i.id",
+        )?;
+        let rows = stmt.query_map(params![since.as_second(), topic], |r| {
+            let (id, title, body): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let article: Option<String> = r.get(3)?;
+            Ok(Unsent {
+                item_id: id,
+                entry: Entry {
+                    guid: format!("story-{id}"),
+                    link: r.get(4)?,
+                    title,
+                    body: match article {
+                        Some(article) => format!("{body}\n\n{article}"),
+                        None => body,
+                    },
+                    published: r.get::<_, Option<i64>>(5)?.map(ts),
+                },
+                queued: r.get::<_, String>(6)? == "queued",
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Puts each story on the topics of its verdict: queued if it was only stored, the topics
+    /// added if it was queued already; one transaction. Returns how many changed.
+    pub fn backfill(&mut self, verdicts: &[(i64, MatchResult)]) -> Result<usize, StoreError> {
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
+        let mut changed = 0;
+        for (item_id, result) in verdicts {
+            if !queue(&tx, *item_id, result)? {
+                add_topics(&tx, *item_id, result)?;
+            }
+            changed += 1;
+        }
+        tx.commit()?;
+        Ok(changed)
     }
 }
