@@ -51,6 +51,16 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error("cannot listen for signals: {0}")]
     Signal(#[from] std::io::Error),
+    #[error(transparent)]
+    Listen(#[from] crate::serve::ListenError),
+}
+
+/// The HTTP listener, when `[http] listen` is set.
+struct Listener {
+    shared: Arc<crate::serve::Shared>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+    addr: std::net::SocketAddr,
 }
 
 /// Runs until SIGINT or SIGTERM.
@@ -64,6 +74,9 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
 
     let mut trimmed = std::time::Instant::now();
     loop {
+        if let Some(l) = &daemon.listener {
+            l.shared.beat();
+        }
         if trimmed.elapsed() >= TRIM_EVERY {
             crate::memory::give_back();
             trimmed = std::time::Instant::now();
@@ -119,6 +132,7 @@ struct Daemon {
     last_handled: Timestamp,
     next_digest: Timestamp,
     stopping: Arc<AtomicBool>,
+    listener: Option<Listener>,
 }
 
 impl Daemon {
@@ -145,7 +159,12 @@ impl Daemon {
         } else {
             tracing::info!(at = %format_time(next_digest, &config.digest.timezone), "next digest");
         }
+        let listener = match config.http.listen {
+            Some(addr) => Some(listen(addr, Arc::clone(&app)).await?),
+            None => None,
+        };
         Ok(Daemon {
+            listener,
             poller: Poller::new(Arc::clone(&app)),
             first_polls: None,
             app,
@@ -318,6 +337,12 @@ impl Daemon {
             Ok(app) => {
                 self.app = Arc::new(app);
                 self.poller = self.poller.with_app(Arc::clone(&self.app));
+                if let Some(l) = &self.listener {
+                    l.shared.set_app(Arc::clone(&self.app));
+                    if self.app.config.http.listen != Some(l.addr) {
+                        tracing::warn!(kept = %l.addr, "http.listen changed: restart newswatch to listen on the new address");
+                    }
+                }
                 let config = &self.app.config;
                 self.next_digest = schedule::next_digest(self.last_handled, &config.digest);
                 tracing::info!(
@@ -347,7 +372,29 @@ impl Daemon {
         if let Some(sender) = self.sender.take() {
             sender.abort();
         }
+        if let Some(l) = self.listener.take() {
+            let _ = l.stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(2), l.task).await;
+        }
     }
+}
+
+/// Binds `[http] listen` (a failure stops the start, as a config error would) and serves it.
+async fn listen(addr: std::net::SocketAddr, app: Arc<App>) -> Result<Listener, DaemonError> {
+    let socket = crate::serve::bind(addr).await?;
+    let bound = socket.local_addr().unwrap_or(addr);
+    tracing::info!(address = %bound, "listening for HTTP: /feed.atom, /healthz");
+    let shared = crate::serve::Shared::new(app);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(crate::serve::serve(socket, Arc::clone(&shared), async {
+        let _ = stopped.await;
+    }));
+    Ok(Listener {
+        shared,
+        stop,
+        task,
+        addr,
+    })
 }
 
 /// The running sender's result (the caller makes sure there is one).

@@ -14,7 +14,7 @@
 //!   the outbox: compose, send, retry), [`health`] (how each source and the outbox are doing),
 //!   [`explain`] (how a topic reads a text), [`backfill`] (a new topic looks back).
 //! - [`schedule`]: when a source is due, when a message is retried, the next digest time;
-//!   [`daemon`]: the service loop; [`cli`]: the commands.
+//!   [`daemon`]: the service loop, with [`serve`] (its HTTP listener); [`cli`]: the commands.
 //! - Shared: [`app`] (config, store, fetcher, matcher, mailer), [`store`] (SQLite, SQL only),
 //!   [`config`], and the neutral [`model`], [`text`] and [`timefmt`]; [`opml`] reads and writes
 //!   other readers' subscription lists.
@@ -41,6 +41,7 @@ pub mod parse;
 pub mod poll;
 pub mod query;
 pub mod schedule;
+pub mod serve;
 pub mod store;
 pub mod stories;
 pub mod text;

@@ -21,7 +21,7 @@ use lettre::message::Mailbox;
 
 pub use raw::{parse_duration, parse_size};
 pub use values::{
-    Access, AlertMode, Dedup, Digest, Email, Fetch, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic,
+    Access, AlertMode, Dedup, Digest, Email, Fetch, Http, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic,
     TransportKind,
 };
 
@@ -66,6 +66,7 @@ pub struct Config {
     pub dedup: Dedup,
     pub digest: Digest,
     pub email: Email,
+    pub http: Http,
     pub topics: Vec<Topic>,
     pub sources: Vec<Source>,
 }
@@ -108,6 +109,19 @@ impl Config {
         let email = email(raw.email, &resolve, &env).map_err(invalid)?;
         let topics = topics(raw.topic, text, path, &email)?;
         let sources = source::sources(raw.source, &fetch, &resolve, &env).map_err(invalid)?;
+        let http = Http {
+            listen: raw
+                .http
+                .listen
+                .map(|l| {
+                    l.parse().map_err(|_| {
+                        invalid(format!(
+                            "http.listen = {l:?} is not an address and port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""
+                        ))
+                    })
+                })
+                .transpose()?,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             storage: Storage {
@@ -117,6 +131,7 @@ impl Config {
             dedup,
             digest,
             email,
+            http,
             topics,
             sources,
         })

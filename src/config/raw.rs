@@ -29,6 +29,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) email: RawEmail,
     #[serde(default)]
+    pub(super) http: RawHttp,
+    #[serde(default)]
     pub(super) topic: Vec<RawTopic>,
     #[serde(default)]
     pub(super) source: Vec<RawSource>,
@@ -103,6 +105,12 @@ pub(super) struct RawTopic {
     pub(super) case_sensitive: Option<Vec<String>>,
     pub(super) to: Option<Vec<Address>>,
     pub(super) alert: Option<AlertMode>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    pub(super) listen: Option<String>,
 }
 
 #[derive(Deserialize)]

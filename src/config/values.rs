@@ -18,6 +18,12 @@ pub struct Storage {
     pub database: PathBuf,
 }
 
+/// The daemon's HTTP listener (`[http]`): off unless `listen` is set.
+#[derive(Debug, Clone, Default)]
+pub struct Http {
+    pub listen: Option<std::net::SocketAddr>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Fetch {
     pub interval: Duration,

@@ -1,0 +1,237 @@
+//! The daemon's HTTP listener (`[http] listen`, off by default): the matched stories as an Atom
+//! feed a feed reader can follow (`/feed.atom`, `?topic=NAME` for one topic, with an ETag so an
+//! unchanged feed costs a 304), and whether the daemon is keeping up (`/healthz`). It reads
+//! through the stages' own readers and changes nothing.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::Timestamp;
+use quick_xml::escape::escape;
+
+use crate::app::App;
+use crate::health::{self, Status};
+use crate::model::StoryRecord;
+use crate::stories::{self, StoryFilter};
+
+/// Stories in the feed at most, newest first: what a reader shows, not the archive.
+const FEED_STORIES: usize = 100;
+/// How far back the feed looks.
+const FEED_DAYS: i64 = 30;
+/// The daemon's loop looks at the clock at least once a minute; silent for this long, it is stuck.
+const STALLED_AFTER: i64 = 180;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} (http.listen): {source}")]
+pub struct ListenError {
+    addr: SocketAddr,
+    source: std::io::Error,
+}
+
+/// What the listener shares with the daemon: the current config (replaced on reload) and the
+/// time the daemon's loop last went round.
+pub struct Shared {
+    app: RwLock<Arc<App>>,
+    heartbeat: AtomicI64,
+}
+
+impl Shared {
+    pub fn new(app: Arc<App>) -> Arc<Shared> {
+        Arc::new(Shared {
+            app: RwLock::new(app),
+            heartbeat: AtomicI64::new(Timestamp::now().as_second()),
+        })
+    }
+
+    /// The daemon's loop went round now.
+    pub fn beat(&self) {
+        self.heartbeat.store(Timestamp::now().as_second(), Ordering::Relaxed);
+    }
+
+    /// After a reload: the new topics and sources.
+    pub fn set_app(&self, app: Arc<App>) {
+        *self.app.write().unwrap_or_else(|p| p.into_inner()) = app;
+    }
+
+    fn app(&self) -> Arc<App> {
+        Arc::clone(&self.app.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ListenError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ListenError { addr, source })
+}
+
+/// Serves until `stop` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = Router::new()
+        .route("/feed.atom", get(feed))
+        .route("/healthz", get(healthz))
+        .with_state(shared);
+    axum::serve(listener, router).with_graceful_shutdown(stop).await
+}
+
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    topic: Option<String>,
+}
+
+async fn feed(State(shared): State<Arc<Shared>>, Query(query): Query<FeedQuery>, headers: HeaderMap) -> Response {
+    let app = shared.app();
+    if let Some(topic) = &query.topic
+        && !app.config.topics.iter().any(|t| &t.name == topic)
+    {
+        return (StatusCode::NOT_FOUND, format!("no topic named {topic:?}\n")).into_response();
+    }
+    let since = Timestamp::now() - jiff::SignedDuration::from_hours(24 * FEED_DAYS);
+    let filter = StoryFilter {
+        since: Some(since),
+        topic: query.topic.clone(),
+        all: false,
+        id: None,
+    };
+    let mut stories = match stories::list(&app, filter).await {
+        Ok(stories) => stories,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
+    };
+    stories.truncate(FEED_STORIES);
+    let title = match &query.topic {
+        Some(topic) => format!("newswatch: {topic}"),
+        None => "newswatch: matched stories".to_string(),
+    };
+    let body = atom(&title, &stories);
+    let etag = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        body.hash(&mut hasher);
+        format!("\"{:016x}\"", hasher.finish())
+    };
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response();
+    }
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+            ),
+            (header::ETAG, etag_header),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The stories as an Atom 1.0 document, one entry per story with the outlets that carried it.
+fn atom(title: &str, stories: &[StoryRecord]) -> String {
+    let updated = stories
+        .iter()
+        .map(|s| s.first_seen)
+        .max()
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    out += &format!("  <title>{}</title>\n", escape(title));
+    out += &format!(
+        "  <id>urn:newswatch:feed:{}</id>\n",
+        escape(title.to_lowercase().replace(" ", "-").as_str())
+    );
+    out += &format!("  <updated>{}</updated>\n", rfc3339(updated));
+    out += "  <author><name>newswatch</name></author>\n  <generator>newswatch</generator>\n";
+    for story in stories {
+        let outlets: Vec<&str> = story.entries.iter().map(|e| e.source.as_str()).collect();
+        let mut unique: Vec<&str> = Vec::new();
+        for o in outlets {
+            if !unique.contains(&o) {
+                unique.push(o);
+            }
+        }
+        let summary = match unique.split_first() {
+            Some((first, [])) => format!("Reported by {first}. Topics: {}.", story.topics.join(", ")),
+            Some((first, also)) => format!(
+                "Reported by {first}; also reported by {}. Topics: {}.",
+                also.join(", "),
+                story.topics.join(", ")
+            ),
+            None => format!("Topics: {}.", story.topics.join(", ")),
+        };
+        out += "  <entry>\n";
+        out += &format!(
+            "    <title>{}</title>\n",
+            escape(crate::text::one_line(&story.title).as_str())
+        );
+        out += &format!("    <id>urn:newswatch:story:{}</id>\n", story.id);
+        if let Some(link) = &story.link {
+            out += &format!("    <link rel=\"alternate\" href=\"{}\"/>\n", escape(link.as_str()));
+        }
+        out += &format!("    <updated>{}</updated>\n", rfc3339(story.first_seen));
+        if let Some(published) = story.published {
+            out += &format!("    <published>{}</published>\n", rfc3339(published));
+        }
+        for source in &unique {
+            out += &format!("    <category term=\"{}\" label=\"outlet\"/>\n", escape(*source));
+        }
+        out += &format!("    <summary>{}</summary>\n", escape(summary.as_str()));
+        out += "  </entry>\n";
+    }
+    out += "</feed>\n";
+    out
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// 200 while the daemon's loop goes round and no source is overdue; 503 with the reason.
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    let now = Timestamp::now();
+    let silent = now.as_second() - shared.heartbeat.load(Ordering::Relaxed);
+    if silent > STALLED_AFTER {
+        return unhealthy(format!("the scheduler has not run for {silent} s"));
+    }
+    let app = shared.app();
+    let report = match health::report(&app, now).await {
+        Ok(report) => report,
+        Err(e) => return unhealthy(format!("cannot read the database: {e}")),
+    };
+    // A poll in flight is late by up to its timeout; more than twice that and a minute is late.
+    let grace = jiff::SignedDuration::try_from(app.config.fetch.timeout * 2 + Duration::from_secs(60))
+        .unwrap_or(jiff::SignedDuration::MAX);
+    let late = report
+        .iter()
+        .filter(|h| h.status != Status::Paused)
+        .filter_map(|h| Some((h, h.next_poll?)))
+        .filter(|(_, due)| now.duration_since(*due) > grace)
+        .max_by_key(|(_, due)| std::cmp::Reverse(*due));
+    match late {
+        Some((h, due)) => unhealthy(format!(
+            "source {:?} is {} s overdue",
+            h.name,
+            now.duration_since(due).as_secs()
+        )),
+        None => (StatusCode::OK, format!("ok: {} sources polled on time\n", report.len())).into_response(),
+    }
+}
+
+fn unhealthy(reason: String) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response()
+}

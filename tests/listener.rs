@@ -1,0 +1,101 @@
+//! The daemon's HTTP listener, with a real HTTP client: the matched stories as an Atom feed
+//! (read back by a feed parser), an ETag that turns an unchanged feed into a 304, one topic's
+//! feed, and the health check.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
+    let server = FeedServer::start().await;
+    let d = rfc2822_hours_ago(1);
+    let items = [
+        Item {
+            guid: "1",
+            title: "NATO & Ukraine: \"air defence\" talks",
+            link: "https://wire.example/nato?id=1&lang=en",
+            text: "NATO defence ministers discussed air defence.",
+            date: &d,
+        },
+        Item {
+            guid: "2",
+            title: "Rice harvest up in Niigata",
+            link: "https://wire.example/rice",
+            text: "Farmers brought in more rice than last year.",
+            date: &d,
+        },
+    ];
+    server.serve("/wire.xml", "application/rss+xml", rss(&items)).await;
+    let sandbox = Sandbox::new(&format!(
+        "[http]\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\n\
+         [[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n",
+        server.url("/wire.xml")
+    ));
+    let mut daemon = Daemon::start(&sandbox);
+    let log = daemon.wait_for("listening for HTTP").await.to_string();
+    let address = log
+        .lines()
+        .find(|l| l.contains("listening for HTTP"))
+        .and_then(|l| l.split("address=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {log}"))
+        .to_string();
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    daemon.wait_for("polled").await;
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
+
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(health.text().await.unwrap().starts_with("ok"));
+
+    let feed = client.get(format!("{base}/feed.atom")).send().await.unwrap();
+    assert_eq!(feed.status(), 200);
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
+    let etag = feed.headers()["etag"].to_str().unwrap().to_string();
+    let body = feed.bytes().await.unwrap();
+    let parsed = feed_rs::parser::parse(&body[..]).expect("a feed parser reads it");
+    assert_eq!(parsed.entries.len(), 1, "the matched story only");
+    let entry = &parsed.entries[0];
+    assert_eq!(
+        entry.title.as_ref().unwrap().content,
+        "NATO & Ukraine: \"air defence\" talks"
+    );
+    assert_eq!(entry.links[0].href, "https://wire.example/nato?id=1&lang=en");
+    assert!(
+        entry.summary.as_ref().unwrap().content.contains("Reported by Wire"),
+        "{:?}",
+        entry.summary
+    );
+
+    let again = client
+        .get(format!("{base}/feed.atom"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304, "unchanged: no body again");
+    let one = client.get(format!("{base}/feed.atom?topic=NATO")).send().await.unwrap();
+    assert_eq!(one.status(), 200);
+    let none = client.get(format!("{base}/feed.atom?topic=Nope")).send().await.unwrap();
+    assert_eq!(none.status(), 404);
+
+    daemon.stop("-TERM").await;
+}
+
+#[tokio::test]
+async fn a_listen_address_that_is_not_one_is_a_config_error() {
+    let sandbox = Sandbox::new(
+        "[http]\nlisten = \"localhost\"\n\n[[topic]]\nname = \"T\"\nkeywords = [\"x\"]\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n",
+    );
+    let run = sandbox.run(&["check"]).await;
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("http.listen = \"localhost\""), "{}", run.stderr);
+}
