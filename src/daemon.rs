@@ -206,7 +206,19 @@ impl Daemon {
         }
         for (source, state) in due {
             let (poller, name) = (self.poller.clone(), source.name.clone());
-            let task = self.polls.spawn(async move { poller.poll_alone(source, state).await });
+            let metrics = Arc::clone(&self.app.metrics);
+            let task = self.polls.spawn(async move {
+                let started = std::time::Instant::now();
+                let report = poller.poll_alone(source, state).await;
+                let (outcome, stored) = match &report.outcome {
+                    PollOutcome::Fetched { counts, .. } => ("fetched", counts.new as u64),
+                    PollOutcome::Unchanged { .. } => ("unchanged", 0),
+                    PollOutcome::Failed(_) => ("failed", 0),
+                    PollOutcome::Skipped(_) => ("skipped", 0),
+                };
+                metrics.poll(outcome, stored, started.elapsed());
+                report
+            });
             self.in_flight.insert(task.id(), name);
         }
         plan.next
@@ -283,9 +295,15 @@ impl Daemon {
     fn sender_done(&mut self, sent: Result<Result<Pass, StoreError>, tokio::task::JoinError>) {
         self.sender = None;
         match sent {
-            // Another process (a `newswatch digest` by hand) holds the outbox.
-            Ok(Ok(pass)) if pass.busy => self.send_at = Some(Timestamp::now() + RETRY_SOON),
-            Ok(Ok(_)) => {}
+            Ok(Ok(pass)) => {
+                self.app
+                    .metrics
+                    .messages(pass.sent.len() as u64, pass.failed.len() as u64);
+                // Another process (a `newswatch digest` by hand) holds the outbox.
+                if pass.busy {
+                    self.send_at = Some(Timestamp::now() + RETRY_SOON);
+                }
+            }
             Ok(Err(e)) => tracing::error!(error = %e, "the outbox could not be sent"),
             Err(e) => tracing::error!(error = %e, "the sender failed"),
         }
@@ -383,7 +401,7 @@ impl Daemon {
 async fn listen(addr: std::net::SocketAddr, app: Arc<App>) -> Result<Listener, DaemonError> {
     let socket = crate::serve::bind(addr).await?;
     let bound = socket.local_addr().unwrap_or(addr);
-    tracing::info!(address = %bound, "listening for HTTP: /feed.atom, /healthz");
+    tracing::info!(address = %bound, "listening for HTTP: /feed.atom, /healthz, /metrics");
     let shared = crate::serve::Shared::new(app);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(crate::serve::serve(socket, Arc::clone(&shared), async {

@@ -265,3 +265,30 @@ pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError>
         messages_sent_24h: sent,
     })
 }
+
+/// What `/metrics` reads from the database at each scrape.
+pub struct Figures {
+    /// Stories matched per topic, all time.
+    pub matched: Vec<(String, i64)>,
+    /// Messages waiting in the outbox (pending or parked).
+    pub outbox_pending: usize,
+    /// Each source's last successful poll.
+    pub last_success: Vec<(String, Option<Timestamp>)>,
+}
+
+pub async fn figures(app: &App, now: Timestamp) -> Result<Figures, StoreError> {
+    let health = report(app, now).await?;
+    let (matched, outbox) = app
+        .store(|s| {
+            Ok::<_, StoreError>((
+                s.matched_per_topic()?,
+                s.outbox(&[MessageState::Pending, MessageState::Parked])?,
+            ))
+        })
+        .await?;
+    Ok(Figures {
+        matched,
+        outbox_pending: outbox.len(),
+        last_success: health.into_iter().map(|h| (h.name, h.last_success)).collect(),
+    })
+}

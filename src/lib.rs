@@ -35,6 +35,7 @@ pub mod health;
 pub mod mail;
 pub mod matcher;
 pub mod memory;
+pub mod metrics;
 pub mod model;
 pub mod opml;
 pub mod parse;

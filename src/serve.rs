@@ -80,6 +80,7 @@ pub async fn serve(
     let router = Router::new()
         .route("/feed.atom", get(feed))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(shared);
     axum::serve(listener, router).with_graceful_shutdown(stop).await
 }
@@ -234,4 +235,53 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
 
 fn unhealthy(reason: String) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response()
+}
+
+/// The counters of this process and what the database says now, in Prometheus' text format.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    use crate::metrics::{head, label};
+    let app = shared.app();
+    let figures = match health::figures(&app, Timestamp::now()).await {
+        Ok(figures) => figures,
+        Err(e) => return unhealthy(format!("cannot read the database: {e}")),
+    };
+    let mut out = String::new();
+    app.metrics.render(&mut out);
+    head(
+        &mut out,
+        "newswatch_stories_matched_total",
+        "counter",
+        "Stories matched, by topic.",
+    );
+    for (topic, n) in &figures.matched {
+        out += &format!("newswatch_stories_matched_total{{topic=\"{}\"}} {n}\n", label(topic));
+    }
+    head(
+        &mut out,
+        "newswatch_outbox_pending",
+        "gauge",
+        "Messages in the outbox not sent yet.",
+    );
+    out += &format!("newswatch_outbox_pending {}\n", figures.outbox_pending);
+    let name = "newswatch_source_last_success_timestamp_seconds";
+    head(
+        &mut out,
+        name,
+        "gauge",
+        "When each source was last polled successfully (Unix time).",
+    );
+    for (source, at) in &figures.last_success {
+        if let Some(at) = at {
+            out += &format!("{name}{{source=\"{}\"}} {}\n", label(source), at.as_second());
+        }
+    }
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        out,
+    )
+        .into_response()
 }

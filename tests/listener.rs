@@ -87,6 +87,38 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
     let none = client.get(format!("{base}/feed.atom?topic=Nope")).send().await.unwrap();
     assert_eq!(none.status(), 404);
 
+    // Prometheus: this process's counters and what the database says, once the poll is counted.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("newswatch_polls_total{outcome=\"fetched\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for line in [
+        "# TYPE newswatch_polls_total counter",
+        "newswatch_polls_total{outcome=\"fetched\"} 1",
+        "newswatch_http_responses_total{class=\"2xx\"} 1",
+        "newswatch_entries_stored_total 2",
+        "newswatch_stories_matched_total{topic=\"NATO\"} 1",
+        "newswatch_outbox_pending 0",
+        "newswatch_poll_duration_seconds_count 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("newswatch_source_last_success_timestamp_seconds{source=\"Wire\"} "),
+        "{metrics}"
+    );
+
     daemon.stop("-TERM").await;
 }
 

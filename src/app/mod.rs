@@ -89,6 +89,8 @@ pub struct App {
     pub(crate) fetcher: Fetcher,
     pub(crate) matcher: Arc<Matcher>,
     pub(crate) mailer: Arc<Mailer>,
+    /// What the daemon counts for `/metrics`; kept across reloads.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl App {
@@ -109,6 +111,7 @@ impl App {
             matcher: Arc::new(matcher),
             fetcher,
             mailer: Arc::new(mailer),
+            metrics: Arc::default(),
         })
     }
 
@@ -121,6 +124,7 @@ impl App {
             mailer: Arc::new(Mailer::new(&config.email)?),
             store: Arc::clone(&self.store),
             cpu: Arc::clone(&self.cpu),
+            metrics: Arc::clone(&self.metrics),
             config,
         })
     }

@@ -309,6 +309,14 @@ impl Poller {
             .and_then(|f| Url::parse(f).ok())
             .unwrap_or_else(|| source.url.clone());
         let fetched = app.fetcher.get(&target, &validators, scope).await;
+        match &fetched {
+            Ok(Fetched::Document(doc)) => app.metrics.response(200, doc.body.len() as u64),
+            Ok(Fetched::NotModified) => app.metrics.response(304, 0),
+            Err(FetchError::Status { status, .. } | FetchError::RateLimited { status, .. }) => {
+                app.metrics.response(*status, 0)
+            }
+            Err(_) => {}
+        }
         self.network
             .note(host.clone(), !matches!(&fetched, Err(e) if e.is_connection_level()));
         let next_poll = schedule::next_poll(source.interval, Timestamp::now());

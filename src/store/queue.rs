@@ -284,3 +284,14 @@ impl Store {
         Ok(changed)
     }
 }
+
+impl Store {
+    /// Stories each topic has matched, all time (for `/metrics`).
+    pub fn matched_per_topic(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT topic, COUNT(*) FROM matches GROUP BY topic ORDER BY topic")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
