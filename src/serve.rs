@@ -103,12 +103,12 @@ async fn feed(State(shared): State<Arc<Shared>>, Query(query): Query<FeedQuery>,
         topic: query.topic.clone(),
         all: false,
         id: None,
+        limit: Some(FEED_STORIES),
     };
-    let mut stories = match stories::list(&app, filter).await {
+    let stories = match stories::list(&app, filter).await {
         Ok(stories) => stories,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
     };
-    stories.truncate(FEED_STORIES);
     let title = match &query.topic {
         Some(topic) => format!("newswatch: {topic}"),
         None => "newswatch: matched stories".to_string(),

@@ -25,6 +25,7 @@ pub(super) fn filter(topic: Option<String>, since: Duration, all: bool, why: Opt
         topic,
         all,
         id: why,
+        limit: None,
     }
 }
 

@@ -442,6 +442,13 @@ mod tests {
         };
         let titles: Vec<String> = s.stories(&every).unwrap().into_iter().map(|r| r.title).collect();
         assert_eq!(titles.len(), 2, "A's and C's stories, not B's: {titles:?}");
+        let newest = crate::store::StoryFilter {
+            all: true,
+            limit: Some(1),
+            ..Default::default()
+        };
+        let titles: Vec<String> = s.stories(&newest).unwrap().into_iter().map(|r| r.title).collect();
+        assert_eq!(titles, ["Two"], "a limit keeps the newest");
         assert_eq!(poll(&mut s, "C", vec![entry("c", "https://c.org/1", "Two")]).new, 0);
     }
 

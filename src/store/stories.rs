@@ -17,6 +17,8 @@ pub struct StoryFilter {
     pub all: bool,
     /// Only this story, whatever the other fields say.
     pub id: Option<i64>,
+    /// At most this many, the newest (all when `None`).
+    pub limit: Option<usize>,
 }
 
 impl Store {
@@ -28,11 +30,14 @@ impl Store {
                     AND (?2 OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id))
                     AND (?3 IS NULL OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?3)))
                 OR i.id = ?4
-             ORDER BY i.first_seen DESC, i.id DESC",
+             ORDER BY i.first_seen DESC, i.id DESC
+             LIMIT ?5",
         )?;
         let since = filter.since.map_or(i64::MIN, |t| t.as_second());
+        // SQLite reads a negative LIMIT as none.
+        let limit = filter.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let rows = stmt
-            .query_map(params![since, filter.all, filter.topic, filter.id], |r| {
+            .query_map(params![since, filter.all, filter.topic, filter.id, limit], |r| {
                 Ok(StoryRecord {
                     id: r.get(0)?,
                     title: r.get(1)?,
