@@ -47,17 +47,16 @@ pub async fn backfill(app: &App, topic: &str, since: Timestamp) -> Result<Backfi
         .compute(move || {
             unsent
                 .into_iter()
-                .filter_map(|u| matcher.match_entry(&u.entry).map(|r| (u.item_id, u.queued, r)))
+                .filter_map(|u| matcher.match_entry(&u.entry).map(|r| (u.item_id, r)))
                 .collect::<Vec<_>>()
         })
         .await
         .map_err(BackfillError::Task)?;
-    let joined = verdicts.iter().filter(|(_, queued, _)| *queued).count();
-    let pairs: Vec<_> = verdicts.into_iter().map(|(id, _, r)| (id, r)).collect();
-    let changed = app.store(move |s| s.backfill(&pairs)).await?;
+    let matched = verdicts.len();
+    let queued = app.store(move |s| s.backfill(&verdicts)).await?;
     Ok(Backfilled {
         looked_at,
-        queued: changed - joined,
-        joined,
+        queued,
+        joined: matched - queued,
     })
 }

@@ -473,4 +473,43 @@ mod tests {
         assert_eq!(poll(&mut s, "A", vec![report("a", "a1")]).new, 1);
         assert_eq!(s.queued_stories().unwrap().len(), 1, "A's report joins B's");
     }
+
+    #[test]
+    fn a_backfilled_topic_queues_stored_stories_and_joins_queued_ones() {
+        let (_d, mut s) = store();
+        poll(&mut s, "A", vec![entry("a", "https://a.org/1", "Queued for T")]);
+        let now = Timestamp::now();
+        let record = FetchRecord {
+            status: 200,
+            next_poll: now,
+            ..FetchRecord::default()
+        };
+        let unmatched = NewEntry::new(entry("b", "https://b.org/1", "Only stored"), None, None, &rules().dedup);
+        store_entries(&mut s, ("B", "u"), vec![unmatched], &record, now, &rules()).unwrap();
+        let unsent = s.unsent_since(now - jiff::SignedDuration::from_hours(1), "U").unwrap();
+        assert_eq!(unsent.len(), 2, "both are never sent and not on U");
+        let on_u = |id| {
+            let mut r = matched(entry("x", "https://x.org", "x")).verdict.unwrap();
+            r.hits[0].topic = "U".into();
+            (id, r)
+        };
+        let verdicts: Vec<_> = unsent.iter().map(|u| on_u(u.item_id)).collect();
+        assert_eq!(
+            s.backfill(&verdicts).unwrap(),
+            1,
+            "the stored one is queued; the queued one joins"
+        );
+        let queued = s.queued_stories().unwrap();
+        let topics = |title: &str| -> Vec<String> {
+            let q = queued.iter().find(|q| q.story.title == title).unwrap();
+            q.story.hits.iter().map(|h| h.topic.clone()).collect()
+        };
+        assert_eq!(topics("Queued for T"), ["T", "U"]);
+        assert_eq!(topics("Only stored"), ["U"]);
+        assert!(
+            s.unsent_since(now - jiff::SignedDuration::from_hours(1), "U")
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

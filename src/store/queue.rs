@@ -234,8 +234,6 @@ pub struct Unsent {
     pub item_id: i64,
     /// The story as an entry (its lead's title and text, the article appended when fetched).
     pub entry: Entry,
-    /// Already queued (for other topics), rather than only stored.
-    pub queued: bool,
 }
 
 impl Store {
@@ -243,7 +241,7 @@ impl Store {
     /// topics) and that `topic` is not on yet, oldest first.
     pub fn unsent_since(&self, since: Timestamp, topic: &str) -> Result<Vec<Unsent>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT i.id, i.title, i.body, i.article, i.link, i.published, i.state FROM items i
+            "SELECT i.id, i.title, i.body, i.article, i.link, i.published FROM items i
              WHERE i.first_seen >= ?1 AND i.state IN ('stored', 'queued')
                AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?2)
              ORDER BY i.first_seen, i.id",
@@ -263,25 +261,24 @@ impl Store {
                     },
                     published: r.get::<_, Option<i64>>(5)?.map(ts),
                 },
-                queued: r.get::<_, String>(6)? == "queued",
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Puts each story on the topics of its verdict: queued if it was only stored, the topics
-    /// added if it was queued already; one transaction. Returns how many changed.
+    /// added if it was queued already; one transaction. Returns how many were queued now.
     pub fn backfill(&mut self, verdicts: &[(i64, MatchResult)]) -> Result<usize, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
-        let mut changed = 0;
+        let mut queued = 0;
         for (item_id, result) in verdicts {
-            if !queue(&tx, *item_id, result)? {
-                add_topics(&tx, *item_id, result)?;
+            match queue(&tx, *item_id, result)? {
+                true => queued += 1,
+                false => add_topics(&tx, *item_id, result)?,
             }
-            changed += 1;
         }
         tx.commit()?;
-        Ok(changed)
+        Ok(queued)
     }
 }
 
