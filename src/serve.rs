@@ -159,22 +159,19 @@ fn atom(title: &str, stories: &[StoryRecord]) -> String {
     out += &format!("  <updated>{}</updated>\n", rfc3339(updated));
     out += "  <author><name>newswatch</name></author>\n  <generator>newswatch</generator>\n";
     for story in stories {
-        let outlets: Vec<&str> = story.entries.iter().map(|e| e.source.as_str()).collect();
+        // The lead's outlet first, each outlet once.
         let mut unique: Vec<&str> = Vec::new();
-        for o in outlets {
-            if !unique.contains(&o) {
-                unique.push(o);
+        for e in &story.entries {
+            if !unique.contains(&e.source.as_str()) {
+                unique.push(&e.source);
             }
         }
-        let summary = match unique.split_first() {
-            Some((first, [])) => format!("Reported by {first}. Topics: {}.", story.topics.join(", ")),
-            Some((first, also)) => format!(
-                "Reported by {first}; also reported by {}. Topics: {}.",
-                also.join(", "),
-                story.topics.join(", ")
-            ),
-            None => format!("Topics: {}.", story.topics.join(", ")),
+        let reported = match unique.split_first() {
+            Some((first, [])) => format!("Reported by {first}. "),
+            Some((first, also)) => format!("Reported by {first}; also reported by {}. ", also.join(", ")),
+            None => String::new(),
         };
+        let summary = format!("{reported}Topics: {}.", story.topics.join(", "));
         out += "  <entry>\n";
         out += &format!(
             "    <title>{}</title>\n",
