@@ -9,6 +9,10 @@
 //!     cargo bench --bench cluster_insert -- 100000       # a smaller archive
 //!     cargo bench --bench cluster_insert -- keep=FILE    # then copy the archive to FILE
 //!                                                        # (benches/archive.sh polls into it)
+//!     cargo bench --bench cluster_insert -- words=TSV    # words drawn from the headlines of
+//!                                                        # TSV's TITLE column, as often as
+//!                                                        # they occur there (for text a search
+//!                                                        # meets: benches/search.sh)
 
 use std::time::{Duration, Instant};
 
@@ -22,8 +26,9 @@ const YEAR: i64 = 365 * 86_400;
 const BATCH: usize = 50;
 const TIMED: usize = 20_000;
 
-/// A deterministic entry: words drawn from a vocabulary of 5,000, a few copies among them.
-fn entry(i: u64, start: i64, total: u64) -> Entry {
+/// A deterministic entry: words drawn from a vocabulary of 5,000 (or from `words`, each as
+/// often as it occurs there), a few copies among them.
+fn entry(i: u64, start: i64, total: u64, words: &[String]) -> Entry {
     let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = || {
         x ^= x << 13;
@@ -31,7 +36,10 @@ fn entry(i: u64, start: i64, total: u64) -> Entry {
         x ^= x << 17;
         x
     };
-    let word = |n: u64| format!("w{}", n % 5_000);
+    let word = |n: u64| match words.is_empty() {
+        true => format!("w{}", n % 5_000),
+        false => words[(n % words.len() as u64) as usize].clone(),
+    };
     let title: Vec<String> = (0..8).map(|_| word(next())).collect();
     let body: Vec<String> = (0..60).map(|_| word(next())).collect();
     Entry {
@@ -48,6 +56,11 @@ fn main() {
     let rewrites = args.iter().any(|a| a == "rewrites");
     let big: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
     let keep = args.iter().find_map(|a| a.strip_prefix("keep="));
+    let words = args
+        .iter()
+        .find_map(|a| a.strip_prefix("words="))
+        .map(headline_words)
+        .unwrap_or_default();
     let rules = Rules {
         // The defaults: the index keeps max_age + window.
         max_age: Duration::from_secs(7 * 86_400),
@@ -68,7 +81,7 @@ fn main() {
         while left > 0 {
             let take = left.min(BATCH);
             let entries: Vec<NewEntry> = (*stored..*stored + take as u64)
-                .map(|i| NewEntry::new(entry(i, start, total), None, None, &rules.dedup))
+                .map(|i| NewEntry::new(entry(i, start, total, &words), None, None, &rules.dedup))
                 .collect();
             let now = entries.last().and_then(|e| e.entry.published).expect("a time");
             let record = FetchRecord {
@@ -112,4 +125,20 @@ fn main() {
         store.backup(std::path::Path::new(keep)).expect("a copy of the archive");
         println!("archive kept in {keep}");
     }
+}
+
+/// Every word of the TITLE column of a tab-separated file with a header (the shared
+/// clusterdata's `uci_week.tsv`: 33,000 real headlines), repeats kept.
+fn headline_words(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    let column = header
+        .iter()
+        .position(|h| *h == "TITLE")
+        .unwrap_or_else(|| panic!("{path} has no TITLE column"));
+    lines
+        .filter_map(|l| l.split('\t').nth(column))
+        .flat_map(|t| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }

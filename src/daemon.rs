@@ -5,6 +5,8 @@
 //!   found them; the digest is composed at each `digest.at` time (a time missed while newswatch
 //!   was down is sent once at start);
 //! - a sender task sends the outbox whenever something in it is due (retries included);
+//! - an upkeep task brings the search index up to date after the first polls and every
+//!   minute, and prunes old texts once a day (`retention`);
 //! - SIGHUP reloads the config, SIGINT/SIGTERM stop it within `SHUTDOWN_GRACE` (a send in
 //!   flight stays pending and goes at the next start); systemd hears READY, RELOADING,
 //!   STOPPING and the watchdog.
@@ -42,6 +44,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 const ALERT_DELAY: SignedDuration = SignedDuration::from_secs(5);
 /// A digest time missed while newswatch was down waits at most this long for the first polls.
 const FIRST_POLLS_GRACE: SignedDuration = SignedDuration::from_secs(60);
+/// How often the search index catches up (and the daily prune is looked at).
+const UPKEEP_EVERY: SignedDuration = SignedDuration::from_secs(60);
 /// How soon to try again when the store could not be read or another process held the outbox.
 const RETRY_SOON: SignedDuration = SignedDuration::from_secs(5);
 
@@ -85,12 +89,19 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
         daemon.alerts_if_due().await;
         daemon.digest_if_due().await;
         daemon.send_if_due().await;
+        daemon.upkeep_if_due().await;
         let now = Timestamp::now();
-        let wake = [next_poll, Some(daemon.next_digest), daemon.alerts_at, daemon.send_at]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now);
+        let wake = [
+            next_poll,
+            Some(daemon.next_digest),
+            daemon.alerts_at,
+            daemon.send_at,
+            Some(daemon.next_upkeep.unwrap_or(daemon.started + FIRST_POLLS_GRACE)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now);
         let sleep = Duration::try_from(wake.duration_since(now))
             .unwrap_or(Duration::ZERO)
             .min(MAX_SLEEP);
@@ -126,6 +137,10 @@ struct Daemon {
     first_polls: Option<HashSet<String>>,
     started: Timestamp,
     sender: Option<JoinHandle<Result<Pass, StoreError>>>,
+    /// The search index's catch-up and the daily prune, while running.
+    upkeep: Option<JoinHandle<Result<(), StoreError>>>,
+    /// `None` before the first, which waits for the first polls.
+    next_upkeep: Option<Timestamp>,
     /// When the outbox next needs the sender.
     send_at: Option<Timestamp>,
     alerts_at: Option<Timestamp>,
@@ -172,6 +187,8 @@ impl Daemon {
             in_flight: HashMap::new(),
             started: now,
             sender: None,
+            upkeep: None,
+            next_upkeep: None,
             // What a process that stopped left pending goes out now.
             send_at: Some(now),
             alerts_at: None,
@@ -331,6 +348,29 @@ impl Daemon {
         }));
     }
 
+    /// Starts the upkeep (`retention::upkeep`) when due: once the first polls are done, then
+    /// every `UPKEEP_EVERY`; logs how the last one ended.
+    async fn upkeep_if_due(&mut self) {
+        if let Some(task) = self.upkeep.take_if(|t| t.is_finished()) {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "upkeep (search index, retention) failed"),
+                Err(e) => tracing::error!(error = %e, "the upkeep task failed"),
+            }
+        }
+        let now = Timestamp::now();
+        let due = match self.next_upkeep {
+            Some(at) => now >= at,
+            None => self.first_polls.as_ref().is_some_and(|f| f.is_empty()) || now >= self.started + FIRST_POLLS_GRACE,
+        };
+        if self.upkeep.is_some() || !due {
+            return;
+        }
+        self.next_upkeep = Some(now + UPKEEP_EVERY);
+        let app = Arc::clone(&self.app);
+        self.upkeep = Some(tokio::spawn(async move { crate::retention::upkeep(&app).await }));
+    }
+
     /// SIGHUP: the config file again. Sources and topics take effect at their next poll; an
     /// invalid file changes nothing; a new database path needs a restart.
     fn reload(&mut self) {
@@ -389,6 +429,10 @@ impl Daemon {
         self.polls.abort_all();
         if let Some(sender) = self.sender.take() {
             sender.abort();
+        }
+        // Each of its transactions stands alone: stopping between two loses nothing.
+        if let Some(upkeep) = self.upkeep.take() {
+            upkeep.abort();
         }
         if let Some(l) = self.listener.take() {
             let _ = l.stop.send(());

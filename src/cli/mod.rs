@@ -17,6 +17,7 @@ mod explain;
 mod mail;
 mod opml;
 mod poll;
+mod search;
 mod sources;
 mod stories;
 
@@ -198,6 +199,41 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_since)]
         since: std::time::Duration,
     },
+    /// Search every stored story with the topics' query language (see README: Queries),
+    /// newest first, with a snippet.
+    ///
+    /// The full-text index narrows the search to the stories holding the query's words; the
+    /// matcher decides, as for topics. Terms shorter than three characters (`US`, `日本`) do
+    /// not narrow: a query made only of such terms (or only of exclusions) is checked over the
+    /// last 30 days unless --since says otherwise.
+    Search {
+        /// The query, e.g. '"Self-Defense Forces" NATO -football'.
+        query: String,
+        /// Only stories first seen within this: "7d", "12h", "30d".
+        #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+        since: Option<std::time::Duration>,
+        /// Only stories this source carried (its name in the config).
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        /// At most this many stories.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+        /// Print one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prune now what `[storage] keep` says is too old (the daemon does it once a day): the
+    /// texts of older stories go, their titles and the keys that make them known stay; the
+    /// file shrinks.
+    Prune {
+        /// Also rewrite the whole database file (SQLite VACUUM): needed once for a database
+        /// made by a newswatch without incremental shrinking. Stop the daemon first.
+        #[arg(long)]
+        vacuum: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show each source's health: last success, failures, last error, items seen and matched.
     ///
     /// Sources failing for more than a day are marked with "!".
@@ -327,6 +363,14 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
             stories::stories(&app, filter, json).await
         }
         Command::Backup { file } => sources::backup(&app, &file).await,
+        Command::Search {
+            query,
+            since,
+            source,
+            limit,
+            json,
+        } => search::search(&app, query, since, source, limit, json).await,
+        Command::Prune { vacuum, json } => search::prune(&app, vacuum, json).await,
         Command::Backfill { topic, since } => stories::backfill(&app, &topic, since).await,
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,

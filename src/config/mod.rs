@@ -122,10 +122,12 @@ impl Config {
                 })
                 .transpose()?,
         };
+        let keep = keep(raw.storage.keep.as_deref(), &dedup).map_err(invalid)?;
         Ok(Config {
             path: path.to_path_buf(),
             storage: Storage {
                 database: resolve(raw.storage.database.unwrap_or_else(|| PathBuf::from("newswatch.db"))),
+                keep,
             },
             fetch,
             dedup,
@@ -392,6 +394,24 @@ fn topics(raw: Vec<RawTopic>, text: &str, path: &Path, email: &Email) -> Result<
         ));
     }
     Ok(topics)
+}
+
+/// How long texts are kept: 180 days unless the config says a duration or "forever".
+fn keep(raw: Option<&str>, dedup: &Dedup) -> Result<Option<Duration>, String> {
+    let keep = match raw.map(str::trim) {
+        None => Duration::from_secs(180 * 86_400),
+        Some("forever") => return Ok(None),
+        Some(s) => parse_duration(s).map_err(|e| format!("storage.keep: {e}, or \"forever\""))?,
+    };
+    // Younger stories are still being joined by other outlets' reports, by their texts.
+    if keep < dedup.window {
+        return Err(format!(
+            "storage.keep ({}) must be at least dedup.window ({}): stories younger than that are still compared by their texts",
+            crate::timefmt::format_duration(keep),
+            crate::timefmt::format_duration(dedup.window)
+        ));
+    }
+    Ok(Some(keep))
 }
 
 /// Whether two mailboxes are one address (display names and case aside).

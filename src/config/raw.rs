@@ -40,6 +40,8 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStorage {
     pub(super) database: Option<PathBuf>,
+    /// A duration, or "forever".
+    pub(super) keep: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -16,6 +16,8 @@ use url::Url;
 #[derive(Debug, Clone)]
 pub struct Storage {
     pub database: PathBuf,
+    /// How long stories keep their texts (`None`: forever); see `retention`.
+    pub keep: Option<Duration>,
 }
 
 /// The daemon's HTTP listener (`[http]`): off unless `listen` is set.

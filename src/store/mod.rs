@@ -12,6 +12,7 @@
 //! - `stories.rs`: stories and their entries read back, for `newswatch stories`.
 //! - `outbox.rs`: messages, each to one recipient, written before they are sent, and the
 //!   stories each carries.
+//! - `archive.rs`: the full-text index behind `newswatch search`; retention.
 //! - `followups.rs`: which outlets of a story each recipient was told of; stories mailed before
 //!   that other outlets have reported since.
 //!
@@ -29,6 +30,7 @@
 //! being one file, makes every earlier commit durable with it). This is the only place that
 //! chooses.
 
+mod archive;
 mod batch;
 mod checkpoint;
 mod clusters;
@@ -46,6 +48,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+pub use archive::{Found, Pruned};
 pub use items::{Ingest, PendingArticle};
 pub use outbox::{Attempt, Compose, NewMessage};
 pub use queue::Unsent;
@@ -122,6 +125,10 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         // WAL lets a `digest` run by hand read while the daemon writes. NORMAL: see "Durability".
+        // A new file gives pages freed by retention back a few at a time (`archive.rs`); an
+        // older one needs `newswatch prune --vacuum` once. Set before any table exists.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+            .map_err(open_err)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
         // Checkpoints are made by `checkpoint.rs`, on a thread of their own. The WAL file is cut
@@ -289,11 +296,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 10);
+        assert_eq!(store.schema_version().unwrap(), 11);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 10);
+        assert_eq!(again.schema_version().unwrap(), 11);
     }
 
     #[test]
@@ -324,7 +331,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 10);
+        assert_eq!(copy.schema_version().unwrap(), 11);
     }
 
     #[test]

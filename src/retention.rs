@@ -1,0 +1,118 @@
+//! Keeping the archive in bounds: the texts of stories older than `[storage] keep` are pruned,
+//! once a day, a few hundred stories per transaction so that polls and sends go on between
+//! them; then the freed pages are given back, so the file shrinks. What makes an old item
+//! known (its entries' source and GUID, its link keys, its title) stays forever, so it never
+//! returns as new; a story still queued, or in a message not sent yet, is never pruned.
+//!
+//! Also the daemon's upkeep between polls: the search index catches up (`search::catch_up`).
+//!
+//! Uses the store and `search`; never fetches or mails.
+
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::app::App;
+use crate::store::{Pruned, StoreError};
+
+/// Stories pruned per transaction.
+const BATCH: usize = 500;
+/// Free pages given back per transaction (8 MB of 4 KB pages).
+const SHRINK_PAGES: u32 = 2_048;
+/// How often the daemon prunes.
+pub const EVERY: Duration = Duration::from_secs(86_400);
+/// The `state` key of the last prune's time.
+const LAST_PRUNE: &str = "last_prune";
+
+/// What a prune did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Retention {
+    /// Stories whose texts were pruned.
+    pub pruned: usize,
+    /// Old stories kept because they are queued or not sent yet.
+    pub kept: usize,
+    /// The database file's size before and after (with its WAL), in bytes.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// The file cannot give pages back a few at a time (an older newswatch made it):
+    /// `newswatch prune --vacuum` once.
+    pub needs_vacuum: bool,
+}
+
+/// Prunes what is older than `keep` now, then shrinks the file (with `vacuum`, rewriting it
+/// whole: for a file that cannot shrink incrementally).
+pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention, StoreError> {
+    let path = app.config.storage.database.clone();
+    let mut out = Retention {
+        bytes_before: size(&path),
+        ..Retention::default()
+    };
+    let cutoff = Timestamp::now()
+        .checked_sub(jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(Timestamp::MIN);
+    loop {
+        let batch: Pruned = app.store(move |s| s.prune(cutoff, BATCH)).await?;
+        out.pruned += batch.stories;
+        out.kept += batch.kept;
+        if !batch.more {
+            break;
+        }
+    }
+    if vacuum {
+        app.store(|s| s.vacuum()).await?;
+    } else if app.store(|s| s.shrinks_incrementally()).await? {
+        while app.store(|s| s.shrink(SHRINK_PAGES)).await? > 0 {}
+    } else {
+        out.needs_vacuum = true;
+    }
+    let now = Timestamp::now().to_string();
+    app.store(move |s| s.set_state(LAST_PRUNE, &now)).await?;
+    app.store(|s| s.checkpoint()).await?;
+    out.bytes_after = size(&path);
+    Ok(out)
+}
+
+/// The daemon's upkeep, between polls: the search index catches up; once a day, the prune.
+pub async fn upkeep(app: &App) -> Result<(), StoreError> {
+    let indexed = crate::search::catch_up(app).await?;
+    if indexed > 0 {
+        tracing::debug!(stories = indexed, "search index updated");
+    }
+    let Some(keep) = app.config.storage.keep else {
+        return Ok(());
+    };
+    let last = app.store(|s| s.get_state(LAST_PRUNE)).await?;
+    let due = last.and_then(|l| l.parse::<Timestamp>().ok()).is_none_or(|at| {
+        Timestamp::now().duration_since(at) >= jiff::SignedDuration::try_from(EVERY).unwrap_or_default()
+    });
+    if !due {
+        return Ok(());
+    }
+    let done = prune(app, keep, false).await?;
+    tracing::info!(
+        pruned = done.pruned,
+        kept = done.kept,
+        mb_before = done.bytes_before / 1_000_000,
+        mb_after = done.bytes_after / 1_000_000,
+        "old stories' texts pruned"
+    );
+    if done.needs_vacuum && done.pruned > 0 {
+        tracing::warn!(
+            "the database file cannot shrink a little at a time (it was made by an older newswatch): \
+             run `newswatch prune --vacuum` once, while the daemon is stopped"
+        );
+    }
+    Ok(())
+}
+
+/// The database and its WAL, in bytes.
+fn size(path: &Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path.as_os_str(), wal.as_os_str()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}

@@ -1,0 +1,260 @@
+//! Searching the archive (`newswatch search`): the topics' query language over every stored
+//! story. The full-text index narrows the candidates to the stories that hold every trigram
+//! the query requires; the matcher decides, exactly as it does for topics, and gives the
+//! snippet. A query the index cannot narrow (only terms shorter than three characters, such
+//! as `US` or `日本`, or only exclusions) is checked by the matcher over the `--since` window.
+//!
+//! Uses the store, `query` and the matcher; never fetches.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::app::App;
+use crate::config::{AlertMode, Topic};
+use crate::matcher::{Matcher, MatcherError};
+use crate::model::{Entry, Snippet};
+use crate::query::{self, Expr, QueryError, Term};
+use crate::store::{Found, StoreError};
+
+/// The window a query the index cannot narrow is checked over, unless `--since` says.
+pub const UNNARROWED_WINDOW: Duration = Duration::from_secs(30 * 86_400);
+
+/// Stories indexed per transaction when the index catches up.
+const INDEX_BATCH: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the query does not parse: {0}")]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no source named {name:?} in the config")]
+    UnknownSource { name: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub query: String,
+    /// Only stories first seen at or after this.
+    pub since: Option<Timestamp>,
+    /// Only stories this source carried (its name in the config).
+    pub source: Option<String>,
+    pub limit: usize,
+}
+
+/// A story that matches, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Hit {
+    pub id: i64,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: Option<Timestamp>,
+    pub first_seen: Timestamp,
+    /// The sources that carried it, the lead's first.
+    pub sources: Vec<String>,
+    pub snippet: String,
+    /// Byte ranges of `snippet` where the query's terms are.
+    pub marks: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub hits: Vec<Hit>,
+    /// The FTS5 query the index narrowed by; `None`: every story of the window was checked.
+    pub narrowed_by: Option<String>,
+    /// How far back stories were checked when the index could not narrow.
+    pub window: Option<Timestamp>,
+    /// Stories the matcher checked.
+    pub checked: usize,
+}
+
+pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
+    let expr = query::parse(&search.query)?;
+    let topic = Topic {
+        name: "search".into(),
+        rule: expr.clone(),
+        case_sensitive: Vec::new(),
+        recipients: Vec::new(),
+        alert: AlertMode::Digest,
+    };
+    let matcher = Matcher::new(std::slice::from_ref(&topic))?;
+    if let Some(name) = &search.source
+        && !app.config.sources.iter().any(|s| &s.name == name)
+    {
+        return Err(SearchError::UnknownSource { name: name.clone() });
+    }
+    catch_up(app).await?;
+    let narrowed_by = narrowing(&expr);
+    let window = match (&narrowed_by, search.since) {
+        (None, None) => Some(ago(UNNARROWED_WINDOW)),
+        _ => None,
+    };
+    let since = search.since.or(window);
+    let fts = narrowed_by.clone();
+    let (hits, checked) = app
+        .store(move |s| {
+            let from = match since {
+                Some(t) => s.first_story_since(t)?,
+                None => 0,
+            };
+            let (mut hits, mut checked, mut below) = (Vec::new(), 0, i64::MAX);
+            // Small first (most searches want the newest few), then larger.
+            let mut batch = (search.limit * 2).max(50);
+            while hits.len() < search.limit {
+                let found = match &fts {
+                    Some(q) => s.search_candidates(q, from, below, search.source.as_deref(), batch)?,
+                    None => s.stories_below(from, below, search.source.as_deref(), batch)?,
+                };
+                let Some(last) = found.last() else { break };
+                below = last.id;
+                checked += found.len();
+                for f in found {
+                    if hits.len() == search.limit {
+                        break;
+                    }
+                    if let Some(hit) = check(&matcher, f, since) {
+                        hits.push(hit);
+                    }
+                }
+                batch = (batch * 4).min(20_000);
+            }
+            // The newest `limit` stored, newest published first.
+            hits.sort_by_key(|h: &Hit| std::cmp::Reverse(h.published.unwrap_or(h.first_seen)));
+            for hit in &mut hits {
+                hit.sources = s.story_sources(hit.id)?;
+            }
+            Ok::<_, StoreError>((hits, checked))
+        })
+        .await?;
+    Ok(Outcome {
+        hits,
+        narrowed_by,
+        window,
+        checked,
+    })
+}
+
+/// Brings the index up to date with the stories stored since it was last (a daemon does this
+/// after each round; a database only polled by hand may be behind).
+pub async fn catch_up(app: &App) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        let n = app.store(|s| s.index_for_search(INDEX_BATCH)).await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+fn check(matcher: &Matcher, found: Found, since: Option<Timestamp>) -> Option<Hit> {
+    if since.is_some_and(|t| found.first_seen < t) {
+        return None;
+    }
+    let entry = Entry {
+        guid: format!("story-{}", found.id),
+        link: found.link.clone(),
+        title: found.title.clone(),
+        body: found.text,
+        published: found.published,
+    };
+    let result = matcher.match_entry(&entry)?;
+    let Snippet { text, marks } = result.snippet;
+    Some(Hit {
+        id: found.id,
+        title: found.title,
+        link: found.link,
+        published: found.published,
+        first_seen: found.first_seen,
+        sources: Vec::new(),
+        snippet: text,
+        marks,
+    })
+}
+
+fn ago(d: Duration) -> Timestamp {
+    Timestamp::now()
+        .checked_sub(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(Timestamp::MIN)
+}
+
+/// The FTS5 query that every story matching `expr` satisfies: each term's words of three
+/// characters or more as ANDed trigrams (the index keeps no positions, so no phrases); `None`
+/// when nothing narrows (terms too short, exclusions, `site:`).
+pub fn narrowing(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Term(t) => term(t),
+        Expr::Near(a, b, _) => all([term(a), term(b)]),
+        Expr::And(xs) => all(xs.iter().map(narrowing)),
+        Expr::Or(xs) => {
+            let parts: Option<Vec<String>> = xs.iter().map(narrowing).collect();
+            let parts = parts?;
+            (!parts.is_empty()).then(|| format!("({})", parts.join(" OR ")))
+        }
+        Expr::Not(_) | Expr::Site(_) => None,
+    }
+}
+
+/// The parts that narrow, ANDed; `None` if none does.
+fn all(parts: impl IntoIterator<Item = Option<String>>) -> Option<String> {
+    let parts: Vec<String> = parts.into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| format!("({})", parts.join(" AND ")))
+}
+
+fn term(t: &Term) -> Option<String> {
+    let mut grams: Vec<String> = Vec::new();
+    let text: String = t.text.nfkc().flat_map(char::to_lowercase).collect();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let chars: Vec<char> = word.chars().collect();
+        for w in chars.windows(3) {
+            let gram: String = w.iter().collect();
+            let quoted = format!("\"{}\"", gram.replace('"', "\"\""));
+            if !grams.contains(&quoted) {
+                grams.push(quoted);
+            }
+        }
+    }
+    (!grams.is_empty()).then(|| format!("({})", grams.join(" AND ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(q: &str) -> Option<String> {
+        narrowing(&query::parse(q).unwrap())
+    }
+
+    #[test]
+    fn terms_become_their_trigrams() {
+        assert_eq!(n("NATO").as_deref(), Some(r#"("nat" AND "ato")"#));
+        assert_eq!(n("自衛隊").as_deref(), Some(r#"("自衛隊")"#));
+        // Words are split where the matcher would see a separator; short words add nothing.
+        assert_eq!(
+            n(r#""Self-Defense Forces""#).as_deref(),
+            Some(
+                r#"("sel" AND "elf" AND "def" AND "efe" AND "fen" AND "ens" AND "nse" AND "for" AND "orc" AND "rce" AND "ces")"#
+            )
+        );
+    }
+
+    #[test]
+    fn what_cannot_narrow_is_left_to_the_matcher() {
+        assert_eq!(n("US"), None);
+        assert_eq!(n("日本"), None);
+        assert_eq!(n("US -football"), None);
+        assert_eq!(n("US site:example.org"), None);
+        // An AND narrows by the parts that can; an OR only if every branch can.
+        assert_eq!(n("US NATO").as_deref(), Some(r#"(("nat" AND "ato"))"#));
+        assert_eq!(n("NATO OR US"), None);
+        assert_eq!(n("NATO -Russia").as_deref(), Some(r#"(("nat" AND "ato"))"#));
+        assert_eq!(
+            n("NATO OR Japan").as_deref(),
+            Some(r#"(("nat" AND "ato") OR ("jap" AND "apa" AND "pan"))"#)
+        );
+    }
+}

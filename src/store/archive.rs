@@ -1,0 +1,317 @@
+//! The archive: the full-text index behind `newswatch search`, and retention (texts of old
+//! stories pruned, the file shrunk).
+//!
+//! The index (`search_index`, migration V11) holds each story's text by its id, as trigrams
+//! without positions: it says which stories may hold a word, the matcher says which do. It is
+//! filled after polls, not inside them (`index_for_search`), in the order stories were stored,
+//! so that a poll pays nothing for it and an archive from before the index is indexed by the
+//! same path.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Store, StoreError, state_value, ts};
+
+/// The `state` key: every story up to this id is in the index.
+const INDEXED_UPTO: &str = "search_upto";
+/// The `state` key: every story up to this id is pruned or was too young when last looked at.
+const PRUNED_UPTO: &str = "prune_upto";
+
+/// Only stories the source named by the 4th parameter carried (NULL: any).
+const FROM_SOURCE: &str = "(?4 IS NULL OR EXISTS (SELECT 1 FROM entries e JOIN sources s ON s.id = e.source_id
+                           WHERE e.item_id = i.id AND s.name = ?4))";
+
+/// A stored story as `search` checks it against the query.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub id: i64,
+    pub title: String,
+    /// Summary, and the article when one was fetched.
+    pub text: String,
+    pub link: Option<String>,
+    pub published: Option<Timestamp>,
+    pub first_seen: Timestamp,
+}
+
+/// What one batch of retention did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    /// Stories whose texts were pruned.
+    pub stories: usize,
+    /// Stories old enough that were kept: queued, in a message not sent yet, or still
+    /// reported by recent entries.
+    pub kept: usize,
+    /// Whether stories older than the cutoff may remain (another batch is due).
+    pub more: bool,
+}
+
+impl Store {
+    /// Adds up to `limit` stories not yet in the search index (and those whose text changed
+    /// since); returns how many. 0: the index is complete.
+    pub fn index_for_search(&mut self, limit: usize) -> Result<usize, StoreError> {
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
+        let upto: i64 = state_value(&tx, INDEXED_UPTO)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut done: usize = 0;
+        let stale: Vec<i64> = tx
+            .prepare_cached("SELECT item_id FROM search_stale WHERE item_id <= ?1 ORDER BY item_id LIMIT ?2")?
+            .query_map(params![upto, limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &stale {
+            tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
+                .execute([id])?;
+            tx.prepare_cached("DELETE FROM search_stale WHERE item_id = ?1")?
+                .execute([id])?;
+            if let Some(text) = tx
+                .prepare_cached("SELECT title, body, article FROM items WHERE id = ?1 AND pruned = 0")?
+                .query_row([id], |r| text_from(r, 0))
+                .optional()?
+            {
+                add(&tx, *id, &text)?;
+            }
+            done += 1;
+        }
+        let fresh: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT id, title, body, article FROM items WHERE id > ?1 AND pruned = 0 ORDER BY id LIMIT ?2",
+            )?
+            .query_map(params![upto, limit - done as i64], |r| {
+                Ok((r.get(0)?, text_from(r, 1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (id, text) in &fresh {
+            add(&tx, *id, text)?;
+        }
+        if let Some((last, _)) = fresh.last() {
+            // Changed before they were indexed: indexed as they are now.
+            tx.prepare_cached("DELETE FROM search_stale WHERE item_id > ?1 AND item_id <= ?2")?
+                .execute(params![upto, last])?;
+            set_state(&tx, INDEXED_UPTO, *last)?;
+        }
+        tx.commit()?;
+        Ok(done + fresh.len())
+    }
+
+    /// How many stories are not in the search index yet.
+    pub fn unindexed(&self) -> Result<i64, StoreError> {
+        let upto: i64 = state_value(&self.conn, INDEXED_UPTO)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let fresh: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM items WHERE id > ?1", [upto], |r| r.get(0))?;
+        let stale: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM search_stale WHERE item_id <= ?1", [upto], |r| {
+                r.get(0)
+            })?;
+        Ok(fresh + stale)
+    }
+
+    /// Stories the index says may hold every trigram of `fts` (an FTS5 query), id below
+    /// `below` and at least `from`, newest (highest id) first, at most `limit`.
+    pub fn search_candidates(
+        &self,
+        fts: &str,
+        from: i64,
+        below: i64,
+        source: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT i.id, i.title, i.body, i.article, i.link, i.published, i.first_seen
+             FROM search_index f JOIN items i ON i.id = f.rowid
+             WHERE search_index MATCH ?1 AND f.rowid >= ?2 AND f.rowid < ?3 AND {FROM_SOURCE}
+             ORDER BY f.rowid DESC LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(params![fts, from, below, source, limit as i64], found)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stories with id below `below` and at least `from`, newest first, at most `limit`: for
+    /// queries the index cannot narrow.
+    pub fn stories_below(
+        &self,
+        from: i64,
+        below: i64,
+        source: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT i.id, i.title, i.body, i.article, i.link, i.published, i.first_seen
+             FROM items i WHERE i.id >= ?1 AND i.id < ?2 AND {FROM_SOURCE} ORDER BY i.id DESC LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![from, below, limit as i64, source], found)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The lowest story id first seen at or after `since` (stories are numbered as they are
+    /// stored, so ids follow time); one past the last story if none is.
+    pub fn first_story_since(&self, since: Timestamp) -> Result<i64, StoreError> {
+        let max: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM items", [], |r| r.get(0))?;
+        let mut at = self
+            .conn
+            .prepare_cached("SELECT first_seen FROM items WHERE id >= ?1 ORDER BY id LIMIT 1")?;
+        // Binary search by id: a few primary-key look-ups instead of an index on first_seen
+        // that every insert would pay for.
+        let (mut lo, mut hi) = (1, max + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let seen: Option<i64> = at.query_row([mid], |r| r.get(0)).optional()?;
+            match seen {
+                Some(s) if s < since.as_second() => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(lo)
+    }
+
+    /// The sources that carried each story, the lead's first.
+    pub fn story_sources(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.name FROM entries e JOIN sources s ON s.id = e.source_id JOIN items i ON i.id = e.item_id
+             WHERE e.item_id = ?1 GROUP BY s.id ORDER BY MIN(e.id = i.lead) DESC, MIN(e.id)",
+        )?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Prunes the texts of up to `limit` stories last reported before `cutoff`, oldest first:
+    /// summary, article and snippet, the entries' vectors and clustering keys, the index row.
+    /// Titles, links and every entry's (source, GUID) and link key stay. Stories queued, or in
+    /// a message not sent yet, are kept whatever their age.
+    pub fn prune(&mut self, cutoff: Timestamp, limit: usize) -> Result<Pruned, StoreError> {
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
+        let upto: i64 = state_value(&tx, PRUNED_UPTO)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let cutoff = cutoff.as_second();
+        let candidates: Vec<(i64, i64, String)> = tx
+            .prepare_cached(
+                "SELECT id, first_seen, state FROM items WHERE id > ?1 AND pruned = 0 ORDER BY id LIMIT ?2",
+            )?
+            .query_map(params![upto, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let unsent: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT d.item_id FROM outbox o JOIN deliveries d ON d.outbox_id = o.id WHERE o.state != 'sent'",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Pruned::default();
+        // Every story up to `floor` is pruned: the next batch starts after it. A story kept
+        // stops the floor, so that it is looked at again.
+        let (mut floor, mut floor_moves, mut young) = (upto, true, false);
+        for (id, first_seen, state) in &candidates {
+            if *first_seen >= cutoff {
+                // Stories are stored in time order: the rest are younger.
+                young = true;
+                break;
+            }
+            let last_seen: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(first_seen), 0) FROM entries WHERE item_id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            if state == "queued" || unsent.contains(id) || last_seen >= cutoff {
+                out.kept += 1;
+                floor_moves = false;
+                continue;
+            }
+            prune_story(&tx, *id)?;
+            out.stories += 1;
+            if floor_moves {
+                floor = *id;
+            }
+        }
+        out.more = !young && candidates.len() == limit;
+        set_state(&tx, PRUNED_UPTO, floor)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Gives up to `pages` free pages back to the file system (the file shrinks); returns how
+    /// many free pages remain. Does nothing on a file not made for it (see `vacuum`).
+    pub fn shrink(&mut self, pages: u32) -> Result<i64, StoreError> {
+        self.flush()?;
+        self.conn
+            .execute_batch(&format!("PRAGMA incremental_vacuum({pages})"))?;
+        Ok(self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?)
+    }
+
+    /// Copies the WAL into the database and empties it (what shrinking freed is counted once
+    /// the WAL is back to nothing); waits for readers, gives up quietly if one stays.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Whether free pages can be given back a few at a time (`auto_vacuum = INCREMENTAL`).
+    pub fn shrinks_incrementally(&self) -> Result<bool, StoreError> {
+        let mode: i64 = self.conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        Ok(mode == 2)
+    }
+
+    /// Rewrites the whole file, compact and able to shrink incrementally from then on. Takes
+    /// a while on a big archive, and needs as much free disk as the file takes.
+    pub fn vacuum(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+        Ok(())
+    }
+}
+
+fn prune_story(tx: &Connection, id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE items SET body = '', article = NULL, snippet = NULL, snippet_marks = NULL, pruned = 1 WHERE id = ?1",
+    )?
+    .execute([id])?;
+    tx.prepare_cached("UPDATE entries SET vector = NULL, keys = NULL WHERE item_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
+        .execute([id])?;
+    // The update above marked it for indexing again: it stays out.
+    tx.prepare_cached("DELETE FROM search_stale WHERE item_id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+fn add(tx: &Connection, id: i64, text: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO search_index (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![id, text])?;
+    Ok(())
+}
+
+fn set_state(tx: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value.to_string()])?;
+    Ok(())
+}
+
+/// Title, summary and article (the row's columns from `at` on) in one text, as the index
+/// holds it.
+fn text_from(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<String> {
+    let (title, body, article): (String, String, Option<String>) = (r.get(at)?, r.get(at + 1)?, r.get(at + 2)?);
+    Ok(match article {
+        Some(a) => format!("{title}\n{body}\n{a}"),
+        None => format!("{title}\n{body}"),
+    })
+}
+
+fn found(r: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
+    let (body, article): (String, Option<String>) = (r.get(2)?, r.get(3)?);
+    Ok(Found {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        text: match article {
+            Some(a) => format!("{body}\n\n{a}"),
+            None => body,
+        },
+        link: r.get(4)?,
+        published: r.get::<_, Option<i64>>(5)?.map(ts),
+        first_seen: ts(r.get(6)?),
+    })
+}
