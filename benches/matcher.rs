@@ -101,6 +101,7 @@ fn topics(n: usize) -> Vec<Topic> {
                 case_sensitive: Vec::new(),
                 recipients: Vec::new(),
                 alert: newswatch::config::AlertMode::Digest,
+                webhook: None,
             }
         })
         .collect()

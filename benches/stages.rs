@@ -89,6 +89,7 @@ fn stages(c: &mut Criterion) {
         case_sensitive: Vec::new(),
         recipients: Vec::new(),
         alert: newswatch::config::AlertMode::Digest,
+        webhook: None,
     }];
     let matcher = Matcher::new(&topics).unwrap();
     g.bench_function("match 50 entries", |b| {

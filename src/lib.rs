@@ -49,3 +49,4 @@ pub mod store;
 pub mod stories;
 pub mod text;
 pub mod timefmt;
+pub mod webhook;

@@ -191,7 +191,7 @@ impl Mailer {
                     .await
                     .map_err(|e| MailError::Smtp {
                         server: server.clone(),
-                        reason: smtp_reason(&e),
+                        reason: crate::text::error_chain(&e),
                         refused: e.is_permanent(),
                     })?;
                 Ok(Sent {
@@ -223,20 +223,6 @@ fn tls_parameters(host: &str, ca_file: Option<&PathBuf>) -> Result<TlsParameters
         host: host.to_string(),
         reason: e.to_string(),
     })
-}
-
-/// lettre's error and its cause, on one line ("permanent error (554): no thanks").
-fn smtp_reason(e: &lettre::transport::smtp::Error) -> String {
-    let mut reason = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !reason.contains(&text) {
-            reason = format!("{reason}: {text}");
-        }
-        cause = c.source();
-    }
-    crate::text::one_line(&reason)
 }
 
 /// Writes the message atomically (temporary file, fsync, rename), so a crash never leaves half a

@@ -200,6 +200,16 @@ pub enum MessageKind {
     Alert,
 }
 
+/// How an outbox message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// SMTP or an `.eml` file; the recipient is an address.
+    Mail,
+    /// An HTTP POST of one story as JSON; the recipient is the URL.
+    Webhook,
+}
+
 /// Where an outbox message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -224,6 +234,7 @@ pub struct QueuedStory {
 pub struct OutboxEntry {
     pub id: i64,
     pub kind: MessageKind,
+    pub channel: Channel,
     pub recipient: String,
     pub message_id: String,
     pub subject: String,

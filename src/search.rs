@@ -80,6 +80,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
         case_sensitive: Vec::new(),
         recipients: Vec::new(),
         alert: AlertMode::Digest,
+        webhook: None,
     };
     let matcher = Matcher::new(std::slice::from_ref(&topic))?;
     if let Some(name) = &search.source

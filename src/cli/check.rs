@@ -44,6 +44,9 @@ pub(super) fn print_summary(config: &Config) {
             let to: Vec<String> = t.recipients.iter().map(ToString::to_string).collect();
             notes.push(format!("to {}", to.join(", ")));
         }
+        if let Some(url) = &t.webhook {
+            notes.push(format!("webhook {}", crate::webhook::redacted(url.as_str())));
+        }
         let notes = if notes.is_empty() {
             String::new()
         } else {
@@ -115,6 +118,7 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
                 "query": t.rule.to_string(),
                 "alert": t.alert,
                 "recipients": t.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "webhook": t.webhook.as_ref().map(|u| crate::webhook::redacted(u.as_str())),
             })
         })
         .collect();

@@ -22,7 +22,7 @@ use lettre::message::Mailbox;
 pub use raw::{parse_duration, parse_size};
 pub use values::{
     Access, AlertMode, Dedup, Digest, Email, Fetch, Http, Retry, Smtp, Source, SourceKind, Storage, TlsMode, Topic,
-    TransportKind,
+    TransportKind, Webhook,
 };
 
 use raw::{RawConfig, RawDedup, RawDigest, RawEmail, RawFetch, RawTopic, ZoneName};
@@ -67,6 +67,7 @@ pub struct Config {
     pub digest: Digest,
     pub email: Email,
     pub http: Http,
+    pub webhook: Webhook,
     pub topics: Vec<Topic>,
     pub sources: Vec<Source>,
 }
@@ -107,7 +108,10 @@ impl Config {
         let dedup = dedup(raw.dedup).map_err(invalid)?;
         let digest = digest(raw.digest).map_err(invalid)?;
         let email = email(raw.email, &resolve, &env).map_err(invalid)?;
-        let topics = topics(raw.topic, text, path, &email)?;
+        let webhook = Webhook {
+            timeout: raw.webhook.timeout.map_or(Duration::from_secs(10), |d| d.0),
+        };
+        let topics = topics(raw.topic, text, path, &email, raw.webhook.url.as_ref().map(|u| &u.0))?;
         let sources = source::sources(raw.source, &fetch, &resolve, &env).map_err(invalid)?;
         let http = Http {
             listen: raw
@@ -134,6 +138,7 @@ impl Config {
             digest,
             email,
             http,
+            webhook,
             topics,
             sources,
         })
@@ -321,7 +326,13 @@ fn email(
 }
 
 /// The topics; a query that does not parse is reported at its line and column in `text`.
-fn topics(raw: Vec<RawTopic>, text: &str, path: &Path, email: &Email) -> Result<Vec<Topic>, ConfigError> {
+fn topics(
+    raw: Vec<RawTopic>,
+    text: &str,
+    path: &Path,
+    email: &Email,
+    webhook: Option<&url::Url>,
+) -> Result<Vec<Topic>, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -386,6 +397,7 @@ fn topics(raw: Vec<RawTopic>, text: &str, path: &Path, email: &Email) -> Result<
             case_sensitive: t.case_sensitive.unwrap_or_default(),
             recipients,
             alert: t.alert.unwrap_or(AlertMode::Digest),
+            webhook: t.webhook.map(|u| u.0).or_else(|| webhook.cloned()),
         });
     }
     if topics.is_empty() {

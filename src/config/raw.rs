@@ -31,6 +31,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) http: RawHttp,
     #[serde(default)]
+    pub(super) webhook: RawWebhook,
+    #[serde(default)]
     pub(super) topic: Vec<RawTopic>,
     #[serde(default)]
     pub(super) source: Vec<RawSource>,
@@ -107,6 +109,14 @@ pub(super) struct RawTopic {
     pub(super) case_sensitive: Option<Vec<String>>,
     pub(super) to: Option<Vec<Address>>,
     pub(super) alert: Option<AlertMode>,
+    pub(super) webhook: Option<HttpUrl>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub(super) url: Option<HttpUrl>,
+    pub(super) timeout: Option<ConfigDuration>,
 }
 
 #[derive(Deserialize, Default)]
@@ -341,7 +351,7 @@ impl<'de> Deserialize<'de> for HttpUrl {
         let url = Url::parse(s.trim()).map_err(|e| serde::de::Error::custom(format!("invalid URL {s:?}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(serde::de::Error::custom(format!(
-                "invalid URL {s:?}: only http:// and https:// URLs can be polled"
+                "invalid URL {s:?}: only http:// and https:// URLs work here"
             )));
         }
         Ok(HttpUrl(url))

@@ -149,6 +149,14 @@ pub struct Topic {
     /// Who gets this topic's stories: its own `to`, else `email.to`.
     pub recipients: Vec<Mailbox>,
     pub alert: AlertMode,
+    /// Where each new story is POSTed as JSON: the topic's `webhook`, else `[webhook] url`.
+    pub webhook: Option<Url>,
+}
+
+/// Webhooks (`[webhook]`): how long a POST may take.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub timeout: Duration,
 }
 
 /// When a topic's new stories are mailed.

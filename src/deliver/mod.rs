@@ -6,7 +6,7 @@
 //! The promise, per recipient: each story reaches each recipient in one message only, and a
 //! crash at any point leads at worst to that same message arriving twice.
 //!
-//! Uses the store, `digest`, `mail`, `health` (the footer) and `schedule` (retries); never
+//! Uses the store, `digest`, `mail`, `webhook`, `health` (the footer) and `schedule` (retries); never
 //! fetches or polls.
 
 mod route;
@@ -24,9 +24,10 @@ use crate::config::Config;
 use crate::digest::{self, Layout, Placed};
 use crate::health;
 use crate::mail::{self, MailError};
-use crate::model::{Attention, FollowUp, MessageKind, MessageState, OutboxEntry, QueuedStory, ReaderHistory};
+use crate::model::{Attention, Channel, FollowUp, MessageKind, MessageState, OutboxEntry, QueuedStory, ReaderHistory};
 use crate::store::{NewMessage, StoreError};
 use crate::timefmt::format_time;
+use crate::webhook;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
@@ -96,6 +97,7 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                     let message = mailer.format(&r.recipient, &d.subject, (&d.text, &d.html), &references)?;
                     ids.push(tx.add_message(&NewMessage {
                         kind,
+                        channel: Channel::Mail,
                         recipient: r.address.clone(),
                         message_id: message.message_id,
                         subject: d.subject,
@@ -103,6 +105,21 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                         items: r.stories.iter().map(|p| queue[p.story].story.id).collect(),
                         follow_ups: history.follow_ups.iter().map(|f| f.story).collect(),
                     })?);
+                }
+                for hook in &routing.hooks {
+                    for p in &hook.stories {
+                        let story = &queue[p.story].story;
+                        ids.push(tx.add_message(&NewMessage {
+                            kind: MessageKind::Alert,
+                            channel: Channel::Webhook,
+                            recipient: hook.url.clone(),
+                            message_id: format!("newswatch-{}-{:016x}", story.id, fastrand::u64(..)),
+                            subject: story.title.clone(),
+                            message: webhook::document(story, &p.topic, &p.also),
+                            items: vec![story.id],
+                            follow_ups: Vec::new(),
+                        })?);
+                    }
                 }
                 tx.mark_noticed(&noticed)?;
                 tx.mark_done(&routing.done)?;
@@ -187,12 +204,12 @@ pub async fn alerts_now(app: &App) -> Result<Vec<OutboxEntry>, DeliverError> {
     Ok(app.store(move |s| s.outbox_entries(&composed)).await?)
 }
 
-/// Whether any topic is mailed right away.
+/// Whether any topic is mailed right away, or posted to a webhook (always right away).
 pub fn has_alerts(config: &Config) -> bool {
     config
         .topics
         .iter()
-        .any(|t| t.alert == crate::config::AlertMode::Immediate)
+        .any(|t| t.alert == crate::config::AlertMode::Immediate || t.webhook.is_some())
 }
 
 /// How long a command waits for another process (the daemon) to finish sending.

@@ -6,6 +6,9 @@
 //! first message that goes to them, under the first of their matching topics in config order,
 //! with the others named. An alert carries only stories one of whose immediate topics names
 //! the recipient; a digest carries every story still due to them.
+//!
+//! Webhooks are recipients too, known by their URL: a story goes to each webhook of its
+//! topics once, at the first composition after it was queued, whatever the topics' `alert`.
 
 use lettre::message::Mailbox;
 
@@ -33,10 +36,19 @@ pub struct Route {
     pub takes_digests: bool,
 }
 
+/// What one webhook gets now: one post per story.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub url: String,
+    pub stories: Vec<Placement>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Routing {
     /// One per recipient, in config order, empty ones included.
     pub routes: Vec<Route>,
+    /// One per webhook with stories due, in config order.
+    pub hooks: Vec<Hook>,
     /// Item ids every recipient they are due to now has (or will have once these go out).
     pub done: Vec<i64>,
 }
@@ -64,6 +76,7 @@ pub fn route(config: &Config, kind: MessageKind, queue: &[QueuedStory]) -> Routi
         })
         .collect();
     let mut done = Vec::new();
+    let mut hooks: Vec<Hook> = Vec::new();
     for (index, queued) in queue.iter().enumerate() {
         let hits: Vec<&str> = queued.story.hits.iter().map(|h| h.topic.as_str()).collect();
         // In config order; stored topics the config no longer has come last, for `email.to`.
@@ -103,11 +116,36 @@ pub fn route(config: &Config, kind: MessageKind, queue: &[QueuedStory]) -> Routi
                 also: theirs[1..].to_vec(),
             });
         }
+        let mut urls: Vec<&str> = Vec::new();
+        for url in matched.iter().filter_map(|t| t.webhook.as_ref()).map(url::Url::as_str) {
+            if !urls.contains(&url) && !queued.delivered_to.iter().any(|d| d == url) {
+                urls.push(url);
+            }
+        }
+        for url in urls {
+            let theirs: Vec<String> = matched
+                .iter()
+                .filter(|t| t.webhook.as_ref().is_some_and(|u| u.as_str() == url))
+                .map(|t| t.name.clone())
+                .collect();
+            let placement = Placement {
+                story: index,
+                topic: theirs[0].clone(),
+                also: theirs[1..].to_vec(),
+            };
+            match hooks.iter_mut().find(|h| h.url == url) {
+                Some(h) => h.stories.push(placement),
+                None => hooks.push(Hook {
+                    url: url.to_string(),
+                    stories: vec![placement],
+                }),
+            }
+        }
         if complete {
             done.push(queued.story.id);
         }
     }
-    Routing { routes, done }
+    Routing { routes, hooks, done }
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@ use jiff::Timestamp;
 
 use crate::app::App;
 use crate::mail::Formatted;
+use crate::model::{Channel, OutboxEntry};
 use crate::schedule;
 use crate::store::{Attempt, StoreError};
+use crate::webhook::{self, Poster, WebhookError};
 
 /// The right to send, for as long as it lives.
 pub struct SendLock {
@@ -76,26 +78,21 @@ pub async fn send_due(
     // Due when the pass began: a message that fails in this pass waits for the next one, however
     // long this one takes, so that it is not refused several times in one go.
     let started = Timestamp::now();
+    let mut poster = None;
     while !stopping() {
         let Some((entry, bytes)) = app.store(move |s| s.due_message(started)).await? else {
             break;
         };
-        let message = Formatted {
-            message_id: entry.message_id.clone(),
-            bytes,
-        };
         let id = entry.id;
-        match app.mailer.send(&entry.recipient, &message).await {
-            Ok(sent) => {
-                let destination = sent.destination.clone();
-                app.store(move |s| s.message_sent(id, &destination, Timestamp::now()))
-                    .await?;
-                tracing::info!(id, kind = ?entry.kind, to = %entry.recipient, stories = entry.stories, destination = %sent.destination, "message sent");
+        match transmit(app, &entry, bytes, &mut poster).await {
+            Ok(destination) => {
+                let at = destination.clone();
+                app.store(move |s| s.message_sent(id, &at, Timestamp::now())).await?;
+                tracing::info!(id, kind = ?entry.kind, to = %shown(&entry), stories = entry.stories, %destination, "message sent");
                 pass.sent.push(id);
             }
-            Err(error) => {
+            Err((error, refused)) => {
                 let now = Timestamp::now();
-                let refused = error.is_refusal();
                 let next_attempt =
                     schedule::message_retry(&app.config.email.retry, entry.attempts, entry.refusals, refused, now);
                 let attempt = Attempt {
@@ -106,10 +103,10 @@ pub async fn send_due(
                 app.store(move |s| s.message_failed(id, &attempt, now)).await?;
                 match next_attempt {
                     Some(at) => {
-                        tracing::warn!(id, to = %entry.recipient, %error, next_attempt = %at, "message not sent")
+                        tracing::warn!(id, to = %shown(&entry), %error, next_attempt = %at, "message not sent")
                     }
                     None => {
-                        tracing::error!(id, to = %entry.recipient, %error, "message refused three times: parked until `newswatch outbox retry`")
+                        tracing::error!(id, to = %shown(&entry), %error, "message refused three times: parked until `newswatch outbox retry`")
                     }
                 }
                 pass.failed.push(id);
@@ -117,4 +114,46 @@ pub async fn send_due(
         }
     }
     Ok(pass)
+}
+
+/// Hands one message to its transport: where it went, or why not and whether that was a
+/// refusal. The webhook client is made for the first webhook message of a pass.
+async fn transmit(
+    app: &App,
+    entry: &OutboxEntry,
+    bytes: Vec<u8>,
+    poster: &mut Option<Poster>,
+) -> Result<String, (String, bool)> {
+    match entry.channel {
+        Channel::Mail => {
+            let message = Formatted {
+                message_id: entry.message_id.clone(),
+                bytes,
+            };
+            match app.mailer.send(&entry.recipient, &message).await {
+                Ok(sent) => Ok(sent.destination),
+                Err(e) => Err((e.to_string(), e.is_refusal())),
+            }
+        }
+        Channel::Webhook => {
+            let failed = |e: WebhookError| (e.to_string(), e.is_refusal());
+            let p = match poster {
+                Some(p) => p,
+                None => poster
+                    .insert(Poster::new(app.config.webhook.timeout, &app.config.fetch.user_agent).map_err(failed)?),
+            };
+            match p.post(&entry.recipient, bytes, &entry.message_id).await {
+                Ok(status) => Ok(format!("{} ({status})", webhook::redacted(&entry.recipient))),
+                Err(e) => Err(failed(e)),
+            }
+        }
+    }
+}
+
+/// The recipient as logs show it: a webhook's URL without its path (often a secret).
+fn shown(entry: &OutboxEntry) -> String {
+    match entry.channel {
+        Channel::Mail => entry.recipient.clone(),
+        Channel::Webhook => webhook::redacted(&entry.recipient),
+    }
 }

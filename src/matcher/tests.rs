@@ -10,6 +10,7 @@ fn topic(name: &str, rule: Expr) -> Topic {
         case_sensitive: Vec::new(),
         recipients: Vec::new(),
         alert: crate::config::AlertMode::Digest,
+        webhook: None,
     }
 }
 

@@ -8,13 +8,14 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Store, StoreError, followups, queue, ts};
-use crate::model::{MessageKind, MessageState, OutboxEntry, QueuedStory};
+use crate::model::{Channel, MessageKind, MessageState, OutboxEntry, QueuedStory};
 
 /// A message ready for the outbox.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub kind: MessageKind,
-    /// The address, lower case.
+    pub channel: Channel,
+    /// The address, lower case; a webhook's URL.
     pub recipient: String,
     pub message_id: String,
     pub subject: String,
@@ -43,7 +44,7 @@ pub struct Compose<'a> {
 }
 
 const COLUMNS: &str = "id, kind, recipient, message_id, subject, stories, created_at, state, attempts, refusals,
-                       next_attempt, last_attempt, last_error, sent_at, destination";
+                       next_attempt, last_attempt, last_error, sent_at, destination, channel";
 
 impl Store {
     /// Puts new messages into the outbox: `write` reads the queue and adds messages through
@@ -71,7 +72,7 @@ impl Store {
                     "SELECT {COLUMNS}, message FROM outbox WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY id LIMIT 1"
                 ),
                 params![now.as_second()],
-                |r| Ok((entry(r)?, r.get::<_, Vec<u8>>(15)?)),
+                |r| Ok((entry(r)?, r.get::<_, Vec<u8>>(16)?)),
             )
             .optional()?)
     }
@@ -187,8 +188,8 @@ impl Compose<'_> {
     /// Adds a message and gives it its stories; returns its id.
     pub fn add_message(&self, m: &NewMessage) -> Result<i64, StoreError> {
         self.conn.execute(
-            "INSERT INTO outbox (kind, recipient, message_id, subject, message, stories, created_at, next_attempt)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            "INSERT INTO outbox (kind, recipient, message_id, subject, message, stories, created_at, next_attempt, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
             params![
                 kind_name(m.kind),
                 m.recipient,
@@ -196,7 +197,11 @@ impl Compose<'_> {
                 m.subject,
                 m.message,
                 m.items.len() as i64,
-                self.now
+                self.now,
+                match m.channel {
+                    Channel::Mail => "mail",
+                    Channel::Webhook => "webhook",
+                }
             ],
         )?;
         let id = self.conn.last_insert_rowid();
@@ -260,6 +265,10 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
         last_error: r.get(12)?,
         sent_at: r.get::<_, Option<i64>>(13)?.map(ts),
         destination: r.get(14)?,
+        channel: match r.get::<_, String>(15)?.as_str() {
+            "webhook" => Channel::Webhook,
+            _ => Channel::Mail,
+        },
     })
 }
 

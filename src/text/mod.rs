@@ -19,6 +19,20 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// An error and its causes on one line, each said once ("permanent error (554): no thanks").
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !reason.contains(&text) {
+            reason = format!("{reason}: {text}");
+        }
+        cause = c.source();
+    }
+    one_line(&reason)
+}
+
 /// Control characters (CR and LF above all) removed and runs of whitespace made one space, so
 /// that text from a feed cannot start a new header or line.
 pub fn one_line(s: &str) -> String {

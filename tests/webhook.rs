@@ -1,0 +1,185 @@
+//! Webhooks, with the real binary and a recording HTTP server on 127.0.0.1: one JSON POST per
+//! new story, through the outbox (a failed POST is tried again with the same body and
+//! Idempotency-Key, a story is posted once), a topic's own webhook or the global one.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::*;
+
+/// One POST as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Posted {
+    path: String,
+    key: String,
+    content_type: String,
+    body: serde_json::Value,
+}
+
+/// A receiver that records every POST and answers with the next status of `answers` (the
+/// last one again once they run out).
+async fn receiver(answers: Vec<u16>) -> (http::Server, Arc<Mutex<Vec<Posted>>>) {
+    let seen: Arc<Mutex<Vec<Posted>>> = Arc::default();
+    let answers = Arc::new(Mutex::new(answers));
+    let handler = {
+        let seen = Arc::clone(&seen);
+        move |uri: axum::http::Uri, headers: HeaderMap, body: axum::body::Bytes| {
+            let (seen, answers) = (Arc::clone(&seen), Arc::clone(&answers));
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                seen.lock().unwrap().push(Posted {
+                    path: uri.path().to_string(),
+                    key: header("idempotency-key"),
+                    content_type: header("content-type"),
+                    body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                });
+                let mut answers = answers.lock().unwrap();
+                let status = if answers.len() > 1 {
+                    answers.remove(0)
+                } else {
+                    answers[0]
+                };
+                StatusCode::from_u16(status).unwrap()
+            }
+        }
+    };
+    let router = Router::new()
+        .route("/hook", post(handler.clone()))
+        .route("/all", post(handler));
+    (http::serve(router).await, seen)
+}
+
+async fn news(feeds: &FeedServer) {
+    let d = rfc2822_hours_ago(1);
+    let items = [
+        Item {
+            guid: "1",
+            title: "NATO & EU ministers \"meet\" in Brussels",
+            link: "https://wire.example/nato?a=1&b=2",
+            text: "NATO defence ministers met in Brussels.",
+            date: &d,
+        },
+        Item {
+            guid: "2",
+            title: "Rice harvest up in Niigata",
+            link: "https://wire.example/rice",
+            text: "Farmers in Niigata brought in more rice.",
+            date: &d,
+        },
+        Item {
+            guid: "3",
+            title: "Typhoon nears Okinawa",
+            link: "https://wire.example/typhoon",
+            text: "A typhoon is expected to reach Okinawa on Friday.",
+            date: &d,
+        },
+    ];
+    feeds.serve("/rss.xml", "application/rss+xml", rss(&items)).await;
+}
+
+fn config(feeds: &FeedServer, webhooks: &str, topics: &str) -> String {
+    format!(
+        "[email]\nto = [\"desk@example.org\"]\nretry = \"1s\"\nretry_max = \"1s\"\nretry_refused = \"1s\"\n\n\
+         {webhooks}\n[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\n{topics}\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n",
+        feeds.url("/rss.xml")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_new_story_is_posted_once_as_json_and_a_failed_post_is_tried_again() {
+    let feeds = FeedServer::start().await;
+    news(&feeds).await;
+    // The first POST fails (503), every later one is taken.
+    let (hook, seen) = receiver(vec![503, 200]).await;
+    let topics = format!(
+        "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\nwebhook = \"{}\"\n\n\
+         [[topic]]\nname = \"Weather\"\nkeywords = [\"typhoon\"]\n",
+        hook.url("/hook")
+    );
+    let sandbox = Sandbox::new(&config(&feeds, "", &topics));
+    sandbox.run(&["poll"]).await.ok();
+
+    // One story matched the topic with a webhook: one POST, refused for now.
+    let posts = seen.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let first = &posts[0];
+    assert_eq!(first.path, "/hook");
+    assert_eq!(first.content_type, "application/json");
+    assert!(first.key.starts_with("newswatch-"), "{first:?}");
+    assert_eq!(first.body["topic"], "NATO");
+    assert_eq!(first.body["title"], "NATO & EU ministers \"meet\" in Brussels");
+    assert_eq!(first.body["link"], "https://wire.example/nato?a=1&b=2");
+    assert_eq!(first.body["sources"], serde_json::json!(["Wire"]));
+    assert_eq!(first.body["keywords"], serde_json::json!(["NATO"]));
+    assert!(first.body["snippet"].as_str().unwrap().contains("defence ministers"));
+    assert_eq!(
+        first.body["text"],
+        "NATO: NATO & EU ministers \"meet\" in Brussels https://wire.example/nato?a=1&b=2"
+    );
+    let outbox = sandbox.run(&["outbox"]).await;
+    assert!(
+        outbox.ok().stdout.contains("503"),
+        "the error is shown: {}",
+        outbox.stdout
+    );
+
+    // Tried again: the same document under the same key, taken this time.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    sandbox.run(&["outbox", "retry"]).await.ok();
+    let posts = seen.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[1].key, posts[0].key);
+    assert_eq!(posts[1].body, posts[0].body);
+
+    // Nothing new, nothing posted again, even when the digest goes out.
+    sandbox.run(&["poll"]).await.ok();
+    sandbox.run(&["digest"]).await.ok();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    // The story went out by mail too (the topic's recipients are email.to), in the digest.
+    let eml = eml_files(&sandbox.path("digests"));
+    assert_eq!(eml.len(), 1, "{eml:?}");
+    let text = std::fs::read_to_string(&eml[0]).unwrap();
+    assert!(text.contains("ministers \"meet\" in Brussels"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_webhook_serves_topics_without_their_own_and_a_refusal_is_not_repeated_at_once() {
+    let feeds = FeedServer::start().await;
+    news(&feeds).await;
+    let (hook, seen) = receiver(vec![200]).await;
+    let (refusing, refused) = receiver(vec![400]).await;
+    let topics = format!(
+        "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n\n\
+         [[topic]]\nname = \"Weather\"\nkeywords = [\"typhoon\"]\nwebhook = \"{}\"\n",
+        refusing.url("/hook")
+    );
+    let webhooks = format!("[webhook]\nurl = \"{}\"\ntimeout = \"5s\"\n", hook.url("/all"));
+    let sandbox = Sandbox::new(&config(&feeds, &webhooks, &topics));
+    sandbox.run(&["check"]).await.ok();
+    sandbox.run(&["poll"]).await.ok();
+
+    let posts = seen.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].path, "/all");
+    assert_eq!(posts[0].body["topic"], "NATO");
+    let refusals = refused.lock().unwrap().clone();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].body["topic"], "Weather");
+    // A refusal waits for its retry time; the log names the host, not the URL's secret path.
+    let again = sandbox.run(&["poll"]).await;
+    assert_eq!(refused.lock().unwrap().len(), 1);
+    let outbox = sandbox.run(&["outbox"]).await;
+    assert!(outbox.ok().stdout.contains("400"), "{}", outbox.stdout);
+    assert!(!again.stderr.contains("/hook"), "{}", again.stderr);
+}
