@@ -20,6 +20,8 @@ use crate::store::{Pruned, StoreError};
 const BATCH: usize = 500;
 /// Free pages given back per transaction (8 MB of 4 KB pages).
 const SHRINK_PAGES: u32 = 2_048;
+/// Pages of the search index merged per transaction after a prune.
+const MERGE_PAGES: u32 = 1_000;
 /// How often the daemon prunes.
 pub const EVERY: Duration = Duration::from_secs(86_400);
 /// The `state` key of the last prune's time.
@@ -58,6 +60,10 @@ pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention,
         if !batch.more {
             break;
         }
+    }
+    // The index's pruned rows go with its segments, merged a few pages per transaction.
+    if out.pruned > 0 {
+        while app.store(|s| s.compact_index(MERGE_PAGES)).await? {}
     }
     if vacuum {
         app.store(|s| s.vacuum()).await?;

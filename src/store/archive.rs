@@ -17,6 +17,9 @@ const INDEXED_UPTO: &str = "search_upto";
 /// The `state` key: every story up to this id is pruned or was too young when last looked at.
 const PRUNED_UPTO: &str = "prune_upto";
 
+/// A story's text as the index holds it: title, summary, article.
+const TEXT: &str = "title || char(10) || body || coalesce(char(10) || article, '')";
+
 /// Only stories the source named by the 4th parameter carried (NULL: any).
 const FROM_SOURCE: &str = "(?4 IS NULL OR EXISTS (SELECT 1 FROM entries e JOIN sources s ON s.id = e.source_id
                            WHERE e.item_id = i.id AND s.name = ?4))";
@@ -46,52 +49,48 @@ pub struct Pruned {
 }
 
 impl Store {
-    /// Adds up to `limit` stories not yet in the search index (and those whose text changed
-    /// since); returns how many. 0: the index is complete.
+    /// Adds up to `limit` stories not yet in the search index, and every story whose text
+    /// changed since it was indexed; returns how many. 0: the index is complete.
+    ///
+    /// One statement per kind of change: FTS5 writes its pending changes out (and merges
+    /// segments) at every statement's savepoint, so a statement per story cost 10 times more.
     pub fn index_for_search(&mut self, limit: usize) -> Result<usize, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let upto: i64 = state_value(&tx, INDEXED_UPTO)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut done: usize = 0;
-        let stale: Vec<i64> = tx
-            .prepare_cached("SELECT item_id FROM search_stale WHERE item_id <= ?1 ORDER BY item_id LIMIT ?2")?
-            .query_map(params![upto, limit], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for id in &stale {
-            tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
-                .execute([id])?;
-            tx.prepare_cached("DELETE FROM search_stale WHERE item_id = ?1")?
-                .execute([id])?;
-            if let Some(text) = tx
-                .prepare_cached("SELECT title, body, article FROM items WHERE id = ?1 AND pruned = 0")?
-                .query_row([id], |r| text_from(r, 0))
-                .optional()?
-            {
-                add(&tx, *id, &text)?;
-            }
-            done += 1;
-        }
-        let fresh: Vec<(i64, String)> = tx
-            .prepare_cached(
-                "SELECT id, title, body, article FROM items WHERE id > ?1 AND pruned = 0 ORDER BY id LIMIT ?2",
+        let stale: i64 = tx
+            .prepare_cached("SELECT COUNT(*) FROM search_stale WHERE item_id <= ?1")?
+            .query_row([upto], |r| r.get(0))?;
+        if stale > 0 {
+            tx.prepare_cached(
+                "DELETE FROM search_index WHERE rowid IN (SELECT item_id FROM search_stale WHERE item_id <= ?1)",
             )?
-            .query_map(params![upto, limit - done as i64], |r| {
-                Ok((r.get(0)?, text_from(r, 1)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        for (id, text) in &fresh {
-            add(&tx, *id, text)?;
+            .execute([upto])?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO search_index (rowid, text) SELECT id, {TEXT} FROM items
+                 WHERE id IN (SELECT item_id FROM search_stale WHERE item_id <= ?1) AND pruned = 0"
+            ))?
+            .execute([upto])?;
         }
-        if let Some((last, _)) = fresh.last() {
-            // Changed before they were indexed: indexed as they are now.
-            tx.prepare_cached("DELETE FROM search_stale WHERE item_id > ?1 AND item_id <= ?2")?
+        let last: Option<i64> = tx
+            .prepare_cached("SELECT MAX(id) FROM (SELECT id FROM items WHERE id > ?1 ORDER BY id LIMIT ?2)")?
+            .query_row(params![upto, limit as i64], |r| r.get(0))?;
+        let mut fresh = 0;
+        if let Some(last) = last {
+            fresh = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO search_index (rowid, text) SELECT id, {TEXT} FROM items
+                     WHERE id > ?1 AND id <= ?2 AND pruned = 0"
+                ))?
                 .execute(params![upto, last])?;
-            set_state(&tx, INDEXED_UPTO, *last)?;
+            set_state(&tx, INDEXED_UPTO, last)?;
         }
+        // Changed before they were indexed (indexed as they are now), or indexed again above.
+        tx.prepare_cached("DELETE FROM search_stale WHERE item_id <= ?1")?
+            .execute([last.unwrap_or(upto)])?;
         tx.commit()?;
-        Ok(done + fresh.len())
+        Ok(stale as usize + fresh)
     }
 
     /// How many stories are not in the search index yet.
@@ -204,6 +203,7 @@ impl Store {
         // Every story up to `floor` is pruned: the next batch starts after it. A story kept
         // stops the floor, so that it is looked at again.
         let (mut floor, mut floor_moves, mut young) = (upto, true, false);
+        let mut pruned: Vec<i64> = Vec::new();
         for (id, first_seen, state) in &candidates {
             if *first_seen >= cutoff {
                 // Stories are stored in time order: the rest are younger.
@@ -219,11 +219,15 @@ impl Store {
                 continue;
             }
             prune_story(&tx, *id)?;
+            pruned.push(*id);
             out.stories += 1;
             if floor_moves {
                 floor = *id;
             }
         }
+        // In one statement: see `index_for_search`.
+        tx.prepare_cached("DELETE FROM search_index WHERE rowid IN (SELECT value FROM json_each(?1))")?
+            .execute([serde_json::to_string(&pruned).unwrap_or_default()])?;
         out.more = !young && candidates.len() == limit;
         set_state(&tx, PRUNED_UPTO, floor)?;
         tx.commit()?;
@@ -237,6 +241,22 @@ impl Store {
         self.conn
             .execute_batch(&format!("PRAGMA incremental_vacuum({pages})"))?;
         Ok(self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?)
+    }
+
+    /// Merges up to `pages` pages of the search index's segments, dropping the rows pruned
+    /// from them; `false` once there is nothing left to merge.
+    pub fn compact_index(&mut self, pages: u32) -> Result<bool, StoreError> {
+        let tx = super::batch::write(&mut self.conn, &self.batch)?;
+        let before = tx.total_changes();
+        // Negative: merge whatever segments there are, not only those of one level.
+        tx.execute(
+            "INSERT INTO search_index (search_index, rank) VALUES ('merge', ?1)",
+            [-i64::from(pages)],
+        )?;
+        // FTS5's way of saying it did something: more than the one row of the command.
+        let worked = tx.total_changes() - before > 1;
+        tx.commit()?;
+        Ok(worked)
     }
 
     /// Copies the WAL into the database and empties it (what shrinking freed is counted once
@@ -277,28 +297,12 @@ fn prune_story(tx: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn add(tx: &Connection, id: i64, text: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO search_index (rowid, text) VALUES (?1, ?2)")?
-        .execute(params![id, text])?;
-    Ok(())
-}
-
 fn set_state(tx: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
     .execute(params![key, value.to_string()])?;
     Ok(())
-}
-
-/// Title, summary and article (the row's columns from `at` on) in one text, as the index
-/// holds it.
-fn text_from(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<String> {
-    let (title, body, article): (String, String, Option<String>) = (r.get(at)?, r.get(at + 1)?, r.get(at + 2)?);
-    Ok(match article {
-        Some(a) => format!("{title}\n{body}\n{a}"),
-        None => format!("{title}\n{body}"),
-    })
 }
 
 fn found(r: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {

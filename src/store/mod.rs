@@ -296,11 +296,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 11);
+        assert_eq!(store.schema_version().unwrap(), 12);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 11);
+        assert_eq!(again.schema_version().unwrap(), 12);
     }
 
     #[test]
@@ -317,7 +317,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 10"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 12"),
             "{e}"
         );
     }
@@ -331,7 +331,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 11);
+        assert_eq!(copy.schema_version().unwrap(), 12);
     }
 
     #[test]
