@@ -1,15 +1,16 @@
 //! Searching the archive (`newswatch search`): the topics' query language over every stored
 //! story. The full-text index narrows the candidates to the stories that hold every trigram
 //! the query requires; the matcher decides, exactly as it does for topics, and gives the
-//! snippet. A query the index cannot narrow (only terms shorter than three characters, such
-//! as `US` or `日本`, or only exclusions) is checked by the matcher over the `--since` window.
+//! snippet. The index holds words with their edges (`text::searchable`), so `US` narrows by
+//! ` us` and `us `; a query it cannot narrow (only terms of one or two characters in a script
+//! written without spaces, such as `日本`, or `site:` and exclusions besides) is checked by the
+//! matcher over the `--since` window.
 //!
 //! Uses the store, `query` and the matcher; never fetches.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::app::App;
 use crate::config::{AlertMode, Topic};
@@ -206,17 +207,30 @@ fn all(parts: impl IntoIterator<Item = Option<String>>) -> Option<String> {
     (!parts.is_empty()).then(|| format!("({})", parts.join(" AND ")))
 }
 
+/// A term's trigrams as the index holds text (`text::searchable`): its words one space
+/// apart, with the space before and after that a whole word has (none where the term starts
+/// or ends in a script written without spaces, where the matcher needs no word edge; none
+/// after a prefix term). So `US` narrows by ` us` and `us `, and a phrase by the trigrams that
+/// span its words.
 fn term(t: &Term) -> Option<String> {
+    let mut text = String::new();
+    crate::text::searchable(&t.text, &mut text);
+    let mut chars: Vec<char> = text.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let edge = |c: Option<&char>| c.is_some_and(|c| !crate::matcher::is_unspaced_script(*c));
+    if t.prefix || !edge(chars.iter().rev().nth(1)) {
+        chars.pop();
+    }
+    if !edge(chars.get(1)) {
+        chars.remove(0);
+    }
     let mut grams: Vec<String> = Vec::new();
-    let text: String = t.text.nfkc().flat_map(char::to_lowercase).collect();
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        let chars: Vec<char> = word.chars().collect();
-        for w in chars.windows(3) {
-            let gram: String = w.iter().collect();
-            let quoted = format!("\"{}\"", gram.replace('"', "\"\""));
-            if !grams.contains(&quoted) {
-                grams.push(quoted);
-            }
+    for w in chars.windows(3) {
+        let quoted = format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\""));
+        if !grams.contains(&quoted) {
+            grams.push(quoted);
         }
     }
     (!grams.is_empty()).then(|| format!("({})", grams.join(" AND ")))
@@ -231,31 +245,33 @@ mod tests {
     }
 
     #[test]
-    fn terms_become_their_trigrams() {
-        assert_eq!(n("NATO").as_deref(), Some(r#"("nat" AND "ato")"#));
+    fn terms_become_their_trigrams_with_word_edges() {
+        assert_eq!(n("NATO").as_deref(), Some(r#"(" na" AND "nat" AND "ato" AND "to ")"#));
+        assert_eq!(n("US").as_deref(), Some(r#"(" us" AND "us ")"#));
+        // No edge after a prefix; none where a script without spaces starts or ends.
+        assert_eq!(n("Ukr*").as_deref(), Some(r#"(" uk" AND "ukr")"#));
         assert_eq!(n("自衛隊").as_deref(), Some(r#"("自衛隊")"#));
-        // Words are split where the matcher would see a separator; short words add nothing.
+        // The words of a phrase one space apart, however the query wrote them.
         assert_eq!(
             n(r#""Self-Defense Forces""#).as_deref(),
             Some(
-                r#"("sel" AND "elf" AND "def" AND "efe" AND "fen" AND "ens" AND "nse" AND "for" AND "orc" AND "rce" AND "ces")"#
+                r#"(" se" AND "sel" AND "elf" AND "lf " AND "f d" AND " de" AND "def" AND "efe" AND "fen" AND "ens" AND "nse" AND "se " AND "e f" AND " fo" AND "for" AND "orc" AND "rce" AND "ces" AND "es ")"#
             )
         );
     }
 
     #[test]
     fn what_cannot_narrow_is_left_to_the_matcher() {
-        assert_eq!(n("US"), None);
         assert_eq!(n("日本"), None);
-        assert_eq!(n("US -football"), None);
-        assert_eq!(n("US site:example.org"), None);
+        assert_eq!(n("日本 -football"), None);
+        assert_eq!(n("日本 site:example.org"), None);
         // An AND narrows by the parts that can; an OR only if every branch can.
-        assert_eq!(n("US NATO").as_deref(), Some(r#"(("nat" AND "ato"))"#));
-        assert_eq!(n("NATO OR US"), None);
-        assert_eq!(n("NATO -Russia").as_deref(), Some(r#"(("nat" AND "ato"))"#));
+        assert_eq!(n("日本 US").as_deref(), Some(r#"((" us" AND "us "))"#));
+        assert_eq!(n("US OR 日本"), None);
+        assert_eq!(n("US -Russia").as_deref(), Some(r#"((" us" AND "us "))"#));
         assert_eq!(
-            n("NATO OR Japan").as_deref(),
-            Some(r#"(("nat" AND "ato") OR ("jap" AND "apa" AND "pan"))"#)
+            n("US OR UK").as_deref(),
+            Some(r#"((" us" AND "us ") OR (" uk" AND "uk "))"#)
         );
     }
 }

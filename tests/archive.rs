@@ -97,13 +97,19 @@ async fn search_finds_stored_stories_by_the_query_language_newest_first() {
     let run = sandbox.run(&["search", "日本"]).await;
     assert!(run.ok().stdout.contains("陸上自衛隊が演習"), "{}", run.stdout);
     assert!(run.stderr.contains("cannot narrow"), "{}", run.stderr);
+    let run = sandbox.run(&["search", "日本", "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(doc["narrowed_by"], serde_json::Value::Null);
+    assert!(doc["window_start"].is_string(), "{doc}");
+    // A short word narrows by its edges: "us" inside "museum" is not a candidate.
     let run = sandbox.run(&["search", "US", "--json"]).await;
     let doc: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
     let results = doc["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{doc}");
     assert_eq!(results[0]["title"], "US and NATO sign a new logistics pact");
     assert_eq!(results[0]["sources"], serde_json::json!(["Daily"]));
-    assert_eq!(doc["narrowed_by"], serde_json::Value::Null);
+    assert_eq!(doc["narrowed_by"], r#"(" us" AND "us ")"#);
+    assert_eq!(doc["checked"], 1, "{doc}");
 
     // --json with the index narrowing; --limit.
     let run = sandbox.run(&["search", "NATO", "--json", "--limit", "1"]).await;

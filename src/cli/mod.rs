@@ -203,9 +203,9 @@ pub enum Command {
     /// newest first, with a snippet.
     ///
     /// The full-text index narrows the search to the stories holding the query's words; the
-    /// matcher decides, as for topics. Terms shorter than three characters (`US`, `日本`) do
-    /// not narrow: a query made only of such terms (or only of exclusions) is checked over the
-    /// last 30 days unless --since says otherwise.
+    /// matcher decides, as for topics. Terms of one or two characters of a script written
+    /// without spaces (`日本`) do not narrow: a query made only of such terms is checked over
+    /// the last 30 days unless --since says otherwise.
     Search {
         /// The query, e.g. '"Self-Defense Forces" NATO -football'.
         query: String,

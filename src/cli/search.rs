@@ -51,8 +51,8 @@ pub(super) async fn search(
     }
     if let Some(start) = found.window {
         eprintln!(
-            "note: the index cannot narrow {query:?} (no term of three characters or more that every match \
-             must hold): checked the {} stories of the last {} (--since looks further back)",
+            "note: the index cannot narrow {query:?} (every term it must hold is shorter than three characters \
+             of a script without spaces): checked the {} stories of the last {} (--since looks further back)",
             found.checked,
             format_duration(search::UNNARROWED_WINDOW),
         );

@@ -23,7 +23,8 @@ use crate::query::{Expr, Field, Term};
 mod normalize;
 mod snippet;
 
-use normalize::{Norm, is_unspaced_script, normalize};
+pub use normalize::is_unspaced_script;
+use normalize::{Norm, normalize};
 use snippet::{snippet, title_marks};
 
 #[derive(Debug, thiserror::Error)]

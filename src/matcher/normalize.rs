@@ -111,7 +111,7 @@ impl Norm {
 }
 
 /// Scripts whose words are not separated by spaces, so that word boundaries say nothing there.
-pub(super) fn is_unspaced_script(c: char) -> bool {
+pub fn is_unspaced_script(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF      // Thai, Lao
         | 0x1000..=0x109F    // Myanmar

@@ -17,9 +17,6 @@ const INDEXED_UPTO: &str = "search_upto";
 /// The `state` key: every story up to this id is pruned or was too young when last looked at.
 const PRUNED_UPTO: &str = "prune_upto";
 
-/// A story's text as the index holds it: title, summary, article.
-const TEXT: &str = "title || char(10) || body || coalesce(char(10) || article, '')";
-
 /// Only stories the source named by the 4th parameter carried (NULL: any).
 const FROM_SOURCE: &str = "(?4 IS NULL OR EXISTS (SELECT 1 FROM entries e JOIN sources s ON s.id = e.source_id
                            WHERE e.item_id = i.id AND s.name = ?4))";
@@ -51,46 +48,41 @@ pub struct Pruned {
 impl Store {
     /// Adds up to `limit` stories not yet in the search index, and every story whose text
     /// changed since it was indexed; returns how many. 0: the index is complete.
-    ///
-    /// One statement per kind of change: FTS5 writes its pending changes out (and merges
-    /// segments) at every statement's savepoint, so a statement per story cost 10 times more.
     pub fn index_for_search(&mut self, limit: usize) -> Result<usize, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let upto: i64 = state_value(&tx, INDEXED_UPTO)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let stale: i64 = tx
-            .prepare_cached("SELECT COUNT(*) FROM search_stale WHERE item_id <= ?1")?
-            .query_row([upto], |r| r.get(0))?;
-        if stale > 0 {
-            tx.prepare_cached(
-                "DELETE FROM search_index WHERE rowid IN (SELECT item_id FROM search_stale WHERE item_id <= ?1)",
-            )?
-            .execute([upto])?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO search_index (rowid, text) SELECT id, {TEXT} FROM items
-                 WHERE id IN (SELECT item_id FROM search_stale WHERE item_id <= ?1) AND pruned = 0"
-            ))?
-            .execute([upto])?;
+        let stale: Vec<i64> = tx
+            .prepare_cached("SELECT item_id FROM search_stale WHERE item_id <= ?1")?
+            .query_map([upto], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !stale.is_empty() {
+            // One statement: FTS5 writes its pending changes out at every statement.
+            tx.prepare_cached("DELETE FROM search_index WHERE rowid IN (SELECT value FROM json_each(?1))")?
+                .execute([serde_json::to_string(&stale).unwrap_or_default()])?;
+            let mut read =
+                tx.prepare_cached("SELECT id, title, body, article FROM items WHERE id = ?1 AND pruned = 0")?;
+            for id in &stale {
+                if let Some((id, text)) = read.query_row([id], indexable).optional()? {
+                    add(&tx, id, &text)?;
+                }
+            }
         }
-        let last: Option<i64> = tx
-            .prepare_cached("SELECT MAX(id) FROM (SELECT id FROM items WHERE id > ?1 ORDER BY id LIMIT ?2)")?
-            .query_row(params![upto, limit as i64], |r| r.get(0))?;
-        let mut fresh = 0;
-        if let Some(last) = last {
-            fresh = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO search_index (rowid, text) SELECT id, {TEXT} FROM items
-                     WHERE id > ?1 AND id <= ?2 AND pruned = 0"
-                ))?
-                .execute(params![upto, last])?;
-            set_state(&tx, INDEXED_UPTO, last)?;
+        let fresh: Vec<(i64, String)> = tx
+            .prepare_cached("SELECT id, title, body, article FROM items WHERE id > ?1 ORDER BY id LIMIT ?2")?
+            .query_map(params![upto, limit as i64], indexable)?
+            .collect::<Result<_, _>>()?;
+        for (id, text) in &fresh {
+            add(&tx, *id, text)?;
         }
+        let last = fresh.last().map_or(upto, |f| f.0);
+        set_state(&tx, INDEXED_UPTO, last)?;
         // Changed before they were indexed (indexed as they are now), or indexed again above.
         tx.prepare_cached("DELETE FROM search_stale WHERE item_id <= ?1")?
-            .execute([last.unwrap_or(upto)])?;
+            .execute([last])?;
         tx.commit()?;
-        Ok(stale as usize + fresh)
+        Ok(stale.len() + fresh.len())
     }
 
     /// How many stories are not in the search index yet.
@@ -294,6 +286,23 @@ fn prune_story(tx: &Connection, id: i64) -> rusqlite::Result<()> {
     // The update above marked it for indexing again: it stays out.
     tx.prepare_cached("DELETE FROM search_stale WHERE item_id = ?1")?
         .execute([id])?;
+    Ok(())
+}
+
+/// A story's id and its text as the index holds it (`text::searchable`): title, summary,
+/// article.
+fn indexable(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String)> {
+    let (title, body, article): (String, String, Option<String>) = (r.get(1)?, r.get(2)?, r.get(3)?);
+    let mut text = String::with_capacity(title.len() + body.len() + article.as_ref().map_or(0, String::len) + 8);
+    for part in [Some(&title), Some(&body), article.as_ref()].into_iter().flatten() {
+        crate::text::searchable(part, &mut text);
+    }
+    Ok((r.get(0)?, text))
+}
+
+fn add(tx: &Connection, id: i64, text: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO search_index (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![id, text])?;
     Ok(())
 }
 

@@ -19,6 +19,34 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// `text` as the search index holds it, appended to `out`: NFKC, lower case, every run of
+/// characters that are not letters or digits one space, and a space at each end. So a whole
+/// word is always ` word ` and the words of a phrase are one space apart, however the text
+/// wrote them: the index can narrow by word edges and phrases, the matcher (which splits words
+/// the same way or finer) decides.
+pub fn searchable(text: &str, out: &mut String) {
+    use unicode_normalization::UnicodeNormalization;
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    let push = |c: char, out: &mut String| {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    };
+    for c in text.chars() {
+        match c.is_ascii() {
+            true => push(c, out),
+            false => std::iter::once(c).nfkc().for_each(|k| push(k, out)),
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
 /// An error and its causes on one line, each said once ("permanent error (554): no thanks").
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut reason = e.to_string();
@@ -81,6 +109,14 @@ pub fn looks_like_html(bytes: &[u8], content_type: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn searchable_text_has_words_one_space_apart_in_lower_case() {
+        let mut out = String::new();
+        super::searchable("NATO's \"Self-Defense\"  Forces:", &mut out);
+        super::searchable("ＮＡＴＯ 陸上自衛隊", &mut out);
+        assert_eq!(out, " nato s self defense forces nato 陸上自衛隊 ");
+    }
+
     use super::*;
 
     #[test]
