@@ -119,6 +119,21 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
         "{metrics}"
     );
 
+    // A source the scheduler left behind (as if the loop had skipped it for an hour) makes
+    // the daemon unhealthy, with the reason; once it is polled, healthy again.
+    let db = rusqlite::Connection::open(sandbox.path("newswatch.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute(
+        "UPDATE sources SET next_poll = strftime('%s', 'now') - 3600 WHERE name = 'Wire'",
+        [],
+    )
+    .unwrap();
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    let reason = health.text().await.unwrap();
+    assert!(reason.starts_with("source \"Wire\" is 36"), "{reason}");
+    assert!(reason.contains("s overdue"), "{reason}");
+
     daemon.stop("-TERM").await;
 }
 
