@@ -61,8 +61,10 @@ pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention,
             break;
         }
     }
-    // The index's pruned rows go with its segments, merged a few pages per transaction.
+    // The index holds the pruned stories' titles only from now on; their old rows go as its
+    // segments are merged, a few pages per transaction.
     if out.pruned > 0 {
+        crate::search::catch_up(app).await?;
         while app.store(|s| s.compact_index(MERGE_PAGES)).await? {}
     }
     if vacuum {

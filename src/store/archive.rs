@@ -46,41 +46,45 @@ pub struct Pruned {
 }
 
 impl Store {
-    /// Adds up to `limit` stories not yet in the search index, and every story whose text
-    /// changed since it was indexed; returns how many. 0: the index is complete.
+    /// Indexes up to `limit` stories: first those whose text changed since they were indexed
+    /// (a new lead, an article, pruning), then those not indexed yet. Returns how many; 0: the
+    /// index is complete.
     pub fn index_for_search(&mut self, limit: usize) -> Result<usize, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let upto: i64 = state_value(&tx, INDEXED_UPTO)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let stale: Vec<i64> = tx
-            .prepare_cached("SELECT item_id FROM search_stale WHERE item_id <= ?1")?
-            .query_map([upto], |r| r.get(0))?
+            .prepare_cached("SELECT item_id FROM search_stale WHERE item_id <= ?1 ORDER BY item_id LIMIT ?2")?
+            .query_map(params![upto, limit as i64], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         if !stale.is_empty() {
+            let ids = serde_json::to_string(&stale).unwrap_or_default();
             // One statement: FTS5 writes its pending changes out at every statement.
             tx.prepare_cached("DELETE FROM search_index WHERE rowid IN (SELECT value FROM json_each(?1))")?
-                .execute([serde_json::to_string(&stale).unwrap_or_default()])?;
-            let mut read =
-                tx.prepare_cached("SELECT id, title, body, article FROM items WHERE id = ?1 AND pruned = 0")?;
+                .execute([&ids])?;
+            let mut read = tx.prepare_cached("SELECT id, title, body, article FROM items WHERE id = ?1")?;
             for id in &stale {
                 if let Some((id, text)) = read.query_row([id], indexable).optional()? {
                     add(&tx, id, &text)?;
                 }
             }
+            tx.prepare_cached("DELETE FROM search_stale WHERE item_id IN (SELECT value FROM json_each(?1))")?
+                .execute([&ids])?;
         }
         let fresh: Vec<(i64, String)> = tx
             .prepare_cached("SELECT id, title, body, article FROM items WHERE id > ?1 ORDER BY id LIMIT ?2")?
-            .query_map(params![upto, limit as i64], indexable)?
+            .query_map(params![upto, (limit - stale.len()) as i64], indexable)?
             .collect::<Result<_, _>>()?;
         for (id, text) in &fresh {
             add(&tx, *id, text)?;
         }
-        let last = fresh.last().map_or(upto, |f| f.0);
-        set_state(&tx, INDEXED_UPTO, last)?;
-        // Changed before they were indexed (indexed as they are now), or indexed again above.
-        tx.prepare_cached("DELETE FROM search_stale WHERE item_id <= ?1")?
-            .execute([last])?;
+        if let Some((last, _)) = fresh.last() {
+            set_state(&tx, INDEXED_UPTO, *last)?;
+            // Changed before they were indexed: indexed as they are now.
+            tx.prepare_cached("DELETE FROM search_stale WHERE item_id > ?1 AND item_id <= ?2")?
+                .execute(params![upto, last])?;
+        }
         tx.commit()?;
         Ok(stale.len() + fresh.len())
     }
@@ -172,7 +176,8 @@ impl Store {
     }
 
     /// Prunes the texts of up to `limit` stories last reported before `cutoff`, oldest first:
-    /// summary, article and snippet, the entries' vectors and clustering keys, the index row.
+    /// summary, article and snippet, the entries' vectors and clustering keys (the search
+    /// index keeps the title, at its next catch-up).
     /// Titles, links and every entry's (source, GUID) and link key stay. Stories queued, or in
     /// a message not sent yet, are kept whatever their age.
     pub fn prune(&mut self, cutoff: Timestamp, limit: usize) -> Result<Pruned, StoreError> {
@@ -195,7 +200,6 @@ impl Store {
         // Every story up to `floor` is pruned: the next batch starts after it. A story kept
         // stops the floor, so that it is looked at again.
         let (mut floor, mut floor_moves, mut young) = (upto, true, false);
-        let mut pruned: Vec<i64> = Vec::new();
         for (id, first_seen, state) in &candidates {
             if *first_seen >= cutoff {
                 // Stories are stored in time order: the rest are younger.
@@ -211,15 +215,11 @@ impl Store {
                 continue;
             }
             prune_story(&tx, *id)?;
-            pruned.push(*id);
             out.stories += 1;
             if floor_moves {
                 floor = *id;
             }
         }
-        // In one statement: see `index_for_search`.
-        tx.prepare_cached("DELETE FROM search_index WHERE rowid IN (SELECT value FROM json_each(?1))")?
-            .execute([serde_json::to_string(&pruned).unwrap_or_default()])?;
         out.more = !young && candidates.len() == limit;
         set_state(&tx, PRUNED_UPTO, floor)?;
         tx.commit()?;
@@ -281,11 +281,8 @@ fn prune_story(tx: &Connection, id: i64) -> rusqlite::Result<()> {
     .execute([id])?;
     tx.prepare_cached("UPDATE entries SET vector = NULL, keys = NULL WHERE item_id = ?1")?
         .execute([id])?;
-    tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
-        .execute([id])?;
-    // The update above marked it for indexing again: it stays out.
-    tx.prepare_cached("DELETE FROM search_stale WHERE item_id = ?1")?
-        .execute([id])?;
+    // The update marked it for the search index (`search_stale`): its next catch-up indexes
+    // the title alone.
     Ok(())
 }
 
