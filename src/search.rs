@@ -107,10 +107,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
             // Small first (most searches want the newest few), then larger.
             let mut batch = (search.limit * 2).max(50);
             while hits.len() < search.limit {
-                let found = match &fts {
-                    Some(q) => s.search_candidates(q, from, below, search.source.as_deref(), batch)?,
-                    None => s.stories_below(from, below, search.source.as_deref(), batch)?,
-                };
+                let found = s.search_candidates(fts.as_deref(), from, below, search.source.as_deref(), batch)?;
                 let Some(last) = found.last() else { break };
                 below = last.id;
                 checked += found.len();

@@ -18,6 +18,19 @@ fn sources(server: &FeedServer) -> String {
     )
 }
 
+/// `items` on Wire (Daily empty), polled once into a database that keeps texts for a second.
+async fn polled_keeping_one_second(server: &FeedServer, items: &[Item<'_>]) -> Sandbox {
+    server.serve("/wire.xml", "application/rss+xml", rss(items)).await;
+    server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
+    let config = format!(
+        "[storage]\nkeep = \"1s\"\n\n[dedup]\nwindow = \"1s\"\n\n{CONFIG_TAIL}{}",
+        sources(server)
+    );
+    let sandbox = Sandbox::new(&config);
+    sandbox.run(&["poll"]).await.ok();
+    sandbox
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_finds_stored_stories_by_the_query_language_newest_first() {
     let server = FeedServer::start().await;
@@ -206,14 +219,7 @@ async fn prune_drops_old_texts_shrinks_the_file_and_keeps_what_makes_items_known
         text: "NATO opened a liaison office in Tokyo, the alliance said.",
         date: &d,
     });
-    server.serve("/wire.xml", "application/rss+xml", rss(&items)).await;
-    server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
-    let config = format!(
-        "[storage]\nkeep = \"1s\"\n\n[dedup]\nwindow = \"1s\"\n\n{CONFIG_TAIL}{}",
-        sources(&server)
-    );
-    let sandbox = Sandbox::new(&config);
-    sandbox.run(&["poll"]).await.ok();
+    let sandbox = polled_keeping_one_second(&server, &items).await;
     let run = sandbox.run(&["search", "w7x3"]).await;
     assert!(run.ok().stdout.contains("Report number 7 on"), "{}", run.stdout);
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
@@ -292,14 +298,7 @@ async fn the_daemon_indexes_new_stories_and_prunes_old_ones_on_its_own() {
         text: "Work on the new harbour wall began on Monday.",
         date: &d,
     };
-    server.serve("/wire.xml", "application/rss+xml", rss(&[old])).await;
-    server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
-    let config = format!(
-        "[storage]\nkeep = \"1s\"\n\n[dedup]\nwindow = \"1s\"\n\n{CONFIG_TAIL}{}",
-        sources(&server)
-    );
-    let sandbox = Sandbox::new(&config);
-    sandbox.run(&["poll"]).await.ok();
+    let sandbox = polled_keeping_one_second(&server, &[old]).await;
     // Times are kept in whole seconds: older than 1 s is 2 s on.
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
 

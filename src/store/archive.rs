@@ -105,40 +105,30 @@ impl Store {
         Ok(fresh + stale)
     }
 
-    /// Stories the index says may hold every trigram of `fts` (an FTS5 query), id below
-    /// `below` and at least `from`, newest (highest id) first, at most `limit`.
+    /// Candidates for a search, newest (highest id) first, id below `below` and at least
+    /// `from`, at most `limit`: the stories the index says may hold every trigram of `fts` (an
+    /// FTS5 query), or every story when the query cannot be narrowed (`None`).
     pub fn search_candidates(
         &self,
-        fts: &str,
+        fts: Option<&str>,
         from: i64,
         below: i64,
         source: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Found>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT i.id, i.title, i.body, i.article, i.link, i.published, i.first_seen
-             FROM search_index f JOIN items i ON i.id = f.rowid
-             WHERE search_index MATCH ?1 AND f.rowid >= ?2 AND f.rowid < ?3 AND {FROM_SOURCE}
-             ORDER BY f.rowid DESC LIMIT ?5"
-        ))?;
-        let rows = stmt.query_map(params![fts, from, below, source, limit as i64], found)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Stories with id below `below` and at least `from`, newest first, at most `limit`: for
-    /// queries the index cannot narrow.
-    pub fn stories_below(
-        &self,
-        from: i64,
-        below: i64,
-        source: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Found>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT i.id, i.title, i.body, i.article, i.link, i.published, i.first_seen
-             FROM items i WHERE i.id >= ?1 AND i.id < ?2 AND {FROM_SOURCE} ORDER BY i.id DESC LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(params![from, below, limit as i64, source], found)?;
+        let columns = "i.id, i.title, i.body, i.article, i.link, i.published, i.first_seen";
+        let mut stmt = self.conn.prepare_cached(&match fts {
+            Some(_) => format!(
+                "SELECT {columns} FROM search_index f JOIN items i ON i.id = f.rowid
+                 WHERE search_index MATCH ?5 AND f.rowid >= ?1 AND f.rowid < ?2 AND {FROM_SOURCE}
+                 ORDER BY f.rowid DESC LIMIT ?3"
+            ),
+            None => format!(
+                "SELECT {columns} FROM items i WHERE i.id >= ?1 AND i.id < ?2 AND {FROM_SOURCE}
+                 AND ?5 IS NULL ORDER BY i.id DESC LIMIT ?3"
+            ),
+        })?;
+        let rows = stmt.query_map(params![from, below, limit as i64, source, fts], found)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
