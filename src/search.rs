@@ -22,8 +22,9 @@ use crate::store::{Found, StoreError};
 /// The window a query the index cannot narrow is checked over, unless `--since` says.
 pub const UNNARROWED_WINDOW: Duration = Duration::from_secs(30 * 86_400);
 
-/// Stories indexed per transaction when the index catches up.
-const INDEX_BATCH: usize = 5_000;
+/// Stories indexed per transaction when the index catches up: their texts are held at once
+/// (a few hundred KB), and the daemon waits for the store meanwhile.
+const INDEX_BATCH: usize = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
