@@ -317,3 +317,37 @@ async fn the_daemon_indexes_new_stories_and_prunes_old_ones_on_its_own() {
         run.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_in_a_message_not_sent_yet_is_not_pruned() {
+    let server = FeedServer::start().await;
+    let d = rfc2822_hours_ago(1);
+    let items = [Item {
+        guid: "nato",
+        title: "NATO opens a new office",
+        link: "https://wire.example/nato-office",
+        text: "NATO opened a liaison office in Tokyo, the alliance said.",
+        date: &d,
+    }];
+    server.serve("/wire.xml", "application/rss+xml", rss(&items)).await;
+    server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
+    // The mail server is down: the alert stays in the outbox, the story is no longer queued.
+    let smtp = DeadPort::new();
+    let sandbox = Sandbox::new(&format!(
+        "{}\n[storage]\nkeep = \"1s\"\n\n[dedup]\nwindow = \"1s\"\n\n\
+         [fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\n\
+         [[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\nalert = \"immediate\"\n\n{}",
+        smtp_email(smtp.port),
+        sources(&server)
+    ));
+    sandbox.run(&["poll"]).await;
+    let outbox = sandbox.run(&["outbox"]).await;
+    assert!(outbox.ok().stdout.contains("(alert, 1 story) not sent"), "{}", outbox.stdout);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+
+    let run = sandbox.run(&["prune", "--json"]).await;
+    let done: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!((done["pruned"].as_u64(), done["kept"].as_u64()), (Some(0), Some(1)), "{done}");
+    let run = sandbox.run(&["search", "liaison"]).await;
+    assert!(run.ok().stdout.contains("NATO opens a new office"), "{}", run.stdout);
+}
