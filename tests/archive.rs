@@ -342,12 +342,20 @@ async fn a_story_in_a_message_not_sent_yet_is_not_pruned() {
     ));
     sandbox.run(&["poll"]).await;
     let outbox = sandbox.run(&["outbox"]).await;
-    assert!(outbox.ok().stdout.contains("(alert, 1 story) not sent"), "{}", outbox.stdout);
+    assert!(
+        outbox.ok().stdout.contains("(alert, 1 story) not sent"),
+        "{}",
+        outbox.stdout
+    );
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
 
     let run = sandbox.run(&["prune", "--json"]).await;
     let done: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
-    assert_eq!((done["pruned"].as_u64(), done["kept"].as_u64()), (Some(0), Some(1)), "{done}");
+    assert_eq!(
+        (done["pruned"].as_u64(), done["kept"].as_u64()),
+        (Some(0), Some(1)),
+        "{done}"
+    );
     let run = sandbox.run(&["search", "liaison"]).await;
     assert!(run.ok().stdout.contains("NATO opens a new office"), "{}", run.stdout);
 }

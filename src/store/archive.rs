@@ -259,7 +259,11 @@ impl Store {
     /// a while on a big archive, and needs as much free disk as the file takes.
     pub fn vacuum(&mut self) -> Result<(), StoreError> {
         self.flush()?;
-        self.conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+        // The copy VACUUM builds goes to a temporary file: with the store's `temp_store =
+        // MEMORY` it was held in memory (1.16 GB of RSS for a 1.6 GB archive; 13 MB this way).
+        self.conn
+            .execute_batch("PRAGMA temp_store = FILE; PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+        self.conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
         Ok(())
     }
 }
