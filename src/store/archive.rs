@@ -89,22 +89,6 @@ impl Store {
         Ok(stale.len() + fresh.len())
     }
 
-    /// How many stories are not in the search index yet.
-    pub fn unindexed(&self) -> Result<i64, StoreError> {
-        let upto: i64 = state_value(&self.conn, INDEXED_UPTO)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let fresh: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM items WHERE id > ?1", [upto], |r| r.get(0))?;
-        let stale: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM search_stale WHERE item_id <= ?1", [upto], |r| {
-                r.get(0)
-            })?;
-        Ok(fresh + stale)
-    }
-
     /// Candidates for a search, newest (highest id) first, id below `below` and at least
     /// `from`, at most `limit`: the stories the index says may hold every trigram of `fts` (an
     /// FTS5 query), or every story when the query cannot be narrowed (`None`).
