@@ -247,14 +247,7 @@ pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError>
         })
         .collect();
     let database = app.config.storage.database.clone();
-    let database_bytes = ["", "-wal"]
-        .iter()
-        .filter_map(|suffix| {
-            let mut path = database.clone().into_os_string();
-            path.push(suffix);
-            std::fs::metadata(path).ok().map(|m| m.len())
-        })
-        .sum();
+    let database_bytes = crate::store::file_bytes(&database);
     Ok(Overview {
         sources,
         next_digest: schedule::next_digest(last_handled.unwrap_or(now), &app.config.digest),

@@ -8,13 +8,12 @@
 //!
 //! Uses the store and `search`; never fetches or mails.
 
-use std::path::Path;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::app::App;
-use crate::store::{Pruned, StoreError};
+use crate::store::{Pruned, StoreError, file_bytes};
 
 /// Stories pruned per transaction.
 const BATCH: usize = 500;
@@ -32,7 +31,7 @@ const LAST_PRUNE: &str = "last_prune";
 pub struct Retention {
     /// Stories whose texts were pruned.
     pub pruned: usize,
-    /// Old stories kept because they are queued or not sent yet.
+    /// Old stories kept: queued, in a message not sent yet, or reported again since the cutoff.
     pub kept: usize,
     /// The database file's size before and after (with its WAL), in bytes.
     pub bytes_before: u64,
@@ -47,12 +46,10 @@ pub struct Retention {
 pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention, StoreError> {
     let path = app.config.storage.database.clone();
     let mut out = Retention {
-        bytes_before: size(&path),
+        bytes_before: file_bytes(&path),
         ..Retention::default()
     };
-    let cutoff = Timestamp::now()
-        .checked_sub(jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(Timestamp::MIN);
+    let cutoff = crate::timefmt::ago(keep);
     loop {
         let batch: Pruned = app.store(move |s| s.prune(cutoff, BATCH)).await?;
         out.pruned += batch.stories;
@@ -77,7 +74,7 @@ pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention,
     let now = Timestamp::now().to_string();
     app.store(move |s| s.set_state(LAST_PRUNE, &now)).await?;
     app.store(|s| s.checkpoint()).await?;
-    out.bytes_after = size(&path);
+    out.bytes_after = file_bytes(&path);
     Ok(out)
 }
 
@@ -112,15 +109,4 @@ pub async fn upkeep(app: &App) -> Result<(), StoreError> {
         );
     }
     Ok(())
-}
-
-/// The database and its WAL, in bytes.
-fn size(path: &Path) -> u64 {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    [path.as_os_str(), wal.as_os_str()]
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum()
 }

@@ -8,6 +8,7 @@
 //!
 //! Uses the store, `query` and the matcher; never fetches.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -18,6 +19,7 @@ use crate::matcher::{Matcher, MatcherError};
 use crate::model::{Entry, Snippet};
 use crate::query::{self, Expr, QueryError, Term};
 use crate::store::{Found, StoreError};
+use crate::timefmt::ago;
 
 /// The window a query the index cannot narrow is checked over, unless `--since` says.
 pub const UNNARROWED_WINDOW: Duration = Duration::from_secs(30 * 86_400);
@@ -36,6 +38,8 @@ pub enum SearchError {
     Store(#[from] StoreError),
     #[error("no source named {name:?} in the config")]
     UnknownSource { name: String },
+    #[error("matching failed: {0}")]
+    Task(String),
 }
 
 #[derive(Debug, Clone)]
@@ -97,39 +101,46 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
         _ => None,
     };
     let since = search.since.or(window);
-    let fts = narrowed_by.clone();
-    let (hits, checked) = app
-        .store(move |s| {
-            let from = match since {
-                Some(t) => s.first_story_since(t)?,
-                None => 0,
-            };
-            let (mut hits, mut checked, mut below) = (Vec::new(), 0, i64::MAX);
-            // Small first (most searches want the newest few), then larger.
-            let mut batch = (search.limit * 2).max(50);
-            while hits.len() < search.limit {
-                let found = s.search_candidates(fts.as_deref(), from, below, search.source.as_deref(), batch)?;
-                let Some(last) = found.last() else { break };
-                below = last.id;
-                checked += found.len();
-                for f in found {
-                    if hits.len() == search.limit {
-                        break;
-                    }
-                    if let Some(hit) = check(&matcher, f, since) {
-                        hits.push(hit);
-                    }
-                }
-                batch = (batch * 4).min(20_000);
-            }
-            // The newest `limit` stored, newest published first.
-            hits.sort_by_key(|h: &Hit| std::cmp::Reverse(h.published.unwrap_or(h.first_seen)));
-            for hit in &mut hits {
-                hit.sources = s.story_sources(hit.id)?;
-            }
-            Ok::<_, StoreError>((hits, checked))
-        })
+    let from = match since {
+        Some(t) => app.store(move |s| s.first_story_since(t)).await?,
+        None => 0,
+    };
+    let matcher = Arc::new(matcher);
+    let (mut hits, mut checked, mut below) = (Vec::new(), 0, i64::MAX);
+    // Small first (most searches want the newest few), then larger. The store reads the
+    // candidates; the matcher decides on the compute pool, as for a poll.
+    let mut batch = (search.limit * 2).max(50);
+    while hits.len() < search.limit {
+        let (fts, source) = (narrowed_by.clone(), search.source.clone());
+        let found = app
+            .store(move |s| s.search_candidates(fts.as_deref(), from, below, source.as_deref(), batch))
+            .await?;
+        let Some(last) = found.last() else { break };
+        below = last.id;
+        checked += found.len();
+        let m = Arc::clone(&matcher);
+        let matched = app
+            .compute(move || {
+                found
+                    .into_iter()
+                    .filter_map(|f| check(&m, f, since))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(SearchError::Task)?;
+        hits.extend(matched);
+        batch = (batch * 4).min(20_000);
+    }
+    // The newest `limit` stored (candidates come newest first), newest published first.
+    hits.truncate(search.limit);
+    hits.sort_by_key(|h: &Hit| std::cmp::Reverse(h.published.unwrap_or(h.first_seen)));
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let sources = app
+        .store(move |s| ids.iter().map(|id| s.story_sources(*id)).collect::<Result<Vec<_>, _>>())
         .await?;
+    for (hit, sources) in hits.iter_mut().zip(sources) {
+        hit.sources = sources;
+    }
     Ok(Outcome {
         hits,
         narrowed_by,
@@ -174,12 +185,6 @@ fn check(matcher: &Matcher, found: Found, since: Option<Timestamp>) -> Option<Hi
         snippet: text,
         marks,
     })
-}
-
-fn ago(d: Duration) -> Timestamp {
-    Timestamp::now()
-        .checked_sub(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(Timestamp::MIN)
 }
 
 /// The FTS5 query that every story matching `expr` satisfies: each term's words of three

@@ -7,6 +7,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+/// `d` before now; the earliest time there is, if that is further back.
+pub fn ago(d: Duration) -> Timestamp {
+    Timestamp::now()
+        .checked_sub(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
+        .unwrap_or(Timestamp::MIN)
+}
+
 /// `2026-11-23 09:15 JST`
 pub fn format_time(t: Timestamp, tz: &TimeZone) -> String {
     t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string()

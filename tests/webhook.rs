@@ -166,8 +166,17 @@ async fn the_global_webhook_serves_topics_without_their_own_and_a_refusal_is_not
     );
     let webhooks = format!("[webhook]\nurl = \"{}\"\ntimeout = \"5s\"\n", hook.url("/all"));
     let sandbox = Sandbox::new(&config(&feeds, &webhooks, &topics));
-    sandbox.run(&["check"]).await.ok();
-    sandbox.run(&["poll"]).await.ok();
+    let check = sandbox.run(&["check"]).await;
+    assert!(
+        check
+            .ok()
+            .stdout
+            .contains(&format!("webhook http://{}/…", refusing.addr)),
+        "{}",
+        check.stdout
+    );
+    let first = sandbox.run(&["poll"]).await;
+    first.ok();
 
     let posts = seen.lock().unwrap().clone();
     assert_eq!(posts.len(), 1, "{posts:?}");
@@ -176,10 +185,21 @@ async fn the_global_webhook_serves_topics_without_their_own_and_a_refusal_is_not
     let refusals = refused.lock().unwrap().clone();
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert_eq!(refusals[0].body["topic"], "Weather");
-    // A refusal waits for its retry time; the log names the host, not the URL's secret path.
-    let again = sandbox.run(&["poll"]).await;
+    // The log and `check` name the host, not the URL's path (a chat's secret).
+    let warning = first
+        .stderr
+        .lines()
+        .find(|l| l.contains("message not sent"))
+        .unwrap_or_default();
+    assert!(
+        warning.contains(&refusing.addr.to_string()) && warning.contains("400"),
+        "{}",
+        first.stderr
+    );
+    assert!(!first.stderr.contains("/hook"), "{}", first.stderr);
+    // A refusal waits for its retry time.
+    sandbox.run(&["poll"]).await.ok();
     assert_eq!(refused.lock().unwrap().len(), 1);
     let outbox = sandbox.run(&["outbox"]).await;
     assert!(outbox.ok().stdout.contains("400"), "{}", outbox.stdout);
-    assert!(!again.stderr.contains("/hook"), "{}", again.stderr);
 }

@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use super::Outcome;
 use crate::app::App;
 use crate::search::{self, Search, SearchError};
-use crate::timefmt::{format_duration, format_time};
+use crate::timefmt::{ago, format_duration, format_time};
 
 pub(super) async fn search(
     app: &App,
@@ -18,11 +16,7 @@ pub(super) async fn search(
     limit: usize,
     json: bool,
 ) -> anyhow::Result<Outcome> {
-    let since = since.map(|d| {
-        Timestamp::now()
-            .checked_sub(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
-            .unwrap_or(Timestamp::MIN)
-    });
+    let since = since.map(ago);
     let request = Search {
         query: query.clone(),
         since,
@@ -49,14 +43,13 @@ pub(super) async fn search(
         );
         return Ok(Outcome::Success);
     }
-    if let Some(start) = found.window {
+    if found.window.is_some() {
         eprintln!(
             "note: the index cannot narrow {query:?} (every term it must hold is shorter than three characters \
              of a script without spaces): checked the {} stories of the last {} (--since looks further back)",
             found.checked,
             format_duration(search::UNNARROWED_WINDOW),
         );
-        let _ = start;
     }
     if found.hits.is_empty() {
         out!("no stored story matches {query:?}");
@@ -118,7 +111,10 @@ pub(super) async fn prune(app: &App, vacuum: bool, json: bool) -> anyhow::Result
         );
     }
     if done.kept > 0 {
-        out!("kept {} old stories still queued or not sent yet", done.kept);
+        out!(
+            "kept {} old stories: queued, in a message not sent yet, or reported again since",
+            done.kept
+        );
     }
     out!(
         "database: {:.1} MB before, {:.1} MB after",

@@ -9,14 +9,7 @@ use super::Outcome;
 use crate::app::App;
 use crate::model::{EntryRecord, JoinRule, StoryRecord};
 use crate::stories::{self, StoryFilter};
-use crate::timefmt::format_time;
-
-/// `since` before now (the earliest time there is, if that is further back).
-fn ago(since: Duration) -> Timestamp {
-    Timestamp::now()
-        .checked_sub(jiff::SignedDuration::try_from(since).unwrap_or(jiff::SignedDuration::MAX))
-        .unwrap_or(Timestamp::MIN)
-}
+use crate::timefmt::{ago, format_time};
 
 /// The stories the options select: first seen within `since`, or the one story `why`.
 pub(super) fn filter(topic: Option<String>, since: Duration, all: bool, why: Option<i64>) -> StoryFilter {

@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, state_value, ts};
+use super::{Store, StoreError, put_state, state_value, story_text, ts};
 
 /// The `state` key: every story up to this id is in the index.
 const INDEXED_UPTO: &str = "search_upto";
@@ -38,8 +38,8 @@ pub struct Found {
 pub struct Pruned {
     /// Stories whose texts were pruned.
     pub stories: usize,
-    /// Stories old enough that were kept: queued, in a message not sent yet, or still
-    /// reported by recent entries.
+    /// Stories old enough that were kept: queued, in a message not sent yet, or reported
+    /// again by an outlet since the cutoff.
     pub kept: usize,
     /// Whether stories older than the cutoff may remain (another batch is due).
     pub more: bool,
@@ -80,7 +80,7 @@ impl Store {
             add(&tx, *id, text)?;
         }
         if let Some((last, _)) = fresh.last() {
-            set_state(&tx, INDEXED_UPTO, *last)?;
+            put_state(&tx, INDEXED_UPTO, &last.to_string())?;
             // Changed before they were indexed: indexed as they are now.
             tx.prepare_cached("DELETE FROM search_stale WHERE item_id > ?1 AND item_id <= ?2")?
                 .execute(params![upto, last])?;
@@ -195,7 +195,7 @@ impl Store {
             }
         }
         out.more = !young && candidates.len() == limit;
-        set_state(&tx, PRUNED_UPTO, floor)?;
+        put_state(&tx, PRUNED_UPTO, &floor.to_string())?;
         tx.commit()?;
         Ok(out)
     }
@@ -281,23 +281,12 @@ fn add(tx: &Connection, id: i64, text: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn set_state(tx: &Connection, key: &str, value: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![key, value.to_string()])?;
-    Ok(())
-}
-
 fn found(r: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
     let (body, article): (String, Option<String>) = (r.get(2)?, r.get(3)?);
     Ok(Found {
         id: r.get(0)?,
         title: r.get(1)?,
-        text: match article {
-            Some(a) => format!("{body}\n\n{a}"),
-            None => body,
-        },
+        text: story_text(body, article),
         link: r.get(4)?,
         published: r.get::<_, Option<i64>>(5)?.map(ts),
         first_seen: ts(r.get(6)?),

@@ -207,11 +207,7 @@ impl Store {
     }
 
     pub fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
+        Ok(put_state(&self.conn, key, value)?)
     }
 
     /// The last digest time the daemon handled, as it recorded it.
@@ -266,6 +262,36 @@ fn state_value(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>>
     conn.prepare_cached("SELECT value FROM state WHERE key = ?1")?
         .query_row(params![key], |r| r.get(0))
         .optional()
+}
+
+/// Sets the `state` value of `key`, on any connection or transaction of the store.
+fn put_state(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
+/// A story's text as the matcher reads it: its lead's summary, the article appended when one
+/// was fetched.
+fn story_text(body: String, article: Option<String>) -> String {
+    match article {
+        Some(article) => format!("{body}\n\n{article}"),
+        None => body,
+    }
+}
+
+/// The size of the database at `path` with its WAL, in bytes.
+pub fn file_bytes(path: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(p).ok().map(|m| m.len())
+        })
+        .sum()
 }
 
 fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {

@@ -198,10 +198,7 @@ impl Compose<'_> {
                 m.message,
                 m.items.len() as i64,
                 self.now,
-                match m.channel {
-                    Channel::Mail => "mail",
-                    Channel::Webhook => "webhook",
-                }
+                channel_name(m.channel)
             ],
         )?;
         let id = self.conn.last_insert_rowid();
@@ -276,6 +273,13 @@ fn kind_name(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Digest => "digest",
         MessageKind::Alert => "alert",
+    }
+}
+
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Mail => "mail",
+        Channel::Webhook => "webhook",
     }
 }
 

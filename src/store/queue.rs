@@ -255,10 +255,7 @@ impl Store {
                     guid: format!("story-{id}"),
                     link: r.get(4)?,
                     title,
-                    body: match article {
-                        Some(article) => format!("{body}\n\n{article}"),
-                        None => body,
-                    },
+                    body: super::story_text(body, article),
                     published: r.get::<_, Option<i64>>(5)?.map(ts),
                 },
             })
