@@ -187,9 +187,10 @@ fn check(matcher: &Matcher, found: Found, since: Option<Timestamp>) -> Option<Hi
     })
 }
 
-/// The FTS5 query that every story matching `expr` satisfies: each term's words of three
-/// characters or more as ANDed trigrams (the index keeps no positions, so no phrases); `None`
-/// when nothing narrows (terms too short, exclusions, `site:`).
+/// The FTS5 query that every story matching `expr` satisfies: each term's trigrams, word edges
+/// included, ANDed (the index keeps no positions, so no phrase queries: a phrase's trigrams
+/// span its words instead); `None` when nothing narrows (exclusions, `site:`, a term of one or
+/// two characters of a script without spaces).
 pub fn narrowing(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Term(t) => term(t),
