@@ -1,8 +1,9 @@
 //! How well stories are grouped, on two public sets of news labelled by people (or by Google
 //! News) with which articles report the same story: `../shared/clusterdata` (see its README).
 //!
-//!     cargo bench --bench cluster_eval                      # the configured default threshold
-//!     cargo bench --bench cluster_eval -- 0.3 0.4 0.5 0.6   # a sweep
+//!     cargo bench --bench cluster_eval                      # the default config
+//!     cargo bench --bench cluster_eval -- copies 0.7 0.8    # copies only, and other certainties
+//!     cargo bench --bench cluster_eval -- --pairs /tmp/p    # pairs to train on (train_pairs.py)
 //!     EVAL_SHOW=1 ... / EVAL_SPLIT=1 ...                    # stories merged wrongly / split
 //!
 //! Each set is fed to the real ingest path (`poll::record::store_entries`, a real SQLite file),
@@ -22,8 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use newswatch::cluster::term_hash;
-use newswatch::config::{DEFAULT_SIMILARITY, Dedup};
+use newswatch::config::{DEFAULT_CERTAINTY, DEFAULT_MAX_AGE, DEFAULT_WINDOW, Dedup};
 use newswatch::model::Entry;
 use newswatch::poll::record::{NewEntry, Rules, store_entries};
 use newswatch::store::{FetchRecord, Store};
@@ -36,12 +36,15 @@ struct Article {
 }
 
 fn main() {
-    let thresholds: Vec<f32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let thresholds = if thresholds.is_empty() {
-        vec![DEFAULT_SIMILARITY]
-    } else {
-        thresholds
-    };
+    // Certainties to try; "copies" for copies only.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut thresholds: Vec<Option<f32>> = args.iter().filter_map(|a| a.parse().ok().map(Some)).collect();
+    if args.iter().any(|a| a == "copies") {
+        thresholds.insert(0, None);
+    }
+    if thresholds.is_empty() {
+        thresholds.push(Some(DEFAULT_CERTAINTY));
+    }
     let dir = std::env::var_os("CLUSTERDATA").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/clusterdata"),
         PathBuf::from,
@@ -54,46 +57,83 @@ fn main() {
         return;
     }
     let sets = [("AllSides", allsides(&dir)), ("UCI sample", uci(&dir))];
+    if let Some(path) = std::env::args().skip_while(|a| a != "--pairs").nth(1) {
+        // AllSides' headlines alone: what a pair of headline-only entries is judged on.
+        let titles: Vec<Article> = allsides(&dir)
+            .into_iter()
+            .map(|mut a| {
+                a.entry.body.clear();
+                a
+            })
+            .collect();
+        dump_fixture(&format!("{path}.fixture"), &[]);
+        dump_fixture(&format!("{path}.fixture-background"), &sets[0].1);
+        dump_fixture(&format!("{path}.fixture-own"), &[]);
+        eprintln!("pairs of the test fixture in {path}.fixture");
+        for (name, articles) in sets.iter().chain([&("titles", titles)]) {
+            let file = format!("{path}.{}", name.split(' ').next().unwrap_or(name).to_lowercase());
+            dump_pairs(articles, &file);
+            eprintln!("pairs of {name} in {file}");
+        }
+        return;
+    }
     println!(
-        "{:<11} {:>9} {:>7} | {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>8} {:>9}",
-        "set", "threshold", "stories", "B3 P", "B3 R", "B3 F1", "pair P", "pair R", "pair F1", "labels", "µs/entry"
+        "{:<16} {:>9} {:>7} | {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>8} {:>9}",
+        "set", "certainty", "stories", "B3 P", "B3 R", "B3 F1", "pair P", "pair R", "pair F1", "labels", "µs/entry"
     );
     for t in &thresholds {
         for (name, articles) in &sets {
             let (found, elapsed) = cluster(articles, *t);
             let gold: Vec<&str> = articles.iter().map(|a| a.label.as_str()).collect();
-            let m = Scores::of(&gold, &found);
             if std::env::var_os("EVAL_SHOW").is_some() {
                 show_mixed(articles, &found);
             }
             if std::env::var_os("EVAL_SPLIT").is_some() {
                 show_split(articles, &found);
             }
-            let n_found = found.iter().collect::<std::collections::HashSet<_>>().len();
-            let n_gold = gold.iter().collect::<std::collections::HashSet<_>>().len();
-            println!(
-                "{name:<11} {t:>9.3} {n_found:>7} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3} | {n_gold:>8} {:>9.0}",
-                m.b3.0,
-                m.b3.1,
-                f1(m.b3),
-                m.pairs.0,
-                m.pairs.1,
-                f1(m.pairs),
-                elapsed.as_secs_f64() * 1e6 / articles.len() as f64
-            );
+            let micros = elapsed.as_secs_f64() * 1e6 / articles.len() as f64;
+            let all = vec![true; articles.len()];
+            let mut rows = vec![(name.to_string(), all)];
+            // AllSides' halves by story number: tuning looks only at the even stories; the odd
+            // ones are held out, and scored inside the full run (alone, half as dense, easier).
+            if let Some(parity) = articles
+                .iter()
+                .map(|a| story_number(&a.label))
+                .collect::<Option<Vec<u64>>>()
+            {
+                rows.push(("  even".into(), parity.iter().map(|n| n % 2 == 0).collect()));
+                rows.push(("  odd (held out)".into(), parity.iter().map(|n| n % 2 == 1).collect()));
+            }
+            for (row, keep) in rows {
+                let m = Scores::of(&gold, &found, &keep);
+                println!(
+                    "{row:<16} {:>9} {:>7} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3} | {:>8} {micros:>9.0}",
+                    t.map_or("copies".into(), |t| format!("{t:.3}")),
+                    m.stories,
+                    m.b3.0,
+                    m.b3.1,
+                    f1(m.b3),
+                    m.pairs.0,
+                    m.pairs.1,
+                    f1(m.pairs),
+                    m.labels,
+                );
+            }
         }
     }
 }
 
 /// Runs every article through the ingest path; returns each one's story and the time taken.
-fn cluster(articles: &[Article], similarity: f32) -> (Vec<i64>, Duration) {
+fn cluster(articles: &[Article], certainty: Option<f32>) -> (Vec<i64>, Duration) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut store = Store::open(&dir.path().join("eval.db")).expect("a database");
     let rules = Rules {
-        max_age: Duration::from_secs(3650 * 86_400),
+        // The defaults, as a new user has them.
+        max_age: DEFAULT_MAX_AGE,
         dedup: Dedup {
-            window: Duration::from_secs(72 * 3600),
-            similarity,
+            window: DEFAULT_WINDOW,
+            rewrites: certainty.is_some(),
+            certainty: certainty.unwrap_or(DEFAULT_CERTAINTY),
         },
     };
     let start = Instant::now();
@@ -123,6 +163,264 @@ fn cluster(articles: &[Article], similarity: f32) -> (Vec<i64>, Duration) {
         .map(|a| stories[&(a.outlet.clone(), a.entry.guid.clone())])
         .collect();
     (found, elapsed)
+}
+
+/// Writes every pair the clustering window's index finds (each article against the earlier
+/// articles of other outlets, in time order) with the figures a verdict is made from and the
+/// label: the data a pair scorer is trained on (`benches/train_pairs.py`). The same window
+/// and weights as the ingest path; every article is its own story here.
+fn dump_pairs(articles: &[Article], path: &str) {
+    use newswatch::cluster::{Draft, Index, Member, Pair};
+    use std::io::Write;
+    let window = DEFAULT_WINDOW.as_secs() as i64;
+    // The window's start moves as the store's does: a day at a time, max_age + window back.
+    let reach = (DEFAULT_MAX_AGE + DEFAULT_WINDOW).as_secs() as i64;
+    let mut horizon = i64::MIN;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("a pairs file"));
+    writeln!(
+        out,
+        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung"
+    )
+    .expect("written");
+    let mut young = std::io::BufWriter::new(std::fs::File::create(format!("{path}.young")).expect("a file"));
+    writeln!(
+        young,
+        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung"
+    )
+    .expect("written");
+    let mut labels = std::io::BufWriter::new(std::fs::File::create(format!("{path}.labels")).expect("a labels file"));
+    for a in articles {
+        writeln!(labels, "{}", a.label).expect("written");
+    }
+    let mut index = Index::default();
+    let mut outlets: HashMap<&str, i64> = HashMap::new();
+    for (i, a) in articles.iter().enumerate() {
+        let next = outlets.len() as i64;
+        let source = *outlets.entry(a.outlet.as_str()).or_insert(next);
+        let at = a.entry.published.expect("a time").as_second();
+        let start = (at - reach).div_euclid(86_400) * 86_400;
+        if start > horizon {
+            horizon = start;
+            index.prune(horizon);
+        }
+        let features = index.weigh(Draft::of(&a.entry.title, &a.entry.body));
+        // Every earlier article of another outlet in the window, and whether the index found it:
+        // a verdict weighs a candidate story by all of its entries.
+        let found: std::collections::HashSet<i64> = index
+            .neighbours(&features, source, at - window, at + window)
+            .iter()
+            .map(|n| n.entry)
+            .collect();
+        for (j, old) in articles[..i].iter().enumerate() {
+            let old_at = old.entry.published.expect("a time").as_second();
+            if outlets[old.outlet.as_str()] == source || at.abs_diff(old_at) > window as u64 {
+                continue;
+            }
+            let Some(member) = index.member(j as i64) else { continue };
+            let apart = at.abs_diff(old_at) as f32 / window as f32;
+            let (p, _) = Pair::of(&features, &member.features, apart, (|t| index.df(t), index.counted()));
+            let found = found.contains(&(j as i64));
+            // The same pair as a young database sees it (the older entry alone in the window):
+            // what the models must also judge on the first polls.
+            if found {
+                let mut alone = Index::default();
+                let f_old = alone.weigh(Draft::of(&old.entry.title, &old.entry.body));
+                alone.insert(
+                    0,
+                    Member {
+                        story: 0,
+                        source: -1,
+                        at: old_at,
+                        features: f_old,
+                    },
+                );
+                let f_new = alone.weigh(Draft::of(&a.entry.title, &a.entry.body));
+                let old_f = &alone.member(0).expect("filed").features;
+                let (y, _) = Pair::of(&f_new, old_f, apart, (|t| alone.df(t), alone.counted()));
+                writeln!(
+                    young,
+                    "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t1",
+                    story_number(&a.label).unwrap_or(0),
+                    u8::from(old.label == a.label),
+                    y.all,
+                    y.title,
+                    y.names,
+                    y.body,
+                    y.shared,
+                    y.rare,
+                    y.apart,
+                    y.words,
+                    u8::from(y.bodies),
+                    alone.counted(),
+                )
+                .expect("written");
+            }
+            writeln!(
+                out,
+                "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t0",
+                story_number(&a.label).unwrap_or(0),
+                u8::from(old.label == a.label),
+                p.all,
+                p.title,
+                p.names,
+                p.body,
+                p.shared,
+                p.rare,
+                p.apart,
+                p.words,
+                u8::from(p.bodies),
+                u8::from(found),
+                index.counted(),
+            )
+            .expect("written");
+        }
+        index.insert(
+            i as i64,
+            Member {
+                story: i as i64,
+                source,
+                at,
+                features,
+            },
+        );
+    }
+}
+
+/// Writes the pairs of the test fixture (tests/clustering/*.toml) as tests/clustering.rs makes
+/// them, each alone in a window (one entry, then the other an hour later), with its label: what
+/// a young database sees. Only to check a model against (never fitted on).
+fn dump_fixture(path: &str, background: &[Article]) {
+    use newswatch::cluster::{Draft, Index, Member, Pair};
+    use std::io::Write;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clustering");
+    let read = |name: &str| -> toml::Value {
+        toml::from_str(&std::fs::read_to_string(dir.join(name)).expect("a fixture")).expect("TOML")
+    };
+    let text = |v: &toml::Value| {
+        (
+            v["title"].as_str().unwrap_or_default().to_string(),
+            v["body"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let mut pairs: Vec<((String, String), (String, String), bool, String)> = Vec::new();
+    let events = read("events.toml");
+    let subjects = events["subject"].as_array().expect("subjects");
+    for (i, s) in subjects.iter().enumerate() {
+        let e = s["event"].as_array().expect("events");
+        let (one, two) = (text(&e[0]), text(&e[1]));
+        pairs.push((one.clone(), two.clone(), false, "two events".into()));
+        pairs.push((
+            one.clone(),
+            (one.0.clone(), two.1.clone()),
+            false,
+            "title over other text".into(),
+        ));
+        let next = text(&subjects[(i + 1) % subjects.len()]["event"][0]);
+        pairs.push((two.clone(), next, false, "other subject".into()));
+    }
+    for t in read("rewrites.toml")["story"].as_array().expect("stories") {
+        let (report, rewrite, other) = (text(&t["report"]), text(&t["rewrite"]), text(&t["other"]));
+        pairs.push((report.clone(), rewrite.clone(), true, "rewrite".into()));
+        pairs.push((report, other.clone(), false, "other event".into()));
+        pairs.push((rewrite, other, false, "other event".into()));
+    }
+    // With "-own": the fixture's other subjects' texts as the window's other news.
+    let own = path.ends_with("-own");
+    let mut all_texts: Vec<(usize, (String, String))> = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        for e in s["event"].as_array().expect("events") {
+            all_texts.push((i, text(e)));
+        }
+    }
+    for (i, t) in read("rewrites.toml")["story"]
+        .as_array()
+        .expect("stories")
+        .iter()
+        .enumerate()
+    {
+        for k in ["report", "rewrite", "other"] {
+            all_texts.push((1000 + i, text(&t[k])));
+        }
+    }
+    let subject_of = |k: usize| -> usize {
+        let n_events = subjects.len() * 3;
+        if k < n_events { k / 3 } else { 1000 + (k - n_events) / 3 }
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("a fixture file"));
+    writeln!(
+        out,
+        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung\tkind"
+    )
+    .expect("written");
+    for (k, (a, b, same, kind)) in pairs.into_iter().enumerate() {
+        let mut index = Index::default();
+        // Other news in the window (far from the pair's time, so never a candidate): a
+        // database in use, whose word counts say which words are common.
+        for (i, b) in background.iter().enumerate() {
+            let features = index.weigh(Draft::of(&b.entry.title, &b.entry.body));
+            index.insert(
+                1_000_000 + i as i64,
+                Member {
+                    story: -1,
+                    source: -1,
+                    at: -1_000_000_000,
+                    features,
+                },
+            );
+        }
+        if own {
+            for (i, (subject, t)) in all_texts.iter().enumerate() {
+                if *subject != subject_of(k) {
+                    let features = index.weigh(Draft::of(&t.0, &t.1));
+                    index.insert(
+                        2_000_000 + i as i64,
+                        Member {
+                            story: -1,
+                            source: -1,
+                            at: -1_000_000_000,
+                            features,
+                        },
+                    );
+                }
+            }
+        }
+        let fa = index.weigh(Draft::of(&a.0, &a.1));
+        index.insert(
+            0,
+            Member {
+                story: 0,
+                source: 0,
+                at: 0,
+                features: fa,
+            },
+        );
+        let fb = index.weigh(Draft::of(&b.0, &b.1));
+        let member = index.member(0).expect("filed");
+        let (p, _) = Pair::of(
+            &fb,
+            &member.features,
+            3600.0 / (72.0 * 3600.0),
+            (|t| index.df(t), index.counted()),
+        );
+        writeln!(
+            out,
+            "{}\t{}\t0\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t0\t{kind}",
+            2 * k + 1,
+            2 * k,
+            u8::from(same),
+            p.all,
+            p.title,
+            p.names,
+            p.body,
+            p.shared,
+            p.rare,
+            p.apart,
+            p.words,
+            u8::from(p.bodies),
+            index.counted()
+        )
+        .expect("written");
+    }
 }
 
 /// Prints the stories that hold articles of more than one labelled story (EVAL_SHOW=1).
@@ -165,14 +463,19 @@ fn show_split(articles: &[Article], found: &[i64]) {
     }
 }
 
-/// Precision and recall, B-cubed (per article, averaged) and over pairs of articles.
+/// Precision and recall, B-cubed (per article, averaged) and over pairs of articles, of the
+/// articles `keep` selects; their stories as found in the whole run (another half's articles in
+/// one of them count against its precision).
 struct Scores {
     b3: (f64, f64),
     pairs: (f64, f64),
+    /// Stories found and labelled among the kept articles.
+    stories: usize,
+    labels: usize,
 }
 
 impl Scores {
-    fn of<G: std::hash::Hash + Eq, F: std::hash::Hash + Eq>(gold: &[G], found: &[F]) -> Scores {
+    fn of<G: std::hash::Hash + Eq, F: std::hash::Hash + Eq>(gold: &[G], found: &[F], keep: &[bool]) -> Scores {
         let mut both: HashMap<(&G, &F), f64> = HashMap::new();
         let mut g_size: HashMap<&G, f64> = HashMap::new();
         let mut f_size: HashMap<&F, f64> = HashMap::new();
@@ -181,22 +484,49 @@ impl Scores {
             *g_size.entry(g).or_default() += 1.0;
             *f_size.entry(f).or_default() += 1.0;
         }
-        let n = gold.len() as f64;
-        let (mut p, mut r) = (0.0, 0.0);
-        for ((g, f), c) in &both {
-            // Each of the c articles in this cell: c of its found cluster share its label.
-            p += c * c / f_size[f];
-            r += c * c / g_size[g];
+        let (mut p, mut r, mut n) = (0.0, 0.0, 0.0);
+        // Pairs with at least one kept article: found together, labelled together, both.
+        let (mut found_pairs, mut gold_pairs, mut true_pairs) = (0.0, 0.0, 0.0);
+        let mut stories = std::collections::HashSet::new();
+        let mut labels = std::collections::HashSet::new();
+        for (i, (g, f)) in gold.iter().zip(found).enumerate() {
+            if !keep[i] {
+                continue;
+            }
+            stories.insert(f);
+            labels.insert(g);
+            let c = both[&(g, f)];
+            p += c / f_size[f];
+            r += c / g_size[g];
+            n += 1.0;
+            for j in 0..i {
+                let (same_f, same_g) = (found[j] == *f, gold[j] == *g);
+                found_pairs += f64::from(u8::from(same_f));
+                gold_pairs += f64::from(u8::from(same_g));
+                true_pairs += f64::from(u8::from(same_f && same_g));
+            }
+            for j in i + 1..gold.len() {
+                if keep[j] {
+                    continue; // counted from j's side
+                }
+                let (same_f, same_g) = (found[j] == *f, gold[j] == *g);
+                found_pairs += f64::from(u8::from(same_f));
+                gold_pairs += f64::from(u8::from(same_g));
+                true_pairs += f64::from(u8::from(same_f && same_g));
+            }
         }
-        let pairs = |x: f64| x * (x - 1.0) / 2.0;
-        let true_pairs: f64 = both.values().map(|&c| pairs(c)).sum();
-        let found_pairs: f64 = f_size.values().map(|&c| pairs(c)).sum();
-        let gold_pairs: f64 = g_size.values().map(|&c| pairs(c)).sum();
         Scores {
             b3: (p / n, r / n),
             pairs: (ratio(true_pairs, found_pairs), ratio(true_pairs, gold_pairs)),
+            stories: stories.len(),
+            labels: labels.len(),
         }
     }
+}
+
+/// AllSides' story number ("as5607" → 5607); none for labels of other sets.
+fn story_number(label: &str) -> Option<u64> {
+    label.strip_prefix("as")?.parse().ok()
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -217,9 +547,7 @@ fn allsides(dir: &Path) -> Vec<Article> {
             let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
             let date: Timestamp = s("story_date").parse().expect("story_date");
-            // ±36 h around the story's date, from the item id: deterministic, and no label.
-            let spread = (term_hash(&s("item_id")) % (72 * 3600)) as i64 - 36 * 3600;
-            let published = Timestamp::from_second(date.as_second() + spread).expect("a time");
+            let published = Timestamp::from_second(date.as_second() + spread(&s("item_id"))).expect("a time");
             Article {
                 outlet: s("outlet"),
                 label: s("story_id"),
@@ -236,6 +564,16 @@ fn allsides(dir: &Path) -> Vec<Article> {
         .collect();
     out.sort_by_key(|a| a.entry.published);
     out
+}
+
+/// An article's offset from its story's date, in seconds: h × 72 h − 36 h, where h is the first 8
+/// hex digits of the SHA-256 of its item id over 0xFFFFFFFF. Deterministic and free of the label,
+/// and the same rule the issue gives for every labelled set, so figures agree between tools.
+fn spread(item_id: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(item_id.as_bytes());
+    let h = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) as f64 / f64::from(u32::MAX);
+    (h * 72.0 * 3600.0 - 36.0 * 3600.0).round() as i64
 }
 
 fn uci(dir: &Path) -> Vec<Article> {

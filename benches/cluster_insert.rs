@@ -4,8 +4,8 @@
 //! next 20,000 entries is timed at 1,000 and at 1,000,000 stored. Twenty thousand, so that each
 //! timing holds a WAL checkpoint or two (one per ~40 MB written), as a day of polling does.
 //!
-//!     cargo bench --bench cluster_insert                 # copies only (the default)
-//!     cargo bench --bench cluster_insert -- rewrites     # rewrites on (similarity 0.35)
+//!     cargo bench --bench cluster_insert                 # the defaults (rewrites grouped)
+//!     cargo bench --bench cluster_insert -- copies       # copies only
 //!     cargo bench --bench cluster_insert -- 100000       # a smaller archive
 //!     cargo bench --bench cluster_insert -- keep=FILE    # then copy the archive to FILE
 //!                                                        # (benches/archive.sh polls into it)
@@ -53,7 +53,7 @@ fn entry(i: u64, start: i64, total: u64, words: &[String]) -> Entry {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rewrites = args.iter().any(|a| a == "rewrites");
+    let rewrites = !args.iter().any(|a| a == "copies");
     let big: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
     let keep = args.iter().find_map(|a| a.strip_prefix("keep="));
     let words = args
@@ -66,7 +66,8 @@ fn main() {
         max_age: Duration::from_secs(7 * 86_400),
         dedup: Dedup {
             window: Duration::from_secs(72 * 3600),
-            similarity: if rewrites { 0.35 } else { 1.0 },
+            rewrites,
+            certainty: newswatch::config::DEFAULT_CERTAINTY,
         },
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -96,7 +97,14 @@ fn main() {
         }
         began.elapsed()
     };
-    println!("mode: {}", if rewrites { "rewrites (0.35)" } else { "copies only" });
+    println!(
+        "mode: {}",
+        if rewrites {
+            "rewrites (the default)"
+        } else {
+            "copies only"
+        }
+    );
     poll(&mut store, 1_000, &mut stored);
     let small = poll(&mut store, TIMED, &mut stored);
     let per_small = small.as_secs_f64() * 1e6 / TIMED as f64;
@@ -120,8 +128,7 @@ fn main() {
         .unwrap_or(0);
     println!("database: {:.0} MB", size as f64 / 1e6);
     if let Some(keep) = keep {
-        // Through SQLite's backup, so that the copy is whole with the index written out.
-        store.write_out_index();
+        // Through SQLite's backup, so that the copy is whole.
         store.backup(std::path::Path::new(keep)).expect("a copy of the archive");
         println!("archive kept in {keep}");
     }

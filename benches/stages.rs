@@ -122,7 +122,8 @@ fn stages(c: &mut Criterion) {
         max_age: Duration::from_secs(3650 * 86_400),
         dedup: Dedup {
             window: Duration::from_secs(72 * 3600),
-            similarity: 1.0,
+            rewrites: false,
+            certainty: newswatch::config::DEFAULT_CERTAINTY,
         },
     };
     let dir = tempfile::tempdir().unwrap();

@@ -295,10 +295,12 @@ pub enum JoinRule {
     Link,
     /// Another outlet's copy: the bodies are nearly the same.
     Copy,
-    /// A rewrite of the same event (`[dedup] similarity` below 1).
+    /// A rewrite over the bar of an earlier version (`[dedup] similarity`).
     Rewrite,
-    /// A rewrite a little under the bar whose story leads every other by far.
+    /// A rewrite of an earlier version, a little under the bar, whose story led every other.
     Clear,
+    /// The same event, weighed against the story's entries (`[dedup] certainty`).
+    Event,
 }
 
 /// Why an entry joined a story.
@@ -307,11 +309,18 @@ pub struct Joined {
     pub rule: JoinRule,
     /// The entry (id) it was found alike, or sharing its link.
     pub with: Option<i64>,
-    /// How alike they were (cosine, 0 to 1); none for a link.
+    /// How alike they were (cosine, 0 to 1); for the same event, how sure newswatch was over
+    /// the story (0 to 1); none for a link.
     pub score: Option<f32>,
-    /// For a clear lead, how alike the next story was (on the scale of `score`).
+    /// For the same event (and an earlier version's clear lead), the next story's score.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<f32>,
+    /// For the same event, the chance it tells the same event as `with` alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<f32>,
+    /// For the same event, how many of the story's entries it was weighed against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighed: Option<u32>,
     /// Words they share, heaviest first (stems for a rewrite).
     pub shared: Vec<String>,
 }

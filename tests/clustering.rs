@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use newswatch::config::{DEFAULT_SIMILARITY, Dedup};
+use newswatch::config::{DEFAULT_CERTAINTY, Dedup};
 use newswatch::model::Entry;
 use newswatch::poll::record::{NewEntry, Rules, store_entries};
 use newswatch::store::{FetchRecord, Store};
@@ -100,20 +100,57 @@ fn pairs() -> Vec<Pair> {
     out
 }
 
-/// Whether `pair` ends up as one story, with rewrites grouped from `similarity`.
-fn one_story(pair: &Pair, similarity: f32) -> bool {
+/// The default settings, or with `copies_only`, those that fold copies only.
+fn dedup(copies_only: bool) -> Dedup {
+    Dedup {
+        window: Duration::from_secs(72 * 3600),
+        rewrites: !copies_only,
+        certainty: DEFAULT_CERTAINTY,
+    }
+}
+
+/// Whether `pair` ends up as one story.
+fn one_story(pair: &Pair, dedup: Dedup) -> bool {
+    stories(&[&pair.a, &pair.b], dedup) == 1
+}
+
+/// How many stories `events` become, each carried by another outlet, an hour apart, in order,
+/// in a new database.
+fn stories(events: &[&Event], dedup: Dedup) -> i64 {
+    stories_among(events, &[], dedup)
+}
+
+/// How many stories `events` become (as [`stories`]) in a database whose window already holds
+/// `news` of other subjects, stored four days before (counted among the window's words, too far
+/// back to be compared): a database in use, where common words are known to be common.
+fn stories_among(events: &[&Event], news: &[&Event], dedup: Dedup) -> i64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("n.db");
     let mut store = Store::open(&path).unwrap();
     let rules = Rules {
         max_age: Duration::from_secs(7 * 86_400),
-        dedup: Dedup {
-            window: Duration::from_secs(72 * 3600),
-            similarity,
-        },
+        dedup,
     };
     let now = Timestamp::now();
-    for (n, (outlet, e)) in [("Outlet A", &pair.a), ("Outlet B", &pair.b)].into_iter().enumerate() {
+    let before = now - SignedDuration::from_hours(96);
+    for (i, e) in news.iter().enumerate() {
+        let entry = Entry {
+            guid: format!("news-{i}"),
+            link: Some(format!("https://news.example/{i}")),
+            title: e.title.clone(),
+            body: e.body.clone(),
+            published: Some(before),
+        };
+        let record = FetchRecord {
+            status: 200,
+            next_poll: before,
+            ..FetchRecord::default()
+        };
+        let new = vec![NewEntry::new(entry, None, None, &rules.dedup)];
+        store_entries(&mut store, ("News", "fixture:"), new, &record, before, &rules).unwrap();
+    }
+    let outlets = ["Outlet A", "Outlet B", "Outlet C", "Outlet D"];
+    for (n, (outlet, e)) in outlets.into_iter().zip(events).enumerate() {
         let entry = Entry {
             guid: format!("{outlet}-1"),
             link: Some(format!(
@@ -122,7 +159,7 @@ fn one_story(pair: &Pair, similarity: f32) -> bool {
             )),
             title: e.title.clone(),
             body: e.body.clone(),
-            published: Some(now - SignedDuration::from_hours(3 - n as i64)),
+            published: Some(now - SignedDuration::from_hours(5 - n as i64)),
         };
         let record = FetchRecord {
             status: 200,
@@ -134,22 +171,28 @@ fn one_story(pair: &Pair, similarity: f32) -> bool {
     }
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.query_row("SELECT COUNT(DISTINCT item_id) FROM entries", [], |r| {
-        r.get::<_, i64>(0)
-    })
+    conn.query_row(
+        "SELECT COUNT(DISTINCT e.item_id) FROM entries e JOIN sources s ON s.id = e.source_id WHERE s.name != 'News'",
+        [],
+        |r| r.get(0),
+    )
     .unwrap()
-        == 1
+}
+
+/// The pairs of `pairs` that `dedup` gets wrong, as lines.
+fn wrong(pairs: &[Pair], dedup: Dedup) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|p| one_story(p, dedup.clone()) != p.same)
+        .map(|p| format!("{} ({})", p.about, if p.same { "kept apart" } else { "merged" }))
+        .collect()
 }
 
 #[test]
 fn copies_are_one_story_and_other_events_on_the_subject_are_not() {
     let pairs = pairs();
     assert!(pairs.len() >= 60, "{} pairs", pairs.len());
-    let wrong: Vec<String> = pairs
-        .iter()
-        .filter(|p| one_story(p, DEFAULT_SIMILARITY) != p.same)
-        .map(|p| format!("{} ({})", p.about, if p.same { "kept apart" } else { "merged" }))
-        .collect();
+    let wrong = wrong(&pairs, dedup(false));
     assert!(
         wrong.is_empty(),
         "{} of {} pairs wrong:\n{}",
@@ -160,13 +203,94 @@ fn copies_are_one_story_and_other_events_on_the_subject_are_not() {
 }
 
 #[test]
-fn grouping_rewrites_keeps_other_events_apart() {
-    // With rewrites on, at the threshold docs/clustering.md measures: no pair of different
-    // stories may merge (precision first); copies still join.
-    let wrong: Vec<String> = pairs()
-        .iter()
-        .filter(|p| one_story(p, 0.265) != p.same)
-        .map(|p| format!("{} ({})", p.about, if p.same { "kept apart" } else { "merged" }))
-        .collect();
+fn folding_copies_only_still_finds_every_copy() {
+    let wrong = wrong(&pairs(), dedup(true));
     assert!(wrong.is_empty(), "{} pairs wrong:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[derive(Deserialize)]
+struct Rewrites {
+    story: Vec<Told>,
+}
+
+/// One event told by two outlets in their own words, and another event on its subject.
+#[derive(Deserialize)]
+struct Told {
+    subject: String,
+    report: Event,
+    rewrite: Event,
+    other: Event,
+}
+
+fn rewrites() -> Vec<Told> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clustering/rewrites.toml")).unwrap();
+    toml::from_str::<Rewrites>(&text).unwrap().story
+}
+
+/// Every text of the stories of `told` but the `i`th: the other news in the window.
+fn news_but(told: &[Told], i: usize) -> Vec<&Event> {
+    told.iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .flat_map(|(_, t)| [&t.report, &t.rewrite, &t.other])
+        .collect()
+}
+
+/// Rewrites that joined and other events that stayed apart are counted, not each required: the
+/// bag-of-words judgement has a measured error (docs/clustering.md), and this fixture, written
+/// for it and never fitted on, measures it too. The floors are its figures when it was
+/// written; the pairs it gets wrong are listed, and a change that gets more wrong fails.
+#[test]
+fn rewrites_of_an_event_join_and_other_events_on_its_subject_stay_apart() {
+    let told = rewrites();
+    assert!(told.len() >= 20, "{} stories", told.len());
+    let (mut joined, mut apart, mut wrong) = (0, 0, Vec::new());
+    for (i, t) in told.iter().enumerate() {
+        let news = news_but(&told, i);
+        if stories_among(&[&t.report, &t.rewrite], &news, dedup(false)) == 1 {
+            joined += 1;
+        } else {
+            wrong.push(format!("{}: \"{}\" not joined", t.subject, t.rewrite.title));
+        }
+        for (which, e) in [("report", &t.report), ("rewrite", &t.rewrite)] {
+            if stories_among(&[e, &t.other], &news, dedup(false)) == 2 {
+                apart += 1;
+            } else {
+                wrong.push(format!("{}: \"{}\" merged with the {which}", t.subject, t.other.title));
+            }
+        }
+        // Folding copies only: no rewrite joins.
+        assert_eq!(
+            stories_among(&[&t.report, &t.rewrite], &news, dedup(true)),
+            2,
+            "{}",
+            t.subject
+        );
+    }
+    let pairs = told.len();
+    eprintln!(
+        "rewrites joined {joined} of {pairs}; other events apart {apart} of {}",
+        2 * pairs
+    );
+    eprintln!("{}", wrong.join("\n"));
+    assert!(
+        joined >= 22 && apart >= 38,
+        "rewrites joined {joined} of {pairs}, other events apart {apart} of {}:\n{}",
+        2 * pairs,
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn a_story_told_three_ways_is_one_story_beside_another_event_of_its_subject() {
+    // Each event's report, its rewrite and the other event, in that order: the other event
+    // comes last, weighed against a story of two entries.
+    let told = rewrites();
+    let wrong: Vec<String> = told
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| stories_among(&[&t.report, &t.rewrite, &t.other], &news_but(&told, *i), dedup(false)) != 2)
+        .map(|(_, t)| t.subject.clone())
+        .collect();
+    assert!(wrong.len() <= 1, "not two stories: {wrong:?}");
 }

@@ -118,9 +118,7 @@ fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
     match j.rule {
         JoinRule::Link => format!("the same link as {with} after canonicalisation"),
         JoinRule::Copy => format!("a copy of {with}: bodies {score} alike{shared}"),
-        JoinRule::Rewrite => {
-            format!("a rewrite of {with}: {score} alike (see [dedup] similarity){shared}")
-        }
+        JoinRule::Rewrite => format!("a rewrite of {with}: {score} alike{shared}"),
         JoinRule::Clear => {
             let next = match j.next {
                 Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
@@ -130,6 +128,18 @@ fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
                 "a rewrite of {with}: {score} alike, under the bar but far more alike than any other \
                  story{next}{shared}"
             )
+        }
+        JoinRule::Event => {
+            let weighed = match j.weighed {
+                Some(n) if n > 1 => format!(" over the {n} entries of the story weighed"),
+                _ => String::new(),
+            };
+            let pair = j.pair.map_or(String::new(), |p| format!(" ({p:.2} with {with} alone)"));
+            let next = match j.next {
+                Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
+                _ => "; no other story near".to_string(),
+            };
+            format!("the same event as {with}: {score} sure{weighed}{pair}{next}{shared}")
         }
     }
 }

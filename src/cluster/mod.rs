@@ -12,8 +12,14 @@
 //! asks it for candidates and records the verdict. Hashes are FNV-1a and SplitMix64, spelled
 //! out here, because they are stored: they must not change between versions or runs.
 
+mod index;
+mod judge;
+mod pair;
 mod terms;
 
+pub use index::{Index, MAX_NEIGHBOURS, Member, PER_KEY, STORY_ENTRIES};
+pub use judge::{Bar, Join, Rule, same_event};
+pub use pair::Pair;
 pub use terms::{Word, words};
 
 /// Terms of an entry used to look up candidates: its most telling words.
@@ -46,6 +52,10 @@ const PRIOR_ENTRIES: f64 = 100.0;
 pub struct Draft {
     /// (term hash, summed word weight), sorted by hash, each term once.
     counts: Vec<(u64, f32)>,
+    /// The same, of the title alone.
+    title: Vec<(u64, f32)>,
+    /// The terms that are names, acronyms or numbers, sorted, each once.
+    names: Vec<u64>,
     /// The same, of the body alone.
     body: Vec<(u64, f32)>,
     bands: Vec<u64>,
@@ -78,7 +88,12 @@ fn weighted(counts: &[(u64, f32)], idf: impl Fn(u64) -> f32) -> Vector {
 impl Draft {
     /// The words of an entry with `title` and `body`.
     pub fn of(title: &str, body: &str) -> Draft {
-        let words = terms::word_hashes(title, body);
+        let all = terms::word_terms(title, body);
+        let words: Vec<(u64, f32)> = all.iter().map(|t| (t.hash, t.weight)).collect();
+        let title_words = all.iter().filter(|t| t.title).map(|t| (t.hash, t.weight)).collect();
+        let mut names: Vec<u64> = all.iter().filter(|t| t.name).map(|t| t.hash).collect();
+        names.sort_unstable();
+        names.dedup();
         let body_words = terms::body_hashes(body);
         let body_bands = bands(&body_words);
         let body = count(body_words);
@@ -90,6 +105,8 @@ impl Draft {
         };
         Draft {
             counts: count(words),
+            title: count(title_words),
+            names,
             body,
             bands,
         }
@@ -120,6 +137,7 @@ impl Draft {
     /// Its features among `n` entries, `df(term)` of which have a word.
     pub fn weigh(self, n: u64, df: impl Fn(u64) -> u64) -> Features {
         let vector = weighted(&self.counts, |t| idf(n, df(t)));
+        let title = weighted(&self.title, |t| idf(n, df(t)));
         let body = weighted(&self.body, |_| 1.0);
         let terms = &vector.terms;
         let mut heaviest = terms.clone();
@@ -129,6 +147,8 @@ impl Draft {
             band_keys: self.bands,
             body,
             vector,
+            title,
+            names: self.names,
         }
     }
 }
@@ -160,6 +180,11 @@ pub struct Features {
     /// shared by different events ("Live updates"). Not weighed by rarity: a rare sentence
     /// two stories share (a quote, a standard line) would outweigh the rest.
     pub body: Vector,
+    /// Its title's words weighed by TF-IDF (empty when only copies are looked for).
+    pub title: Vector,
+    /// Which of its words are names, acronyms or numbers (sorted; empty when only copies are
+    /// looked for).
+    pub names: Vec<u64>,
     /// Its `LOOKUP_TERMS` heaviest words (none when only copies are looked for).
     pub term_keys: Vec<u64>,
     /// Its MinHash bands.
@@ -213,179 +238,43 @@ pub fn similarity(a: &Vector, b: &Vector) -> Similarity {
 }
 
 /// An entry of the window that the index found for a new one.
-#[derive(Debug, Clone)]
-pub struct Neighbour {
-    pub story: i64,
+#[derive(Debug, Clone, Copy)]
+pub struct Neighbour<'a> {
     /// The entry's id.
     pub entry: i64,
-    /// Its time (Unix seconds) in the clustering window.
-    pub at: i64,
-    pub vector: Vector,
-    pub body: Vector,
+    pub member: &'a Member,
+    /// Found through the index (else another entry of a story found).
+    pub found: bool,
 }
 
-/// The story among `neighbours` that an entry reports, if any, and how alike they are.
-///
-/// - A copy: an entry whose body is at least `COPY` alike (a wire story or a press release
-///   carried again, under another headline or link) is the same story; entries without a body
-///   of some length are never copies.
-/// - A rewrite: below that, an entry at least `threshold` alike that shares two words or more
-///   (one shared name is a subject, not an event), and whose body, if both have one, is a
-///   quarter alike (`REWRITE_BODY`). Short texts (headlines alone) must be more
-///   alike: with few words, a few shared ones happen by chance; the bar is `threshold` ×
-///   (1 + 4 / words of the shorter text), half as high again for a headline of eight words. And
-///   reports far apart in time must be more alike: the bar rises in proportion to the time
-///   between them, to twice as high a whole window apart (reports of one event come close
-///   together; another event on the same subject is often days away). `threshold` 1 turns
-///   rewrites off.
-/// - A clear lead: an entry a little under that bar (at least `CLEAR_LOW` of it, past the same
-///   gates) whose story stands `CLEAR_LEAD` times as high as any other story found. A report
-///   far more like one story than like anything else in the window is that story's, where the
-///   same score among several near stories would be a guess (the ratio test of
-///   nearest-neighbour matching). It buys recall at equal precision (docs/clustering.md).
-///
-/// A pair's standing is its score over what the bar asks of it beyond `threshold` (short
-/// texts, time apart). Of several, the story whose entry stands highest.
-pub fn same_event(new: &Features, neighbours: &[Neighbour], bar: Bar) -> Option<Join> {
-    let threshold = bar.threshold;
-    let join = |n: &Neighbour, rule, similarity| Join {
-        story: n.story,
-        entry: n.entry,
-        rule,
-        similarity,
-    };
-    let has_body = |v: &Vector| v.terms.len() >= MIN_BODY_WORDS;
-    // Titles alone never make a copy: different events share them.
-    let bodies: Vec<Option<Similarity>> = neighbours
-        .iter()
-        .map(|n| (has_body(&new.body) && has_body(&n.body)).then(|| similarity(&new.body, &n.body)))
-        .collect();
-    let copy = neighbours
-        .iter()
-        .zip(&bodies)
-        .filter_map(|(n, b)| b.as_ref().filter(|b| b.score >= COPY).map(|b| (n, b)))
-        .max_by(|a, b| a.1.score.total_cmp(&b.1.score).then(b.0.story.cmp(&a.0.story)));
-    if let Some((n, b)) = copy {
-        return Some(join(n, Rule::Copy, b.clone()));
-    }
-    if threshold >= 1.0 {
-        return None;
-    }
-    let scored: Vec<Standing> = neighbours
-        .iter()
-        .zip(&bodies)
-        .map(|(n, body)| {
-            let s = similarity(&new.vector, &n.vector);
-            let words = new.vector.terms.len().min(n.vector.terms.len()).max(1) as f32;
-            let apart = (bar.at.abs_diff(n.at) as f32 / bar.window.max(1) as f32).min(1.0);
-            let standing = s.score / ((1.0 + SHORT_TEXT / words) * (1.0 + apart));
-            // One headline over another story's text is not a rewrite of it.
-            let body_alike = body.as_ref().is_none_or(|b| b.score >= REWRITE_BODY);
-            let eligible = s.shared.len() >= 2 && body_alike;
-            Standing {
-                n,
-                s,
-                standing,
-                eligible,
-            }
-        })
-        .collect();
-    let best = scored
-        .iter()
-        .filter(|c| c.eligible)
-        .max_by(|a, b| a.standing.total_cmp(&b.standing).then(b.n.story.cmp(&a.n.story)))?;
-    if best.standing >= threshold {
-        return Some(join(best.n, Rule::Rewrite, best.s.clone()));
-    }
-    // Every other story counts against a lead, eligible or not: it is what the entry is also like.
-    let next = scored
-        .iter()
-        .filter(|c| c.n.story != best.n.story)
-        .map(|c| c.standing)
-        .fold(0.0, f32::max);
-    let clear = best.standing >= threshold * CLEAR_LOW && best.standing >= CLEAR_LEAD * next;
-    // Shown beside the pair's score, so on its scale.
-    let next = next * best.s.score / best.standing.max(f32::MIN_POSITIVE);
-    clear.then(|| join(best.n, Rule::Clear { next }, best.s.clone()))
-}
-
-/// A neighbour weighed as a rewrite of the new entry (see [`same_event`]).
-struct Standing<'a> {
-    n: &'a Neighbour,
-    s: Similarity,
-    standing: f32,
-    /// Whether it passes the gates every rewrite must pass.
-    eligible: bool,
-}
-
-/// What a rewrite must reach in [`same_event`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bar {
-    /// `[dedup] similarity`: 1 for copies only.
-    pub threshold: f32,
-    /// The new entry's time and the window's length, in seconds.
-    pub at: i64,
-    pub window: i64,
-}
-
-/// Which rule of [`same_event`] found two entries to report one event.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Rule {
-    Copy,
-    Rewrite,
-    /// A rewrite a little under the bar whose story leads every other by far; `next` is how
-    /// alike the next story was, on the scale of this pair's score (0 when there is none).
-    Clear {
-        next: f32,
-    },
-}
-
-/// A new entry joins `story`: it was found alike `entry` of it by `rule`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Join {
-    pub story: i64,
-    pub entry: i64,
-    pub rule: Rule,
-    pub similarity: Similarity,
-}
-
-/// The shared words of `join` (of the entry with `title` and `body`) as text, the heaviest
-/// first, at most `max`: the body's words as written for a copy, stems for a rewrite.
+/// The shared words of `join` (of the entry with `title` and `body`) as text, at most `max`:
+/// for a copy the body's words as written, the heaviest first; for the same event stems, the
+/// names, acronyms and numbers first (the event's signature), each part the heaviest first.
 pub fn shared_words(title: &str, body: &str, join: &Join, max: usize) -> Vec<String> {
     let words = match join.rule {
         Rule::Copy => terms::body_words(body),
-        Rule::Rewrite | Rule::Clear { .. } => words(title, body),
+        Rule::Event { .. } => words(title, body),
     };
-    let mut out: Vec<String> = Vec::new();
+    let mut found: Vec<&Word> = Vec::new();
     for (hash, _) in &join.similarity.shared {
-        if out.len() == max {
-            break;
-        }
         if let Some(w) = words.iter().find(|w| term_hash(&w.text) == *hash)
-            && !out.contains(&w.text)
+            && !found.iter().any(|f| f.text == w.text)
         {
-            out.push(w.text.clone());
+            found.push(w);
         }
     }
-    out
+    // A stable sort keeps each part in order of weight.
+    if matches!(join.rule, Rule::Event { .. }) {
+        found.sort_by_key(|w| !words.iter().any(|x| x.text == w.text && x.name));
+    }
+    found.into_iter().take(max).map(|w| w.text.clone()).collect()
 }
 
 /// How alike the bodies of copies are. Bodies, not titles: a copy is often retitled, and
 /// different events share titles ("Live updates", a headline template).
 pub const COPY: f32 = 0.9;
-/// How alike the bodies of a rewrite must be, when both have one: one headline over another
-/// story's text is not a rewrite of it.
-const REWRITE_BODY: f32 = 0.25;
 /// A body with fewer distinct words (after common ones) does not make a copy: "Read more".
-const MIN_BODY_WORDS: usize = 8;
-
-/// A clear lead (see [`same_event`]): how far under the bar, and how far ahead of the next
-/// story.
-const CLEAR_LOW: f32 = 2.0 / 3.0;
-const CLEAR_LEAD: f32 = 3.0;
-
-/// How much more alike short texts must be (see [`same_event`]).
-const SHORT_TEXT: f32 = 4.0;
+pub(crate) const MIN_BODY_WORDS: usize = 8;
 
 /// MinHash band keys of the word triples of `words` (hashed, in order); none for fewer than
 /// three words.
@@ -433,21 +322,67 @@ pub fn term_hash(text: &str) -> u64 {
     })
 }
 
-/// An entry's vectors as stored: the number of terms of the whole, the whole, then the body's.
-pub fn stored(all: &Vector, body: &Vector) -> Vec<u8> {
-    let mut out = (all.terms.len() as u32).to_le_bytes().to_vec();
-    out.extend(all.to_bytes());
-    out.extend(body.to_bytes());
+/// Marks the stored form with titles and names; the form before it began with the number of
+/// terms of the whole vector, which is never this large.
+const STORED_V2: u32 = 0xFFFF_FF02;
+
+/// What an entry is compared by, as stored in `entries.vector`: the mark, the numbers of terms
+/// of its vector, its title's and its names, then those and its body's vector.
+pub fn stored(f: &Features) -> Vec<u8> {
+    let mut out = STORED_V2.to_le_bytes().to_vec();
+    for n in [f.vector.terms.len(), f.title.terms.len(), f.names.len()] {
+        out.extend((n as u32).to_le_bytes());
+    }
+    out.extend(f.vector.to_bytes());
+    out.extend(f.title.to_bytes());
+    out.extend(f.names.iter().flat_map(|n| n.to_le_bytes()));
+    out.extend(f.body.to_bytes());
     out
 }
 
-/// The vectors of [`stored`] bytes; bytes that are not such read as empty.
-pub fn from_stored(bytes: &[u8]) -> (Vector, Vector) {
-    let Some((n, rest)) = bytes.split_first_chunk::<4>() else {
-        return Default::default();
+/// The features of [`stored`] bytes (without index keys), or of the form before titles and
+/// names (without them); bytes that are neither read as empty.
+pub fn from_stored(bytes: &[u8]) -> Features {
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()))
     };
-    let split = (u32::from_le_bytes(*n) as usize).saturating_mul(12).min(rest.len());
-    (Vector::from_bytes(&rest[..split]), Vector::from_bytes(&rest[split..]))
+    let Some(first) = u32_at(0) else {
+        return Features::default();
+    };
+    if first != STORED_V2 {
+        let rest = &bytes[4..];
+        let split = (first as usize).saturating_mul(12).min(rest.len());
+        return Features {
+            vector: Vector::from_bytes(&rest[..split]),
+            body: Vector::from_bytes(&rest[split..]),
+            ..Features::default()
+        };
+    }
+    let (Some(all), Some(title), Some(names)) = (u32_at(4), u32_at(8), u32_at(12)) else {
+        return Features::default();
+    };
+    let mut rest = &bytes[16..];
+    let mut take = |n: usize| {
+        let (head, tail) = rest.split_at(n.min(rest.len()));
+        rest = tail;
+        head
+    };
+    let vector = Vector::from_bytes(take(all as usize * 12));
+    let title = Vector::from_bytes(take(title as usize * 12));
+    let names = take(names as usize * 8)
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    let body = Vector::from_bytes(rest);
+    Features {
+        vector,
+        title,
+        names,
+        body,
+        ..Features::default()
+    }
 }
 
 impl Vector {

@@ -35,6 +35,8 @@ const STOP_WORDS: &[&str] = &[
 pub struct Word {
     pub text: String,
     pub weight: f32,
+    /// A name, an acronym or a number.
+    pub name: bool,
 }
 
 /// Capitalised in every text, and said of every event: no names.
@@ -79,9 +81,44 @@ pub fn words(title: &str, body: &str) -> Vec<Word> {
     owned(|sink| each_word(title, body, sink))
 }
 
-/// [`words`] as [`term_hash`](super::term_hash)es, without making a string of each word.
-pub fn word_hashes(title: &str, body: &str) -> Vec<(u64, f32)> {
-    hashes(|sink| each_word(title, body, sink))
+/// A word of [`words`] as its [`term_hash`](super::term_hash), with what it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Term {
+    pub hash: u64,
+    pub weight: f32,
+    /// A name, an acronym or a number (see [`NAME_WEIGHT`]).
+    pub name: bool,
+    /// From the title.
+    pub title: bool,
+}
+
+/// [`words`] as [`Term`]s, without making a string of each word.
+pub fn word_terms(title: &str, body: &str) -> Vec<Term> {
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let parts = [
+        (title, TITLE_WEIGHT, usize::MAX, !title_case(title), true),
+        (body, 1.0, MAX_BODY_WORDS, true, false),
+    ];
+    for (text, weight, max, names_by_case, in_title) in parts {
+        push_words(
+            text,
+            weight,
+            max,
+            names_by_case,
+            true,
+            &mut buf,
+            &mut |x, weight, name| {
+                out.push(Term {
+                    hash: super::term_hash(x),
+                    weight,
+                    name,
+                    title: in_title,
+                })
+            },
+        );
+    }
+    out
 }
 
 /// The words of the start of `body` as written (not stemmed): enough to tell a copy, and
@@ -95,14 +132,15 @@ pub fn body_hashes(body: &str) -> Vec<(u64, f32)> {
     hashes(|sink| each_body_word(body, sink))
 }
 
-type Sink<'a> = &'a mut dyn FnMut(&str, f32);
+type Sink<'a> = &'a mut dyn FnMut(&str, f32, bool);
 
 fn owned(walk: impl FnOnce(Sink)) -> Vec<Word> {
     let mut out = Vec::new();
-    walk(&mut |text, weight| {
+    walk(&mut |text, weight, name| {
         out.push(Word {
             text: text.to_owned(),
             weight,
+            name,
         })
     });
     out
@@ -110,7 +148,7 @@ fn owned(walk: impl FnOnce(Sink)) -> Vec<Word> {
 
 fn hashes(walk: impl FnOnce(Sink)) -> Vec<(u64, f32)> {
     let mut out = Vec::new();
-    walk(&mut |text, weight| out.push((super::term_hash(text), weight)));
+    walk(&mut |text, weight, _| out.push((super::term_hash(text), weight)));
     out
 }
 
@@ -134,7 +172,7 @@ fn push_words(
     names_by_case: bool,
     stem: bool,
     buf: &mut String,
-    sink: &mut (impl FnMut(&str, f32) + ?Sized),
+    sink: &mut (impl FnMut(&str, f32, bool) + ?Sized),
 ) {
     let mut taken = 0;
     let mut sentence_start = true;
@@ -167,8 +205,8 @@ fn push_words(
         let name = name && CALENDAR.binary_search(&buf.as_str()).is_err();
         let weight = if name { weight * NAME_WEIGHT } else { weight };
         match stem {
-            true => sink(&STEMMER.stem(buf), weight),
-            false => sink(buf, weight),
+            true => sink(&STEMMER.stem(buf), weight, name),
+            false => sink(buf, weight, name),
         }
     }
 }
@@ -225,14 +263,14 @@ fn is_cjk(c: char) -> bool {
 
 /// Character pairs of a run with CJK characters in it ("自衛隊" → "自衛", "衛隊"); a lone
 /// character is kept as it is. Returns how many were added.
-fn push_cjk(run: &str, weight: f32, sink: &mut (impl FnMut(&str, f32) + ?Sized)) -> usize {
+fn push_cjk(run: &str, weight: f32, sink: &mut (impl FnMut(&str, f32, bool) + ?Sized)) -> usize {
     let chars: Vec<char> = run.chars().collect();
     if chars.len() == 1 {
-        sink(run, weight);
+        sink(run, weight, false);
         return 1;
     }
     for pair in chars.windows(2) {
-        sink(&pair.iter().collect::<String>().to_lowercase(), weight);
+        sink(&pair.iter().collect::<String>().to_lowercase(), weight, false);
     }
     chars.len() - 1
 }
@@ -292,7 +330,8 @@ mod tests {
         let hashed = |w: Vec<Word>| -> Vec<(u64, f32)> {
             w.iter().map(|w| (super::super::term_hash(&w.text), w.weight)).collect()
         };
-        assert_eq!(word_hashes(title, body), hashed(words(title, body)));
+        let terms: Vec<(u64, f32)> = word_terms(title, body).iter().map(|t| (t.hash, t.weight)).collect();
+        assert_eq!(terms, hashed(words(title, body)));
         assert_eq!(body_hashes(body), hashed(body_words(body)));
     }
 

@@ -43,125 +43,165 @@ fn copies_share_bands_and_rewrites_share_words() {
     assert!(s.score < 0.3, "{s:?}");
 }
 
-fn bar(threshold: f32) -> Bar {
+fn bar(certainty: Option<f32>) -> Bar {
     Bar {
-        threshold,
+        certainty,
         at: 0,
         window: 72 * 3600,
     }
 }
 
-fn neighbour(story: i64, title: &str, body: &str) -> Neighbour {
-    let f = features(title, body);
-    Neighbour {
+/// An entry of outlet `source` in story `story`, published `hours` after the new one.
+fn member(story: i64, source: i64, hours: i64, title: &str, body: &str) -> Member {
+    Member {
         story,
-        entry: story * 10,
-        at: 0,
-        vector: f.vector,
-        body: f.body,
+        source,
+        at: hours * 3600,
+        features: features(title, body),
     }
 }
 
-#[test]
-fn reports_further_apart_in_time_must_be_more_alike() {
-    let new = features("Typhoon Hagibis floods Nagano river", "");
-    let near = [neighbour(2, "Hagibis floods Nagano as river bursts", "")];
-    let score = similarity(&new.vector, &near[0].vector).score;
-    // A threshold the pair passes at the same time, by a tenth.
-    let words = new.vector.terms.len().min(near[0].vector.terms.len()) as f32;
-    let threshold = score / (1.0 + SHORT_TEXT / words) / 1.1;
-    let at = |hours: i64| Bar {
-        at: hours * 3600,
-        ..bar(threshold)
-    };
-    assert!(same_event(&new, &near, at(0)).is_some());
-    assert!(
-        same_event(&new, &near, at(-5)).is_some(),
-        "five hours apart: a 7% higher bar"
-    );
-    // A day and a half apart the bar is 50% higher: no longer a plain rewrite, though still
-    // a clear lead while no other story is near; two and a half days apart, neither.
-    let far = same_event(&new, &near, at(36)).expect("a clear lead");
-    assert!(matches!(far.rule, Rule::Clear { next } if next == 0.0), "{far:?}");
-    assert!(same_event(&new, &near, at(60)).is_none(), "83% higher");
+/// `members` as the index gives them, each found (`entry` = its position).
+fn near(members: &[Member]) -> Vec<Neighbour<'_>> {
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Neighbour {
+            entry: i as i64,
+            member: m,
+            found: true,
+        })
+        .collect()
 }
 
-#[test]
-fn the_most_alike_story_above_the_threshold_wins() {
-    let new = features("Typhoon Hagibis floods Nagano river", "");
-    let near = [
-        neighbour(1, "Typhoon Hagibis hits Tokyo", ""),
-        neighbour(2, "Hagibis floods Nagano as river bursts", ""),
-        neighbour(3, "Nagano", ""),
-    ];
-    assert_eq!(same_event(&new, &near, bar(0.3)).map(|j| j.story), Some(2));
-    assert_eq!(same_event(&new, &near[..1], bar(0.2)).map(|j| j.story), Some(1));
-    assert_eq!(
-        same_event(&new, &near[..1], bar(0.99)),
-        None,
-        "below a copy, above the threshold"
-    );
-    // One shared word is a subject, not an event, however alike.
-    let one = [neighbour(4, "Nagano", "")];
-    assert_eq!(same_event(&features("Nagano", ""), &one, bar(0.1)), None);
-}
+const WIRE_TITLE: &str = "Japan to send SDF officers to NATO's Ukraine command in Germany";
+const WIRE: &str = "Japan will send three Ground Self-Defense Force officers to the NATO command in \
+                    Wiesbaden that coordinates military aid to Ukraine, Defense Minister Gen Nakatani \
+                    said on Tuesday. The officers will start in January.";
+const REWRITE_TITLE: &str = "Tokyo to post defense officials at NATO's Wiesbaden hub in first for Japan";
+const REWRITE: &str = "In a first for Japan, three officers from the Ground Self-Defense Force will be \
+                       stationed at NATO's Wiesbaden headquarters, which organises weapons deliveries \
+                       for Kyiv. Nakatani said the posting begins in January.";
+const OTHER_TITLE: &str = "Japan pledges $4.5 billion more for Ukraine's reconstruction";
+const OTHER: &str = "Prime Minister Shigeru Ishiba promised a further $4.5 billion in loans and grants \
+                     for rebuilding Ukraine's power grid at a donors' conference in Rome on Thursday, \
+                     the foreign ministry said.";
 
 #[test]
-fn copies_are_one_story_even_with_rewrites_off_but_a_shared_title_is_not_a_copy() {
-    let body = "Three Self-Defense Force officers will join the NATO command in Wiesbaden that \
-                coordinates aid to Ukraine, the Defense Ministry said on Monday.";
-    let new = features("UPDATE: Japan to send SDF officers to NATO's Ukraine command", body);
-    let copy = [neighbour(1, "Japan sends SDF officers to NATO's Ukraine command", body)];
-    let join = same_event(&new, &copy, bar(1.0)).expect("a copy");
-    assert_eq!((join.story, join.entry, join.rule), (1, 10, Rule::Copy));
-    let shared = shared_words("UPDATE", body, &join, 4);
+fn a_copy_joins_with_rewrites_off_but_a_shared_title_is_not_a_copy() {
+    let new = features("UPDATE: Japan dispatches SDF officers", WIRE);
+    let copy = [member(1, 1, -1, WIRE_TITLE, &format!("TOKYO (Wire) - {WIRE}"))];
+    let join = same_event(&new, &near(&copy), bar(None), (|_| 0, 100)).expect("a copy");
+    assert_eq!((join.story, join.entry, join.rule), (1, 0, Rule::Copy));
+    let shared = shared_words("UPDATE", WIRE, &join, 4);
     assert_eq!(shared.len(), 4, "{shared:?}");
     assert!(
-        shared.iter().all(|w| body.to_lowercase().contains(w.as_str())),
+        shared.iter().all(|w| WIRE.to_lowercase().contains(w.as_str())),
         "the body's words as written: {shared:?}"
     );
-    let other = [neighbour(
-        2,
-        "UPDATE: Japan to send SDF officers to NATO's Ukraine command",
-        "Typhoon Hagibis flooded the Chikuma river in Nagano; thousands of homes lost power.",
-    )];
-    assert_eq!(same_event(&new, &other, bar(1.0)), None, "same title, another story");
-}
-
-#[test]
-fn stored_vectors_read_back_and_junk_reads_as_empty() {
-    let f = features(
-        "Japan sends SDF officers",
-        "Tokyo said on Monday it would send officers.",
+    let other = [member(2, 1, -1, "UPDATE: Japan dispatches SDF officers", OTHER)];
+    assert_eq!(
+        same_event(&new, &near(&other), bar(None), (|_| 0, 100)),
+        None,
+        "same title, another story"
     );
-    let (all, body) = from_stored(&stored(&f.vector, &f.body));
-    assert_eq!((all, body), (f.vector, f.body));
-    assert_eq!(from_stored(&[1, 2]), Default::default());
-    assert_eq!(from_stored(&[255, 255, 255, 255, 1]).0, Vector::default());
+    // Found only as another entry of a story, not through the index: no copy on its own.
+    let unfound = [Neighbour {
+        found: false,
+        ..near(&copy)[0]
+    }];
+    assert_eq!(same_event(&new, &unfound, bar(None), (|_| 0, 100)), None);
 }
 
 #[test]
-fn a_little_under_the_bar_joins_only_the_story_that_leads_by_far() {
-    let new = features("Typhoon Hagibis floods Nagano river", "");
-    let story = neighbour(2, "Hagibis floods Nagano as river bursts", "");
-    let score = similarity(&new.vector, &story.vector).score;
-    let words = new.vector.terms.len().min(story.vector.terms.len()) as f32;
-    let standing = score / (1.0 + SHORT_TEXT / words);
-    // The pair stands at 80% of the bar: a rewrite only as a clear lead.
-    let under = bar(standing / 0.8);
-    let join = same_event(&new, std::slice::from_ref(&story), under).expect("alone: a clear lead");
-    assert!(matches!(join.rule, Rule::Clear { next } if next == 0.0), "{join:?}");
-    // Another story about as alike: a guess between two, so neither.
-    let rival = neighbour(3, "Hagibis: Nagano river floods homes", "");
-    assert!(similarity(&new.vector, &rival.vector).score > score / CLEAR_LEAD);
-    assert_eq!(same_event(&new, &[story.clone(), rival], under), None);
-    // Another story far less alike leaves the lead clear, and is shown as the next.
-    let faint = neighbour(4, "Nagano apple harvest begins", "");
-    let join = same_event(&new, &[story.clone(), faint], under).expect("still clear");
+fn a_rewrite_joins_its_event_and_not_another_event_of_the_subject() {
+    let new = features(REWRITE_TITLE, REWRITE);
+    let stories = [member(1, 1, -2, WIRE_TITLE, WIRE), member(2, 2, -1, OTHER_TITLE, OTHER)];
+    let certainty = Some(crate::config::DEFAULT_CERTAINTY);
+    let join = same_event(&new, &near(&stories), bar(certainty), (|_| 1, 100)).expect("the same event");
+    assert_eq!((join.story, join.entry), (1, 0));
+    let Rule::Event {
+        certainty: sure,
+        pair,
+        entries,
+        next,
+    } = join.rule
+    else {
+        panic!("{join:?}")
+    };
     assert!(
-        matches!(join.rule, Rule::Clear { next } if next > 0.0 && next < score / CLEAR_LEAD),
+        sure >= crate::config::DEFAULT_CERTAINTY && pair > 0.5 && entries == 1 && next < 0.5,
         "{join:?}"
     );
-    // Under two thirds of the bar, never.
-    assert_eq!(same_event(&new, &[story], bar(standing / 0.6)), None);
+    // The event's names come first among the words shown, then the other words.
+    let shared = shared_words(REWRITE_TITLE, REWRITE, &join, 12);
+    let at = |w: &str| {
+        shared
+            .iter()
+            .position(|x| x == w)
+            .unwrap_or_else(|| panic!("{w}: {shared:?}"))
+    };
+    assert!(at("wiesbaden") < at("offic") && at("nato") < at("offic"), "{shared:?}");
+    // Copies only: no rewrite joins.
+    assert_eq!(same_event(&new, &near(&stories), bar(None), (|_| 1, 100)), None);
+    // The other event alone is not this one.
+    let other = features(OTHER_TITLE, OTHER);
+    assert_eq!(
+        same_event(&other, &near(&stories[..1]), bar(certainty), (|_| 1, 100)),
+        None
+    );
 }
+
+#[test]
+fn a_story_is_weighed_by_all_its_entries_and_against_the_next_story() {
+    let new = features(REWRITE_TITLE, REWRITE);
+    let sure = |members: &[Member]| match same_event(&new, &near(members), bar(Some(0.01)), (|_| 1, 100)) {
+        Some(Join {
+            rule: Rule::Event { certainty, .. },
+            ..
+        }) => certainty,
+        other => panic!("{other:?}"),
+    };
+    let alone = sure(&[member(1, 1, -2, WIRE_TITLE, WIRE)]);
+    // The same story holding another event's report too (wrongly, or a live story that moved
+    // on): less sure, as the report is unlike half of it.
+    let mixed = sure(&[member(1, 1, -2, WIRE_TITLE, WIRE), member(1, 2, -1, OTHER_TITLE, OTHER)]);
+    assert!(mixed < alone, "{mixed} < {alone}");
+    // A rival story about as alike: less sure than alone.
+    let rival = sure(&[
+        member(1, 1, -2, WIRE_TITLE, WIRE),
+        member(3, 2, -1, "Japan sends SDF officers to NATO's Ukraine command", WIRE),
+    ]);
+    assert!(rival < alone, "{rival} < {alone}");
+}
+
+#[test]
+fn reports_further_apart_in_time_are_less_likely_one_event() {
+    let new = features(REWRITE_TITLE, REWRITE);
+    let old = features(WIRE_TITLE, WIRE);
+    let score = |apart| judge::pair_score(&Pair::of(&new, &old, apart, (|_| 1, 100)).0);
+    assert!(score(0.0) > score(0.5) && score(0.5) > score(1.0));
+}
+
+#[test]
+fn stored_features_read_back_and_junk_reads_as_empty() {
+    let f = features(
+        "Japan sends SDF officers",
+        "Tokyo said on Monday it would send officers to NATO.",
+    );
+    let back = from_stored(&stored(&f));
+    assert_eq!(
+        (&back.vector, &back.title, &back.names, &back.body),
+        (&f.vector, &f.title, &f.names, &f.body)
+    );
+    assert!(!back.title.terms.is_empty() && !back.names.is_empty());
+    // The form before titles and names: the number of terms of the vector, it, the body's.
+    let mut old = (f.vector.terms.len() as u32).to_le_bytes().to_vec();
+    old.extend(f.vector.to_bytes());
+    old.extend(f.body.to_bytes());
+    let back = from_stored(&old);
+    assert_eq!((&back.vector, &back.body), (&f.vector, &f.body));
+    assert_eq!(from_stored(&[1, 2]).vector, Vector::default());
+    assert_eq!(from_stored(&[255, 255, 255, 255, 1]).vector, Vector::default());
+}
+

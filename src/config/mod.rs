@@ -145,11 +145,16 @@ impl Config {
     }
 }
 
+/// `fetch.max_age` when the config does not say.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// `dedup.window` when the config does not say.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(72 * 3600);
+
 fn fetch(raw: RawFetch) -> Result<Fetch, String> {
     let fetch = Fetch {
         interval: raw.interval.map_or(Duration::from_secs(30 * 60), |d| d.0),
         timeout: raw.timeout.map_or(Duration::from_secs(30), |d| d.0),
-        max_age: raw.max_age.map_or(Duration::from_secs(7 * 24 * 3600), |d| d.0),
+        max_age: raw.max_age.map_or(DEFAULT_MAX_AGE, |d| d.0),
         // Site operators look at the User-Agent to find who to write to before blocking.
         user_agent: match (raw.user_agent, raw.contact) {
             (Some(ua), _) => ua,
@@ -182,24 +187,41 @@ fn fetch(raw: RawFetch) -> Result<Fetch, String> {
     Ok(fetch)
 }
 
-/// The similarity above which entries are one story (see docs/clustering.md for how it was
-/// chosen).
-pub const DEFAULT_SIMILARITY: f32 = 1.0;
+/// How sure newswatch must be that a report tells a story's event for it to join (see
+/// docs/clustering.md for how it was chosen).
+pub const DEFAULT_CERTAINTY: f32 = 0.91;
 
 fn dedup(raw: RawDedup) -> Result<Dedup, String> {
-    let window = raw.window.map_or(Duration::from_secs(72 * 3600), |d| d.0);
+    let window = raw.window.map_or(DEFAULT_WINDOW, |d| d.0);
     if window.is_zero() {
         return Err("dedup.window must be longer than 0".into());
     }
-    let similarity = raw.similarity.unwrap_or(f64::from(DEFAULT_SIMILARITY));
-    if !(0.0..=1.0).contains(&similarity) || similarity == 0.0 {
+    // Before `rewrites`, `similarity = 1` folded copies only and a value below 1 grouped
+    // rewrites: both keep their meaning (any value below 1 now means the default certainty).
+    let rewrites = match (raw.rewrites, raw.similarity) {
+        (Some(_), Some(_)) => {
+            return Err("dedup.similarity is the older spelling of dedup.rewrites: set only rewrites".into());
+        }
+        (Some(r), None) => r,
+        (None, Some(s)) if !(s > 0.0 && s <= 1.0) => {
+            return Err(format!(
+                "dedup.similarity must be above 0 and at most 1 (1: copies only), not {s}; \
+                 newer configs say `rewrites = false` for copies only"
+            ));
+        }
+        (None, Some(s)) => s < 1.0,
+        (None, None) => true,
+    };
+    let certainty = raw.certainty.unwrap_or(f64::from(DEFAULT_CERTAINTY));
+    if !(certainty > 0.0 && certainty < 1.0) {
         return Err(format!(
-            "dedup.similarity must be above 0 and at most 1 (1: only identical texts are one story), not {similarity}"
+            "dedup.certainty must be above 0 and below 1 (e.g. {DEFAULT_CERTAINTY}; higher joins fewer reports), not {certainty}"
         ));
     }
     Ok(Dedup {
         window,
-        similarity: similarity as f32,
+        rewrites,
+        certainty: certainty as f32,
     })
 }
 

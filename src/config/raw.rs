@@ -67,6 +67,9 @@ pub(super) struct RawFetch {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDedup {
     pub(super) window: Option<ConfigDuration>,
+    pub(super) rewrites: Option<bool>,
+    pub(super) certainty: Option<f64>,
+    /// The key of versions before `rewrites` and `certainty`: 1 folded copies only.
     pub(super) similarity: Option<f64>,
 }
 

@@ -46,14 +46,17 @@ pub struct Fetch {
 pub struct Dedup {
     /// How far apart in time two entries of one story may be.
     pub window: Duration,
-    /// How alike (cosine of TF-IDF vectors, 0 to 1) two entries must be to be one story.
-    pub similarity: f32,
+    /// Whether reports of one event in other words join its story too, not only copies.
+    pub rewrites: bool,
+    /// How sure (0 to 1) newswatch must be that a report tells a story's event, over the
+    /// story's entries, for it to join.
+    pub certainty: f32,
 }
 
 impl Dedup {
-    /// Whether rewrites of an event are grouped too, not only copies (`similarity` below 1).
+    /// Whether rewrites of an event are grouped too, not only copies.
     pub fn rewrites(&self) -> bool {
-        self.similarity < 1.0
+        self.rewrites
     }
 }
 

@@ -123,13 +123,13 @@ pub fn store_entries(
             let by_words = match by_link {
                 Some(_) => None,
                 None => {
-                    let near = tx.neighbours(&features, shifted(at, -1, window), shifted(at, 1, window))?;
+                    let near = tx.neighbours(&features, shifted(at, -1, window), shifted(at, 1, window));
                     let bar = cluster::Bar {
-                        threshold: rules.dedup.similarity,
+                        certainty: rules.dedup.rewrites.then_some(rules.dedup.certainty),
                         at: at.as_second(),
                         window: i64::try_from(window.as_secs()).unwrap_or(i64::MAX),
                     };
-                    cluster::same_event(&features, &near, bar)
+                    cluster::same_event(&features, &near, bar, (|t| tx.df(t), tx.counted()))
                 }
             };
             let joined = by_link.map(|(story, _)| story).or(by_words.as_ref().map(|j| j.story));
@@ -144,7 +144,6 @@ pub fn store_entries(
                 tx.offer_lead(item_id, (entry_id, entry), new.verdict.as_ref())?;
                 tx.record_join(entry_id, &why(entry, by_link.map(|(_, e)| e), by_words.as_ref()))?;
             }
-            tx.count_words(&features)?;
             let Some(verdict) = &new.verdict else { continue };
             for keyword in verdict.hits.iter().flat_map(|h| &h.keywords) {
                 counts.keywords.entry(keyword.clone()).or_default().insert(item_id);
@@ -170,25 +169,41 @@ const SHARED_SHOWN: usize = 12;
 /// Why `entry` joined its story: by `words`, or else by the link of entry `by_link`.
 fn why(entry: &Entry, by_link: Option<i64>, words: Option<&cluster::Join>) -> Joined {
     match words {
-        Some(j) => Joined {
-            rule: match j.rule {
-                cluster::Rule::Copy => JoinRule::Copy,
-                cluster::Rule::Rewrite => JoinRule::Rewrite,
-                cluster::Rule::Clear { .. } => JoinRule::Clear,
-            },
-            with: Some(j.entry),
-            score: Some(j.similarity.score),
-            next: match j.rule {
-                cluster::Rule::Clear { next } => Some(next),
-                _ => None,
-            },
-            shared: cluster::shared_words(&entry.title, &entry.body, j, SHARED_SHOWN),
-        },
+        Some(j) => {
+            let shared = cluster::shared_words(&entry.title, &entry.body, j, SHARED_SHOWN);
+            match j.rule {
+                cluster::Rule::Copy => Joined {
+                    rule: JoinRule::Copy,
+                    with: Some(j.entry),
+                    score: Some(j.similarity.score),
+                    next: None,
+                    pair: None,
+                    weighed: None,
+                    shared,
+                },
+                cluster::Rule::Event {
+                    certainty,
+                    pair,
+                    entries,
+                    next,
+                } => Joined {
+                    rule: JoinRule::Event,
+                    with: Some(j.entry),
+                    score: Some(certainty),
+                    next: Some(next),
+                    pair: Some(pair),
+                    weighed: Some(u32::try_from(entries).unwrap_or(u32::MAX)),
+                    shared,
+                },
+            }
+        }
         None => Joined {
             rule: JoinRule::Link,
             with: by_link,
             score: None,
             next: None,
+            pair: None,
+            weighed: None,
             shared: Vec::new(),
         },
     }
@@ -219,7 +234,8 @@ mod tests {
             max_age: Duration::from_secs(7 * 86_400),
             dedup: Dedup {
                 window: Duration::from_secs(72 * 3600),
-                similarity: crate::config::DEFAULT_SIMILARITY,
+                rewrites: false,
+                certainty: crate::config::DEFAULT_CERTAINTY,
             },
         }
     }

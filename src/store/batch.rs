@@ -25,7 +25,7 @@ use std::ops::Deref;
 
 use rusqlite::{Connection, Savepoint, Transaction, TransactionBehavior};
 
-use super::{Store, StoreError, window};
+use super::{Store, StoreError};
 
 /// One write that belongs together: a transaction of its own, or a savepoint of the batch's.
 pub enum Tx<'a> {
@@ -115,10 +115,9 @@ impl Store {
     }
 
     /// What this process holds in memory of writes that were rolled back: the clustering
-    /// window is read again from the database, and the index pruned again.
+    /// window is read again from the database.
     fn forget_uncommitted(&mut self) {
-        self.window = window::Window::default();
-        self.pruned = None;
+        self.window.forget();
     }
 }
 

@@ -63,9 +63,6 @@ impl Store {
             tx.commit()?;
             counts
         };
-        if self.window.len() >= super::window::WRITE_AT {
-            self.write_out_index();
-        }
         Ok(counts)
     }
 
@@ -250,8 +247,8 @@ impl Ingest<'_> {
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, next, shared) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO joins (entry, to_entry, rule, score, next, shared, pair, weighed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 entry_id,
@@ -260,6 +257,8 @@ impl Ingest<'_> {
                 join.score.map(f64::from),
                 join.next.map(f64::from),
                 join.shared.join("\n"),
+                join.pair.map(f64::from),
+                join.weighed,
             ])?;
         Ok(())
     }
@@ -298,7 +297,7 @@ impl Ingest<'_> {
                 entry.published.map(|t| t.as_second()),
                 self.now,
                 at.as_second(),
-                crate::cluster::stored(&features.vector, &features.body),
+                crate::cluster::stored(features),
                 super::window::encode(features.keys()),
             ])?;
         Ok(self.tx.last_insert_rowid())
@@ -332,10 +331,17 @@ fn rule_name(rule: JoinRule) -> &'static str {
         JoinRule::Copy => "copy",
         JoinRule::Rewrite => "rewrite",
         JoinRule::Clear => "clear",
+        JoinRule::Event => "event",
     }
 }
 
-const RULES: [JoinRule; 4] = [JoinRule::Link, JoinRule::Copy, JoinRule::Rewrite, JoinRule::Clear];
+const RULES: [JoinRule; 5] = [
+    JoinRule::Link,
+    JoinRule::Copy,
+    JoinRule::Rewrite,
+    JoinRule::Clear,
+    JoinRule::Event,
+];
 
 /// The rule stored as `name`; `None` for one this version does not know.
 pub(super) fn rule_named(name: &str) -> Option<JoinRule> {

@@ -3,8 +3,8 @@
 //!
 //! - `sources.rs`: sources, their fetch state and health; hosts that sent Retry-After.
 //! - `items.rs`: stories (items), the entries each is made of, articles of full-text sources.
-//! - `clusters.rs`: entries' vectors, the index of the clustering window, word frequencies.
-//! - `window.rs`: the index's newest keys, held in memory and written out in sorted batches.
+//! - `clusters.rs`: what the poll stage asks of the clustering window.
+//! - `window.rs`: the clustering window in memory, read from the entries' stored features.
 //! - `batch.rs`: group commit: the writes of several jobs of the store's thread in one
 //!   transaction, each job's in a savepoint of its own.
 //! - `checkpoint.rs`: WAL checkpoints on a thread of their own, not in the writer's commits.
@@ -92,9 +92,7 @@ pub enum StoreError {
 
 pub struct Store {
     conn: Connection,
-    /// Up to when this process last pruned the clustering index (see `clusters.rs`).
-    pruned: Option<i64>,
-    /// The clustering index's keys not yet in `cluster_keys`.
+    /// The clustering window, in memory (`window.rs`).
     window: window::Window,
     /// Copies the WAL into the database file away from the writer.
     _checkpointer: checkpoint::Checkpointer,
@@ -171,7 +169,6 @@ impl Store {
         let checkpointer = checkpoint::Checkpointer::start(path, &mut conn)?;
         Ok(Store {
             conn,
-            pruned: None,
             window: window::Window::default(),
             _checkpointer: checkpointer,
             batch: batch::Batch::default(),
@@ -247,13 +244,11 @@ impl Store {
 }
 
 impl Drop for Store {
-    /// The clustering index's keys still in memory go to the database; if this does not
-    /// happen (the process is killed), the next process reads them back from the entries.
+    /// A batch still open is committed.
     fn drop(&mut self) {
         if let Err(e) = self.flush() {
             tracing::error!("{e}");
         }
-        self.write_out_index();
     }
 }
 
@@ -322,11 +317,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 12);
+        assert_eq!(store.schema_version().unwrap(), 13);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 12);
+        assert_eq!(again.schema_version().unwrap(), 13);
     }
 
     #[test]
@@ -343,7 +338,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 12"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 13"),
             "{e}"
         );
     }
@@ -357,7 +352,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 12);
+        assert_eq!(copy.schema_version().unwrap(), 13);
     }
 
     #[test]

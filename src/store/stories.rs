@@ -60,7 +60,7 @@ impl Store {
         )?;
         let mut entries = self.conn.prepare(
             "SELECT src.name, e.title, e.link, e.guid, e.published, e.first_seen, e.id IS i.lead, e.id,
-                    j.rule, j.to_entry, j.score, j.next, j.shared
+                    j.rule, j.to_entry, j.score, j.next, j.shared, j.pair, j.weighed
              FROM entries e JOIN sources src ON src.id = e.source_id JOIN items i ON i.id = e.item_id
              LEFT JOIN joins j ON j.entry = e.id
              WHERE e.item_id = ?1 ORDER BY e.id IS NOT i.lead, e.first_seen, e.id",
@@ -89,8 +89,8 @@ impl Store {
                         joined: joined(
                             r.get::<_, Option<String>>(8)?.as_deref(),
                             r.get(9)?,
-                            r.get(10)?,
-                            r.get(11)?,
+                            [r.get(10)?, r.get(11)?, r.get(13)?],
+                            r.get(14)?,
                             r.get::<_, Option<String>>(12)?,
                         ),
                     })
@@ -103,11 +103,12 @@ impl Store {
 }
 
 /// A `joins` row read back; `None` without one (or with a rule this version does not know).
+/// `scores` are the row's score, next and pair.
 fn joined(
     rule: Option<&str>,
     with: Option<i64>,
-    score: Option<f64>,
-    next: Option<f64>,
+    [score, next, pair]: [Option<f64>; 3],
+    weighed: Option<u32>,
     shared: Option<String>,
 ) -> Option<Joined> {
     let rule = super::items::rule_named(rule?)?;
@@ -116,6 +117,8 @@ fn joined(
         with,
         score: score.map(|s| s as f32),
         next: next.map(|s| s as f32),
+        pair: pair.map(|s| s as f32),
+        weighed,
         shared: shared
             .unwrap_or_default()
             .split('\n')

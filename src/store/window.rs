@@ -1,146 +1,106 @@
-//! The clustering index's newest part, in memory: the keys of entries not yet written to
-//! `cluster_keys`.
-//!
-//! Why: filing an entry's keys in `cluster_keys` as it is stored put each key on a random page
-//! of the table (the keys are hashes), so every poll's commit wrote a few hundred pages again:
-//! a first poll of 25,000 entries wrote six times the database's size into the WAL. Written
-//! out sorted, in batches of tens of thousands, each page is written once per batch.
+//! The clustering window held in memory (`cluster::Index`), and how it is kept equal to what
+//! the database holds.
 //!
 //! What holds, with several processes on one database (the daemon and a `poll` run by hand)
-//! and after a crash:
-//! - every entry up to the `state` key `cluster_keys_upto` has its keys in `cluster_keys`;
-//! - every entry carries its keys in `entries.keys`, so what is newer than that mark is read
-//!   back from there: when a process first writes, and at the start of every poll's
-//!   transaction (the entries this process and any other stored since it last looked);
+//! and after a crash or a restart:
+//! - every entry carries what clustering compares it by (`entries.vector`) and the keys it is
+//!   found by (`entries.keys`), written with the entry's own row: nothing else is written per
+//!   entry;
+//! - the window is read from there: when a process first writes, and at the start of every
+//!   poll's transaction (the entries this process and any other stored since it last looked),
+//!   so a restarted process holds the same window, and judges the same, as one that ran on;
+//! - the window's start moves a whole day at a time (`HORIZON_STEP`), the same for a process
+//!   that ran on and one that just started, and entries older than it are not held;
 //! - an entry is only read in once its poll's writes are kept: committed, or released into a
 //!   batch's transaction (`batch.rs`); a poll rolled back leaves nothing here, and a batch
 //!   whose commit fails has the whole window dropped and read back from the database.
 
-use std::collections::HashMap;
+use rusqlite::{Connection, params};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use crate::cluster::{Features, Index, Member};
 
-/// The `state` key: the newest entry whose keys are all in `cluster_keys`.
-const UPTO_KEY: &str = "cluster_keys_upto";
+/// How far the window's start moves at a time: once a day, on a day boundary (UTC).
+pub(super) const HORIZON_STEP: i64 = 86_400;
 
-/// Keys held before they are written out: about 6,000 entries (4 keys each when only copies
-/// are looked for, up to 24 with rewrites), 2–3 MB. Larger batches write each page of the
-/// table less often but hold more memory between them; a first poll of 25,000 entries is
-/// as fast with 25,000 as with 100,000 (benches/poll.sh), and the daemon's memory reaches its
-/// level within a few rounds of polls (benches/memory.sh).
-pub(super) const WRITE_AT: usize = 25_000;
-
-/// At most this many entries are taken per key, the earliest in the range first: a word in
-/// more entries of the window than that tells little about an event.
-pub(super) const PER_KEY: usize = 64;
+/// An entry is stored at or after its time in the window (a feed's future dates are dropped),
+/// and the clocks of two processes may differ a little: the first read goes back this much
+/// further by storing time.
+const CLOCK_SLACK: i64 = 86_400;
 
 #[derive(Debug, Default)]
 pub(super) struct Window {
-    /// key → (time, entry), sorted.
-    postings: HashMap<u64, Vec<(i64, i64)>>,
-    len: usize,
+    pub index: Index,
     /// The newest entry read in; none before the first read.
     seen: Option<i64>,
+    /// The window's start (Unix seconds): older entries are not held. None until the poll
+    /// stage first says.
+    horizon: Option<i64>,
 }
 
 impl Window {
-    /// Reads in the keys of every entry stored since the last read (by any process).
-    pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let seen = match self.seen {
-            Some(seen) => seen,
-            None => upto(conn)?,
+    /// Moves the window's start to the day boundary at or before `before`, forgetting older
+    /// entries. Returns whether it moved.
+    pub fn advance(&mut self, before: i64) -> bool {
+        let start = before.div_euclid(HORIZON_STEP) * HORIZON_STEP;
+        if self.horizon.is_some_and(|h| h >= start) {
+            return false;
+        }
+        self.horizon = Some(start);
+        self.index.prune(start);
+        true
+    }
+
+    /// Forgets what was read (it is read again at the next catch-up), keeping the start.
+    pub fn forget(&mut self) {
+        *self = Window {
+            horizon: self.horizon,
+            ..Window::default()
         };
-        let mut stmt = conn.prepare_cached("SELECT id, at, keys FROM entries WHERE id > ?1 ORDER BY id")?;
-        let mut rows = stmt.query(params![seen])?;
-        let mut last = seen;
-        while let Some(row) = rows.next()? {
-            let (entry, at): (i64, i64) = (row.get(0)?, row.get(1)?);
-            last = entry;
-            if let Some(bytes) = row.get_ref(2)?.as_blob_or_null()? {
-                for key in decode(bytes) {
-                    self.add(key, at, entry);
-                }
-            }
-        }
-        self.seen = Some(last);
-        Ok(())
     }
 
-    fn add(&mut self, key: u64, at: i64, entry: i64) {
-        // Most keys (MinHash bands) belong to one entry: no room for more until needed.
-        let list = self.postings.entry(key).or_insert_with(|| Vec::with_capacity(1));
-        // Mostly an append: entries come in id order, and mostly in time order.
-        let i = list.partition_point(|p| *p <= (at, entry));
-        if i > 0 && list[i - 1] == (at, entry) {
-            return;
-        }
-        list.insert(i, (at, entry));
-        self.len += 1;
-    }
-
-    /// The entries filed under `key` with a time from `from` to `to`, earliest first, at most
-    /// [`PER_KEY`].
-    pub fn lookup(&self, key: u64, from: i64, to: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
-        let list = self.postings.get(&key).map(Vec::as_slice).unwrap_or_default();
-        let start = list.partition_point(|p| p.0 < from);
-        list[start..]
-            .iter()
-            .take_while(move |p| p.0 <= to)
-            .take(PER_KEY)
-            .copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Writes the keys held here to `cluster_keys`, sorted, in one transaction, and moves the
-    /// mark. On an error nothing is forgotten.
-    pub fn write_out(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.catch_up(&tx)?;
-        let mut rows: Vec<(i64, i64, i64)> = self
-            .postings
-            .iter()
-            .flat_map(|(key, list)| list.iter().map(|&(at, entry)| (*key as i64, at, entry)))
-            .collect();
-        // In the table's order, so that each page is visited once.
-        rows.sort_unstable();
-        {
-            let mut insert =
-                tx.prepare_cached("INSERT OR IGNORE INTO cluster_keys (key, at, entry) VALUES (?1, ?2, ?3)")?;
-            for row in &rows {
-                insert.execute(params![row.0, row.1, row.2])?;
-            }
-        }
-        // Another process may have moved the mark further already.
-        tx.execute(
-            "INSERT INTO state (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-            params![UPTO_KEY, self.seen.unwrap_or(0).to_string()],
+    /// Reads in every entry stored since the last read (by any process) within the window.
+    pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let horizon = self.horizon.unwrap_or(i64::MIN);
+        // Newest first: the first read stops at entries stored before the window began, without
+        // reading the archive.
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, item_id, source_id, at, first_seen, vector, keys FROM entries
+             WHERE id > ?1 ORDER BY id DESC",
         )?;
-        tx.commit()?;
-        self.postings.clear();
-        self.len = 0;
+        let mut rows = stmt.query(params![self.seen.unwrap_or(0)])?;
+        let mut read = Vec::new();
+        let mut newest = self.seen;
+        while let Some(row) = rows.next()? {
+            let (entry, at, first_seen): (i64, i64, i64) = (row.get(0)?, row.get(3)?, row.get(4)?);
+            newest = newest.max(Some(entry));
+            if first_seen < horizon.saturating_sub(CLOCK_SLACK) {
+                break;
+            }
+            if at < horizon || self.index.contains(entry) {
+                continue;
+            }
+            let mut features = match row.get_ref(5)?.as_blob_or_null()? {
+                Some(bytes) => crate::cluster::from_stored(bytes),
+                None => Features::default(),
+            };
+            if let Some(bytes) = row.get_ref(6)?.as_blob_or_null()? {
+                // Which keys are which does not matter to the index: each is looked up alike.
+                features.band_keys = decode(bytes).collect();
+            }
+            let member = Member {
+                story: row.get(1)?,
+                source: row.get(2)?,
+                at,
+                features,
+            };
+            read.push((entry, member));
+        }
+        for (entry, member) in read.into_iter().rev() {
+            self.index.insert(entry, member);
+        }
+        self.seen = newest;
         Ok(())
     }
-
-    /// Forgets the keys of entries older than `before`.
-    pub fn prune(&mut self, before: i64) {
-        let mut len = 0;
-        self.postings.retain(|_, list| {
-            list.retain(|p| p.0 >= before);
-            len += list.len();
-            !list.is_empty()
-        });
-        self.len = len;
-    }
-}
-
-fn upto(conn: &Connection) -> rusqlite::Result<i64> {
-    Ok(super::state_value(conn, UPTO_KEY)?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
 }
 
 /// An entry's keys as stored in `entries.keys`.
@@ -159,29 +119,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_key_gives_its_earliest_entries_in_the_range_each_once() {
-        let mut w = Window::default();
-        for (at, entry) in [(30, 3), (10, 1), (20, 2), (20, 2), (50, 5)] {
-            w.add(7, at, entry);
-        }
-        assert_eq!(w.len(), 4, "the same entry twice is filed once");
-        assert_eq!(w.lookup(7, 15, 40).collect::<Vec<_>>(), vec![(20, 2), (30, 3)]);
-        assert_eq!(w.lookup(8, 0, 100).count(), 0);
-        for e in 100..200 {
-            w.add(9, e, e);
-        }
-        let first: Vec<_> = w.lookup(9, 0, i64::MAX).collect();
-        assert_eq!(first.len(), PER_KEY);
-        assert_eq!(first[0], (100, 100));
-        w.prune(150);
-        assert_eq!(w.lookup(9, 0, i64::MAX).next(), Some((150, 150)));
-        assert_eq!(w.len(), 50, "key 7's entries are all older");
-        assert_eq!(w.lookup(7, 0, i64::MAX).count(), 0);
-    }
-
-    #[test]
     fn keys_read_back_as_written() {
         let keys = [0, 1, u64::MAX, 0xE732_3BFF_464C_AC81];
         assert_eq!(decode(&encode(keys.into_iter())).collect::<Vec<_>>(), keys);
+    }
+
+    #[test]
+    fn the_start_moves_a_whole_day_at_a_time() {
+        let mut w = Window::default();
+        assert!(w.advance(3 * HORIZON_STEP + 5));
+        assert!(!w.advance(3 * HORIZON_STEP + 80_000), "the same day");
+        assert!(w.advance(4 * HORIZON_STEP + 1));
+        assert_eq!(w.horizon, Some(4 * HORIZON_STEP));
     }
 }

@@ -1,0 +1,213 @@
+//! The clustering window in memory: every entry of the window with its features, the index
+//! that finds the ones a new entry may share an event with, and how many of them have each
+//! word (for TF-IDF).
+//!
+//! Why in memory: an entry is compared only with entries of the window, so what clustering
+//! needs is bounded by the window, however large the archive grows. Kept as SQLite rows, every
+//! entry wrote a row per word and per key (scattered by hash over the tables' pages) and read
+//! one per word back: five times the CPU of a poll that looked for copies only. The store
+//! rebuilds this from the entries' stored features when it starts (`store/window.rs`).
+//!
+//! Pure: no I/O; the store decides what goes in and when old entries go.
+
+use std::collections::HashMap;
+
+use super::{Draft, Features, Neighbour};
+
+/// At most this many entries are taken per key, the earliest in the range first: a word in
+/// more entries of the window than that tells little about an event.
+pub const PER_KEY: usize = 64;
+/// At most this many entries are found for a new one through the index, those sharing most
+/// keys first.
+pub const MAX_NEIGHBOURS: usize = 32;
+/// At most this many entries of a story found are weighed with it, the newest first.
+pub const STORY_ENTRIES: usize = 32;
+
+/// An entry of the window.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub story: i64,
+    /// Its source (the store's id): a source's own entries are not compared.
+    pub source: i64,
+    /// Its time in the window (Unix seconds).
+    pub at: i64,
+    /// What it is compared by (its index keys are in the index, not here).
+    pub features: Features,
+}
+
+#[derive(Debug, Default)]
+pub struct Index {
+    members: HashMap<i64, Member>,
+    /// story → its entries in the window, oldest first.
+    stories: HashMap<i64, Vec<i64>>,
+    /// key → (time, entry), sorted.
+    postings: HashMap<u64, Vec<(i64, i64)>>,
+    /// word → entries of the window with it (words of entries weighed by TF-IDF only).
+    df: HashMap<u64, u32>,
+    /// Entries counted in `df`.
+    counted: u64,
+}
+
+impl Index {
+    /// How many entries of the window have the word `term`.
+    pub fn df(&self, term: u64) -> u32 {
+        self.df.get(&term).copied().unwrap_or(0)
+    }
+
+    /// How many entries of the window have their words counted (those weighed by TF-IDF).
+    pub fn counted(&self) -> u64 {
+        self.counted
+    }
+
+    /// `draft` weighed against the window's words.
+    pub fn weigh(&self, draft: Draft) -> Features {
+        draft.weigh(self.counted, |t| u64::from(self.df(t)))
+    }
+
+    pub fn member(&self, entry: i64) -> Option<&Member> {
+        self.members.get(&entry)
+    }
+
+    pub fn contains(&self, entry: i64) -> bool {
+        self.members.contains_key(&entry)
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Adds `entry` (once: a second time changes nothing).
+    pub fn insert(&mut self, entry: i64, mut member: Member) {
+        if self.members.contains_key(&entry) {
+            return;
+        }
+        let at = member.at;
+        for key in member.features.keys() {
+            // Most keys (MinHash bands) belong to one entry: no room for more until needed.
+            let list = self.postings.entry(key).or_insert_with(|| Vec::with_capacity(1));
+            // Mostly an append: entries come in id order, and mostly in time order.
+            let i = list.partition_point(|p| *p <= (at, entry));
+            if i == 0 || list[i - 1] != (at, entry) {
+                list.insert(i, (at, entry));
+            }
+        }
+        if !member.features.vector.terms.is_empty() {
+            self.counted += 1;
+            for (t, _) in &member.features.vector.terms {
+                *self.df.entry(*t).or_default() += 1;
+            }
+        }
+        // The keys are in `postings`; held twice they would only take room.
+        member.features.term_keys = Vec::new();
+        member.features.band_keys = Vec::new();
+        let list = self.stories.entry(member.story).or_default();
+        let i = list.partition_point(|e| *e < entry);
+        list.insert(i, entry);
+        self.members.insert(entry, member);
+    }
+
+    /// Forgets the entries older than `before`.
+    pub fn prune(&mut self, before: i64) {
+        let (members, df) = (&mut self.members, &mut self.df);
+        let mut counted = self.counted;
+        members.retain(|_, m| {
+            if m.at >= before {
+                return true;
+            }
+            if !m.features.vector.terms.is_empty() {
+                counted -= 1;
+                for (t, _) in &m.features.vector.terms {
+                    if let Some(n) = df.get_mut(t) {
+                        *n -= 1;
+                    }
+                }
+            }
+            false
+        });
+        self.counted = counted;
+        self.df.retain(|_, n| *n > 0);
+        self.stories.retain(|_, list| {
+            list.retain(|e| members.contains_key(e));
+            !list.is_empty()
+        });
+        self.postings.retain(|_, list| {
+            list.retain(|p| p.0 >= before);
+            !list.is_empty()
+        });
+        self.members.shrink_to_fit();
+    }
+
+    /// The entries of sources other than `source` from `from` to `to` that share enough index
+    /// keys with `features` to be compared (`found`), those sharing most first, at most
+    /// [`MAX_NEIGHBOURS`]; then the other entries of their stories in that range, at most
+    /// [`STORY_ENTRIES`] a story. A source's own entries are left out: an outlet that writes
+    /// about an event again (a live blog, a daily briefing) is telling something new.
+    pub fn neighbours(&self, features: &Features, source: i64, from: i64, to: i64) -> Vec<Neighbour<'_>> {
+        // entry → (band hits, term hits)
+        let mut hits: HashMap<i64, (usize, usize)> = HashMap::new();
+        let keys = features
+            .band_keys
+            .iter()
+            .map(|k| (k, true))
+            .chain(features.term_keys.iter().map(|k| (k, false)));
+        for (key, band) in keys {
+            let list = self.postings.get(key).map(Vec::as_slice).unwrap_or_default();
+            let start = list.partition_point(|p| p.0 < from);
+            for &(_, entry) in list[start..].iter().take_while(|p| p.0 <= to).take(PER_KEY) {
+                let h = hits.entry(entry).or_default();
+                if band {
+                    h.0 += 1;
+                } else {
+                    h.1 += 1;
+                }
+            }
+        }
+        let mut found: Vec<(i64, (usize, usize))> = hits
+            .into_iter()
+            .filter(|(_, (b, t))| Features::worth_comparing(*b, *t))
+            .collect();
+        found.sort_unstable_by(|a, b| (b.1.0 + b.1.1).cmp(&(a.1.0 + a.1.1)).then(b.0.cmp(&a.0)));
+        let found: Vec<i64> = found
+            .into_iter()
+            .filter(|(entry, _)| self.members.get(entry).is_some_and(|m| m.source != source))
+            .map(|(entry, _)| entry)
+            .take(MAX_NEIGHBOURS)
+            .collect();
+        // Then the other entries of their stories in the range: a story is weighed whole.
+        let mut out: Vec<Neighbour> = found
+            .iter()
+            .map(|&entry| Neighbour {
+                entry,
+                member: &self.members[&entry],
+                found: true,
+            })
+            .collect();
+        let mut stories: Vec<i64> = out.iter().map(|n| n.member.story).collect();
+        stories.sort_unstable();
+        stories.dedup();
+        for story in stories {
+            let entries = self.stories.get(&story).map(Vec::as_slice).unwrap_or_default();
+            let mut taken = out.iter().filter(|n| n.member.story == story).count();
+            for &entry in entries.iter().rev() {
+                if taken >= STORY_ENTRIES {
+                    break;
+                }
+                let m = &self.members[&entry];
+                if m.source == source || m.at < from || m.at > to || found.contains(&entry) {
+                    continue;
+                }
+                out.push(Neighbour {
+                    entry,
+                    member: m,
+                    found: false,
+                });
+                taken += 1;
+            }
+        }
+        out
+    }
+}

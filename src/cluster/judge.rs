@@ -1,0 +1,224 @@
+//! The verdict: which story, if any, a new entry reports, from what it has in common with the
+//! entries of the window the index found and the other entries of their stories (`pair.rs`).
+//!
+//! - A copy: an entry found whose body is at least [`COPY`] alike (a wire story or a press
+//!   release carried again, under another headline or link) is the same story. Titles alone
+//!   never make a copy: different events share them ("Live updates", a headline template).
+//! - The same event: each pair of entries is scored by a small logistic model over its figures
+//!   (`Pair`): the chance that the two report one event, learned from reports labelled by people
+//!   (`benches/train_pairs.py`; docs/clustering.md). A story is weighed by all of its entries in
+//!   the window, not its most alike one: a report like one entry of a story and unlike the rest
+//!   is more often about another event on the same subject, and one such join draws the next
+//!   (chaining). A second model reads the mean of those chances (average link), the best one,
+//!   and the next story's mean (a story far ahead of the others is surer than one of two
+//!   alike: the ratio test of nearest-neighbour matching); the story it scores highest joins
+//!   when that reaches `[dedup] certainty`.
+//!
+//! Pairs where one entry is a headline alone are scored by a model of their own, learned from
+//! the same reports' headlines: two headlines share few words even when they tell one event.
+
+use super::{COPY, Features, Neighbour, Pair, Similarity, similarity};
+
+/// A logistic model over `N` figures.
+#[derive(Debug, Clone, Copy)]
+struct Model<const N: usize> {
+    bias: f32,
+    weights: [f32; N],
+}
+
+impl<const N: usize> Model<N> {
+    /// The chance (0 to 1) the model gives inputs `x`.
+    fn chance(&self, x: [f32; N]) -> f32 {
+        let z = self.bias + self.weights.iter().zip(x).map(|(w, x)| w * x).sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+// Fitted by benches/train_pairs.py on the even AllSides stories; see docs/clustering.md.
+// Pairs: see `inputs`. Stories: the mean chance over the story's entries, the best one, and the
+// next story's mean.
+const HEADLINES: Model<8> = Model {
+    bias: -3.2679,
+    weights: [2.8336, 2.8336, -0.0273, 0.0000, 1.4907, 1.3672, -2.0560, 2.8392],
+};
+const BODIES: Model<8> = Model {
+    bias: -5.1893,
+    weights: [1.9458, 4.9126, 0.4959, 0.8522, 1.1039, 1.3890, -1.7374, 0.0646],
+};
+const STORY_HEADLINES: Model<3> = Model { bias: -0.7771, weights: [3.0254, 0.9123, -1.5532] };
+const STORY_BODIES: Model<3> = Model {
+    bias: -2.4327,
+    weights: [4.8950, 1.5545, -1.6756],
+};
+
+/// What the pair models read of a pair; the same transform as `row_features` in
+/// benches/train_pairs.py.
+fn inputs(p: &Pair) -> [f32; 8] {
+    [
+        p.all,
+        p.title,
+        p.names,
+        if p.bodies { p.body } else { 0.0 },
+        p.shared.ln_1p(),
+        p.rare.ln_1p(),
+        p.apart,
+        1.0 / p.words.max(1.0),
+    ]
+}
+
+/// The chance (0 to 1) that the two entries of `pair` report one event. Rules set by hand, not
+/// learned (reports labelled as one story seldom break them, and the models never saw the pairs
+/// that do: very short headlines, shared templates): one shared word is a subject, not an
+/// event, and where one is a headline alone two shared words happen by chance ("NATO summit
+/// opens", "NATO summit closes"); a headline (nearly) the same over a text unlike the other's is
+/// another event under a shared headline (a template, a recurring column).
+pub fn pair_score(pair: &Pair) -> f32 {
+    let shared_headline = pair.bodies && pair.title >= SHARED_HEADLINE.0 && pair.body < SHARED_HEADLINE.1;
+    let fewest = if pair.bodies { 2.0 } else { 3.0 };
+    if pair.shared < fewest || shared_headline {
+        return 0.0;
+    }
+    match pair.bodies {
+        true => BODIES.chance(inputs(pair)),
+        false => HEADLINES.chance(inputs(pair)),
+    }
+}
+
+/// A shared headline: titles this alike, bodies less alike than this.
+const SHARED_HEADLINE: (f32, f32) = (0.9, 0.2);
+
+/// The story among `neighbours` that an entry with `new` features reports, if any: a copy, or
+/// (when `bar` looks for rewrites) the same event. `df` is the number of entries of the
+/// window with a word, `entries` the number it counted.
+pub fn same_event(
+    new: &Features,
+    neighbours: &[Neighbour],
+    bar: Bar,
+    (df, entries): (impl Fn(u64) -> u32, u64),
+) -> Option<Join> {
+    let apart = |n: &Neighbour| bar.at.abs_diff(n.member.at) as f32 / bar.window.max(1) as f32;
+    let copy = neighbours
+        .iter()
+        .filter(|n| n.found)
+        .filter_map(|n| {
+            let has_body = |f: &Features| f.body.terms.len() >= super::MIN_BODY_WORDS;
+            (has_body(new) && has_body(&n.member.features)).then(|| (n, similarity(&new.body, &n.member.features.body)))
+        })
+        .filter(|(_, s)| s.score >= COPY)
+        .max_by(|a, b| {
+            a.1.score
+                .total_cmp(&b.1.score)
+                .then(b.0.member.story.cmp(&a.0.member.story))
+        });
+    if let Some((n, s)) = copy {
+        return Some(Join {
+            story: n.member.story,
+            entry: n.entry,
+            rule: Rule::Copy,
+            similarity: s,
+        });
+    }
+    let certainty = bar.certainty?;
+    let mut stories: Vec<Weighed> = Vec::new();
+    let mut bodies = false;
+    for n in neighbours {
+        let (pair, s) = Pair::of(new, &n.member.features, apart(n), (&df, entries));
+        bodies |= pair.bodies;
+        let p = pair_score(&pair);
+        let i = match stories.iter().position(|w| w.story == n.member.story) {
+            Some(i) => i,
+            None => {
+                stories.push(Weighed {
+                    story: n.member.story,
+                    sum: 0.0,
+                    entries: 0,
+                    best: (n.entry, -1.0, s.clone()),
+                });
+                stories.len() - 1
+            }
+        };
+        let w = &mut stories[i];
+        w.sum += p;
+        w.entries += 1;
+        if p > w.best.1 {
+            w.best = (n.entry, p, s);
+        }
+    }
+    // Each story against the others: the story model reads its mean, its best pair and the
+    // next story's mean (a story far ahead of the rest is surer than one of two alike).
+    let model = if bodies { &STORY_BODIES } else { &STORY_HEADLINES };
+    let means: Vec<f32> = stories.iter().map(|w| w.sum / w.entries.max(1) as f32).collect();
+    let mut scored: Vec<(f32, &Weighed)> = stories
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let next = means
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, m)| *m)
+                .fold(0.0, f32::max);
+            (model.chance([means[i], w.best.1, next]), w)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.story.cmp(&b.1.story)));
+    let &(story_certainty, first) = scored.first()?;
+    if story_certainty < certainty {
+        return None;
+    }
+    let next = scored.get(1).map_or(0.0, |s| s.0);
+    let (entry, pair, similarity) = first.best.clone();
+    Some(Join {
+        story: first.story,
+        entry,
+        rule: Rule::Event {
+            certainty: story_certainty,
+            pair,
+            entries: first.entries,
+            next,
+        },
+        similarity,
+    })
+}
+
+/// A story found for a new entry, weighed by its entries.
+struct Weighed {
+    story: i64,
+    sum: f32,
+    entries: usize,
+    /// The entry scored highest: (id, score, similarity).
+    best: (i64, f32, Similarity),
+}
+
+/// What a new entry must reach in [`same_event`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// `[dedup] certainty` when rewrites are grouped; none for copies only.
+    pub certainty: Option<f32>,
+    /// The new entry's time and the window's length, in seconds.
+    pub at: i64,
+    pub window: i64,
+}
+
+/// Which rule of [`same_event`] found an entry to report a story's event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    Copy,
+    /// The same event: the story's `certainty` (the mean score of its `entries` weighed), the
+    /// `pair` score of the entry most alike, and the `next` story's certainty (0 when none).
+    Event {
+        certainty: f32,
+        pair: f32,
+        entries: usize,
+        next: f32,
+    },
+}
+
+/// A new entry joins `story`: it was found most alike `entry` of it by `rule`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub story: i64,
+    pub entry: i64,
+    pub rule: Rule,
+    pub similarity: Similarity,
+}
