@@ -218,7 +218,7 @@ fn dump_pairs(articles: &[Article], path: &str) {
             }
             let Some(member) = index.member(j as i64) else { continue };
             let apart = at.abs_diff(old_at) as f32 / window as f32;
-            let (p, _) = Pair::of(&features, &member.features, apart, (|t| index.df(t), index.counted()));
+            let p = Pair::of(&features, &member.features, apart, (|t| index.df(t), index.counted()));
             let found = found.contains(&(j as i64));
             // The same pair as a young database sees it (the older entry alone in the window):
             // what the models must also judge on the first polls.
@@ -236,7 +236,7 @@ fn dump_pairs(articles: &[Article], path: &str) {
                 );
                 let f_new = alone.weigh(Draft::of(&a.entry.title, &a.entry.body));
                 let old_f = &alone.member(0).expect("filed").features;
-                let (y, _) = Pair::of(&f_new, old_f, apart, (|t| alone.df(t), alone.counted()));
+                let y = Pair::of(&f_new, old_f, apart, (|t| alone.df(t), alone.counted()));
                 writeln!(
                     young,
                     "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t1",
@@ -396,7 +396,7 @@ fn dump_fixture(path: &str, background: &[Article]) {
         );
         let fb = index.weigh(Draft::of(&b.0, &b.1));
         let member = index.member(0).expect("filed");
-        let (p, _) = Pair::of(
+        let p = Pair::of(
             &fb,
             &member.features,
             3600.0 / (72.0 * 3600.0),

@@ -3,7 +3,7 @@
 #
 #   bash benches/poll.sh            # 500 feeds x 50 items; N=100 M=20 for a quick run
 #   BIN=/path/to/newswatch bash benches/poll.sh   # time another build (e.g. before a change)
-#   SIMILARITY=0.25 bash benches/poll.sh            # with rewrites grouped ([dedup] similarity)
+#   COPIES_ONLY=1 bash benches/poll.sh              # fold copies only ([dedup] rewrites = false)
 #
 # For a before/after comparison, copy both binaries afresh (and run them in turn): peak RSS
 # depends on how the binary's pages sit in the page cache, and a just-written one reads up to
@@ -69,7 +69,7 @@ mkdir -p "$work/state"
 python3 "$shared/newswatch_config.py" "$work/urls.txt" "SDF,NATO,Ukraine,Self-Defense Forces" 9 "$work/state" >"$work/nw.toml"
 # The bench corpus is dated in the past; report nothing as too old (newer versions of the
 # shared generator already say so).
-if [ -n "${SIMILARITY:-}" ]; then printf '\n[dedup]\nsimilarity = %s\n' "$SIMILARITY" >>"$work/nw.toml"; fi
+if [ -n "${COPIES_ONLY:-}" ]; then printf '\n[dedup]\nrewrites = false\n' >>"$work/nw.toml"; fi
 grep -q '^max_age' "$work/nw.toml" || sed -i 's/^timeout = "30s"/timeout = "30s"\nmax_age = "36500d"/' "$work/nw.toml"
 stats "$port" >/dev/null
 

@@ -288,82 +288,193 @@ async fn more_outlets_for_a_mailed_story_are_told_once_in_a_thread() {
     smtp.expect_nothing().await;
 }
 
-/// Real binary, feeds on 127.0.0.1, rewrites on: another outlet's own account of the wire's
-/// event, a little under the bar but like nothing else in the window, joins its story, and
-/// `stories --why` says on what grounds; the same account with a rival story near stays apart.
+/// Real binary, feeds on 127.0.0.1, the default config: one event told three ways by three
+/// outlets (the wire's report, a copy of it under another headline, another outlet's own account
+/// with another headline and link, told from another angle) is one story, "Also reported by"
+/// the two other outlets, and `stories --why` says why each joined; a different event on the
+/// same subject reported the same day stays a story of its own. Each feed carries other news
+/// too, as real feeds do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rewrite_under_the_bar_joins_only_a_story_that_leads_by_far() {
+async fn one_event_in_three_wordings_is_one_story_another_event_of_its_subject_is_not() {
     let server = FeedServer::start().await;
-    let (d, d1) = (rfc2822_hours_ago(5), rfc2822_hours_ago(2));
-    let wire = wire_story(&d);
-    // Another event of the wire's, on the same subject.
-    let rival = Item {
-        guid: "w-2",
-        title: "Japan's Ground Self-Defense Force officers to train Ukrainian deminers with NATO",
-        link: "https://wire.example/asia/gsdf-deminers",
-        text: "Three Ground Self-Defense Force officers will train Ukrainian deminers at a NATO \
-               range in Lithuania from January, the Defense Ministry said.",
-        date: &d,
+    let dates: Vec<String> = (2..=6).rev().map(rfc2822_hours_ago).collect();
+    let [d6, d5, d4, d3, d2] = &dates[..] else {
+        unreachable!()
     };
-    let rewrite = Item {
-        guid: "d-1",
-        title: "Tokyo to post three GSDF officers at NATO's Wiesbaden hub for Ukraine aid",
-        link: "https://daily.example/world/gsdf-wiesbaden",
-        text: "Japan's defence ministry will assign three Ground Self-Defense Force officers to \
-               the alliance's Ukraine assistance command in Wiesbaden early next year.",
-        date: &d1,
+    let wire = Item {
+        guid: "w-1",
+        title: "Japan to send SDF officers to NATO's Ukraine command in Germany",
+        link: "https://wire.example/asia/japan-sdf-nato-ukraine",
+        text: "Japan will send three Ground Self-Defense Force officers to the NATO command in \
+               Wiesbaden that coordinates military aid to Ukraine, Defense Minister Gen Nakatani \
+               said on Tuesday. The officers will start in January and work on logistics \
+               planning, the first time Japanese personnel have been posted to the headquarters.",
+        date: d5,
     };
-    // Alone in the window, the rewrite joins the wire's story as a clear lead.
-    let sandbox = rewrite_after(&server, &[wire], rewrite).await;
+    let copy = Item {
+        guid: "urn:daily:77",
+        title: "Japan dispatches Self-Defense Forces officers to NATO hub",
+        link: "https://daily.example/world/2026/77",
+        text: "TOKYO (Wire) - Japan will send three Ground Self-Defense Force officers to the NATO \
+               command in Wiesbaden that coordinates military aid to Ukraine, Defense Minister Gen \
+               Nakatani said on Tuesday. The officers will start in January and work on logistics \
+               planning, the first time Japanese personnel have been posted to the headquarters.",
+        date: d4,
+    };
+    let angle = Item {
+        guid: "r-1",
+        title: "Tokyo to post defense officials at NATO's Wiesbaden hub in first for Japan",
+        link: "https://radio.example/news/tokyo-wiesbaden",
+        text: "For the first time, Japanese military officers will serve at NATO's Wiesbaden \
+               headquarters, which organises weapons deliveries and training for Kyiv. Opposition \
+               lawmakers asked whether the posting of the three Ground Self-Defense Force \
+               officers, due in January, stretches the limits of the constitution; Nakatani said \
+               they would not handle lethal equipment.",
+        date: d3,
+    };
+    let other = Item {
+        guid: "l-1",
+        title: "Japan and NATO agree to share cyber threat data",
+        link: "https://local.example/news/cyber",
+        text: "Japan and NATO will exchange information on cyberattacks against government \
+               networks under an agreement signed in Brussels on Tuesday by Foreign Minister \
+               Takeshi Iwaya and the alliance's deputy secretary general. The deal covers \
+               ransomware groups and state-backed hackers.",
+        date: d2,
+    };
+    // The rest of each outlet's feed: other news of the day.
+    let news = [
+        (
+            "n0",
+            "Rice harvest up 3% in Niigata",
+            "https://news.example/0",
+            "Farmers in Niigata brought in 3 percent more rice than last year, the prefectural government said, after a cool summer spared the crop.",
+        ),
+        (
+            "n1",
+            "Nikkei closes at record high on chip stocks",
+            "https://news.example/1",
+            "Tokyo's Nikkei average rose 1.8 percent to a record close, led by chipmakers Tokyo Electron and Advantest, as the yen weakened past 155 to the dollar.",
+        ),
+        (
+            "n2",
+            "Typhoon Kong-rey heads for Okinawa",
+            "https://news.example/2",
+            "Typhoon Kong-rey is expected to pass near Okinawa on Thursday with gusts of 200 km an hour, the Japan Meteorological Agency said, and airlines cancelled flights.",
+        ),
+        (
+            "n3",
+            "Toyota recalls 280,000 cars over faulty airbags",
+            "https://news.example/3",
+            "Toyota Motor will recall about 280,000 vehicles in Japan because front passenger airbags may not deploy in a crash, the transport ministry said.",
+        ),
+        (
+            "n4",
+            "Shinkansen services resume after power failure",
+            "https://news.example/4",
+            "Tokaido Shinkansen trains between Tokyo and Osaka ran again on Sunday evening after a power failure near Nagoya stopped services for three hours.",
+        ),
+        (
+            "n5",
+            "Osaka Expo draws 25 million visitors",
+            "https://news.example/5",
+            "The Osaka Expo closed on Monday after drawing 25 million visitors over six months, organisers said, short of the 28 million they had forecast.",
+        ),
+    ];
+    let feed = |main: Option<&Item<'_>>, others: std::ops::Range<usize>| {
+        let mut items: Vec<Item> = main.into_iter().map(|m| Item { ..*m }).collect();
+        items.extend(news[others].iter().map(|&(guid, title, link, text)| Item {
+            guid,
+            title,
+            link,
+            text,
+            date: d6,
+        }));
+        rss(&items)
+    };
+    let outlets = [
+        ("/wire.xml", &wire, 0..2),
+        ("/daily.xml", &copy, 2..4),
+        ("/radio.xml", &angle, 4..6),
+        ("/local.xml", &other, 0..1),
+    ];
+    let sandbox = Sandbox::new(&format!(
+        "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\
+         [[topic]]\nname = \"SDF and NATO\"\nkeywords = [\"SDF\", \"NATO\"]\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Daily\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Radio\"\nurl = \"{}\"\n\
+         [[source]]\nname = \"Local\"\nurl = \"{}\"\n",
+        server.url("/wire.xml"),
+        server.url("/daily.xml"),
+        server.url("/radio.xml"),
+        server.url("/local.xml"),
+    ));
+    // Each outlet's report appears in its feed in the order they published, one poll each, as
+    // a daemon's polls find them.
+    for published in 0..=outlets.len() {
+        server.reset().await;
+        for (n, (path, item, others)) in outlets.iter().enumerate() {
+            let main = (n < published).then_some(*item);
+            server
+                .serve(path, "application/rss+xml", feed(main, others.clone()))
+                .await;
+        }
+        sandbox.run(&["poll", "--force"]).await.ok();
+    }
+    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    let text = &dry.ok().stdout;
+    assert!(
+        text.contains("Also reported by: Daily, Radio"),
+        "one story, three outlets: {text}"
+    );
+    assert!(
+        !text.contains("Japan dispatches Self-Defense") && !text.contains("Tokyo to post defense officials"),
+        "the copy and the other account are not stories of their own: {text}"
+    );
+    assert!(
+        text.contains("Japan and NATO agree to share cyber threat data"),
+        "the other event is a story of its own: {text}"
+    );
+
     let json = sandbox.run(&["stories", "--json"]).await;
     let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
     let stories = doc["stories"].as_array().unwrap();
-    assert_eq!(stories.len(), 1, "one story: {doc}");
-    let joined = &stories[0]["entries"][1]["joined"];
-    assert_eq!(
-        (joined["rule"].as_str(), joined["next"].as_f64()),
-        (Some("clear"), Some(0.0)),
+    assert_eq!(stories.len(), 2, "{doc}");
+    let event = stories
+        .iter()
+        .find(|s| s["entries"].as_array().unwrap().len() == 3)
+        .unwrap_or_else(|| panic!("a story of three entries: {doc}"));
+    let entries = event["entries"].as_array().unwrap();
+    let joined = |source: &str| &entries.iter().find(|e| e["source"] == source).unwrap()["joined"];
+    assert_eq!(joined("Daily")["rule"], "copy", "{doc}");
+    let why = joined("Radio");
+    assert_eq!(why["rule"], "event", "{doc}");
+    assert!(
+        why["score"].as_f64().unwrap() >= 0.91,
+        "as sure as the default certainty: {doc}"
+    );
+    assert_eq!(why["weighed"], 2, "weighed against both entries of the story: {doc}");
+    assert!(
+        why["shared"].as_array().unwrap().iter().any(|w| w == "wiesbaden"),
         "{doc}"
     );
-    let why = sandbox.run(&["stories", "--why", "1"]).await;
+
+    let id = event["id"].as_i64().unwrap().to_string();
+    let run = sandbox.run(&["stories", "--why", &id]).await;
+    let out = run.ok().stdout.clone();
+    let radio = out
+        .lines()
+        .position(|l| l.contains("] Radio, "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let line = out.lines().nth(radio + 1).unwrap_or_default();
     assert!(
-        why.ok().stdout.contains(
-            "a rewrite of [1] (Wire): 0.57 alike, under the bar but far more alike than any other \
-             story; no other story near; shared words: "
-        ),
-        "{}",
-        why.stdout
+        line.contains("the same event as [")
+            && line.contains("sure over the 2 entries of the story weighed")
+            && line.contains("shared words: ")
+            && line.contains("wiesbaden"),
+        "{out}"
     );
-
-    // With another story of the subject in the window, the same account is a guess between
-    // two, and stays a story of its own.
-    let sandbox = rewrite_after(&server, &[wire, rival], rewrite).await;
-    let json = sandbox.run(&["stories", "--json"]).await;
-    let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
-    assert_eq!(doc["stories"].as_array().unwrap().len(), 3, "{doc}");
-}
-
-/// A sandbox with rewrites on at 0.55 that polled `wire_items` from Wire, then `rewrite` from
-/// Daily. At 0.55 the test's rewrite stands a little under the bar (0.57 alike, the bar raised
-/// for the few words and the hours between them); at 0.7 it would be too far under.
-async fn rewrite_after(server: &FeedServer, wire_items: &[Item<'_>], rewrite: Item<'_>) -> Sandbox {
-    server.reset().await;
-    server.serve("/wire.xml", "application/rss+xml", rss(wire_items)).await;
-    server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
-    let sandbox = Sandbox::new(&format!(
-        "[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n[dedup]\nsimilarity = 0.55\n\
-         [[topic]]\nname = \"SDF and NATO\"\nkeywords = [\"SDF\", \"NATO\"]\n\
-         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n\
-         [[source]]\nname = \"Daily\"\nurl = \"{}\"\n",
-        server.url("/wire.xml"),
-        server.url("/daily.xml"),
-    ));
-    sandbox.run(&["poll"]).await.ok();
-    server.reset().await;
-    server.serve("/wire.xml", "application/rss+xml", rss(wire_items)).await;
-    server.serve("/daily.xml", "application/rss+xml", rss(&[rewrite])).await;
-    sandbox.run(&["poll", "--force"]).await.ok();
-    sandbox
 }
 
 /// Real binary, feeds on 127.0.0.1: `poll --json` is one JSON object on stdout with a row per

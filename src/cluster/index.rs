@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use super::{Draft, Features, Neighbour};
+use super::{Draft, Features, Neighbour, TermId};
 
 /// At most this many entries are taken per key, the earliest in the range first: a word in
 /// more entries of the window than that tells little about an event.
@@ -43,14 +43,14 @@ pub struct Index {
     /// key → (time, entry), sorted.
     postings: HashMap<u64, Vec<(i64, i64)>>,
     /// word → entries of the window with it (words of entries weighed by TF-IDF only).
-    df: HashMap<u64, u32>,
+    df: HashMap<TermId, u32>,
     /// Entries counted in `df`.
     counted: u64,
 }
 
 impl Index {
     /// How many entries of the window have the word `term`.
-    pub fn df(&self, term: u64) -> u32 {
+    pub fn df(&self, term: TermId) -> u32 {
         self.df.get(&term).copied().unwrap_or(0)
     }
 

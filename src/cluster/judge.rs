@@ -17,7 +17,8 @@
 //! Pairs where one entry is a headline alone are scored by a model of their own, learned from
 //! the same reports' headlines: two headlines share few words even when they tell one event.
 
-use super::{COPY, Features, Neighbour, Pair, Similarity, similarity};
+use super::pair::dot;
+use super::{COPY, Features, Neighbour, Pair, Similarity, TermId, similarity};
 
 /// A logistic model over `N` figures.
 #[derive(Debug, Clone, Copy)]
@@ -45,10 +46,13 @@ const BODIES: Model<8> = Model {
     bias: -5.1893,
     weights: [1.9458, 4.9126, 0.4959, 0.8522, 1.1039, 1.3890, -1.7374, 0.0646],
 };
-const STORY_HEADLINES: Model<3> = Model { bias: -0.7771, weights: [3.0254, 0.9123, -1.5532] };
+const STORY_HEADLINES: Model<3> = Model {
+    bias: -0.7771,
+    weights: [3.0254, 0.9123, -1.5532],
+};
 const STORY_BODIES: Model<3> = Model {
-    bias: -2.4327,
-    weights: [4.8950, 1.5545, -1.6756],
+    bias: -2.4355,
+    weights: [4.8652, 1.5898, -1.6744],
 };
 
 /// What the pair models read of a pair; the same transform as `row_features` in
@@ -70,10 +74,12 @@ fn inputs(p: &Pair) -> [f32; 8] {
 /// learned (reports labelled as one story seldom break them, and the models never saw the pairs
 /// that do: very short headlines, shared templates): one shared word is a subject, not an
 /// event, and where one is a headline alone two shared words happen by chance ("NATO summit
-/// opens", "NATO summit closes"); a headline (nearly) the same over a text unlike the other's is
-/// another event under a shared headline (a template, a recurring column).
+/// opens", "NATO summit closes"); a headline much alike over a text unlike the other's is another
+/// event under a shared headline (a template, a recurring column).
 pub fn pair_score(pair: &Pair) -> f32 {
-    let shared_headline = pair.bodies && pair.title >= SHARED_HEADLINE.0 && pair.body < SHARED_HEADLINE.1;
+    // The more alike the headlines, the less alike the texts may be: from bodies a fifth alike
+    // under the same headline to a tenth under headlines 0.6 alike.
+    let shared_headline = pair.bodies && pair.title >= 0.6 && pair.body < 0.25 * pair.title - 0.05;
     let fewest = if pair.bodies { 2.0 } else { 3.0 };
     if pair.shared < fewest || shared_headline {
         return 0.0;
@@ -84,9 +90,6 @@ pub fn pair_score(pair: &Pair) -> f32 {
     }
 }
 
-/// A shared headline: titles this alike, bodies less alike than this.
-const SHARED_HEADLINE: (f32, f32) = (0.9, 0.2);
-
 /// The story among `neighbours` that an entry with `new` features reports, if any: a copy, or
 /// (when `bar` looks for rewrites) the same event. `df` is the number of entries of the
 /// window with a word, `entries` the number it counted.
@@ -94,35 +97,29 @@ pub fn same_event(
     new: &Features,
     neighbours: &[Neighbour],
     bar: Bar,
-    (df, entries): (impl Fn(u64) -> u32, u64),
+    (df, entries): (impl Fn(TermId) -> u32, u64),
 ) -> Option<Join> {
     let apart = |n: &Neighbour| bar.at.abs_diff(n.member.at) as f32 / bar.window.max(1) as f32;
+    let has_body = |f: &Features| f.body.terms.len() >= super::MIN_BODY_WORDS;
     let copy = neighbours
         .iter()
-        .filter(|n| n.found)
-        .filter_map(|n| {
-            let has_body = |f: &Features| f.body.terms.len() >= super::MIN_BODY_WORDS;
-            (has_body(new) && has_body(&n.member.features)).then(|| (n, similarity(&new.body, &n.member.features.body)))
-        })
-        .filter(|(_, s)| s.score >= COPY)
-        .max_by(|a, b| {
-            a.1.score
-                .total_cmp(&b.1.score)
-                .then(b.0.member.story.cmp(&a.0.member.story))
-        });
-    if let Some((n, s)) = copy {
+        .filter(|n| n.found && has_body(new) && has_body(&n.member.features))
+        .map(|n| (n, dot(&new.body.terms, &n.member.features.body.terms)))
+        .filter(|(_, s)| *s >= COPY)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.member.story.cmp(&a.0.member.story)));
+    if let Some((n, _)) = copy {
         return Some(Join {
             story: n.member.story,
             entry: n.entry,
             rule: Rule::Copy,
-            similarity: s,
+            similarity: similarity(&new.body, &n.member.features.body),
         });
     }
     let certainty = bar.certainty?;
     let mut stories: Vec<Weighed> = Vec::new();
     let mut bodies = false;
     for n in neighbours {
-        let (pair, s) = Pair::of(new, &n.member.features, apart(n), (&df, entries));
+        let pair = Pair::of(new, &n.member.features, apart(n), (&df, entries));
         bodies |= pair.bodies;
         let p = pair_score(&pair);
         let i = match stories.iter().position(|w| w.story == n.member.story) {
@@ -132,7 +129,7 @@ pub fn same_event(
                     story: n.member.story,
                     sum: 0.0,
                     entries: 0,
-                    best: (n.entry, -1.0, s.clone()),
+                    best: (n, -1.0),
                 });
                 stories.len() - 1
             }
@@ -141,7 +138,7 @@ pub fn same_event(
         w.sum += p;
         w.entries += 1;
         if p > w.best.1 {
-            w.best = (n.entry, p, s);
+            w.best = (n, p);
         }
     }
     // Each story against the others: the story model reads its mean, its best pair and the
@@ -167,27 +164,27 @@ pub fn same_event(
         return None;
     }
     let next = scored.get(1).map_or(0.0, |s| s.0);
-    let (entry, pair, similarity) = first.best.clone();
+    let (n, pair) = first.best;
     Some(Join {
         story: first.story,
-        entry,
+        entry: n.entry,
         rule: Rule::Event {
             certainty: story_certainty,
             pair,
             entries: first.entries,
             next,
         },
-        similarity,
+        similarity: similarity(&new.vector, &n.member.features.vector),
     })
 }
 
 /// A story found for a new entry, weighed by its entries.
-struct Weighed {
+struct Weighed<'a, 'm> {
     story: i64,
     sum: f32,
     entries: usize,
-    /// The entry scored highest: (id, score, similarity).
-    best: (i64, f32, Similarity),
+    /// The entry scored highest, and its score.
+    best: (&'a Neighbour<'m>, f32),
 }
 
 /// What a new entry must reach in [`same_event`].

@@ -30,10 +30,21 @@ pub const LOOKUP_TERMS: usize = 20;
 const BANDS: usize = 4;
 const ROWS: usize = 4;
 
-/// An entry's words, weighted and scaled to length 1, sorted by term hash.
+/// A word as compared: the low 32 bits of its [`term_hash`]. Half the room of the whole hash in
+/// the window held in memory; two words of a window's vocabulary (some 10^5) sharing an id is
+/// about as likely as one in 10^5 pairs of entries having one false shared word, which no
+/// verdict notices.
+pub type TermId = u32;
+
+/// The id of the word `text`.
+pub fn term_id(text: &str) -> TermId {
+    term_hash(text) as TermId
+}
+
+/// An entry's words, weighted and scaled to length 1, sorted by term id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vector {
-    pub terms: Vec<(u64, f32)>,
+    pub terms: Vec<(TermId, f32)>,
 }
 
 /// The inverse document frequency of a word in `n` entries, `df` of which have it, as if
@@ -50,19 +61,20 @@ const PRIOR_ENTRIES: f64 = 100.0;
 /// An entry's words counted, before they are weighed against the archive.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
-    /// (term hash, summed word weight), sorted by hash, each term once.
-    counts: Vec<(u64, f32)>,
+    /// (term id, summed word weight), sorted by id, each term once.
+    counts: Vec<(TermId, f32)>,
     /// The same, of the title alone.
-    title: Vec<(u64, f32)>,
+    title: Vec<(TermId, f32)>,
     /// The terms that are names, acronyms or numbers, sorted, each once.
-    names: Vec<u64>,
-    /// The same, of the body alone.
-    body: Vec<(u64, f32)>,
+    names: Vec<TermId>,
+    /// The same as `counts`, of the body's words as written (not stemmed).
+    body: Vec<(TermId, f32)>,
     bands: Vec<u64>,
 }
 
-/// The `hashed` words, each term once with its weights summed, sorted.
-fn count(mut counts: Vec<(u64, f32)>) -> Vec<(u64, f32)> {
+/// The `hashed` words as term ids, each term once with its weights summed, sorted.
+fn count(hashed: &[(u64, f32)]) -> Vec<(TermId, f32)> {
+    let mut counts: Vec<(TermId, f32)> = hashed.iter().map(|&(h, w)| (h as TermId, w)).collect();
     counts.sort_unstable_by_key(|t| t.0);
     counts.dedup_by(|b, a| {
         if a.0 == b.0 {
@@ -76,8 +88,8 @@ fn count(mut counts: Vec<(u64, f32)>) -> Vec<(u64, f32)> {
 }
 
 /// `counts` with sublinear term frequencies times `idf`, scaled to length 1.
-fn weighted(counts: &[(u64, f32)], idf: impl Fn(u64) -> f32) -> Vector {
-    let mut terms: Vec<(u64, f32)> = counts.iter().map(|&(t, w)| (t, (1.0 + w.ln()) * idf(t))).collect();
+fn weighted(counts: &[(TermId, f32)], idf: impl Fn(TermId) -> f32) -> Vector {
+    let mut terms: Vec<(TermId, f32)> = counts.iter().map(|&(t, w)| (t, (1.0 + w.ln()) * idf(t))).collect();
     let norm = terms.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
     if norm > 0.0 {
         terms.iter_mut().for_each(|t| t.1 /= norm);
@@ -88,24 +100,22 @@ fn weighted(counts: &[(u64, f32)], idf: impl Fn(u64) -> f32) -> Vector {
 impl Draft {
     /// The words of an entry with `title` and `body`.
     pub fn of(title: &str, body: &str) -> Draft {
-        let all = terms::word_terms(title, body);
+        let (all, body_words) = terms::word_terms(title, body);
         let words: Vec<(u64, f32)> = all.iter().map(|t| (t.hash, t.weight)).collect();
-        let title_words = all.iter().filter(|t| t.title).map(|t| (t.hash, t.weight)).collect();
-        let mut names: Vec<u64> = all.iter().filter(|t| t.name).map(|t| t.hash).collect();
+        let title_words: Vec<(u64, f32)> = all.iter().filter(|t| t.title).map(|t| (t.hash, t.weight)).collect();
+        let mut names: Vec<TermId> = all.iter().filter(|t| t.name).map(|t| t.hash as TermId).collect();
         names.sort_unstable();
         names.dedup();
-        let body_words = terms::body_hashes(body);
-        let body_bands = bands(&body_words);
-        let body = count(body_words);
+        let body = count(&body_words);
         // Copies are found by their bodies: a copy is often retitled.
         let bands = if body.len() >= MIN_BODY_WORDS {
-            body_bands
+            bands(&body_words)
         } else {
             bands(&words)
         };
         Draft {
-            counts: count(words),
-            title: count(title_words),
+            counts: count(&words),
+            title: count(&title_words),
             names,
             body,
             bands,
@@ -118,7 +128,7 @@ impl Draft {
     pub fn copies_only(body: &str) -> Features {
         let words = terms::body_hashes(body);
         let band_keys = bands(&words);
-        let counts = count(words);
+        let counts = count(&words);
         if counts.len() < MIN_BODY_WORDS {
             return Features::default();
         }
@@ -130,12 +140,12 @@ impl Draft {
     }
 
     /// Its words' hashes, each once.
-    pub fn terms(&self) -> impl Iterator<Item = u64> + '_ {
+    pub fn terms(&self) -> impl Iterator<Item = TermId> + '_ {
         self.counts.iter().map(|t| t.0)
     }
 
     /// Its features among `n` entries, `df(term)` of which have a word.
-    pub fn weigh(self, n: u64, df: impl Fn(u64) -> u64) -> Features {
+    pub fn weigh(self, n: u64, df: impl Fn(TermId) -> u64) -> Features {
         let vector = weighted(&self.counts, |t| idf(n, df(t)));
         let title = weighted(&self.title, |t| idf(n, df(t)));
         let body = weighted(&self.body, |_| 1.0);
@@ -143,7 +153,7 @@ impl Draft {
         let mut heaviest = terms.clone();
         heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Features {
-            term_keys: heaviest.iter().take(LOOKUP_TERMS).map(|t| t.0).collect(),
+            term_keys: heaviest.iter().take(LOOKUP_TERMS).map(|t| u64::from(t.0)).collect(),
             band_keys: self.bands,
             body,
             vector,
@@ -184,7 +194,7 @@ pub struct Features {
     pub title: Vector,
     /// Which of its words are names, acronyms or numbers (sorted; empty when only copies are
     /// looked for).
-    pub names: Vec<u64>,
+    pub names: Vec<TermId>,
     /// Its `LOOKUP_TERMS` heaviest words (none when only copies are looked for).
     pub term_keys: Vec<u64>,
     /// Its MinHash bands.
@@ -200,7 +210,7 @@ impl Features {
     /// An entry found through the index is compared when it shares two bands (one may be a
     /// stock phrase both use; copies share nearly all), or one of the heaviest words.
     pub fn worth_comparing(band_hits: usize, term_hits: usize) -> bool {
-        band_hits >= 2 || term_hits >= 1
+        band_hits >= 2 || term_hits >= 2
     }
 }
 
@@ -209,8 +219,8 @@ impl Features {
 pub struct Similarity {
     /// Cosine of their vectors, 0 to 1.
     pub score: f32,
-    /// Shared words (by hash), the heaviest first, with what each adds to the score.
-    pub shared: Vec<(u64, f32)>,
+    /// Shared words (by id), the heaviest first, with what each adds to the score.
+    pub shared: Vec<(TermId, f32)>,
 }
 
 /// The cosine similarity of `a` and `b` (both of length 1).
@@ -257,7 +267,7 @@ pub fn shared_words(title: &str, body: &str, join: &Join, max: usize) -> Vec<Str
     };
     let mut found: Vec<&Word> = Vec::new();
     for (hash, _) in &join.similarity.shared {
-        if let Some(w) = words.iter().find(|w| term_hash(&w.text) == *hash)
+        if let Some(w) = words.iter().find(|w| term_id(&w.text) == *hash)
             && !found.iter().any(|f| f.text == w.text)
         {
             found.push(w);
@@ -327,16 +337,17 @@ pub fn term_hash(text: &str) -> u64 {
 const STORED_V2: u32 = 0xFFFF_FF02;
 
 /// What an entry is compared by, as stored in `entries.vector`: the mark, the numbers of terms
-/// of its vector, its title's and its names, then those and its body's vector.
+/// of its vector, its title's and its names, then those and its body's vector; terms and
+/// names as little-endian `u32`, weights as `f32`.
 pub fn stored(f: &Features) -> Vec<u8> {
     let mut out = STORED_V2.to_le_bytes().to_vec();
     for n in [f.vector.terms.len(), f.title.terms.len(), f.names.len()] {
         out.extend((n as u32).to_le_bytes());
     }
-    out.extend(f.vector.to_bytes());
-    out.extend(f.title.to_bytes());
+    f.vector.write(&mut out);
+    f.title.write(&mut out);
     out.extend(f.names.iter().flat_map(|n| n.to_le_bytes()));
-    out.extend(f.body.to_bytes());
+    f.body.write(&mut out);
     out
 }
 
@@ -352,11 +363,12 @@ pub fn from_stored(bytes: &[u8]) -> Features {
         return Features::default();
     };
     if first != STORED_V2 {
+        // Then: whole 64-bit hashes, 12 bytes a term.
         let rest = &bytes[4..];
         let split = (first as usize).saturating_mul(12).min(rest.len());
         return Features {
-            vector: Vector::from_bytes(&rest[..split]),
-            body: Vector::from_bytes(&rest[split..]),
+            vector: Vector::from_wide(&rest[..split]),
+            body: Vector::from_wide(&rest[split..]),
             ..Features::default()
         };
     }
@@ -369,13 +381,13 @@ pub fn from_stored(bytes: &[u8]) -> Features {
         rest = tail;
         head
     };
-    let vector = Vector::from_bytes(take(all as usize * 12));
-    let title = Vector::from_bytes(take(title as usize * 12));
-    let names = take(names as usize * 8)
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+    let vector = Vector::read(take(all as usize * 8));
+    let title = Vector::read(take(title as usize * 8));
+    let names = take(names as usize * 4)
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
         .collect();
-    let body = Vector::from_bytes(rest);
+    let body = Vector::read(rest);
     Features {
         vector,
         title,
@@ -386,29 +398,44 @@ pub fn from_stored(bytes: &[u8]) -> Features {
 }
 
 impl Vector {
-    /// The vector as stored: (hash, weight) pairs, little-endian.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.terms.len() * 12);
+    /// Appends the vector as stored: (id, weight) pairs, little-endian.
+    fn write(&self, out: &mut Vec<u8>) {
         for (t, w) in &self.terms {
             out.extend_from_slice(&t.to_le_bytes());
             out.extend_from_slice(&w.to_le_bytes());
         }
-        out
     }
 
     /// A stored vector; bytes that are not one read as empty.
-    pub fn from_bytes(bytes: &[u8]) -> Vector {
-        if !bytes.len().is_multiple_of(12) {
+    fn read(bytes: &[u8]) -> Vector {
+        if !bytes.len().is_multiple_of(8) {
             return Vector::default();
         }
         let terms = bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let t = u32::from_le_bytes(c[..4].try_into().unwrap_or_default());
+                let w = f32::from_le_bytes(c[4..].try_into().unwrap_or_default());
+                (t, w)
+            })
+            .collect();
+        Vector { terms }
+    }
+
+    /// A vector stored by versions before term ids: (64-bit hash, weight) pairs.
+    fn from_wide(bytes: &[u8]) -> Vector {
+        if !bytes.len().is_multiple_of(12) {
+            return Vector::default();
+        }
+        let mut terms: Vec<(TermId, f32)> = bytes
             .chunks_exact(12)
             .map(|c| {
                 let t = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
                 let w = f32::from_le_bytes(c[8..].try_into().unwrap_or_default());
-                (t, w)
+                (t as TermId, w)
             })
             .collect();
+        terms.sort_unstable_by_key(|t| t.0);
         Vector { terms }
     }
 }

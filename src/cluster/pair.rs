@@ -7,7 +7,7 @@
 //! same subject; two headlines alone share few words by chance. The verdict weighs them
 //! (`judge.rs`).
 
-use super::{Features, Similarity, Vector, similarity};
+use super::{Features, TermId};
 
 /// The figures of one pair of entries.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -42,56 +42,121 @@ pub const KNOWN: u64 = 50;
 impl Pair {
     /// The figures of `new` against `old`, `apart` a share of the window between them, `df`
     /// the number of entries of the window with a word, `entries` the entries it counted.
-    /// Also the pair's similarity, for explaining a join.
-    pub fn of(
-        new: &Features,
-        old: &Features,
-        apart: f32,
-        (df, entries): (impl Fn(u64) -> u32, u64),
-    ) -> (Pair, Similarity) {
-        let s = similarity(&new.vector, &old.vector);
-        let has_body = |v: &Vector| v.terms.len() >= super::MIN_BODY_WORDS;
-        let bodies = has_body(&new.body) && has_body(&old.body);
-        let rare = s.shared.iter().filter(|(t, _)| df(*t) <= RARE).count();
-        let pair = Pair {
-            all: s.score,
-            title: similarity(&new.title, &old.title).score,
-            names: names_cosine(new, old),
+    ///
+    /// Called for every entry a new one is weighed against, on the store's thread: one pass
+    /// over each pair of sorted vectors, nothing allocated.
+    pub fn of(new: &Features, old: &Features, apart: f32, (df, entries): (impl Fn(TermId) -> u32, u64)) -> Pair {
+        let has_body = |f: &Features| f.body.terms.len() >= super::MIN_BODY_WORDS;
+        let bodies = has_body(new) && has_body(old);
+        let mut all = Merged::default();
+        // Names' weights: their dot product over the shared ones, their norms over each side.
+        let (mut names_dot, mut new_names, mut old_names) = (0.0f32, 0.0f32, 0.0f32);
+        let (a, b) = (&new.vector.terms, &old.vector.terms);
+        let (mut na, mut nb) = (NameCursor::new(&new.names), NameCursor::new(&old.names));
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let (ta, tb) = (a.get(i).map(|t| t.0), b.get(j).map(|t| t.0));
+            match (ta, tb) {
+                (Some(x), Some(y)) if x == y => {
+                    let (wa, wb) = (a[i].1, b[j].1);
+                    all.add(wa * wb);
+                    if df(x) <= RARE {
+                        all.rare += 1;
+                    }
+                    let (an, bn) = (na.is(x), nb.is(y));
+                    new_names += if an { wa * wa } else { 0.0 };
+                    old_names += if bn { wb * wb } else { 0.0 };
+                    if an && bn {
+                        names_dot += wa * wb;
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), y) if y.is_none_or(|y| x < y) => {
+                    if na.is(x) {
+                        new_names += a[i].1 * a[i].1;
+                    }
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    if nb.is(y) {
+                        old_names += b[j].1 * b[j].1;
+                    }
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+        let names = match new_names > 0.0 && old_names > 0.0 {
+            true => (names_dot / (new_names * old_names).sqrt()).min(1.0),
+            false => 0.0,
+        };
+        Pair {
+            all: all.dot.min(1.0),
+            title: dot(&new.title.terms, &old.title.terms),
+            names,
             body: if bodies {
-                similarity(&new.body, &old.body).score
+                dot(&new.body.terms, &old.body.terms)
             } else {
                 0.0
             },
-            shared: s.shared.len() as f32,
-            rare: rare as f32 * (entries as f32 / KNOWN as f32).min(1.0),
+            shared: all.shared as f32,
+            rare: all.rare as f32 * (entries as f32 / KNOWN as f32).min(1.0),
             apart: apart.clamp(0.0, 1.0),
-            words: new.vector.terms.len().min(old.vector.terms.len()) as f32,
+            words: a.len().min(b.len()) as f32,
             bodies,
-        };
-        (pair, s)
+        }
     }
 }
 
-/// The cosine of two entries' vectors kept to the words each marks as names.
-fn names_cosine(a: &Features, b: &Features) -> f32 {
-    let only = |f: &Features| -> Vec<(u64, f32)> {
-        f.vector
-            .terms
-            .iter()
-            .filter(|(t, _)| f.names.binary_search(t).is_ok())
-            .copied()
-            .collect()
-    };
-    let (x, y) = (only(a), only(b));
-    let norm = |v: &[(u64, f32)]| v.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
-    let (nx, ny) = (norm(&x), norm(&y));
-    if nx == 0.0 || ny == 0.0 {
-        return 0.0;
+/// What a merge of two vectors found.
+#[derive(Default)]
+struct Merged {
+    dot: f32,
+    shared: usize,
+    rare: usize,
+}
+
+impl Merged {
+    fn add(&mut self, product: f32) {
+        self.dot += product;
+        self.shared += 1;
     }
-    let dot = similarity(&Vector { terms: x }, &Vector { terms: y })
-        .shared
-        .iter()
-        .map(|s| s.1)
-        .sum::<f32>();
-    (dot / (nx * ny)).min(1.0)
+}
+
+/// Walks a sorted list of names alongside a vector's sorted terms.
+struct NameCursor<'a> {
+    names: &'a [TermId],
+    at: usize,
+}
+
+impl<'a> NameCursor<'a> {
+    fn new(names: &'a [TermId]) -> Self {
+        NameCursor { names, at: 0 }
+    }
+
+    /// Whether `term` is a name; terms must be asked in increasing order.
+    fn is(&mut self, term: TermId) -> bool {
+        while self.names.get(self.at).is_some_and(|n| *n < term) {
+            self.at += 1;
+        }
+        self.names.get(self.at) == Some(&term)
+    }
+}
+
+/// The dot product of two sorted (term, weight) lists: their cosine when both have length 1.
+pub fn dot(a: &[(TermId, f32)], b: &[(TermId, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum.min(1.0)
 }

@@ -92,33 +92,38 @@ pub struct Term {
     pub title: bool,
 }
 
-/// [`words`] as [`Term`]s, without making a string of each word.
-pub fn word_terms(title: &str, body: &str) -> Vec<Term> {
+/// [`words`] as [`Term`]s, without making a string of each word, and in the same pass the words
+/// of the start of `body` as written (not stemmed) with their weights, as [`body_hashes`] gives
+/// them.
+pub fn word_terms(title: &str, body: &str) -> (Vec<Term>, Vec<(u64, f32)>) {
     let mut out = Vec::new();
+    let mut written = Vec::new();
     let mut buf = String::new();
-    let parts = [
-        (title, TITLE_WEIGHT, usize::MAX, !title_case(title), true),
-        (body, 1.0, MAX_BODY_WORDS, true, false),
-    ];
-    for (text, weight, max, names_by_case, in_title) in parts {
-        push_words(
-            text,
+    push_words(
+        title,
+        TITLE_WEIGHT,
+        usize::MAX,
+        !title_case(title),
+        &mut buf,
+        &mut |x, weight, name| {
+            out.push(Term {
+                hash: super::term_hash(&stem(x)),
+                weight,
+                name,
+                title: true,
+            })
+        },
+    );
+    push_words(body, 1.0, MAX_BODY_WORDS, true, &mut buf, &mut |x, weight, name| {
+        written.push((super::term_hash(x), weight));
+        out.push(Term {
+            hash: super::term_hash(&stem(x)),
             weight,
-            max,
-            names_by_case,
-            true,
-            &mut buf,
-            &mut |x, weight, name| {
-                out.push(Term {
-                    hash: super::term_hash(x),
-                    weight,
-                    name,
-                    title: in_title,
-                })
-            },
-        );
-    }
-    out
+            name,
+            title: false,
+        })
+    });
+    (out, written)
 }
 
 /// The words of the start of `body` as written (not stemmed): enough to tell a copy, and
@@ -155,22 +160,28 @@ fn hashes(walk: impl FnOnce(Sink)) -> Vec<(u64, f32)> {
 fn each_word(title: &str, body: &str, sink: Sink) {
     let mut buf = String::new();
     let names_by_case = !title_case(title);
-    push_words(title, TITLE_WEIGHT, usize::MAX, names_by_case, true, &mut buf, sink);
-    push_words(body, 1.0, MAX_BODY_WORDS, true, true, &mut buf, sink);
+    let mut stemmed = |x: &str, weight, name| sink(&stem(x), weight, name);
+    push_words(title, TITLE_WEIGHT, usize::MAX, names_by_case, &mut buf, &mut stemmed);
+    push_words(body, 1.0, MAX_BODY_WORDS, true, &mut buf, &mut stemmed);
 }
 
 fn each_body_word(body: &str, sink: Sink) {
-    push_words(body, 1.0, MAX_BODY_WORDS, true, false, &mut String::new(), sink);
+    push_words(body, 1.0, MAX_BODY_WORDS, true, &mut String::new(), sink);
 }
 
-/// Gives `sink` each word of `text` as compared (see [`normal`]) with its weight; `buf` is
-/// room to lower-case a word in, reused from word to word.
+/// `word` (lower case) stemmed.
+fn stem(word: &str) -> std::borrow::Cow<'_, str> {
+    STEMMER.stem(word)
+}
+
+/// Gives `sink` each word of `text` as compared (see [`normal`]; not yet stemmed) with its
+/// weight and whether it is a name; `buf` is room to lower-case a word in, reused from word to
+/// word.
 fn push_words(
     text: &str,
     weight: f32,
     max: usize,
     names_by_case: bool,
-    stem: bool,
     buf: &mut String,
     sink: &mut (impl FnMut(&str, f32, bool) + ?Sized),
 ) {
@@ -204,10 +215,7 @@ fn push_words(
         }
         let name = name && CALENDAR.binary_search(&buf.as_str()).is_err();
         let weight = if name { weight * NAME_WEIGHT } else { weight };
-        match stem {
-            true => sink(&STEMMER.stem(buf), weight, name),
-            false => sink(buf, weight, name),
-        }
+        sink(buf, weight, name);
     }
 }
 
@@ -330,9 +338,11 @@ mod tests {
         let hashed = |w: Vec<Word>| -> Vec<(u64, f32)> {
             w.iter().map(|w| (super::super::term_hash(&w.text), w.weight)).collect()
         };
-        let terms: Vec<(u64, f32)> = word_terms(title, body).iter().map(|t| (t.hash, t.weight)).collect();
+        let (terms, written) = word_terms(title, body);
+        let terms: Vec<(u64, f32)> = terms.iter().map(|t| (t.hash, t.weight)).collect();
         assert_eq!(terms, hashed(words(title, body)));
         assert_eq!(body_hashes(body), hashed(body_words(body)));
+        assert_eq!(written, body_hashes(body));
     }
 
     #[test]

@@ -179,7 +179,7 @@ fn a_story_is_weighed_by_all_its_entries_and_against_the_next_story() {
 fn reports_further_apart_in_time_are_less_likely_one_event() {
     let new = features(REWRITE_TITLE, REWRITE);
     let old = features(WIRE_TITLE, WIRE);
-    let score = |apart| judge::pair_score(&Pair::of(&new, &old, apart, (|_| 1, 100)).0);
+    let score = |apart| judge::pair_score(&Pair::of(&new, &old, apart, (|_| 1, 100)));
     assert!(score(0.0) > score(0.5) && score(0.5) > score(1.0));
 }
 
@@ -204,4 +204,3 @@ fn stored_features_read_back_and_junk_reads_as_empty() {
     assert_eq!(from_stored(&[1, 2]).vector, Vector::default());
     assert_eq!(from_stored(&[255, 255, 255, 255, 1]).vector, Vector::default());
 }
-

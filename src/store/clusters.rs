@@ -27,7 +27,7 @@ impl Ingest<'_> {
     }
 
     /// How many entries of the window have the word `term`.
-    pub fn df(&self, term: u64) -> u32 {
+    pub fn df(&self, term: crate::cluster::TermId) -> u32 {
         self.window.index.df(term)
     }
 
