@@ -170,7 +170,7 @@ fn cluster(articles: &[Article], certainty: Option<f32>) -> (Vec<i64>, Duration)
 /// label: the data a pair scorer is trained on (`benches/train_pairs.py`). The same window
 /// and weights as the ingest path; every article is its own story here.
 fn dump_pairs(articles: &[Article], path: &str) {
-    use newswatch::cluster::{Draft, Index, Member, Pair};
+    use newswatch::cluster::{Draft, Index, Member, Pair, Weighing};
     use std::io::Write;
     let window = DEFAULT_WINDOW.as_secs() as i64;
     // The window's start moves as the store's does: a day at a time, max_age + window back.
@@ -179,13 +179,13 @@ fn dump_pairs(articles: &[Article], path: &str) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("a pairs file"));
     writeln!(
         out,
-        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung"
+        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung\tstrangers"
     )
     .expect("written");
     let mut young = std::io::BufWriter::new(std::fs::File::create(format!("{path}.young")).expect("a file"));
     writeln!(
         young,
-        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung"
+        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung\tstrangers"
     )
     .expect("written");
     let mut labels = std::io::BufWriter::new(std::fs::File::create(format!("{path}.labels")).expect("a labels file"));
@@ -206,6 +206,7 @@ fn dump_pairs(articles: &[Article], path: &str) {
         let features = index.weigh(Draft::of(&a.entry.title, &a.entry.body));
         // Every earlier article of another outlet in the window, and whether the index found it:
         // a verdict weighs a candidate story by all of its entries.
+        let weighing = Weighing::of(&features, |t| index.df(t), index.counted());
         let found: std::collections::HashSet<i64> = index
             .neighbours(&features, source, at - window, at + window)
             .iter()
@@ -218,7 +219,7 @@ fn dump_pairs(articles: &[Article], path: &str) {
             }
             let Some(member) = index.member(j as i64) else { continue };
             let apart = at.abs_diff(old_at) as f32 / window as f32;
-            let p = Pair::of(&features, &member.features, apart, (|t| index.df(t), index.counted()));
+            let p = Pair::of(&features, &member.features, apart, &weighing);
             let found = found.contains(&(j as i64));
             // The same pair as a young database sees it (the older entry alone in the window):
             // what the models must also judge on the first polls.
@@ -236,10 +237,15 @@ fn dump_pairs(articles: &[Article], path: &str) {
                 );
                 let f_new = alone.weigh(Draft::of(&a.entry.title, &a.entry.body));
                 let old_f = &alone.member(0).expect("filed").features;
-                let y = Pair::of(&f_new, old_f, apart, (|t| alone.df(t), alone.counted()));
+                let y = Pair::of(
+                    &f_new,
+                    old_f,
+                    apart,
+                    &Weighing::of(&f_new, |t| alone.df(t), alone.counted()),
+                );
                 writeln!(
                     young,
-                    "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t1",
+                    "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t1\t{}",
                     story_number(&a.label).unwrap_or(0),
                     u8::from(old.label == a.label),
                     y.all,
@@ -252,12 +258,13 @@ fn dump_pairs(articles: &[Article], path: &str) {
                     y.words,
                     u8::from(y.bodies),
                     alone.counted(),
+                    y.strangers,
                 )
                 .expect("written");
             }
             writeln!(
                 out,
-                "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t0",
+                "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t0\t{}",
                 story_number(&a.label).unwrap_or(0),
                 u8::from(old.label == a.label),
                 p.all,
@@ -271,6 +278,7 @@ fn dump_pairs(articles: &[Article], path: &str) {
                 u8::from(p.bodies),
                 u8::from(found),
                 index.counted(),
+                p.strangers,
             )
             .expect("written");
         }
@@ -290,7 +298,7 @@ fn dump_pairs(articles: &[Article], path: &str) {
 /// them, each alone in a window (one entry, then the other an hour later), with its label: what
 /// a young database sees. Only to check a model against (never fitted on).
 fn dump_fixture(path: &str, background: &[Article]) {
-    use newswatch::cluster::{Draft, Index, Member, Pair};
+    use newswatch::cluster::{Draft, Index, Member, Pair, Weighing};
     use std::io::Write;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clustering");
     let read = |name: &str| -> toml::Value {
@@ -349,7 +357,7 @@ fn dump_fixture(path: &str, background: &[Article]) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("a fixture file"));
     writeln!(
         out,
-        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung\tkind"
+        "new\told\tnew_story\tsame\tall\ttitle\tnames\tbody\tshared\trare\tapart\twords\tbodies\tfound\tn\tyoung\tstrangers\tkind"
     )
     .expect("written");
     for (k, (a, b, same, kind)) in pairs.into_iter().enumerate() {
@@ -400,11 +408,11 @@ fn dump_fixture(path: &str, background: &[Article]) {
             &fb,
             &member.features,
             3600.0 / (72.0 * 3600.0),
-            (|t| index.df(t), index.counted()),
+            &Weighing::of(&fb, |t| index.df(t), index.counted()),
         );
         writeln!(
             out,
-            "{}\t{}\t0\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t0\t{kind}",
+            "{}\t{}\t0\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t0\t{}\t{kind}",
             2 * k + 1,
             2 * k,
             u8::from(same),
@@ -417,7 +425,8 @@ fn dump_fixture(path: &str, background: &[Article]) {
             p.apart,
             p.words,
             u8::from(p.bodies),
-            index.counted()
+            index.counted(),
+            p.strangers,
         )
         .expect("written");
     }

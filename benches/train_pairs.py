@@ -19,7 +19,7 @@ import math
 import sys
 from collections import defaultdict
 
-FEATURES = ["all", "title", "names", "body", "shared", "rare", "apart", "short"]
+FEATURES = ["all", "title", "names", "body", "shared", "rare", "apart", "short", "strangers"]
 
 
 def row_features(r):
@@ -33,15 +33,17 @@ def row_features(r):
         math.log1p(r["rare"]),
         r["apart"],
         1.0 / max(r["words"], 1.0),
+        math.log1p(r["strangers"]),
     ]
 
 
 def ruled_out(r):
     """Pairs judge.rs rules out by hand: one shared word (a subject, not an event; two for a
-    headline alone), and a headline much alike over a text unlike the other's (another event
-    under a shared headline: a template)."""
-    shared_headline = r["bodies"] and r["title"] >= 0.6 and r["body"] < 0.25 * r["title"] - 0.05
-    return r["shared"] < (2 if r["bodies"] else 3) or shared_headline
+    headline alone), a headline much alike over a text unlike the other's (another event under
+    a shared headline: a template), and headlines much alike naming other people or places."""
+    shared_headline = r["bodies"] and r["title"] >= 0.6 and r["body"] < 0.35 * r["title"] - 0.05
+    template = r["title"] >= 0.6 and r["strangers"] >= 1
+    return r["shared"] < (2 if r["bodies"] else 3) or shared_headline or template
 
 
 def load(path):

@@ -451,7 +451,7 @@ async fn one_event_in_three_wordings_is_one_story_another_event_of_its_subject_i
     let why = joined("Radio");
     assert_eq!(why["rule"], "event", "{doc}");
     assert!(
-        why["score"].as_f64().unwrap() >= 0.91,
+        why["score"].as_f64().unwrap() >= f64::from(newswatch::config::DEFAULT_CERTAINTY),
         "as sure as the default certainty: {doc}"
     );
     assert_eq!(why["weighed"], 2, "weighed against both entries of the story: {doc}");

@@ -10,18 +10,18 @@
 //!
 //! Pure: no I/O; the store decides what goes in and when old entries go.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
-use super::{Draft, Features, Neighbour, TermId};
+use super::{Draft, Features, Neighbour, Part, TermId};
 
-/// At most this many entries are taken per key, the earliest in the range first: a word in
-/// more entries of the window than that tells little about an event.
+/// A key filed under more entries than this in the range of a new entry finds none of them: a
+/// word in that many entries of the window tells little about an event.
 pub const PER_KEY: usize = 64;
 /// At most this many entries are found for a new one through the index, those sharing most
 /// keys first.
-pub const MAX_NEIGHBOURS: usize = 32;
+pub const MAX_NEIGHBOURS: usize = 16;
 /// At most this many entries of a story found are weighed with it, the newest first.
-pub const STORY_ENTRIES: usize = 32;
+pub const STORY_ENTRIES: usize = 16;
 
 /// An entry of the window.
 #[derive(Debug, Clone)]
@@ -40,8 +40,8 @@ pub struct Index {
     members: HashMap<i64, Member>,
     /// story → its entries in the window, oldest first.
     stories: HashMap<i64, Vec<i64>>,
-    /// key → (time, entry), sorted.
-    postings: HashMap<u64, Vec<(i64, i64)>>,
+    /// key → the entries filed under it, sorted by time.
+    postings: HashMap<u64, Postings>,
     /// word → entries of the window with it (words of entries weighed by TF-IDF only).
     df: HashMap<TermId, u32>,
     /// Entries counted in `df`.
@@ -85,20 +85,16 @@ impl Index {
         if self.members.contains_key(&entry) {
             return;
         }
-        let at = member.at;
-        for key in member.features.keys() {
-            // Most keys (MinHash bands) belong to one entry: no room for more until needed.
-            let list = self.postings.entry(key).or_insert_with(|| Vec::with_capacity(1));
-            // Mostly an append: entries come in id order, and mostly in time order.
-            let i = list.partition_point(|p| *p <= (at, entry));
-            if i == 0 || list[i - 1] != (at, entry) {
-                list.insert(i, (at, entry));
+        // Past four billion entries, an entry is compared only once it is found another way.
+        if let Ok(posting) = Posting::of(member.at, entry) {
+            for key in member.features.keys() {
+                self.postings.entry(key).or_default().insert(posting);
             }
         }
-        if !member.features.vector.terms.is_empty() {
+        if member.features.count(Part::All) > 0 {
             self.counted += 1;
-            for (t, _) in &member.features.vector.terms {
-                *self.df.entry(*t).or_default() += 1;
+            for s in member.features.slots.iter().filter(|s| s.all > 0) {
+                *self.df.entry(s.term).or_default() += 1;
             }
         }
         // The keys are in `postings`; held twice they would only take room.
@@ -118,10 +114,10 @@ impl Index {
             if m.at >= before {
                 return true;
             }
-            if !m.features.vector.terms.is_empty() {
+            if m.features.count(Part::All) > 0 {
                 counted -= 1;
-                for (t, _) in &m.features.vector.terms {
-                    if let Some(n) = df.get_mut(t) {
+                for s in m.features.slots.iter().filter(|s| s.all > 0) {
+                    if let Some(n) = df.get_mut(&s.term) {
                         *n -= 1;
                     }
                 }
@@ -134,10 +130,8 @@ impl Index {
             list.retain(|e| members.contains_key(e));
             !list.is_empty()
         });
-        self.postings.retain(|_, list| {
-            list.retain(|p| p.0 >= before);
-            !list.is_empty()
-        });
+        let before = Posting::minute(before);
+        self.postings.retain(|_, list| list.keep_from(before));
         self.members.shrink_to_fit();
     }
 
@@ -148,17 +142,23 @@ impl Index {
     /// about an event again (a live blog, a daily briefing) is telling something new.
     pub fn neighbours(&self, features: &Features, source: i64, from: i64, to: i64) -> Vec<Neighbour<'_>> {
         // entry → (band hits, term hits)
-        let mut hits: HashMap<i64, (usize, usize)> = HashMap::new();
+        let mut hits: HashMap<i64, (usize, usize)> = HashMap::with_capacity_and_hasher(256, Default::default());
         let keys = features
             .band_keys
             .iter()
             .map(|k| (k, true))
             .chain(features.term_keys.iter().map(|k| (k, false)));
+        let (first, last) = (Posting::minute(from), Posting::minute(to.saturating_add(59)));
         for (key, band) in keys {
-            let list = self.postings.get(key).map(Vec::as_slice).unwrap_or_default();
-            let start = list.partition_point(|p| p.0 < from);
-            for &(_, entry) in list[start..].iter().take_while(|p| p.0 <= to).take(PER_KEY) {
-                let h = hits.entry(entry).or_default();
+            let list = self.postings.get(key).map(Postings::as_slice).unwrap_or_default();
+            let start = list.partition_point(|p| p.at < first);
+            let end = list.partition_point(|p| p.at <= last);
+            // A word in more entries of the range than that is too common to tell an event by.
+            if end - start > PER_KEY {
+                continue;
+            }
+            for p in &list[start..end] {
+                let h = hits.entry(i64::from(p.entry)).or_default();
                 if band {
                     h.0 += 1;
                 } else {
@@ -209,5 +209,81 @@ impl Index {
             }
         }
         out
+    }
+}
+
+/// An entry filed under a key: its time (minutes since 1970) and id, in eight bytes. The index
+/// holds some twenty of these an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Posting {
+    at: i32,
+    entry: u32,
+}
+
+impl Posting {
+    fn of(at: i64, entry: i64) -> Result<Posting, std::num::TryFromIntError> {
+        Ok(Posting {
+            at: Posting::minute(at),
+            entry: u32::try_from(entry)?,
+        })
+    }
+
+    /// The minute of `at` (Unix seconds), within the range of the index's times.
+    fn minute(at: i64) -> i32 {
+        at.div_euclid(60).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
+}
+
+/// The entries filed under one key, sorted. Most keys (MinHash bands) have one entry: held in
+/// place, not in a list of its own.
+#[derive(Debug, Clone)]
+enum Postings {
+    One(Posting),
+    Many(Vec<Posting>),
+}
+
+impl Default for Postings {
+    fn default() -> Self {
+        Postings::Many(Vec::new())
+    }
+}
+
+impl Postings {
+    fn as_slice(&self) -> &[Posting] {
+        match self {
+            Postings::One(p) => std::slice::from_ref(p),
+            Postings::Many(list) => list,
+        }
+    }
+
+    fn insert(&mut self, p: Posting) {
+        match self {
+            Postings::Many(list) if list.is_empty() => *self = Postings::One(p),
+            Postings::One(one) if *one == p => {}
+            Postings::One(one) => {
+                let mut list = vec![*one, p];
+                list.sort_unstable();
+                *self = Postings::Many(list);
+            }
+            Postings::Many(list) => {
+                // Mostly an append: entries come in id order, and mostly in time order.
+                let i = list.partition_point(|x| *x <= p);
+                if i == 0 || list[i - 1] != p {
+                    list.insert(i, p);
+                }
+            }
+        }
+    }
+
+    /// Keeps the entries from minute `first` on; whether any are left.
+    fn keep_from(&mut self, first: i32) -> bool {
+        match self {
+            Postings::One(p) => p.at >= first,
+            Postings::Many(list) => {
+                list.retain(|p| p.at >= first);
+                list.shrink_to_fit();
+                !list.is_empty()
+            }
+        }
     }
 }

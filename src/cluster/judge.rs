@@ -17,8 +17,8 @@
 //! Pairs where one entry is a headline alone are scored by a model of their own, learned from
 //! the same reports' headlines: two headlines share few words even when they tell one event.
 
-use super::pair::dot;
-use super::{COPY, Features, Neighbour, Pair, Similarity, TermId, similarity};
+use super::pair::bodies_alike;
+use super::{COPY, Features, Neighbour, Pair, Part, Similarity, TermId, Weighing, similarity};
 
 /// A logistic model over `N` figures.
 #[derive(Debug, Clone, Copy)]
@@ -38,26 +38,28 @@ impl<const N: usize> Model<N> {
 // Fitted by benches/train_pairs.py on the even AllSides stories; see docs/clustering.md.
 // Pairs: see `inputs`. Stories: the mean chance over the story's entries, the best one, and the
 // next story's mean.
-const HEADLINES: Model<8> = Model {
-    bias: -3.2679,
-    weights: [2.8336, 2.8336, -0.0273, 0.0000, 1.4907, 1.3672, -2.0560, 2.8392],
+const HEADLINES: Model<9> = Model {
+    bias: -1.7011,
+    weights: [
+        2.0408, 2.0408, -0.1634, 0.0000, 0.6878, 1.9010, -1.8405, 0.7095, -0.7790,
+    ],
 };
-const BODIES: Model<8> = Model {
-    bias: -5.1893,
-    weights: [1.9458, 4.9126, 0.4959, 0.8522, 1.1039, 1.3890, -1.7374, 0.0646],
+const BODIES: Model<9> = Model {
+    bias: -3.9734,
+    weights: [1.7553, 4.1900, 0.2004, 0.7108, 0.7252, 1.5289, -1.7028, 0.0448, -0.6872],
 };
 const STORY_HEADLINES: Model<3> = Model {
-    bias: -0.7771,
-    weights: [3.0254, 0.9123, -1.5532],
+    bias: 0.1070,
+    weights: [2.5339, 0.1821, -1.1752],
 };
 const STORY_BODIES: Model<3> = Model {
-    bias: -2.4355,
-    weights: [4.8652, 1.5898, -1.6744],
+    bias: -2.1330,
+    weights: [4.3286, 1.2915, -1.4586],
 };
 
 /// What the pair models read of a pair; the same transform as `row_features` in
 /// benches/train_pairs.py.
-fn inputs(p: &Pair) -> [f32; 8] {
+fn inputs(p: &Pair) -> [f32; 9] {
     [
         p.all,
         p.title,
@@ -67,6 +69,7 @@ fn inputs(p: &Pair) -> [f32; 8] {
         p.rare.ln_1p(),
         p.apart,
         1.0 / p.words.max(1.0),
+        p.strangers.ln_1p(),
     ]
 }
 
@@ -75,13 +78,18 @@ fn inputs(p: &Pair) -> [f32; 8] {
 /// that do: very short headlines, shared templates): one shared word is a subject, not an
 /// event, and where one is a headline alone two shared words happen by chance ("NATO summit
 /// opens", "NATO summit closes"); a headline much alike over a text unlike the other's is another
-/// event under a shared headline (a template, a recurring column).
+/// event under a shared headline (a template, a recurring column), and so are headlines much
+/// alike that name other people or places.
 pub fn pair_score(pair: &Pair) -> f32 {
-    // The more alike the headlines, the less alike the texts may be: from bodies a fifth alike
-    // under the same headline to a tenth under headlines 0.6 alike.
-    let shared_headline = pair.bodies && pair.title >= 0.6 && pair.body < 0.25 * pair.title - 0.05;
+    // The more alike the headlines, the more alike the texts must be: from bodies 0.3 alike
+    // under the same headline to 0.16 under headlines 0.6 alike (reports of one event under
+    // one headline tell it in many of the same words).
+    let shared_headline = pair.bodies && pair.title >= 0.6 && pair.body < 0.35 * pair.title - 0.05;
+    // Headlines much alike, each naming someone or somewhere the other never mentions: one
+    // template told of two people or places ("Sendor pledges aid", "Mones pledges aid").
+    let template = pair.title >= 0.6 && pair.strangers >= 1.0;
     let fewest = if pair.bodies { 2.0 } else { 3.0 };
-    if pair.shared < fewest || shared_headline {
+    if pair.shared < fewest || shared_headline || template {
         return 0.0;
     }
     match pair.bodies {
@@ -100,11 +108,10 @@ pub fn same_event(
     (df, entries): (impl Fn(TermId) -> u32, u64),
 ) -> Option<Join> {
     let apart = |n: &Neighbour| bar.at.abs_diff(n.member.at) as f32 / bar.window.max(1) as f32;
-    let has_body = |f: &Features| f.body.terms.len() >= super::MIN_BODY_WORDS;
     let copy = neighbours
         .iter()
-        .filter(|n| n.found && has_body(new) && has_body(&n.member.features))
-        .map(|n| (n, dot(&new.body.terms, &n.member.features.body.terms)))
+        .filter(|n| n.found && new.has_body() && n.member.features.has_body())
+        .map(|n| (n, bodies_alike(new, &n.member.features)))
         .filter(|(_, s)| *s >= COPY)
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.member.story.cmp(&a.0.member.story)));
     if let Some((n, _)) = copy {
@@ -112,14 +119,15 @@ pub fn same_event(
             story: n.member.story,
             entry: n.entry,
             rule: Rule::Copy,
-            similarity: similarity(&new.body, &n.member.features.body),
+            similarity: similarity(new, &n.member.features, Part::Body),
         });
     }
     let certainty = bar.certainty?;
+    let weighing = Weighing::of(new, df, entries);
     let mut stories: Vec<Weighed> = Vec::new();
     let mut bodies = false;
     for n in neighbours {
-        let pair = Pair::of(new, &n.member.features, apart(n), (&df, entries));
+        let pair = Pair::of(new, &n.member.features, apart(n), &weighing);
         bodies |= pair.bodies;
         let p = pair_score(&pair);
         let i = match stories.iter().position(|w| w.story == n.member.story) {
@@ -174,7 +182,7 @@ pub fn same_event(
             entries: first.entries,
             next,
         },
-        similarity: similarity(&new.vector, &n.member.features.vector),
+        similarity: similarity(new, &n.member.features, Part::All),
     })
 }
 

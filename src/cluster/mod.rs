@@ -20,6 +20,7 @@ mod terms;
 pub use index::{Index, MAX_NEIGHBOURS, Member, PER_KEY, STORY_ENTRIES};
 pub use judge::{Bar, Join, Rule, same_event};
 pub use pair::Pair;
+pub use pair::Weighing;
 pub use terms::{Word, words};
 
 /// Terms of an entry used to look up candidates: its most telling words.
@@ -41,10 +42,38 @@ pub fn term_id(text: &str) -> TermId {
     term_hash(text) as TermId
 }
 
-/// An entry's words, weighted and scaled to length 1, sorted by term id.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Vector {
-    pub terms: Vec<(TermId, f32)>,
+/// One word of an entry as clustering compares it, with its weight in each part of the entry:
+/// the whole (title and lead, by TF-IDF), the title (by TF-IDF) and the body (by frequency
+/// alone). Each part is scaled to length 1 and stored in 1/255ths of its heaviest word
+/// (`Features::scale`); 0 where the word is not in that part. Eight bytes a word: the window of
+/// tens of thousands of entries is held in memory, and one pass over two entries' words gives
+/// every figure of a pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slot {
+    pub term: TermId,
+    pub all: u8,
+    pub title: u8,
+    pub body: u8,
+    /// A name, an acronym or a number.
+    pub name: bool,
+}
+
+/// The parts of an entry's words (see [`Slot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    All,
+    Title,
+    Body,
+}
+
+impl Slot {
+    fn get(&self, part: Part) -> u8 {
+        match part {
+            Part::All => self.all,
+            Part::Title => self.title,
+            Part::Body => self.body,
+        }
+    }
 }
 
 /// The inverse document frequency of a word in `n` entries, `df` of which have it, as if
@@ -58,107 +87,153 @@ pub fn idf(n: u64, df: u64) -> f32 {
 
 const PRIOR_ENTRIES: f64 = 100.0;
 
-/// An entry's words counted, before they are weighed against the archive.
+/// A word of an entry counted, before it is weighed against the window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counted {
+    term: TermId,
+    /// Summed word weights in the whole, the title, the body.
+    all: f32,
+    title: f32,
+    body: f32,
+    name: bool,
+}
+
+/// An entry's words counted, before they are weighed against the window.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
-    /// (term id, summed word weight), sorted by id, each term once.
-    counts: Vec<(TermId, f32)>,
-    /// The same, of the title alone.
-    title: Vec<(TermId, f32)>,
-    /// The terms that are names, acronyms or numbers, sorted, each once.
-    names: Vec<TermId>,
-    /// The same as `counts`, of the body's words as written (not stemmed).
-    body: Vec<(TermId, f32)>,
+    /// Each word once, sorted by id.
+    words: Vec<Counted>,
     bands: Vec<u64>,
 }
 
-/// The `hashed` words as term ids, each term once with its weights summed, sorted.
-fn count(hashed: &[(u64, f32)]) -> Vec<(TermId, f32)> {
-    let mut counts: Vec<(TermId, f32)> = hashed.iter().map(|&(h, w)| (h as TermId, w)).collect();
-    counts.sort_unstable_by_key(|t| t.0);
-    counts.dedup_by(|b, a| {
-        if a.0 == b.0 {
-            a.1 += b.1;
-            true
-        } else {
-            false
+/// `terms` counted: each word once with its weights summed per part, sorted by id.
+fn count(terms: impl Iterator<Item = terms::Term>) -> Vec<Counted> {
+    let mut words: Vec<Counted> = terms
+        .map(|t| Counted {
+            term: t.hash as TermId,
+            all: t.weight,
+            title: if t.title { t.weight } else { 0.0 },
+            body: if t.title { 0.0 } else { t.weight },
+            name: t.name,
+        })
+        .collect();
+    words.sort_unstable_by_key(|w| w.term);
+    words.dedup_by(|b, a| {
+        if a.term != b.term {
+            return false;
         }
+        a.all += b.all;
+        a.title += b.title;
+        a.body += b.body;
+        a.name |= b.name;
+        true
     });
-    counts
-}
-
-/// `counts` with sublinear term frequencies times `idf`, scaled to length 1.
-fn weighted(counts: &[(TermId, f32)], idf: impl Fn(TermId) -> f32) -> Vector {
-    let mut terms: Vec<(TermId, f32)> = counts.iter().map(|&(t, w)| (t, (1.0 + w.ln()) * idf(t))).collect();
-    let norm = terms.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        terms.iter_mut().for_each(|t| t.1 /= norm);
-    }
-    Vector { terms }
+    words
 }
 
 impl Draft {
     /// The words of an entry with `title` and `body`.
     pub fn of(title: &str, body: &str) -> Draft {
-        let (all, body_words) = terms::word_terms(title, body);
-        let words: Vec<(u64, f32)> = all.iter().map(|t| (t.hash, t.weight)).collect();
-        let title_words: Vec<(u64, f32)> = all.iter().filter(|t| t.title).map(|t| (t.hash, t.weight)).collect();
-        let mut names: Vec<TermId> = all.iter().filter(|t| t.name).map(|t| t.hash as TermId).collect();
-        names.sort_unstable();
-        names.dedup();
-        let body = count(&body_words);
-        // Copies are found by their bodies: a copy is often retitled.
-        let bands = if body.len() >= MIN_BODY_WORDS {
-            bands(&body_words)
+        let (terms, written) = terms::word_terms(title, body);
+        let words = count(terms.iter().copied());
+        let body_words = words.iter().filter(|w| w.body > 0.0).count();
+        // Copies are found by their bodies (a copy is often retitled), as written.
+        let bands = if body_words >= MIN_BODY_WORDS {
+            bands(&written)
         } else {
-            bands(&words)
+            let all: Vec<(u64, f32)> = terms.iter().map(|t| (t.hash, t.weight)).collect();
+            bands(&all)
         };
-        Draft {
-            counts: count(&words),
-            title: count(&title_words),
-            names,
-            body,
-            bands,
-        }
+        Draft { words, bands }
     }
 
     /// The features of an entry with `body` for finding copies only: its body's words and
-    /// their bands, nothing weighed against the archive (the same as [`Draft::of`] gives for a
-    /// body); none for a short body.
+    /// their bands, nothing weighed against the window (the body part [`Draft::of`] gives);
+    /// none for a short body.
     pub fn copies_only(body: &str) -> Features {
-        let words = terms::body_hashes(body);
-        let band_keys = bands(&words);
-        let counts = count(&words);
-        if counts.len() < MIN_BODY_WORDS {
+        let (terms, written) = terms::word_terms("", body);
+        let words = count(terms.into_iter());
+        if words.len() < MIN_BODY_WORDS {
             return Features::default();
         }
-        Features {
-            body: weighted(&counts, |_| 1.0),
-            band_keys,
-            ..Features::default()
+        let mut f = Draft {
+            words,
+            bands: bands(&written),
         }
+        .weighed(None);
+        f.term_keys.clear();
+        f
     }
 
-    /// Its words' hashes, each once.
+    /// Its words' ids, each once.
     pub fn terms(&self) -> impl Iterator<Item = TermId> + '_ {
-        self.counts.iter().map(|t| t.0)
+        self.words.iter().map(|w| w.term)
     }
 
     /// Its features among `n` entries, `df(term)` of which have a word.
     pub fn weigh(self, n: u64, df: impl Fn(TermId) -> u64) -> Features {
-        let vector = weighted(&self.counts, |t| idf(n, df(t)));
-        let title = weighted(&self.title, |t| idf(n, df(t)));
-        let body = weighted(&self.body, |_| 1.0);
-        let terms = &vector.terms;
-        let mut heaviest = terms.clone();
+        self.weighed(Some(&|t| idf(n, df(t))))
+    }
+
+    /// Its features with words weighed by `idf` (the whole and the title; none for copies only,
+    /// which weigh the body alone).
+    fn weighed(self, idf: Option<&dyn Fn(TermId) -> f32>) -> Features {
+        let tf = |c: f32| if c > 0.0 { 1.0 + c.ln() } else { 0.0 };
+        let weights: Vec<[f32; 3]> = self
+            .words
+            .iter()
+            .map(|w| match idf {
+                Some(idf) => {
+                    let idf = idf(w.term);
+                    [tf(w.all) * idf, tf(w.title) * idf, tf(w.body)]
+                }
+                None => [0.0, 0.0, tf(w.body)],
+            })
+            .collect();
+        let mut scale = [0.0f32; 3];
+        let mut quantum = [0.0f32; 3];
+        for part in 0..3 {
+            let norm = weights.iter().map(|w| w[part] * w[part]).sum::<f32>().sqrt();
+            let max = weights.iter().map(|w| w[part]).fold(0.0, f32::max);
+            if norm > 0.0 {
+                scale[part] = max / norm / 255.0;
+                quantum[part] = 255.0 / max;
+            }
+        }
+        // A word present in a part keeps at least the smallest step.
+        let q = |w: f32, part: usize| {
+            if w > 0.0 {
+                (w * quantum[part]).round().clamp(1.0, 255.0) as u8
+            } else {
+                0
+            }
+        };
+        let slots: Vec<Slot> = self
+            .words
+            .iter()
+            .zip(&weights)
+            .map(|(c, w)| Slot {
+                term: c.term,
+                all: q(w[0], 0),
+                title: q(w[1], 1),
+                body: q(w[2], 2),
+                name: c.name && idf.is_some(),
+            })
+            .collect();
+        let mut heaviest: Vec<(TermId, f32)> = self.words.iter().zip(&weights).map(|(c, w)| (c.term, w[0])).collect();
         heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let counts = [Part::All, Part::Title, Part::Body].map(|p| slots.iter().filter(|s| s.get(p) > 0).count() as u16);
         Features {
-            term_keys: heaviest.iter().take(LOOKUP_TERMS).map(|t| u64::from(t.0)).collect(),
+            term_keys: heaviest
+                .iter()
+                .filter(|t| t.1 > 0.0)
+                .take(LOOKUP_TERMS)
+                .map(|t| u64::from(t.0))
+                .collect(),
             band_keys: self.bands,
-            body,
-            vector,
-            title,
-            names: self.names,
+            slots,
+            scale,
+            counts,
         }
     }
 }
@@ -182,19 +257,19 @@ impl Prepared {
 }
 
 /// The features of one entry: what the index files it under and what it is compared by.
-#[derive(Debug, Clone, Default)]
+///
+/// The body part is what copies share: not the title (titles are shared by different events:
+/// "Live updates"), and not weighed by rarity (a rare sentence two stories share, a quote or a
+/// standard line, would outweigh the rest). The whole and the title are weighed by TF-IDF, and
+/// are empty when only copies are looked for.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Features {
-    /// Its words weighed by TF-IDF (empty when only copies are looked for).
-    pub vector: Vector,
-    /// Its body's words by their frequency alone: what copies share. Not the title: titles are
-    /// shared by different events ("Live updates"). Not weighed by rarity: a rare sentence
-    /// two stories share (a quote, a standard line) would outweigh the rest.
-    pub body: Vector,
-    /// Its title's words weighed by TF-IDF (empty when only copies are looked for).
-    pub title: Vector,
-    /// Which of its words are names, acronyms or numbers (sorted; empty when only copies are
-    /// looked for).
-    pub names: Vec<TermId>,
+    /// Its words, sorted by id.
+    pub slots: Vec<Slot>,
+    /// What a weight of 1 in each part ([`Part`] order) is worth.
+    pub scale: [f32; 3],
+    /// How many words each part has.
+    pub counts: [u16; 3],
     /// Its `LOOKUP_TERMS` heaviest words (none when only copies are looked for).
     pub term_keys: Vec<u64>,
     /// Its MinHash bands.
@@ -208,13 +283,32 @@ impl Features {
     }
 
     /// An entry found through the index is compared when it shares two bands (one may be a
-    /// stock phrase both use; copies share nearly all), or one of the heaviest words.
+    /// stock phrase both use; copies share nearly all), or two of the heaviest words.
     pub fn worth_comparing(band_hits: usize, term_hits: usize) -> bool {
         band_hits >= 2 || term_hits >= 2
     }
+
+    /// How many words `part` has.
+    pub fn count(&self, part: Part) -> usize {
+        usize::from(self.counts[part as usize])
+    }
+
+    /// Whether its body is long enough to tell a copy by ("Read more" is not).
+    pub fn has_body(&self) -> bool {
+        self.count(Part::Body) >= MIN_BODY_WORDS
+    }
+
+    /// Its words weighed in `part`, as (id, weight), sorted by id.
+    pub fn weights(&self, part: Part) -> impl Iterator<Item = (TermId, f32)> + '_ {
+        let scale = self.scale[part as usize];
+        self.slots
+            .iter()
+            .filter(move |s| s.get(part) > 0)
+            .map(move |s| (s.term, f32::from(s.get(part)) * scale))
+    }
 }
 
-/// How alike two entries are, and through which words.
+/// How alike two entries are in one part, and through which words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Similarity {
     /// Cosine of their vectors, 0 to 1.
@@ -223,24 +317,14 @@ pub struct Similarity {
     pub shared: Vec<(TermId, f32)>,
 }
 
-/// The cosine similarity of `a` and `b` (both of length 1).
-pub fn similarity(a: &Vector, b: &Vector) -> Similarity {
-    let (mut i, mut j) = (0, 0);
-    let mut shared = Vec::new();
-    while i < a.terms.len() && j < b.terms.len() {
-        let (ta, wa) = a.terms[i];
-        let (tb, wb) = b.terms[j];
-        match ta.cmp(&tb) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared.push((ta, wa * wb));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    shared.sort_unstable_by(|x, y| y.1.total_cmp(&x.1));
+/// The cosine similarity of `a` and `b` in `part`, with the words it comes from.
+pub fn similarity(a: &Features, b: &Features, part: Part) -> Similarity {
+    let b: std::collections::HashMap<TermId, f32> = b.weights(part).collect();
+    let mut shared: Vec<(TermId, f32)> = a
+        .weights(part)
+        .filter_map(|(t, w)| b.get(&t).map(|v| (t, w * v)))
+        .collect();
+    shared.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
     Similarity {
         score: shared.iter().map(|s| s.1).sum::<f32>().min(1.0),
         shared,
@@ -257,12 +341,12 @@ pub struct Neighbour<'a> {
     pub found: bool,
 }
 
-/// The shared words of `join` (of the entry with `title` and `body`) as text, at most `max`:
-/// for a copy the body's words as written, the heaviest first; for the same event stems, the
-/// names, acronyms and numbers first (the event's signature), each part the heaviest first.
+/// The shared words of `join` (of the entry with `title` and `body`) as text (stems), at most
+/// `max`: for a copy the body's, the heaviest first; for the same event the names, acronyms and
+/// numbers first (the event's signature), each part the heaviest first.
 pub fn shared_words(title: &str, body: &str, join: &Join, max: usize) -> Vec<String> {
     let words = match join.rule {
-        Rule::Copy => terms::body_words(body),
+        Rule::Copy => words("", body),
         Rule::Event { .. } => words(title, body),
     };
     let mut found: Vec<&Word> = Vec::new();
@@ -332,111 +416,159 @@ pub fn term_hash(text: &str) -> u64 {
     })
 }
 
-/// Marks the stored form with titles and names; the form before it began with the number of
-/// terms of the whole vector, which is never this large.
-const STORED_V2: u32 = 0xFFFF_FF02;
+/// Marks the stored form of [`Slot`]s; the form before it began with the number of terms of
+/// the whole vector, which is never this large.
+const STORED_SLOTS: u32 = 0xFFFF_FF03;
 
-/// What an entry is compared by, as stored in `entries.vector`: the mark, the numbers of terms
-/// of its vector, its title's and its names, then those and its body's vector; terms and
-/// names as little-endian `u32`, weights as `f32`.
+/// What an entry is compared by, as stored in `entries.vector` (little-endian): the mark, the
+/// number of words, the three scales, the three counts and two bytes unused, then each word's
+/// id, weights and name flag.
 pub fn stored(f: &Features) -> Vec<u8> {
-    let mut out = STORED_V2.to_le_bytes().to_vec();
-    for n in [f.vector.terms.len(), f.title.terms.len(), f.names.len()] {
-        out.extend((n as u32).to_le_bytes());
+    let mut out = Vec::with_capacity(28 + 8 * f.slots.len());
+    out.extend(STORED_SLOTS.to_le_bytes());
+    out.extend((f.slots.len() as u32).to_le_bytes());
+    f.scale.iter().for_each(|s| out.extend(s.to_le_bytes()));
+    f.counts.iter().for_each(|c| out.extend(c.to_le_bytes()));
+    out.extend([0, 0]);
+    for s in &f.slots {
+        out.extend(s.term.to_le_bytes());
+        out.extend([s.all, s.title, s.body, u8::from(s.name)]);
     }
-    f.vector.write(&mut out);
-    f.title.write(&mut out);
-    out.extend(f.names.iter().flat_map(|n| n.to_le_bytes()));
-    f.body.write(&mut out);
     out
 }
 
-/// The features of [`stored`] bytes (without index keys), or of the form before titles and
-/// names (without them); bytes that are neither read as empty.
+/// The features of [`stored`] bytes (without index keys), or of the form before slots (its
+/// whole vector and body as 64-bit hashes with weights; the body's words then were not
+/// stemmed); bytes that are neither read as empty.
 pub fn from_stored(bytes: &[u8]) -> Features {
     let u32_at = |i: usize| {
         bytes
             .get(i..i + 4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()))
     };
+    let f32_at = |i: usize| u32_at(i).map(f32::from_bits).unwrap_or_default();
+    let u16_at = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map_or(0, |b| u16::from_le_bytes(b.try_into().unwrap_or_default()))
+    };
     let Some(first) = u32_at(0) else {
         return Features::default();
     };
-    if first != STORED_V2 {
-        // Then: whole 64-bit hashes, 12 bytes a term.
-        let rest = &bytes[4..];
-        let split = (first as usize).saturating_mul(12).min(rest.len());
-        return Features {
-            vector: Vector::from_wide(&rest[..split]),
-            body: Vector::from_wide(&rest[split..]),
-            ..Features::default()
-        };
+    if first != STORED_SLOTS {
+        return from_wide(bytes, first);
     }
-    let (Some(all), Some(title), Some(names)) = (u32_at(4), u32_at(8), u32_at(12)) else {
+    let n = u32_at(4).unwrap_or(0) as usize;
+    let Some(rest) = bytes.get(28..).filter(|r| r.len() == n * 8) else {
         return Features::default();
     };
-    let mut rest = &bytes[16..];
-    let mut take = |n: usize| {
-        let (head, tail) = rest.split_at(n.min(rest.len()));
-        rest = tail;
-        head
-    };
-    let vector = Vector::read(take(all as usize * 8));
-    let title = Vector::read(take(title as usize * 8));
-    let names = take(names as usize * 4)
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
+    let slots = rest
+        .chunks_exact(8)
+        .map(|c| Slot {
+            term: u32::from_le_bytes(c[..4].try_into().unwrap_or_default()),
+            all: c[4],
+            title: c[5],
+            body: c[6],
+            name: c[7] != 0,
+        })
         .collect();
-    let body = Vector::read(rest);
     Features {
-        vector,
-        title,
-        names,
-        body,
+        slots,
+        scale: [f32_at(8), f32_at(12), f32_at(16)],
+        counts: [u16_at(20), u16_at(22), u16_at(24)],
         ..Features::default()
     }
 }
 
-impl Vector {
-    /// Appends the vector as stored: (id, weight) pairs, little-endian.
-    fn write(&self, out: &mut Vec<u8>) {
-        for (t, w) in &self.terms {
-            out.extend_from_slice(&t.to_le_bytes());
-            out.extend_from_slice(&w.to_le_bytes());
+/// The form before slots: the number of terms of the whole vector, then it and the body's, as
+/// (64-bit hash, f32 weight) pairs.
+fn from_wide(bytes: &[u8], terms: u32) -> Features {
+    let rest = &bytes[4..];
+    let split = (terms as usize).saturating_mul(12).min(rest.len());
+    let read = |b: &[u8]| -> Option<Vec<(TermId, f32)>> {
+        b.len().is_multiple_of(12).then(|| {
+            b.chunks_exact(12)
+                .map(|c| {
+                    let t = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
+                    (t as TermId, f32::from_le_bytes(c[8..].try_into().unwrap_or_default()))
+                })
+                .collect()
+        })
+    };
+    let (Some(all), Some(body)) = (read(&rest[..split]), read(&rest[split..])) else {
+        return Features::default();
+    };
+    let mut words: Vec<Counted> = all
+        .iter()
+        .map(|&(term, w)| Counted {
+            term,
+            all: w,
+            ..Counted::default()
+        })
+        .chain(body.iter().map(|&(term, w)| Counted {
+            term,
+            body: w,
+            ..Counted::default()
+        }))
+        .collect();
+    words.sort_unstable_by_key(|w| w.term);
+    words.dedup_by(|b, a| {
+        if a.term != b.term {
+            return false;
         }
+        a.all += b.all;
+        a.body += b.body;
+        true
+    });
+    // The stored weights were final: weighed as they are, by an IDF of 1.
+    let mut f = Draft {
+        words,
+        bands: Vec::new(),
     }
+    .stored_weights();
+    f.term_keys.clear();
+    f
+}
 
-    /// A stored vector; bytes that are not one read as empty.
-    fn read(bytes: &[u8]) -> Vector {
-        if !bytes.len().is_multiple_of(8) {
-            return Vector::default();
+impl Draft {
+    /// Features of words whose weights are final already (the form before slots).
+    fn stored_weights(self) -> Features {
+        let weights: Vec<[f32; 3]> = self.words.iter().map(|w| [w.all, 0.0, w.body]).collect();
+        let mut scale = [0.0f32; 3];
+        let mut quantum = [0.0f32; 3];
+        for part in [0, 2] {
+            let max = weights.iter().map(|w| w[part]).fold(0.0, f32::max);
+            if max > 0.0 {
+                scale[part] = max / 255.0;
+                quantum[part] = 255.0 / max;
+            }
         }
-        let terms = bytes
-            .chunks_exact(8)
-            .map(|c| {
-                let t = u32::from_le_bytes(c[..4].try_into().unwrap_or_default());
-                let w = f32::from_le_bytes(c[4..].try_into().unwrap_or_default());
-                (t, w)
+        let q = |w: f32, part: usize| {
+            if w > 0.0 {
+                (w * quantum[part]).round().clamp(1.0, 255.0) as u8
+            } else {
+                0
+            }
+        };
+        let slots: Vec<Slot> = self
+            .words
+            .iter()
+            .zip(&weights)
+            .map(|(c, w)| Slot {
+                term: c.term,
+                all: q(w[0], 0),
+                title: 0,
+                body: q(w[2], 2),
+                name: false,
             })
             .collect();
-        Vector { terms }
-    }
-
-    /// A vector stored by versions before term ids: (64-bit hash, weight) pairs.
-    fn from_wide(bytes: &[u8]) -> Vector {
-        if !bytes.len().is_multiple_of(12) {
-            return Vector::default();
+        let counts = [Part::All, Part::Title, Part::Body].map(|p| slots.iter().filter(|s| s.get(p) > 0).count() as u16);
+        Features {
+            slots,
+            scale,
+            counts,
+            ..Features::default()
         }
-        let mut terms: Vec<(TermId, f32)> = bytes
-            .chunks_exact(12)
-            .map(|c| {
-                let t = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
-                let w = f32::from_le_bytes(c[8..].try_into().unwrap_or_default());
-                (t as TermId, w)
-            })
-            .collect();
-        terms.sort_unstable_by_key(|t| t.0);
-        Vector { terms }
     }
 }
 

@@ -7,7 +7,7 @@
 //! same subject; two headlines alone share few words by chance. The verdict weighs them
 //! (`judge.rs`).
 
-use super::{Features, TermId};
+use super::{Features, Part, Slot, TermId};
 
 /// The figures of one pair of entries.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -32,6 +32,10 @@ pub struct Pair {
     pub words: f32,
     /// Whether both have a body of some length (else one is a headline alone).
     pub bodies: bool,
+    /// Names in each one's title that the other does not mention at all, the fewer of the two:
+    /// two headlines naming other people or places ("Sendor pledges aid", "Mones pledges aid")
+    /// tell two events.
+    pub strangers: f32,
 }
 
 /// A word in at most this many entries of the window is rare.
@@ -39,124 +43,115 @@ pub const RARE: u32 = 3;
 /// A window of this many entries knows which words are rare.
 pub const KNOWN: u64 = 50;
 
+/// What the window says of a new entry's words, worked out once for all the pairs it is in.
+#[derive(Debug, Clone)]
+pub struct Weighing {
+    /// For each of its slots, whether the word is rare in the window.
+    rare: Vec<bool>,
+    /// How much the window's rarity is worth (see [`Pair::rare`]): 0 to 1.
+    known: f32,
+}
+
+impl Weighing {
+    /// For `new` in a window of `entries` counted, `df` of which have a word.
+    pub fn of(new: &Features, df: impl Fn(TermId) -> u32, entries: u64) -> Weighing {
+        Weighing {
+            rare: new.slots.iter().map(|s| s.all > 0 && df(s.term) <= RARE).collect(),
+            known: (entries as f32 / KNOWN as f32).min(1.0),
+        }
+    }
+}
+
 impl Pair {
-    /// The figures of `new` against `old`, `apart` a share of the window between them, `df`
-    /// the number of entries of the window with a word, `entries` the entries it counted.
+    /// The figures of `new` against `old`, `apart` a share of the window between them,
+    /// `weighing` what the window says of `new`'s words.
     ///
     /// Called for every entry a new one is weighed against, on the store's thread: one pass
-    /// over each pair of sorted vectors, nothing allocated.
-    pub fn of(new: &Features, old: &Features, apart: f32, (df, entries): (impl Fn(TermId) -> u32, u64)) -> Pair {
-        let has_body = |f: &Features| f.body.terms.len() >= super::MIN_BODY_WORDS;
-        let bodies = has_body(new) && has_body(old);
-        let mut all = Merged::default();
-        // Names' weights: their dot product over the shared ones, their norms over each side.
-        let (mut names_dot, mut new_names, mut old_names) = (0.0f32, 0.0f32, 0.0f32);
-        let (a, b) = (&new.vector.terms, &old.vector.terms);
-        let (mut na, mut nb) = (NameCursor::new(&new.names), NameCursor::new(&old.names));
+    /// over the two entries' sorted words, nothing allocated.
+    pub fn of(new: &Features, old: &Features, apart: f32, weighing: &Weighing) -> Pair {
+        let (a, b) = (&new.slots, &old.slots);
+        // Sums of products of the stored weights (scaled at the end), and the names' norms.
+        let (mut all, mut title, mut body, mut names) = (0u32, 0u32, 0u32, 0u32);
+        let (mut a_names, mut b_names) = (0u32, 0u32);
+        let (mut shared, mut rare) = (0u32, 0u32);
+        let name_weight = |s: &Slot| if s.name { u32::from(s.all) * u32::from(s.all) } else { 0 };
+        let stranger = |s: &Slot| u32::from(s.name && s.title > 0);
+        let (mut a_strangers, mut b_strangers) = (0u32, 0u32);
         let (mut i, mut j) = (0, 0);
-        while i < a.len() || j < b.len() {
-            let (ta, tb) = (a.get(i).map(|t| t.0), b.get(j).map(|t| t.0));
-            match (ta, tb) {
-                (Some(x), Some(y)) if x == y => {
-                    let (wa, wb) = (a[i].1, b[j].1);
-                    all.add(wa * wb);
-                    if df(x) <= RARE {
-                        all.rare += 1;
+        while i < a.len() && j < b.len() {
+            let (x, y) = (&a[i], &b[j]);
+            match x.term.cmp(&y.term) {
+                std::cmp::Ordering::Less => {
+                    a_names += name_weight(x);
+                    a_strangers += stranger(x);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    b_names += name_weight(y);
+                    b_strangers += stranger(y);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let product = u32::from(x.all) * u32::from(y.all);
+                    all += product;
+                    if product > 0 {
+                        shared += 1;
+                        rare += u32::from(weighing.rare.get(i).copied().unwrap_or(false));
+                        if x.name && y.name {
+                            names += product;
+                        }
                     }
-                    let (an, bn) = (na.is(x), nb.is(y));
-                    new_names += if an { wa * wa } else { 0.0 };
-                    old_names += if bn { wb * wb } else { 0.0 };
-                    if an && bn {
-                        names_dot += wa * wb;
-                    }
+                    a_names += name_weight(x);
+                    b_names += name_weight(y);
+                    title += u32::from(x.title) * u32::from(y.title);
+                    body += u32::from(x.body) * u32::from(y.body);
                     i += 1;
                     j += 1;
                 }
-                (Some(x), y) if y.is_none_or(|y| x < y) => {
-                    if na.is(x) {
-                        new_names += a[i].1 * a[i].1;
-                    }
-                    i += 1;
-                }
-                (_, Some(y)) => {
-                    if nb.is(y) {
-                        old_names += b[j].1 * b[j].1;
-                    }
-                    j += 1;
-                }
-                _ => break,
             }
         }
-        let names = match new_names > 0.0 && old_names > 0.0 {
-            true => (names_dot / (new_names * old_names).sqrt()).min(1.0),
-            false => 0.0,
+        a_names += a[i..].iter().map(name_weight).sum::<u32>();
+        b_names += b[j..].iter().map(name_weight).sum::<u32>();
+        a_strangers += a[i..].iter().map(stranger).sum::<u32>();
+        b_strangers += b[j..].iter().map(stranger).sum::<u32>();
+        let scaled = |dot: u32, part: Part| {
+            let p = part as usize;
+            (dot as f32 * new.scale[p] * old.scale[p]).min(1.0)
         };
+        let bodies = new.has_body() && old.has_body();
         Pair {
-            all: all.dot.min(1.0),
-            title: dot(&new.title.terms, &old.title.terms),
-            names,
-            body: if bodies {
-                dot(&new.body.terms, &old.body.terms)
-            } else {
-                0.0
+            all: scaled(all, Part::All),
+            title: scaled(title, Part::Title),
+            names: match a_names > 0 && b_names > 0 {
+                true => (names as f32 / (a_names as f32 * b_names as f32).sqrt()).min(1.0),
+                false => 0.0,
             },
-            shared: all.shared as f32,
-            rare: all.rare as f32 * (entries as f32 / KNOWN as f32).min(1.0),
+            body: if bodies { scaled(body, Part::Body) } else { 0.0 },
+            shared: shared as f32,
+            rare: rare as f32 * weighing.known,
             apart: apart.clamp(0.0, 1.0),
-            words: a.len().min(b.len()) as f32,
+            words: new.count(Part::All).min(old.count(Part::All)) as f32,
             bodies,
+            strangers: a_strangers.min(b_strangers) as f32,
         }
     }
 }
 
-/// What a merge of two vectors found.
-#[derive(Default)]
-struct Merged {
-    dot: f32,
-    shared: usize,
-    rare: usize,
-}
-
-impl Merged {
-    fn add(&mut self, product: f32) {
-        self.dot += product;
-        self.shared += 1;
-    }
-}
-
-/// Walks a sorted list of names alongside a vector's sorted terms.
-struct NameCursor<'a> {
-    names: &'a [TermId],
-    at: usize,
-}
-
-impl<'a> NameCursor<'a> {
-    fn new(names: &'a [TermId]) -> Self {
-        NameCursor { names, at: 0 }
-    }
-
-    /// Whether `term` is a name; terms must be asked in increasing order.
-    fn is(&mut self, term: TermId) -> bool {
-        while self.names.get(self.at).is_some_and(|n| *n < term) {
-            self.at += 1;
-        }
-        self.names.get(self.at) == Some(&term)
-    }
-}
-
-/// The dot product of two sorted (term, weight) lists: their cosine when both have length 1.
-pub fn dot(a: &[(TermId, f32)], b: &[(TermId, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
+/// How alike two entries' bodies are (cosine of their plain word frequencies).
+pub fn bodies_alike(a: &Features, b: &Features) -> f32 {
+    let (mut i, mut j, mut dot) = (0, 0, 0u32);
+    let (x, y) = (&a.slots, &b.slots);
+    while i < x.len() && j < y.len() {
+        match x[i].term.cmp(&y[j].term) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
+                dot += u32::from(x[i].body) * u32::from(y[j].body);
                 i += 1;
                 j += 1;
             }
         }
     }
-    sum.min(1.0)
+    let p = Part::Body as usize;
+    (dot as f32 * a.scale[p] * b.scale[p]).min(1.0)
 }

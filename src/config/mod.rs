@@ -189,7 +189,7 @@ fn fetch(raw: RawFetch) -> Result<Fetch, String> {
 
 /// How sure newswatch must be that a report tells a story's event for it to join (see
 /// docs/clustering.md for how it was chosen).
-pub const DEFAULT_CERTAINTY: f32 = 0.91;
+pub const DEFAULT_CERTAINTY: f32 = 0.90;
 
 fn dedup(raw: RawDedup) -> Result<Dedup, String> {
     let window = raw.window.map_or(DEFAULT_WINDOW, |d| d.0);
