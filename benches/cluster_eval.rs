@@ -310,7 +310,9 @@ fn dump_fixture(path: &str, background: &[Article]) {
             v["body"].as_str().unwrap_or_default().to_string(),
         )
     };
-    let mut pairs: Vec<((String, String), (String, String), bool, String)> = Vec::new();
+    // (first text, second text, one story, what kind of pair), each text (title, body).
+    type Text = (String, String);
+    let mut pairs: Vec<(Text, Text, bool, String)> = Vec::new();
     let events = read("events.toml");
     let subjects = events["subject"].as_array().expect("subjects");
     for (i, s) in subjects.iter().enumerate() {

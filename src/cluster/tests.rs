@@ -5,15 +5,21 @@ fn features(title: &str, body: &str) -> Features {
 }
 
 #[test]
-fn vectors_have_length_one_and_survive_storage() {
+fn every_part_has_length_one() {
     let f = features(
         "Japan sends SDF officers to NATO",
-        "Tokyo said on Monday it would send officers.",
+        "Tokyo said on Monday it would send officers to the alliance's command in Wiesbaden.",
     );
-    let len: f32 = f.vector.terms.iter().map(|t| t.1 * t.1).sum();
-    assert!((len - 1.0).abs() < 1e-5, "{len}");
-    assert_eq!(Vector::from_bytes(&f.vector.to_bytes()), f.vector);
-    assert_eq!(Vector::from_bytes(&[1, 2, 3]), Vector::default());
+    for part in [Part::All, Part::Title, Part::Body] {
+        let len: f32 = f.weights(part).map(|t| t.1 * t.1).sum();
+        assert!((len - 1.0).abs() < 0.02, "{part:?}: {len}");
+    }
+    assert_eq!(f.count(Part::Title), 5, "japan, send, sdf, offic, nato");
+    assert!(f.slots.iter().any(|s| s.name && s.all > 0), "names are marked");
+    assert!(
+        f.slots.windows(2).all(|w| w[0].term < w[1].term),
+        "sorted by id, each once"
+    );
 }
 
 #[test]
@@ -33,13 +39,13 @@ fn copies_share_bands_and_rewrites_share_words() {
     let a = features("Japan to send SDF officers to NATO's Ukraine command", body);
     let copy = features("UPDATE: Japan to send SDF officers to NATO Ukraine command", body);
     assert!(a.band_keys.iter().any(|b| copy.band_keys.contains(b)));
-    assert!(similarity(&a.vector, &copy.vector).score > 0.9);
+    assert!(similarity(&a, &copy, Part::All).score > 0.9);
     let other = features(
         "Japan trains Ukrainian deminers in Lithuania",
         "Japanese instructors began a course for Ukrainian mine clearance officers in Lithuania, \
          NATO said.",
     );
-    let s = similarity(&a.vector, &other.vector);
+    let s = similarity(&a, &other, Part::All);
     assert!(s.score < 0.3, "{s:?}");
 }
 
@@ -179,7 +185,8 @@ fn a_story_is_weighed_by_all_its_entries_and_against_the_next_story() {
 fn reports_further_apart_in_time_are_less_likely_one_event() {
     let new = features(REWRITE_TITLE, REWRITE);
     let old = features(WIRE_TITLE, WIRE);
-    let score = |apart| judge::pair_score(&Pair::of(&new, &old, apart, (|_| 1, 100)));
+    let weighing = Weighing::of(&new, |_| 1, 100);
+    let score = |apart| judge::pair_score(&Pair::of(&new, &old, apart, &weighing));
     assert!(score(0.0) > score(0.5) && score(0.5) > score(1.0));
 }
 
@@ -190,17 +197,32 @@ fn stored_features_read_back_and_junk_reads_as_empty() {
         "Tokyo said on Monday it would send officers to NATO.",
     );
     let back = from_stored(&stored(&f));
-    assert_eq!(
-        (&back.vector, &back.title, &back.names, &back.body),
-        (&f.vector, &f.title, &f.names, &f.body)
-    );
-    assert!(!back.title.terms.is_empty() && !back.names.is_empty());
-    // The form before titles and names: the number of terms of the vector, it, the body's.
-    let mut old = (f.vector.terms.len() as u32).to_le_bytes().to_vec();
-    old.extend(f.vector.to_bytes());
-    old.extend(f.body.to_bytes());
+    assert_eq!((&back.slots, back.scale, back.counts), (&f.slots, f.scale, f.counts));
+    // The form before slots: the number of terms of the vector, then it and the body's, as
+    // (64-bit hash, weight) pairs.
+    let wide = |terms: &[(u64, f32)]| -> Vec<u8> {
+        terms
+            .iter()
+            .flat_map(|(t, w)| t.to_le_bytes().into_iter().chain(w.to_le_bytes()))
+            .collect()
+    };
+    let (all, body) = ([(7u64 << 32 | 3, 0.6f32), (5, 0.8)], [(5u64, 1.0f32)]);
+    let mut old = 2u32.to_le_bytes().to_vec();
+    old.extend(wide(&all));
+    old.extend(wide(&body));
     let back = from_stored(&old);
-    assert_eq!((&back.vector, &back.body), (&f.vector, &f.body));
-    assert_eq!(from_stored(&[1, 2]).vector, Vector::default());
-    assert_eq!(from_stored(&[255, 255, 255, 255, 1]).vector, Vector::default());
+    assert_eq!(
+        back.slots.iter().map(|s| s.term).collect::<Vec<_>>(),
+        [3, 5],
+        "ids are the low 32 bits"
+    );
+    assert_eq!(back.count(Part::All), 2);
+    assert_eq!(back.weights(Part::Body).collect::<Vec<_>>(), [(5, 1.0)]);
+    assert_eq!(from_stored(&[1, 2]), Features::default());
+    assert_eq!(from_stored(&[255, 255, 255, 255, 1]), Features::default());
+    assert_eq!(
+        from_stored(&[3, 0xFF, 0xFF, 0xFF, 9, 0, 0, 0]),
+        Features::default(),
+        "too short"
+    );
 }

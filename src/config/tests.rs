@@ -258,3 +258,24 @@ fn bad_access_settings_are_named() {
     let e = err(&PRIVATE_SOURCE.replace("https://members", "https://ann:pw@members"));
     assert!(e.contains("not in the URL"), "{e}");
 }
+
+#[test]
+fn rewrites_group_by_default_and_copies_only_has_two_spellings() {
+    let c = parse(MINIMAL).unwrap();
+    assert!(c.dedup.rewrites && c.dedup.certainty == DEFAULT_CERTAINTY);
+    let with = |dedup: &str| parse(&format!("[dedup]\n{dedup}\n{MINIMAL}"));
+    assert!(!with("rewrites = false").unwrap().dedup.rewrites);
+    assert_eq!(with("certainty = 0.95").unwrap().dedup.certainty, 0.95);
+    // The older key keeps its meaning: 1 copies only, below 1 rewrites too.
+    assert!(!with("similarity = 1.0").unwrap().dedup.rewrites);
+    assert!(with("similarity = 0.265").unwrap().dedup.rewrites);
+    for (bad, says) in [
+        ("certainty = 1.0", "dedup.certainty must be above 0 and below 1"),
+        ("certainty = 0", "dedup.certainty must be above 0 and below 1"),
+        ("similarity = 1.5", "dedup.similarity must be above 0 and at most 1"),
+        ("similarity = 1.0\nrewrites = true", "set only rewrites"),
+    ] {
+        let e = with(bad).expect_err(bad).to_string();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+}
