@@ -108,10 +108,28 @@ pub fn same_event(
     (df, entries): (impl Fn(TermId) -> u32, u64),
 ) -> Option<Join> {
     let apart = |n: &Neighbour| bar.at.abs_diff(n.member.at) as f32 / bar.window.max(1) as f32;
+    // With rewrites, every pair is weighed whole once, its body figure serving the copy test;
+    // copies only need the bodies of the entries found.
+    let pairs: Vec<Pair> = match bar.certainty {
+        Some(_) => {
+            let weighing = Weighing::of(new, df, entries);
+            neighbours
+                .iter()
+                .map(|n| Pair::of(new, &n.member.features, apart(n), &weighing))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let body = |i: usize, n: &Neighbour| match pairs.get(i) {
+        Some(p) => p.body,
+        None if new.has_body() && n.member.features.has_body() => bodies_alike(new, &n.member.features),
+        None => 0.0,
+    };
     let copy = neighbours
         .iter()
-        .filter(|n| n.found && new.has_body() && n.member.features.has_body())
-        .map(|n| (n, bodies_alike(new, &n.member.features)))
+        .enumerate()
+        .filter(|(_, n)| n.found)
+        .map(|(i, n)| (n, body(i, n)))
         .filter(|(_, s)| *s >= COPY)
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.member.story.cmp(&a.0.member.story)));
     if let Some((n, _)) = copy {
@@ -123,13 +141,11 @@ pub fn same_event(
         });
     }
     let certainty = bar.certainty?;
-    let weighing = Weighing::of(new, df, entries);
     let mut stories: Vec<Weighed> = Vec::new();
     let mut bodies = false;
-    for n in neighbours {
-        let pair = Pair::of(new, &n.member.features, apart(n), &weighing);
+    for (n, pair) in neighbours.iter().zip(&pairs) {
         bodies |= pair.bodies;
-        let p = pair_score(&pair);
+        let p = pair_score(pair);
         let i = match stories.iter().position(|w| w.story == n.member.story) {
             Some(i) => i,
             None => {

@@ -27,6 +27,8 @@ pub struct Ingest<'a> {
     pub(super) source_id: i64,
     pub(super) window: &'a super::window::Window,
     now: i64,
+    /// The entries stored, for the clustering window once the writes are kept.
+    added: std::cell::RefCell<Vec<(i64, crate::cluster::Member)>>,
 }
 
 impl Store {
@@ -41,7 +43,7 @@ impl Store {
         now: Timestamp,
         write: impl FnOnce(&Ingest<'_>) -> Result<IngestCounts, StoreError>,
     ) -> Result<IngestCounts, StoreError> {
-        let counts = {
+        let (counts, added) = {
             let tx = super::batch::write(&mut self.conn, &self.batch)?;
             // What was stored since this process last looked, by it or another process, before
             // anything is looked up.
@@ -52,17 +54,22 @@ impl Store {
                 source_id,
                 window: &self.window,
                 now: now.as_second(),
+                added: Default::default(),
             };
             let counts = write(&ingest)?;
-            let tx = ingest.tx;
+            let (tx, added) = (ingest.tx, ingest.added.into_inner());
             tx.execute(
                 "UPDATE sources SET items_seen = items_seen + ?2, items_matched = items_matched + ?3 WHERE id = ?1",
                 params![source_id, counts.new as i64, counts.matched as i64],
             )?;
             record_success(&tx, source_id, record, now)?;
             tx.commit()?;
-            counts
+            (counts, added)
         };
+        // Kept (or released into the batch, whose failed commit forgets the window).
+        for (entry, member) in added {
+            self.window.hold(entry, member);
+        }
         Ok(counts)
     }
 
@@ -300,7 +307,17 @@ impl Ingest<'_> {
                 crate::cluster::stored(features),
                 super::window::encode(features.keys()),
             ])?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        self.added.borrow_mut().push((
+            id,
+            crate::cluster::Member {
+                story: item_id,
+                source: self.source_id,
+                at: at.as_second(),
+                features: features.clone(),
+            },
+        ));
+        Ok(id)
     }
 
     /// Adds the topics of `result` to story `item_id`, queued or sent: a story matches a topic

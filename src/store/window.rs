@@ -58,44 +58,51 @@ impl Window {
         };
     }
 
+    /// Holds an entry this process has just stored (its poll's writes kept), as a catch-up
+    /// would read it back: without reading back what was just written.
+    pub fn hold(&mut self, entry: i64, member: Member) {
+        if self.horizon.is_none_or(|h| member.at >= h) {
+            self.index.insert(entry, member);
+        }
+    }
+
     /// Reads in every entry stored since the last read (by any process) within the window.
     pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let horizon = self.horizon.unwrap_or(i64::MIN);
         // Newest first: the first read stops at entries stored before the window began, without
-        // reading the archive.
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, item_id, source_id, at, first_seen, vector, keys FROM entries
-             WHERE id > ?1 ORDER BY id DESC",
-        )?;
+        // reading the archive. Only the ids first: most are this process's own, held already.
+        let mut stmt = conn.prepare_cached("SELECT id, at, first_seen FROM entries WHERE id > ?1 ORDER BY id DESC")?;
         let mut rows = stmt.query(params![self.seen.unwrap_or(0)])?;
-        let mut read = Vec::new();
+        let mut wanted = Vec::new();
         let mut newest = self.seen;
         while let Some(row) = rows.next()? {
-            let (entry, at, first_seen): (i64, i64, i64) = (row.get(0)?, row.get(3)?, row.get(4)?);
+            let (entry, at, first_seen): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             newest = newest.max(Some(entry));
             if first_seen < horizon.saturating_sub(CLOCK_SLACK) {
                 break;
             }
-            if at < horizon || self.index.contains(entry) {
-                continue;
+            if at >= horizon && !self.index.contains(entry) {
+                wanted.push((entry, at));
             }
-            let mut features = match row.get_ref(5)?.as_blob_or_null()? {
-                Some(bytes) => crate::cluster::from_stored(bytes),
-                None => Features::default(),
-            };
-            if let Some(bytes) = row.get_ref(6)?.as_blob_or_null()? {
-                // Which keys are which does not matter to the index: each is looked up alike.
-                features.band_keys = decode(bytes).collect();
-            }
-            let member = Member {
-                story: row.get(1)?,
-                source: row.get(2)?,
-                at,
-                features,
-            };
-            read.push((entry, member));
         }
-        for (entry, member) in read.into_iter().rev() {
+        let mut stmt = conn.prepare_cached("SELECT item_id, source_id, vector, keys FROM entries WHERE id = ?1")?;
+        for (entry, at) in wanted.into_iter().rev() {
+            let member = stmt.query_row(params![entry], |row| {
+                let mut features = match row.get_ref(2)?.as_blob_or_null()? {
+                    Some(bytes) => crate::cluster::from_stored(bytes),
+                    None => Features::default(),
+                };
+                if let Some(bytes) = row.get_ref(3)?.as_blob_or_null()? {
+                    // Which keys are which does not matter to the index: each is looked up alike.
+                    features.band_keys = decode(bytes).collect();
+                }
+                Ok(Member {
+                    story: row.get(0)?,
+                    source: row.get(1)?,
+                    at,
+                    features,
+                })
+            })?;
             self.index.insert(entry, member);
         }
         self.seen = newest;
