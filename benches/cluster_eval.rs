@@ -243,44 +243,25 @@ fn dump_pairs(articles: &[Article], path: &str) {
                     apart,
                     &Weighing::of(&f_new, |t| alone.df(t), alone.counted()),
                 );
-                writeln!(
-                    young,
-                    "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t1\t{}",
-                    story_number(&a.label).unwrap_or(0),
-                    u8::from(old.label == a.label),
-                    y.all,
-                    y.title,
-                    y.names,
-                    y.body,
-                    y.shared,
-                    y.rare,
-                    y.apart,
-                    y.words,
-                    u8::from(y.bodies),
-                    alone.counted(),
-                    y.strangers,
-                )
-                .expect("written");
+                let row = Row {
+                    story: story_number(&a.label).unwrap_or(0),
+                    same: old.label == a.label,
+                    found: true,
+                    entries: alone.counted(),
+                    young: true,
+                };
+                write_pair(&mut young, (i, j), &y, &row);
+                writeln!(young).expect("written");
             }
-            writeln!(
-                out,
-                "{i}\t{j}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t0\t{}",
-                story_number(&a.label).unwrap_or(0),
-                u8::from(old.label == a.label),
-                p.all,
-                p.title,
-                p.names,
-                p.body,
-                p.shared,
-                p.rare,
-                p.apart,
-                p.words,
-                u8::from(p.bodies),
-                u8::from(found),
-                index.counted(),
-                p.strangers,
-            )
-            .expect("written");
+            let row = Row {
+                story: story_number(&a.label).unwrap_or(0),
+                same: old.label == a.label,
+                found,
+                entries: index.counted(),
+                young: false,
+            };
+            write_pair(&mut out, (i, j), &p, &row);
+            writeln!(out).expect("written");
         }
         index.insert(
             i as i64,
@@ -292,6 +273,44 @@ fn dump_pairs(articles: &[Article], path: &str) {
             },
         );
     }
+}
+
+/// What a pair's row says besides its figures.
+struct Row {
+    /// The new article's AllSides story number (0 elsewhere).
+    story: u64,
+    same: bool,
+    /// Found through the index (else another entry of a story found).
+    found: bool,
+    /// Entries counted in the window.
+    entries: u64,
+    /// Judged in a window holding the older entry alone.
+    young: bool,
+}
+
+/// One pair as a row of the pairs file, without its line end (its columns: see the header
+/// `dump_pairs` writes; the fixture's rows go on with a kind).
+fn write_pair(out: &mut impl std::io::Write, (new, old): (usize, usize), p: &newswatch::cluster::Pair, r: &Row) {
+    write!(
+        out,
+        "{new}\t{old}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        r.story,
+        u8::from(r.same),
+        p.all,
+        p.title,
+        p.names,
+        p.body,
+        p.shared,
+        p.rare,
+        p.apart,
+        p.words,
+        u8::from(p.bodies),
+        u8::from(r.found),
+        r.entries,
+        u8::from(r.young),
+        p.strangers
+    )
+    .expect("written");
 }
 
 /// Writes the pairs of the test fixture (tests/clustering/*.toml) as tests/clustering.rs makes
@@ -412,25 +431,15 @@ fn dump_fixture(path: &str, background: &[Article]) {
             3600.0 / (72.0 * 3600.0),
             &Weighing::of(&fb, |t| index.df(t), index.counted()),
         );
-        writeln!(
-            out,
-            "{}\t{}\t0\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t1\t{}\t0\t{}\t{kind}",
-            2 * k + 1,
-            2 * k,
-            u8::from(same),
-            p.all,
-            p.title,
-            p.names,
-            p.body,
-            p.shared,
-            p.rare,
-            p.apart,
-            p.words,
-            u8::from(p.bodies),
-            index.counted(),
-            p.strangers,
-        )
-        .expect("written");
+        let row = Row {
+            story: 0,
+            same,
+            found: true,
+            entries: index.counted(),
+            young: false,
+        };
+        write_pair(&mut out, (2 * k + 1, 2 * k), &p, &row);
+        writeln!(out, "\t{kind}").expect("written");
     }
 }
 

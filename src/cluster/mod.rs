@@ -117,6 +117,12 @@ fn count(terms: impl Iterator<Item = terms::Term>) -> Vec<Counted> {
             name: t.name,
         })
         .collect();
+    merge_counts(&mut words);
+    words
+}
+
+/// Sorts `words` by id and sums the weights of each id into one.
+fn merge_counts(words: &mut Vec<Counted>) {
     words.sort_unstable_by_key(|w| w.term);
     words.dedup_by(|b, a| {
         if a.term != b.term {
@@ -128,7 +134,6 @@ fn count(terms: impl Iterator<Item = terms::Term>) -> Vec<Counted> {
         a.name |= b.name;
         true
     });
-    words
 }
 
 impl Draft {
@@ -190,39 +195,9 @@ impl Draft {
                 None => [0.0, 0.0, tf(w.body)],
             })
             .collect();
-        let mut scale = [0.0f32; 3];
-        let mut quantum = [0.0f32; 3];
-        for part in 0..3 {
-            let norm = weights.iter().map(|w| w[part] * w[part]).sum::<f32>().sqrt();
-            let max = weights.iter().map(|w| w[part]).fold(0.0, f32::max);
-            if norm > 0.0 {
-                scale[part] = max / norm / 255.0;
-                quantum[part] = 255.0 / max;
-            }
-        }
-        // A word present in a part keeps at least the smallest step.
-        let q = |w: f32, part: usize| {
-            if w > 0.0 {
-                (w * quantum[part]).round().clamp(1.0, 255.0) as u8
-            } else {
-                0
-            }
-        };
-        let slots: Vec<Slot> = self
-            .words
-            .iter()
-            .zip(&weights)
-            .map(|(c, w)| Slot {
-                term: c.term,
-                all: q(w[0], 0),
-                title: q(w[1], 1),
-                body: q(w[2], 2),
-                name: c.name && idf.is_some(),
-            })
-            .collect();
+        let (slots, scale, counts) = pack(&self.words, &weights, idf.is_some());
         let mut heaviest: Vec<(TermId, f32)> = self.words.iter().zip(&weights).map(|(c, w)| (c.term, w[0])).collect();
         heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let counts = [Part::All, Part::Title, Part::Body].map(|p| slots.iter().filter(|s| s.get(p) > 0).count() as u16);
         Features {
             term_keys: heaviest
                 .iter()
@@ -511,15 +486,7 @@ fn from_wide(bytes: &[u8], terms: u32) -> Features {
             ..Counted::default()
         }))
         .collect();
-    words.sort_unstable_by_key(|w| w.term);
-    words.dedup_by(|b, a| {
-        if a.term != b.term {
-            return false;
-        }
-        a.all += b.all;
-        a.body += b.body;
-        true
-    });
+    merge_counts(&mut words);
     // The stored weights were final: weighed as they are, by an IDF of 1.
     let mut f = Draft {
         words,
@@ -534,35 +501,7 @@ impl Draft {
     /// Features of words whose weights are final already (the form before slots).
     fn stored_weights(self) -> Features {
         let weights: Vec<[f32; 3]> = self.words.iter().map(|w| [w.all, 0.0, w.body]).collect();
-        let mut scale = [0.0f32; 3];
-        let mut quantum = [0.0f32; 3];
-        for part in [0, 2] {
-            let max = weights.iter().map(|w| w[part]).fold(0.0, f32::max);
-            if max > 0.0 {
-                scale[part] = max / 255.0;
-                quantum[part] = 255.0 / max;
-            }
-        }
-        let q = |w: f32, part: usize| {
-            if w > 0.0 {
-                (w * quantum[part]).round().clamp(1.0, 255.0) as u8
-            } else {
-                0
-            }
-        };
-        let slots: Vec<Slot> = self
-            .words
-            .iter()
-            .zip(&weights)
-            .map(|(c, w)| Slot {
-                term: c.term,
-                all: q(w[0], 0),
-                title: 0,
-                body: q(w[2], 2),
-                name: false,
-            })
-            .collect();
-        let counts = [Part::All, Part::Title, Part::Body].map(|p| slots.iter().filter(|s| s.get(p) > 0).count() as u16);
+        let (slots, scale, counts) = pack(&self.words, &weights, false);
         Features {
             slots,
             scale,
@@ -570,6 +509,39 @@ impl Draft {
             ..Features::default()
         }
     }
+}
+
+/// `words` with their `weights` in each part ([`Part`] order) as slots: each part scaled to
+/// length 1 and stored in 1/255ths of its heaviest word (a word present keeps at least one),
+/// with the scales and each part's count; names marked if `named`.
+fn pack(words: &[Counted], weights: &[[f32; 3]], named: bool) -> (Vec<Slot>, [f32; 3], [u16; 3]) {
+    let mut scale = [0.0f32; 3];
+    let mut quantum = [0.0f32; 3];
+    for part in 0..3 {
+        let norm = weights.iter().map(|w| w[part] * w[part]).sum::<f32>().sqrt();
+        let max = weights.iter().map(|w| w[part]).fold(0.0, f32::max);
+        if norm > 0.0 {
+            scale[part] = max / norm / 255.0;
+            quantum[part] = 255.0 / max;
+        }
+    }
+    let q = |w: f32, part: usize| match w > 0.0 {
+        true => (w * quantum[part]).round().clamp(1.0, 255.0) as u8,
+        false => 0,
+    };
+    let slots: Vec<Slot> = words
+        .iter()
+        .zip(weights)
+        .map(|(c, w)| Slot {
+            term: c.term,
+            all: q(w[0], 0),
+            title: q(w[1], 1),
+            body: q(w[2], 2),
+            name: c.name && named,
+        })
+        .collect();
+    let counts = [Part::All, Part::Title, Part::Body].map(|p| slots.iter().filter(|s| s.get(p) > 0).count() as u16);
+    (slots, scale, counts)
 }
 
 #[cfg(test)]
