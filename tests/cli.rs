@@ -49,6 +49,7 @@ async fn check_summarises_the_config() {
     run.ok();
     for expected in [
         "sources: 1",
+        "stories: every outlet's report of an event is one story (certainty 0.90; within 3d)",
         "topics: 1",
         "Japan and NATO: (SDF OR NATO)",
         "transport: file",
@@ -330,6 +331,7 @@ async fn check_json_describes_the_config_or_says_why_it_is_invalid() {
     assert_eq!(summary["sources"][0]["kind"], "auto");
     assert_eq!(summary["topics"][0]["name"], "Japan and NATO");
     assert_eq!(summary["transport"]["kind"], "file");
+    assert_eq!(summary["dedup"]["rewrites"], true, "{summary}");
     assert!(summary["next_digest"].as_str().unwrap().contains('T'), "{summary}");
 
     sandbox.write_config("[[source]]\nname = \"A\"\nurl = 3\n");

@@ -15,6 +15,18 @@ fn recipients(config: &Config) -> String {
         .join(", ")
 }
 
+/// How entries become stories, in a line.
+fn stories(config: &Config) -> String {
+    let window = format_duration(config.dedup.window);
+    match config.dedup.rewrites {
+        true => format!(
+            "every outlet's report of an event is one story (certainty {:.2}; within {window})",
+            config.dedup.certainty
+        ),
+        false => format!("copies only: other outlets' own accounts stay stories of their own (within {window})"),
+    }
+}
+
 pub(super) fn print_summary(config: &Config) {
     let fetch = &config.fetch;
     out!("config: {} (valid)", config.path.display());
@@ -29,6 +41,7 @@ pub(super) fn print_summary(config: &Config) {
     for s in &config.sources {
         out!("  {}  {}  every {}", s.name, s.url, format_duration(s.interval));
     }
+    out!("stories: {}", stories(config));
     out!("topics: {}", config.topics.len());
     for t in &config.topics {
         let mut notes = Vec::new();
@@ -144,6 +157,11 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
             "max_age_seconds": fetch.max_age.as_secs(),
             "concurrency": fetch.concurrency,
             "per_host": fetch.per_host,
+        },
+        "dedup": {
+            "window_seconds": config.dedup.window.as_secs(),
+            "rewrites": config.dedup.rewrites,
+            "certainty": config.dedup.certainty,
         },
         "sources": sources,
         "topics": topics,
