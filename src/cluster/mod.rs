@@ -1,16 +1,17 @@
-//! When entries from different outlets report the same event: the entries' words weighted by
-//! TF-IDF, compared by cosine similarity, and found through an index of their rarest words and
-//! of MinHash bands over their word triples.
+//! When entries from different outlets report the same event: each entry's words (stemmed,
+//! weighed by TF-IDF in the whole and the title, by frequency in the body) as eight-byte slots,
+//! found through an index of their heaviest words and of MinHash bands over their word triples,
+//! and judged by fitted models (`judge.rs`, docs/clustering.md).
 //!
 //! Why this method: copies of wire stories and press releases share most word triples (MinHash
 //! finds them whatever the links and titles); rewrites of one event by different outlets share
 //! few triples but the same rare words (names, places, numbers), which TF-IDF weighs up and
 //! common words down. The index keeps the cost of a new entry independent of the archive: only
-//! entries of the window that share a rare word or a band are compared.
+//! entries of the window that share heavy words or bands are weighed.
 //!
-//! Pure: the store keeps the vectors, the index and the document frequencies; the poll stage
-//! asks it for candidates and records the verdict. Hashes are FNV-1a and SplitMix64, spelled
-//! out here, because they are stored: they must not change between versions or runs.
+//! Pure: the window (`index.rs`) is held in memory by the store, which reads it in and asks for
+//! candidates; the poll stage records the verdict. Hashes are FNV-1a and SplitMix64, spelled out
+//! here, because they are stored: they must not change between versions or runs.
 
 mod index;
 mod judge;

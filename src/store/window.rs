@@ -7,11 +7,12 @@
 //!   found by (`entries.keys`), written with the entry's own row: nothing else is written per
 //!   entry;
 //! - the window is read from there: when a process first writes, and at the start of every
-//!   poll's transaction (the entries this process and any other stored since it last looked),
-//!   so a restarted process holds the same window, and judges the same, as one that ran on;
+//!   poll's transaction (the entries other processes stored since it last looked; its own
+//!   are held as its polls store them, the same features without reading them back), so a
+//!   restarted process holds the same window, and judges the same, as one that ran on;
 //! - the window's start moves a whole day at a time (`HORIZON_STEP`), the same for a process
 //!   that ran on and one that just started, and entries older than it are not held;
-//! - an entry is only read in once its poll's writes are kept: committed, or released into a
+//! - an entry is only held once its poll's writes are kept: committed, or released into a
 //!   batch's transaction (`batch.rs`); a poll rolled back leaves nothing here, and a batch
 //!   whose commit fails has the whole window dropped and read back from the database.
 
