@@ -120,6 +120,25 @@ fn stories(events: &[&Event], dedup: Dedup) -> i64 {
     stories_among(events, &[], dedup)
 }
 
+/// Stores `e` as the one new entry of `outlet`'s poll at `at` (published then), under `guid`
+/// and `link`, through the real ingest path.
+fn store_one(store: &mut Store, rules: &Rules, outlet: &str, (guid, link): (String, String), e: &Event, at: Timestamp) {
+    let entry = Entry {
+        guid,
+        link: Some(link),
+        title: e.title.clone(),
+        body: e.body.clone(),
+        published: Some(at),
+    };
+    let record = FetchRecord {
+        status: 200,
+        next_poll: at,
+        ..FetchRecord::default()
+    };
+    let new = vec![NewEntry::new(entry, None, None, &rules.dedup)];
+    store_entries(store, (outlet, "fixture:"), new, &record, at, rules).unwrap();
+}
+
 /// How many stories `events` become (as [`stories`]) in a database whose window already holds
 /// `news` of other subjects, stored four days before (counted among the window's words, too far
 /// back to be compared): a database in use, where common words are known to be common.
@@ -134,40 +153,14 @@ fn stories_among(events: &[&Event], news: &[&Event], dedup: Dedup) -> i64 {
     let now = Timestamp::now();
     let before = now - SignedDuration::from_hours(96);
     for (i, e) in news.iter().enumerate() {
-        let entry = Entry {
-            guid: format!("news-{i}"),
-            link: Some(format!("https://news.example/{i}")),
-            title: e.title.clone(),
-            body: e.body.clone(),
-            published: Some(before),
-        };
-        let record = FetchRecord {
-            status: 200,
-            next_poll: before,
-            ..FetchRecord::default()
-        };
-        let new = vec![NewEntry::new(entry, None, None, &rules.dedup)];
-        store_entries(&mut store, ("News", "fixture:"), new, &record, before, &rules).unwrap();
+        let id = (format!("news-{i}"), format!("https://news.example/{i}"));
+        store_one(&mut store, &rules, "News", id, e, before);
     }
     let outlets = ["Outlet A", "Outlet B", "Outlet C", "Outlet D"];
     for (n, (outlet, e)) in outlets.into_iter().zip(events).enumerate() {
-        let entry = Entry {
-            guid: format!("{outlet}-1"),
-            link: Some(format!(
-                "https://{}.example/news/{n}",
-                outlet.replace(' ', "-").to_lowercase()
-            )),
-            title: e.title.clone(),
-            body: e.body.clone(),
-            published: Some(now - SignedDuration::from_hours(5 - n as i64)),
-        };
-        let record = FetchRecord {
-            status: 200,
-            next_poll: now,
-            ..FetchRecord::default()
-        };
-        let new = vec![NewEntry::new(entry, None, None, &rules.dedup)];
-        store_entries(&mut store, (outlet, "fixture:"), new, &record, now, &rules).unwrap();
+        let link = format!("https://{}.example/news/{n}", outlet.replace(' ', "-").to_lowercase());
+        let at = now - SignedDuration::from_hours(5 - n as i64);
+        store_one(&mut store, &rules, outlet, (format!("{outlet}-1"), link), e, at);
     }
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -318,21 +311,8 @@ fn verdicts(restart_every: usize, kill: bool) -> Vec<(String, Option<(String, i6
             store = Store::open(&path).unwrap();
         }
         let at = start + SignedDuration::from_mins(10 * n as i64);
-        let entry = Entry {
-            guid: format!("g{n}"),
-            link: Some(format!("https://outlet{}.example/{n}", n % 3)),
-            title: e.title.clone(),
-            body: e.body.clone(),
-            published: Some(at),
-        };
-        let record = FetchRecord {
-            status: 200,
-            next_poll: at,
-            ..FetchRecord::default()
-        };
-        let new = vec![NewEntry::new(entry, None, None, &rules.dedup)];
-        let outlet = format!("Outlet {}", n % 3);
-        store_entries(&mut store, (&outlet, "fixture:"), new, &record, at, &rules).unwrap();
+        let id = (format!("g{n}"), format!("https://outlet{}.example/{n}", n % 3));
+        store_one(&mut store, &rules, &format!("Outlet {}", n % 3), id, e, at);
     }
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();

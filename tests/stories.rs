@@ -456,6 +456,10 @@ async fn one_event_in_three_wordings_is_one_story_another_event_of_its_subject_i
     );
     assert_eq!(why["weighed"], 2, "weighed against both entries of the story: {doc}");
     assert!(
+        why["next"].as_f64().is_some_and(|n| n < 0.5),
+        "the next story, far behind: {doc}"
+    );
+    assert!(
         why["shared"].as_array().unwrap().iter().any(|w| w == "wiesbaden"),
         "{doc}"
     );
@@ -471,6 +475,7 @@ async fn one_event_in_three_wordings_is_one_story_another_event_of_its_subject_i
     assert!(
         line.contains("the same event as [")
             && line.contains("sure over the 2 entries of the story weighed")
+            && (line.contains("; the next story ") || line.contains("; no other story near"))
             && line.contains("shared words: ")
             && line.contains("wiesbaden"),
         "{out}"

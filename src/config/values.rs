@@ -53,13 +53,6 @@ pub struct Dedup {
     pub certainty: f32,
 }
 
-impl Dedup {
-    /// Whether rewrites of an event are grouped too, not only copies.
-    pub fn rewrites(&self) -> bool {
-        self.rewrites
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub at: Vec<Time>,

@@ -37,7 +37,7 @@ impl NewEntry {
         dedup: &Dedup,
     ) -> NewEntry {
         NewEntry {
-            words: cluster::Prepared::of(&entry.title, &entry.body, dedup.rewrites()),
+            words: cluster::Prepared::of(&entry.title, &entry.body, dedup.rewrites),
             entry,
             verdict,
             article,
@@ -102,7 +102,7 @@ pub fn store_entries(
     let window = rules.dedup.window;
     // An entry is compared with entries up to a window before it; entries older than max_age
     // are never reported, so nothing needs the index further back than both.
-    store.prune_cluster_index(shifted(now, -1, rules.max_age.saturating_add(window)))?;
+    store.prune_cluster_index(shifted(now, -1, rules.max_age.saturating_add(window)));
     store.ingest(source, url, record, now, |tx| {
         let mut counts = IngestCounts::default();
         for new in entries {
