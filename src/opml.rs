@@ -2,7 +2,9 @@
 //! however deeply its folders nest) and written (OPML 2.0). Pure: text in, text out.
 
 use quick_xml::Reader;
-use quick_xml::escape::{escape, unescape};
+use quick_xml::escape::unescape;
+
+use crate::text::xml_escape;
 use quick_xml::events::{BytesStart, Event};
 
 /// One subscription of an OPML file.
@@ -126,8 +128,8 @@ fn subscription(attrs: &Attributes, folders: &[Option<String>]) -> Option<Outlin
 /// `created` is the `dateCreated` (RFC 822).
 pub fn write(title: &str, created: &str, outlines: &[Outline]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
-    out += &format!("    <title>{}</title>\n", escape(title));
-    out += &format!("    <dateCreated>{}</dateCreated>\n", escape(created));
+    out += &format!("    <title>{}</title>\n", xml_escape(title));
+    out += &format!("    <dateCreated>{}</dateCreated>\n", xml_escape(created));
     out += "  </head>\n  <body>\n";
     let folders = |o: &Outline| -> Vec<String> {
         o.category
@@ -146,15 +148,15 @@ pub fn write(title: &str, created: &str, outlines: &[Outline]) -> String {
             out += &format!("{}</outline>\n", indent(open.len()));
         }
         for folder in &path[same..] {
-            let folder_text = escape(folder.as_str());
+            let folder_text = xml_escape(folder.as_str());
             out += &format!(
                 "{}<outline text=\"{folder_text}\" title=\"{folder_text}\">\n",
                 indent(open.len())
             );
             open.push(folder);
         }
-        let name = escape(outline.title.as_str());
-        let url = escape(outline.url.as_str());
+        let name = xml_escape(outline.title.as_str());
+        let url = xml_escape(outline.url.as_str());
         let line = match outline.page {
             false => format!("<outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{url}\"/>"),
             true => format!("<outline type=\"link\" text=\"{name}\" title=\"{name}\" url=\"{url}\"/>"),
@@ -239,6 +241,20 @@ mod tests {
             1,
             "one folder: {written}"
         );
+    }
+
+    #[test]
+    fn what_xml_forbids_is_left_out_of_the_document() {
+        let outlines = vec![Outline {
+            title: "Wire\u{7} Daily\u{FFFF}".into(),
+            url: "https://a.org/rss".into(),
+            page: false,
+            category: Some("World\u{1}".into()),
+        }];
+        let written = write("mine\u{0}", "Mon, 23 Nov 2026 10:00:00 +0000", &outlines);
+        let back = read(&written).unwrap();
+        assert_eq!(back[0].title, "Wire Daily");
+        assert_eq!(back[0].category.as_deref(), Some("World"));
     }
 
     #[test]

@@ -14,12 +14,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
-use quick_xml::escape::escape;
 
 use crate::app::App;
 use crate::health::{self, Status};
 use crate::model::StoryRecord;
 use crate::stories::{self, StoryFilter};
+use crate::text::xml_escape;
 
 /// Stories in the feed at most, newest first: what a reader shows, not the archive.
 const FEED_STORIES: usize = 100;
@@ -151,10 +151,10 @@ fn atom(title: &str, stories: &[StoryRecord]) -> String {
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut out =
         String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    out += &format!("  <title>{}</title>\n", escape(title));
+    out += &format!("  <title>{}</title>\n", xml_escape(title));
     out += &format!(
         "  <id>urn:newswatch:feed:{}</id>\n",
-        escape(title.to_lowercase().replace(" ", "-").as_str())
+        xml_escape(title.to_lowercase().replace(" ", "-").as_str())
     );
     out += &format!("  <updated>{}</updated>\n", rfc3339(updated));
     out += "  <author><name>newswatch</name></author>\n  <generator>newswatch</generator>\n";
@@ -175,20 +175,20 @@ fn atom(title: &str, stories: &[StoryRecord]) -> String {
         out += "  <entry>\n";
         out += &format!(
             "    <title>{}</title>\n",
-            escape(crate::text::one_line(&story.title).as_str())
+            xml_escape(crate::text::one_line(&story.title).as_str())
         );
         out += &format!("    <id>urn:newswatch:story:{}</id>\n", story.id);
         if let Some(link) = &story.link {
-            out += &format!("    <link rel=\"alternate\" href=\"{}\"/>\n", escape(link.as_str()));
+            out += &format!("    <link rel=\"alternate\" href=\"{}\"/>\n", xml_escape(link.as_str()));
         }
         out += &format!("    <updated>{}</updated>\n", rfc3339(story.first_seen));
         if let Some(published) = story.published {
             out += &format!("    <published>{}</published>\n", rfc3339(published));
         }
         for source in &unique {
-            out += &format!("    <category term=\"{}\" label=\"outlet\"/>\n", escape(*source));
+            out += &format!("    <category term=\"{}\" label=\"outlet\"/>\n", xml_escape(source));
         }
-        out += &format!("    <summary>{}</summary>\n", escape(summary.as_str()));
+        out += &format!("    <summary>{}</summary>\n", xml_escape(summary.as_str()));
         out += "  </entry>\n";
     }
     out += "</feed>\n";

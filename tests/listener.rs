@@ -34,14 +34,7 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
         server.url("/wire.xml")
     ));
     let mut daemon = Daemon::start(&sandbox);
-    let log = daemon.wait_for("listening for HTTP").await.to_string();
-    let address = log
-        .lines()
-        .find(|l| l.contains("listening for HTTP"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {log}"))
-        .to_string();
+    let address = listening(&mut daemon).await;
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     daemon.wait_for("polled").await;
     let base = format!("http://{address}");
@@ -134,6 +127,63 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
     assert!(reason.starts_with("source \"Wire\" is 36"), "{reason}");
     assert!(reason.contains("s overdue"), "{reason}");
 
+    daemon.stop("-TERM").await;
+}
+
+/// The address the daemon says it listens on.
+async fn listening(daemon: &mut Daemon) -> String {
+    let log = daemon.wait_for("listening for HTTP").await.to_string();
+    log.lines()
+        .find(|l| l.contains("listening for HTTP"))
+        .and_then(|l| l.split("address=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {log}"))
+        .to_string()
+}
+
+/// Whether XML 1.0 allows `c` anywhere in a document.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn characters_xml_forbids_in_a_title_or_a_name_do_not_break_the_feed() {
+    let server = FeedServer::start().await;
+    let d = rfc3339_hours_ago(1);
+    let items = [Item {
+        guid: "1",
+        title: "NATO\u{FFFF} talks\u{1} in Brussels",
+        link: "https://wire.example/nato",
+        text: "NATO defence ministers met.",
+        date: &d,
+    }];
+    server
+        .serve("/wire.json", "application/feed+json", json_feed(&items))
+        .await;
+    let sandbox = Sandbox::new(&format!(
+        "[http]\nlisten = \"127.0.0.1:0\"\n\n[fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\n\
+         [[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n\n\
+         [[source]]\nname = \"Wire\\u0007 Daily\"\nurl = \"{}\"\n",
+        server.url("/wire.json")
+    ));
+    let mut daemon = Daemon::start(&sandbox);
+    let address = listening(&mut daemon).await;
+    daemon.wait_for("polled").await;
+    let body = reqwest::get(format!("http://{address}/feed.atom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let bad: Vec<char> = body.chars().filter(|&c| !xml_char(c)).collect();
+    assert!(bad.is_empty(), "characters XML forbids: {bad:?} in\n{body}");
+    let parsed = feed_rs::parser::parse(body.as_bytes()).expect("a feed parser reads it");
+    assert_eq!(parsed.entries.len(), 1);
+    assert_eq!(
+        parsed.entries[0].title.as_ref().unwrap().content,
+        "NATO talks in Brussels"
+    );
+    assert!(body.contains("term=\"Wire Daily\""), "{body}");
     daemon.stop("-TERM").await;
 }
 

@@ -89,6 +89,22 @@ pub fn truncated(mut s: String, max: usize) -> String {
     s
 }
 
+/// Whether XML 1.0 allows `c` in a document at all, escaped or not: a character it forbids
+/// (U+0001, U+FFFF ...) makes every XML parser refuse the whole document.
+fn xml_allows(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `s` as XML character data or an attribute value: what XML 1.0 forbids dropped, `& < > " '`
+/// escaped. Every XML document newswatch writes (the Atom feed, OPML) goes through this one.
+pub fn xml_escape(s: &str) -> String {
+    let allowed: std::borrow::Cow<str> = match s.chars().all(xml_allows) {
+        true => s.into(),
+        false => s.chars().filter(|&c| xml_allows(c)).collect::<String>().into(),
+    };
+    quick_xml::escape::escape(allowed.as_ref()).into_owned()
+}
+
 /// `text/html` of `text/html; charset=utf-8`.
 pub fn mime_essence(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or(content_type).trim()
@@ -122,6 +138,14 @@ mod tests {
     #[test]
     fn one_line_strips_line_breaks_and_controls() {
         assert_eq!(one_line("a\r\nBcc: x\u{0}y\t z "), "a Bcc: x y z");
+    }
+
+    #[test]
+    fn xml_text_drops_what_xml_forbids_and_escapes_the_rest() {
+        assert_eq!(
+            xml_escape("a\u{1}b\u{FFFF}c\u{FFFE}\u{B}<&>\"\t\u{1F600}"),
+            "abc&lt;&amp;&gt;&quot;\t\u{1F600}"
+        );
     }
 
     #[test]
