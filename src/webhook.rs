@@ -1,9 +1,12 @@
 //! Webhooks: one story as a JSON document, and the POST that delivers it. Like `mail`, a
 //! transport: what goes where, and when it is tried again, is `deliver`'s.
 //!
-//! The document carries the story's fields for scripts, and `text` (Slack, Mattermost) and
-//! `content` (Discord) with a one-line summary, so that a chat's incoming-webhook URL shows
-//! something readable as it is. Every attempt at one message sends the same bytes with the same
+//! The document carries the story's fields for scripts as the feed wrote them, and `text`
+//! (Slack, Mattermost) and `content` (Discord) with a one-line summary, so that a chat's
+//! incoming-webhook URL shows something readable as it is. Those two are written for a chat
+//! that reads markup: a feed's title must not ping a channel (`@here`, `<!channel>`), mention
+//! someone, or show one link's text over another's target, so each is escaped for its chat and
+//! Discord is told to parse no mentions at all. Every attempt at one message sends the same bytes with the same
 //! `Idempotency-Key`, so a receiver can drop a repeat after a lost answer.
 
 use std::time::Duration;
@@ -60,12 +63,51 @@ impl WebhookError {
 
 /// The longest part of an error answer kept for the outbox's `last_error`.
 const MAX_ERROR_BODY: usize = 200;
+/// The most of an error answer read at all: a receiver may answer with gigabytes.
+const READ_ERROR_BODY: usize = 4 * 1024;
+
+/// A zero-width space after every `@`: `@here`, `@everyone`, `@channel` and `@name` read the
+/// same and ping no one, in any chat.
+fn unmentioned(s: &str) -> String {
+    s.replace('@', "@\u{200B}")
+}
+
+/// `s` for Slack's and Mattermost's `text`: `& < >` escaped as Slack asks, so `<!channel>`,
+/// `<@U123>` and `<https://evil|https://bank>` are shown, not followed; mentions neutralised.
+fn for_slack(s: &str) -> String {
+    unmentioned(&s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))
+}
+
+/// `s` for Discord's `content`: its markdown and mention characters escaped with a backslash
+/// (shown as the character itself); mentions neutralised besides `allowed_mentions`.
+fn for_discord(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '(' | ')' | '<' | '>' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    unmentioned(&out)
+}
 
 /// The JSON document posted for `story`, matched under `topic` (and the other topics named).
 pub fn document(story: &Story, topic: &str, also_topics: &[String]) -> Vec<u8> {
-    let line = match &story.link {
-        Some(link) => format!("{topic}: {} {link}", story.title),
-        None => format!("{topic}: {}", story.title),
+    let title = crate::text::one_line(&story.title);
+    let topic_line = crate::text::one_line(topic);
+    // The link goes as it is (a chat links it); only http(s) reaches a story, without spaces.
+    let (text, content) = match &story.link {
+        Some(link) => (
+            format!("{}: {} {}", for_slack(&topic_line), for_slack(&title), for_slack(link)),
+            format!("{}: {} {link}", for_discord(&topic_line), for_discord(&title)),
+        ),
+        None => (
+            format!("{}: {}", for_slack(&topic_line), for_slack(&title)),
+            format!("{}: {}", for_discord(&topic_line), for_discord(&title)),
+        ),
     };
     let keywords: Vec<&String> = story.hits.iter().flat_map(|h| &h.keywords).collect();
     let doc = serde_json::json!({
@@ -80,10 +122,24 @@ pub fn document(story: &Story, topic: &str, also_topics: &[String]) -> Vec<u8> {
         "also_reported_by": story.also.iter().map(|o| serde_json::json!({"source": o.source, "link": o.link})).collect::<Vec<_>>(),
         "keywords": keywords,
         "snippet": story.snippet.text,
-        "text": line,
-        "content": line,
+        "text": text,
+        "content": content,
+        "allowed_mentions": {"parse": []},
     });
     serde_json::to_vec(&doc).unwrap_or_default()
+}
+
+/// The start of an error answer, read no further than [`READ_ERROR_BODY`].
+async fn error_body(mut answer: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < READ_ERROR_BODY {
+        match answer.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(READ_ERROR_BODY);
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Posts documents; one client for all the webhooks of a send pass.
@@ -125,12 +181,30 @@ impl Poster {
             return Ok(status.as_u16());
         }
         let code = status.as_u16();
-        let text = answer.text().await.unwrap_or_default();
+        let text = error_body(answer).await;
         Err(WebhookError::Status {
             url: url.to_string(),
             status: code,
             refused: status.is_client_error() && code != 408 && code != 429 || status.is_redirection(),
             body: crate::text::one_line(crate::text::cut(&text, MAX_ERROR_BODY)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_text_pings_no_one_and_shows_links_as_written() {
+        let hostile = "@everyone <!channel> <@U123> <https://evil|https://bank> & [x](https://evil)";
+        let slack = for_slack(hostile);
+        assert_eq!(
+            slack,
+            "@\u{200B}everyone &lt;!channel&gt; &lt;@\u{200B}U123&gt; &lt;https://evil|https://bank&gt; &amp; [x](https://evil)"
+        );
+        let discord = for_discord(hostile);
+        assert!(!discord.contains("@everyone") && !discord.contains("<@U"), "{discord}");
+        assert!(discord.contains("\\[x\\]\\(https://evil\\)"), "{discord}");
     }
 }

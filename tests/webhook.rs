@@ -125,7 +125,7 @@ async fn each_new_story_is_posted_once_as_json_and_a_failed_post_is_tried_again(
     assert!(first.body["snippet"].as_str().unwrap().contains("defence ministers"));
     assert_eq!(
         first.body["text"],
-        "NATO: NATO & EU ministers \"meet\" in Brussels https://wire.example/nato?a=1&b=2"
+        "NATO: NATO &amp; EU ministers \"meet\" in Brussels https://wire.example/nato?a=1&amp;b=2"
     );
     let outbox = sandbox.run(&["outbox"]).await;
     assert!(
@@ -202,4 +202,73 @@ async fn the_global_webhook_serves_topics_without_their_own_and_a_refusal_is_not
     assert_eq!(refused.lock().unwrap().len(), 1);
     let outbox = sandbox.run(&["outbox"]).await;
     assert!(outbox.ok().stdout.contains("400"), "{}", outbox.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_written_to_ping_a_channel_or_disguise_a_link_reaches_chat_as_plain_text() {
+    let feeds = FeedServer::start().await;
+    let d = rfc2822_hours_ago(1);
+    let title = "NATO @everyone @here <!channel> <@U024BE7LH> <https://evil.example|https://bank.example>";
+    let escaped = title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let items = [Item {
+        guid: "1",
+        title: &escaped,
+        link: "https://wire.example/nato",
+        text: "NATO ministers met.",
+        date: &d,
+    }];
+    feeds.serve("/rss.xml", "application/rss+xml", rss(&items)).await;
+    let (hook, seen) = receiver(vec![200]).await;
+    let webhooks = format!("[webhook]\nurl = \"{}\"\n", hook.url("/all"));
+    let topics = "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n";
+    let sandbox = Sandbox::new(&config(&feeds, &webhooks, topics));
+    sandbox.run(&["poll"]).await.ok();
+    let posts = seen.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let body = &posts[0].body;
+    assert_eq!(body["title"], title, "the raw title, for scripts");
+    for field in ["text", "content"] {
+        let chat = body[field].as_str().unwrap();
+        for ping in [
+            "@everyone",
+            "@here",
+            "<!channel>",
+            "<@U024BE7LH>",
+            "<https://evil.example|",
+        ] {
+            assert!(!chat.contains(ping), "{field} carries {ping}: {chat}");
+        }
+        assert!(chat.contains("everyone") && chat.contains("bank.example"), "{chat}");
+    }
+    assert_eq!(body["allowed_mentions"], serde_json::json!({"parse": []}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_error_answer_is_read_only_as_far_as_its_start() {
+    use axum::body::Body;
+    let feeds = FeedServer::start().await;
+    news(&feeds).await;
+    // 500 with a body that never ends: the error is the start of it, read at once.
+    let endless = || async {
+        let chunks = futures_util::stream::unfold(0usize, |i| async move {
+            let chunk = match i {
+                0 => "database on fire; ".repeat(8),
+                _ => "x".repeat(64 * 1024),
+            };
+            Some((Ok::<_, std::io::Error>(chunk), i + 1))
+        });
+        (StatusCode::INTERNAL_SERVER_ERROR, Body::from_stream(chunks))
+    };
+    let hook = http::serve(Router::new().route("/hook", post(endless))).await;
+    let webhooks = format!("[webhook]\nurl = \"{}\"\ntimeout = \"30s\"\n", hook.url("/hook"));
+    let topics = "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n";
+    let sandbox = Sandbox::new(&config(&feeds, &webhooks, topics));
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    let outbox = sandbox.run(&["outbox"]).await;
+    assert!(
+        outbox.ok().stdout.contains("500: database on fire;"),
+        "{}",
+        outbox.stdout
+    );
 }
