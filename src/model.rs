@@ -235,7 +235,13 @@ pub struct OutboxEntry {
     pub id: i64,
     pub kind: MessageKind,
     pub channel: Channel,
+    /// The address, or the webhook's URL: the secret path included, for sending only.
+    #[serde(skip)]
     pub recipient: String,
+    /// The recipient as screens, logs and `--json` show it: an address, or a webhook's scheme,
+    /// host and port.
+    #[serde(rename = "recipient")]
+    pub shown: String,
     pub message_id: String,
     pub subject: String,
     pub stories: usize,

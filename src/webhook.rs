@@ -33,15 +33,7 @@ pub enum WebhookError {
 /// A webhook's URL as logs and errors show it: scheme, host and port; the path and query of a
 /// chat's incoming-webhook URL are its secret.
 pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}{}/…",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.port().map_or(String::new(), |p| format!(":{p}"))
-        ),
-        Err(_) => "(a webhook)".to_string(),
-    }
+    crate::text::url_origin(url)
 }
 
 fn detail(body: &str) -> String {

@@ -108,7 +108,19 @@ async fn each_new_story_is_posted_once_as_json_and_a_failed_post_is_tried_again(
         hook.url("/hook")
     );
     let sandbox = Sandbox::new(&config(&feeds, "", &topics));
-    sandbox.run(&["poll"]).await.ok();
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    // The URL's path is a chat's secret: every screen shows the host only.
+    let mut screens = vec![poll.stdout.clone(), poll.stderr.clone()];
+    for args in [&["status"][..], &["status", "--json"], &["outbox"]] {
+        let run = sandbox.run(args).await;
+        run.ok();
+        assert!(run.stdout.contains(&hook.addr.to_string()), "{args:?}: {}", run.stdout);
+        screens.push(run.stdout.clone());
+    }
+    for screen in screens {
+        assert!(!screen.contains("/hook"), "the secret path on screen: {screen}");
+    }
 
     // One story matched the topic with a webhook: one POST, refused for now.
     let posts = seen.lock().unwrap().clone();

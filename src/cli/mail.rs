@@ -29,7 +29,7 @@ pub(super) async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> 
             e.id,
             kind(e.kind),
             stories(e.stories),
-            e.recipient,
+            e.shown,
             e.destination.as_deref().unwrap_or("")
         );
     }
@@ -43,7 +43,7 @@ pub(super) async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> 
             out!(
                 "digest sent: {} to {} ({})",
                 stories(e.stories),
-                e.recipient,
+                e.shown,
                 e.destination.as_deref().unwrap_or("")
             );
         } else {
@@ -131,7 +131,7 @@ fn unsent_line(e: &OutboxEntry, busy: bool, app: &App) -> String {
     format!(
         "outbox #{} to {} ({}, {}) not sent: {why}; {next}",
         e.id,
-        e.recipient,
+        e.shown,
         kind(e.kind),
         stories(e.stories)
     )

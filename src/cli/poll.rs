@@ -111,12 +111,12 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
                         "alert sent: {} {} to {} ({})",
                         e.stories,
                         if e.stories == 1 { "story" } else { "stories" },
-                        e.recipient,
+                        e.shown,
                         e.destination.as_deref().unwrap_or("")
                     ),
                     _ => out!(
                         "alert to {} not sent yet (outbox #{}): {}",
-                        e.recipient,
+                        e.shown,
                         e.id,
                         e.last_error.as_deref().unwrap_or("another newswatch is sending")
                     ),
@@ -212,7 +212,7 @@ fn as_json(
             .iter()
             .map(|e| {
                 serde_json::json!({
-                    "recipient": e.recipient,
+                    "recipient": e.shown,
                     "stories": e.stories,
                     "sent": e.state == crate::model::MessageState::Sent,
                     "error": e.last_error,

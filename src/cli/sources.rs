@@ -121,7 +121,7 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
         out!(
             "  #{} to {}: {} stories, {} attempts, {state}{}",
             e.id,
-            e.recipient,
+            e.shown,
             e.stories,
             e.attempts,
             e.last_error

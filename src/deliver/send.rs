@@ -88,7 +88,7 @@ pub async fn send_due(
             Ok(destination) => {
                 let at = destination.clone();
                 app.store(move |s| s.message_sent(id, &at, Timestamp::now())).await?;
-                tracing::info!(id, kind = ?entry.kind, to = %shown(&entry), stories = entry.stories, %destination, "message sent");
+                tracing::info!(id, kind = ?entry.kind, to = %entry.shown, stories = entry.stories, %destination, "message sent");
                 pass.sent.push(id);
             }
             Err((error, refused)) => {
@@ -103,10 +103,10 @@ pub async fn send_due(
                 app.store(move |s| s.message_failed(id, &attempt, now)).await?;
                 match next_attempt {
                     Some(at) => {
-                        tracing::warn!(id, to = %shown(&entry), %error, next_attempt = %at, "message not sent")
+                        tracing::warn!(id, to = %entry.shown, %error, next_attempt = %at, "message not sent")
                     }
                     None => {
-                        tracing::error!(id, to = %shown(&entry), %error, "message refused three times: parked until `newswatch outbox retry`")
+                        tracing::error!(id, to = %entry.shown, %error, "message refused three times: parked until `newswatch outbox retry`")
                     }
                 }
                 pass.failed.push(id);
@@ -147,13 +147,5 @@ async fn transmit(
                 Err(e) => Err(failed(e)),
             }
         }
-    }
-}
-
-/// The recipient as logs show it: a webhook's URL without its path (often a secret).
-fn shown(entry: &OutboxEntry) -> String {
-    match entry.channel {
-        Channel::Mail => entry.recipient.clone(),
-        Channel::Webhook => webhook::redacted(&entry.recipient),
     }
 }

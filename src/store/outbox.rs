@@ -239,13 +239,23 @@ impl Compose<'_> {
 }
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    let channel = match r.get::<_, String>(15)?.as_str() {
+        "webhook" => Channel::Webhook,
+        _ => Channel::Mail,
+    };
+    let recipient: String = r.get(2)?;
     Ok(OutboxEntry {
+        shown: match channel {
+            Channel::Webhook => crate::text::url_origin(&recipient),
+            Channel::Mail => recipient.clone(),
+        },
+        recipient,
+        channel,
         id: r.get(0)?,
         kind: match r.get::<_, String>(1)?.as_str() {
             "alert" => MessageKind::Alert,
             _ => MessageKind::Digest,
         },
-        recipient: r.get(2)?,
         message_id: r.get(3)?,
         subject: r.get(4)?,
         stories: r.get::<_, i64>(5)? as usize,
@@ -262,10 +272,6 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
         last_error: r.get(12)?,
         sent_at: r.get::<_, Option<i64>>(13)?.map(ts),
         destination: r.get(14)?,
-        channel: match r.get::<_, String>(15)?.as_str() {
-            "webhook" => Channel::Webhook,
-            _ => Channel::Mail,
-        },
     })
 }
 

@@ -105,6 +105,20 @@ pub fn xml_escape(s: &str) -> String {
     quick_xml::escape::escape(allowed.as_ref()).into_owned()
 }
 
+/// A URL as screens and logs show one whose path may be a secret (a chat's incoming-webhook
+/// URL): scheme, host and port only.
+pub fn url_origin(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}/…",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map_or(String::new(), |p| format!(":{p}"))
+        ),
+        Err(_) => "(a webhook)".to_string(),
+    }
+}
+
 /// `text/html` of `text/html; charset=utf-8`.
 pub fn mime_essence(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or(content_type).trim()
