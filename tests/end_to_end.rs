@@ -472,6 +472,41 @@ async fn mail_test_reaches_the_smtp_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_level_shows_the_smtp_password() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    let email = format!(
+        "{}username = \"newswatch\"\npassword_env = \"NW_TEST_SMTP_PASSWORD\"\n",
+        smtp_email(smtp.port)
+    );
+    let sandbox = Sandbox::new(&config(&feeds, &email, ""));
+    let password = "s3cret-Pa55word";
+    let out = sandbox
+        .command(&["mail-test"])
+        .env("NEWSWATCH_LOG", "trace")
+        .env("NW_TEST_SMTP_PASSWORD", password)
+        .output()
+        .await
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    assert_eq!(smtp.next().await.subject, "newswatch: test message");
+    // The server saw the credentials (so they were there to leak); the log has neither the
+    // password nor the encoded form it travelled in.
+    let auth = smtp.auth();
+    assert!(!auth.is_empty(), "no AUTH reached the server");
+    let encoded = auth[0].rsplit(' ').next().unwrap();
+    assert!(encoded.len() > 8, "{auth:?}");
+    assert!(log.len() > 1_000, "a trace-level log: {log}");
+    assert!(!log.contains(password), "the password in the log:\n{log}");
+    assert!(!log.contains(encoded), "the encoded credentials in the log:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     let feeds = FeedServer::start().await;
     let mut smtp = SmtpServer::start().await;

@@ -51,6 +51,8 @@ struct Shared {
     /// Messages ended with a final answer (accepted or not), and connections accepted.
     attempts: Mutex<(usize, usize)>,
     arrived: Notify,
+    /// The AUTH commands received, as sent.
+    auth: Mutex<Vec<String>>,
 }
 
 pub struct SmtpServer {
@@ -105,6 +107,11 @@ impl SmtpServer {
     /// Every message that reached the end of DATA, accepted or refused.
     pub fn attempted(&self) -> Vec<Received> {
         self.shared.attempted.lock().unwrap().clone()
+    }
+
+    /// The AUTH commands received, credentials and all.
+    pub fn auth(&self) -> Vec<String> {
+        self.shared.auth.lock().unwrap().clone()
     }
 
     /// Messages that reached the end of DATA (accepted or refused), and connections made.
@@ -172,7 +179,10 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_ascii_uppercase();
         let reply: String = if upper.starts_with("EHLO") {
-            "250-recorder\r\n250 8BITMIME\r\n".into()
+            "250-recorder\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n".into()
+        } else if upper.starts_with("AUTH ") {
+            shared.auth.lock().unwrap().push(cmd.clone());
+            "235 2.7.0 authenticated\r\n".into()
         } else if upper.starts_with("HELO") {
             "250 recorder\r\n".into()
         } else if upper.starts_with("MAIL FROM:") {
