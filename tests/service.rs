@@ -267,6 +267,12 @@ async fn status_and_a_backup_while_the_daemon_runs_and_a_newer_database_refused(
     assert_eq!(titles, 1);
     let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the copy holds webhook URLs: owner only, not {mode:o}");
+    }
     daemon.stop("-TERM").await;
 
     // A database from a newer newswatch is refused, and left as it was.
@@ -284,4 +290,42 @@ async fn status_and_a_backup_while_the_daemon_runs_and_a_newer_database_refused(
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_not_backed_up_in_silence() {
+    let feeds = FeedServer::start().await;
+    let smtp = SmtpServer::start().await;
+    serve_story(&feeds, "b-1", "NATO backup story").await;
+    let sandbox = Sandbox::new(&config(&feeds, &smtp, ""));
+    sandbox.run(&["poll"]).await.ok();
+    // Scribble over one b-tree page that no command reads: only a check of the file finds it.
+    let path = sandbox.path("newswatch.db");
+    let (root, page_size) = {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        let root: i64 = db
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'deliveries_by_message'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let size: i64 = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        (root, size)
+    };
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.seek(SeekFrom::Start(((root - 1) * page_size) as u64)).unwrap();
+        file.write_all(&[0xff; 16]).unwrap();
+    }
+    sandbox.run(&["status"]).await.ok();
+
+    let backup = sandbox.path("backup.db");
+    let run = sandbox.run(&["backup", backup.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("the database is damaged"), "{}", run.stderr);
+    assert!(!backup.exists(), "a damaged copy was written");
+    assert!(!sandbox.path("backup.db.partial").exists());
 }

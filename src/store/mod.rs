@@ -181,7 +181,9 @@ impl Store {
     }
 
     /// A consistent copy of the database at `to` (SQLite's online backup: safe while the daemon
-    /// writes). Written beside `to` first and renamed, so `to` is never a half copy.
+    /// writes). Written beside `to` first, owner-only (it holds webhook URLs and addresses),
+    /// checked with `PRAGMA quick_check` and synced, then renamed: `to` is never a half or a
+    /// damaged copy, and a damaged database is said to be so instead of copied in silence.
     pub fn backup(&mut self, to: &Path) -> Result<(), StoreError> {
         let failed = |reason: String| StoreError::Backup {
             path: to.to_path_buf(),
@@ -192,10 +194,26 @@ impl Store {
         tmp.push(".partial");
         let tmp = PathBuf::from(tmp);
         let _ = std::fs::remove_file(&tmp);
-        self.conn
+        // Created empty and owner-only first: SQLite writes into it and keeps its mode.
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        create.open(&tmp).map_err(|e| failed(e.to_string()))?;
+        let copied = self
+            .conn
             .backup(rusqlite::MAIN_DB, &tmp, None::<fn(rusqlite::backup::Progress)>)
-            .map_err(|e| failed(e.to_string()))?;
-        std::fs::rename(&tmp, to).map_err(|e| failed(e.to_string()))
+            .map_err(|e| failed(e.to_string()))
+            .and_then(|()| check_copy(&tmp).map_err(failed));
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        std::fs::rename(&tmp, to).map_err(|e| failed(e.to_string()))?;
+        if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(())
     }
 
     /// A value of the small key-value table (e.g. the last digest time handled).
@@ -307,6 +325,24 @@ fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
 
 fn ts(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A backup's copy is whole (`PRAGMA quick_check`) and on disk; the first problem otherwise.
+fn check_copy(path: &Path) -> Result<(), String> {
+    let conn = Connection::open(path).map_err(|e| e.to_string())?;
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(|e| format!("the copy cannot be read back ({e}): the database may be damaged"))?;
+    if verdict != "ok" {
+        return Err(format!(
+            "the database is damaged ({}); nothing was written. `sqlite3 DB .recover` may save what is left",
+            crate::text::one_line(&verdict)
+        ));
+    }
+    drop(conn);
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
