@@ -446,6 +446,9 @@ async fn listen(addr: std::net::SocketAddr, app: Arc<App>) -> Result<Listener, D
     let socket = crate::serve::bind(addr).await?;
     let bound = socket.local_addr().unwrap_or(addr);
     tracing::info!(address = %bound, "listening for HTTP: /feed.atom, /healthz, /metrics");
+    if let Some(exposure) = app.config.http.exposure() {
+        tracing::warn!("{exposure}");
+    }
     let shared = crate::serve::Shared::new(app);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(crate::serve::serve(socket, Arc::clone(&shared), async {

@@ -196,3 +196,32 @@ async fn a_listen_address_that_is_not_one_is_a_config_error() {
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("http.listen = \"localhost\""), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn check_shows_the_listener_and_warns_of_one_other_machines_reach() {
+    let config = |listen: &str| {
+        format!(
+            "[http]\nlisten = \"{listen}\"\n\n[[topic]]\nname = \"T\"\nkeywords = [\"x\"]\n\n\
+             [[source]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n"
+        )
+    };
+    let local = Sandbox::new(&config("127.0.0.1:8080"));
+    let run = local.run(&["check"]).await;
+    assert!(
+        run.ok().stdout.contains("http: listening on 127.0.0.1:8080"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("warning"), "{}", run.stdout);
+
+    // Checked, not bound: the test opens no port beyond loopback.
+    let open = Sandbox::new(&config("0.0.0.0:8080"));
+    let run = open.run(&["check"]).await;
+    let warning = line(&run.ok().stdout, "warning").to_string();
+    assert!(warning.contains("0.0.0.0:8080"), "{warning}");
+    assert!(warning.contains("reachable from other machines"), "{warning}");
+    assert!(warning.contains("/feed.atom"), "{warning}");
+    let json = open.run(&["check", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(json["http"]["exposed"], true);
+}

@@ -93,6 +93,13 @@ pub(super) fn print_summary(config: &Config) {
             );
         }
     }
+    match config.http.listen {
+        Some(addr) => out!("http: listening on {addr} for /feed.atom, /healthz, /metrics"),
+        None => out!("http: off ([http] listen serves /feed.atom, /healthz, /metrics)"),
+    }
+    if let Some(exposure) = config.http.exposure() {
+        out!("warning: {exposure}");
+    }
     let now = Timestamp::now();
     let next = schedule::next_digest(now, &config.digest);
     let wait = std::time::Duration::try_from(next.duration_since(now)).unwrap_or_default();
@@ -166,6 +173,10 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
         "sources": sources,
         "topics": topics,
         "transport": transport,
+        "http": {
+            "listen": config.http.listen.map(|a| a.to_string()),
+            "exposed": config.http.exposure().is_some(),
+        },
         "recipients": config.recipients().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "next_digest": next.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
     })

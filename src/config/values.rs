@@ -26,6 +26,19 @@ pub struct Http {
     pub listen: Option<std::net::SocketAddr>,
 }
 
+impl Http {
+    /// What a listener on an address other machines reach exposes, for `check` and the
+    /// daemon's log to say; `None` when it listens on loopback only (or not at all).
+    pub fn exposure(&self) -> Option<String> {
+        let addr = self.listen.filter(|a| !a.ip().is_loopback())?;
+        Some(format!(
+            "http.listen = \"{addr}\" is reachable from other machines, without a password: anyone who \
+             reaches it reads the matched stories (/feed.atom), every source's name and health \
+             (/metrics, /healthz). Listen on 127.0.0.1 and put a proxy with a login in front to share it"
+        ))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Fetch {
     pub interval: Duration,
