@@ -57,6 +57,76 @@ pub enum DaemonError {
     Signal(#[from] std::io::Error),
     #[error(transparent)]
     Listen(#[from] crate::serve::ListenError),
+    /// Two daemons on one database would poll every source twice.
+    #[error(
+        "another newswatch is already running on {} ({holder}): stop it first, or give this one a \
+         database of its own ([storage] database). Commands such as `status` work beside it",
+        database.display()
+    )]
+    AlreadyRunning {
+        database: std::path::PathBuf,
+        holder: String,
+    },
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Held for the daemon's life: one daemon per database. Two would poll every publisher twice,
+/// each with its own per-host limits and Retry-After. A lock the system lets go of when the
+/// process ends, however it ends (no stale pid file to remove by hand).
+struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// `newswatch.db` → `newswatch.db.run-lock`, which names the holder (pid, start time).
+    fn take(database: &std::path::Path) -> Result<RunLock, DaemonError> {
+        use std::io::{Read, Seek, Write};
+        let mut name = database.as_os_str().to_owned();
+        name.push(".run-lock");
+        let path = std::path::PathBuf::from(name);
+        let failed = |source| DaemonError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(failed)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.take(200).read_to_string(&mut holder);
+                let holder = holder.lines().next().unwrap_or_default().trim().to_string();
+                return Err(DaemonError::AlreadyRunning {
+                    database: database.to_path_buf(),
+                    holder: if holder.is_empty() {
+                        "pid unknown".into()
+                    } else {
+                        holder
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
+        }
+        let holder = format!(
+            "pid {}, started {}",
+            std::process::id(),
+            Timestamp::now().round(jiff::Unit::Second).unwrap_or(Timestamp::now())
+        );
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(holder.as_bytes()));
+        Ok(RunLock { _file: file })
+    }
 }
 
 /// The HTTP listener, when `[http] listen` is set.
@@ -144,15 +214,19 @@ struct Daemon {
     /// When the outbox next needs the sender.
     send_at: Option<Timestamp>,
     alerts_at: Option<Timestamp>,
+    /// Composing failed this many times in a row (alerts or digest): the retries back off.
+    compose_failures: u32,
     last_handled: Timestamp,
     next_digest: Timestamp,
     stopping: Arc<AtomicBool>,
     listener: Option<Listener>,
+    _lock: RunLock,
 }
 
 impl Daemon {
     async fn start(app: Arc<App>) -> Result<Daemon, DaemonError> {
         let config = &app.config;
+        let lock = RunLock::take(&config.storage.database)?;
         tracing::info!(
             sources = config.sources.len(),
             topics = config.topics.len(),
@@ -178,6 +252,8 @@ impl Daemon {
             Some(addr) => Some(listen(addr, Arc::clone(&app)).await?),
             None => None,
         };
+        // Alert stories a stopped process left queued go out with the first look.
+        let alerts_at = deliver::has_alerts(config).then_some(now);
         Ok(Daemon {
             listener,
             poller: Poller::new(Arc::clone(&app)),
@@ -191,10 +267,12 @@ impl Daemon {
             next_upkeep: None,
             // What a process that stopped left pending goes out now.
             send_at: Some(now),
-            alerts_at: None,
+            alerts_at,
+            compose_failures: 0,
             last_handled,
             next_digest,
             stopping: Arc::new(AtomicBool::new(false)),
+            _lock: lock,
         })
     }
 
@@ -264,9 +342,17 @@ impl Daemon {
     }
 
     async fn alerts_if_due(&mut self) {
-        if self.alerts_at.is_some_and(|t| t <= Timestamp::now()) {
-            self.alerts_at = None;
-            self.compose(MessageKind::Alert).await;
+        let now = Timestamp::now();
+        if self.alerts_at.is_some_and(|t| t <= now) {
+            // Cleared only once composed: stories of a failed attempt are still queued.
+            self.alerts_at = match self.compose(MessageKind::Alert).await {
+                true => None,
+                false => Some(schedule::compose_retry(
+                    &self.app.config.email.retry,
+                    self.compose_failures,
+                    now,
+                )),
+            };
         }
     }
 
@@ -281,7 +367,7 @@ impl Daemon {
         }
         if !self.compose(MessageKind::Digest).await {
             // Nothing was composed (the store failed): the stories are still queued.
-            self.next_digest = now + RETRY_SOON;
+            self.next_digest = schedule::compose_retry(&self.app.config.email.retry, self.compose_failures, now);
             return;
         }
         if let Err(e) = deliver::set_last_handled(&self.app, now).await {
@@ -296,6 +382,7 @@ impl Daemon {
     async fn compose(&mut self, kind: MessageKind) -> bool {
         match deliver::compose(&self.app, kind).await {
             Ok(ids) => {
+                self.compose_failures = 0;
                 if ids.is_empty() && kind == MessageKind::Digest {
                     tracing::info!("digest time: nothing new to send");
                 }
@@ -303,7 +390,8 @@ impl Daemon {
                 true
             }
             Err(e) => {
-                tracing::error!(error = %e, kind = ?kind, "cannot compose messages");
+                self.compose_failures += 1;
+                tracing::error!(error = %e, kind = ?kind, failures = self.compose_failures, "cannot compose messages; trying again");
                 false
             }
         }

@@ -149,6 +149,13 @@ pub fn message_retry(
     }
 }
 
+/// When to compose again after composing failed `failures` times in a row (the store could not
+/// write: a full disk, say): as a message's retries, from `email.retry` doubling to its max.
+pub fn compose_retry(retry: &crate::config::Retry, failures: u32, now: Timestamp) -> Timestamp {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    later(now, retry.first.saturating_mul(factor).min(retry.max))
+}
+
 /// ±10 %.
 fn jittered(d: Duration) -> Duration {
     d.mul_f64(0.9 + fastrand::f64() * 0.2)

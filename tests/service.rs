@@ -135,6 +135,35 @@ async fn an_immediate_topic_is_mailed_within_seconds_of_the_poll() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_that_could_not_be_composed_is_composed_again() {
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    serve_story(&feeds, "a-1", "NATO alert story").await;
+    let topics = "[[topic]]\nname = \"Urgent\"\nkeywords = [\"alert story\"]\nalert = \"immediate\"\nto = [\"urgent@test.invalid\"]\n";
+    let sandbox = Sandbox::new(&(config(&feeds, &smtp, "") + topics));
+    // The outbox cannot be written to (as on a full disk) until the test says so.
+    sandbox.run(&["status"]).await.ok();
+    let db = rusqlite::Connection::open(sandbox.path("newswatch.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER full_disk BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    let mut daemon = Daemon::start(&sandbox);
+    daemon.wait_for("cannot compose messages").await;
+    db.execute_batch("DROP TRIGGER full_disk").unwrap();
+    // Space is back: the alert goes out on a retry, without another poll finding anything.
+    let alert = smtp.next().await;
+    assert_eq!(alert.recipients, ["urgent@test.invalid"]);
+    assert!(
+        alert.subject.starts_with("newswatch alert: 1 new story"),
+        "{}",
+        alert.subject
+    );
+    daemon.stop("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_source_delays_no_other() {
     let feeds = FeedServer::start().await;
     let smtp = SmtpServer::start().await;
@@ -245,6 +274,18 @@ async fn status_and_a_backup_while_the_daemon_runs_and_a_newer_database_refused(
     let sandbox = Sandbox::new(&config(&feeds, &smtp, ""));
     let mut daemon = Daemon::start(&sandbox);
     daemon.wait_for(" polled ").await;
+
+    // A second daemon on the same database would poll every source twice: refused, naming
+    // the first; commands by hand work beside it.
+    let second = sandbox.run(&["run"]).await;
+    assert_eq!(second.code, Some(2), "{}", second.stderr);
+    let pid = daemon.child.id().unwrap();
+    assert!(
+        second.stderr.contains("another newswatch is already running") && second.stderr.contains(&format!("pid {pid}")),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(second.stderr.matches("error:").count(), 1, "{}", second.stderr);
 
     let status = sandbox.run(&["status", "--json"]).await;
     let status: serde_json::Value = serde_json::from_str(&status.ok().stdout).unwrap();

@@ -375,9 +375,13 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         Command::Digest { dry_run } => mail::digest(&app, dry_run).await,
         Command::Outbox { action } => mail::outbox(&app, action).await,
         Command::MailTest => mail::mail_test(&app).await,
-        Command::Run => {
-            daemon::run(app).await?;
-            Ok(Outcome::Success)
-        }
+        Command::Run => match daemon::run(app).await {
+            Ok(()) => Ok(Outcome::Success),
+            // What the user must change before starting again: said once, exit 2.
+            Err(e @ (daemon::DaemonError::Listen(_) | daemon::DaemonError::AlreadyRunning { .. })) => {
+                Ok(Outcome::Invalid(e.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        },
     }
 }
