@@ -72,12 +72,32 @@ pub fn any_of(keywords: &[String]) -> Expr {
     )
 }
 
+/// Groups and negations nested deeper than this are refused: reading them recurses, and a
+/// hostile or mistaken query 10,000 deep would overflow the stack. No real topic needs 20.
+pub const MAX_DEPTH: usize = 50;
+/// The longest term, in characters: building the matcher grows with its square, and a
+/// sentence-long phrase is under 300.
+pub const MAX_TERM: usize = 500;
+
+/// `Err` with the reason when a keyword or term is too long to match in reasonable time.
+pub fn check_term(text: &str) -> Result<(), String> {
+    let n = text.chars().count();
+    match n > MAX_TERM {
+        true => Err(format!(
+            "a term of {n} characters (\"{}…\"); at most {MAX_TERM}",
+            text.chars().take(20).collect::<String>()
+        )),
+        false => Ok(()),
+    }
+}
+
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
     let tokens = tokenize(query)?;
     let mut p = Parser {
         tokens,
         pos: 0,
         end: query.chars().count() + 1,
+        depth: 0,
     };
     if p.tokens.is_empty() {
         return Err(QueryError {
@@ -321,6 +341,17 @@ fn tokenize(q: &str) -> Result<Vec<Token>, QueryError> {
             }
         }
     }
+    for t in &out {
+        let text = match &t.kind {
+            Kind::Word(w) | Kind::Phrase(w) | Kind::Site(w) => w,
+            Kind::InTitle(inner) => match inner.as_ref() {
+                Kind::Word(w) | Kind::Phrase(w) => w,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        check_term(text).map_err(|m| err(t.column, m))?;
+    }
     Ok(out)
 }
 
@@ -335,6 +366,8 @@ struct Parser {
     pos: usize,
     /// Column just past the end of the query.
     end: usize,
+    /// Groups and negations open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -351,6 +384,23 @@ impl Parser {
             column: self.column(),
             message: message.into(),
         })
+    }
+
+    /// One level deeper at the `(` or NOT in `column`, refused past [`MAX_DEPTH`]; `leave`
+    /// when done.
+    fn enter(&mut self, column: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        match self.depth > MAX_DEPTH {
+            true => Err(QueryError {
+                column,
+                message: format!("groups and negations nested more than {MAX_DEPTH} deep; write the query flatter"),
+            }),
+            false => Ok(()),
+        }
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     fn and_expr(&mut self) -> Result<Expr, QueryError> {
@@ -393,11 +443,15 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
         if matches!(self.peek(), Some(Kind::Minus | Kind::Not)) {
+            let at = self.column();
             self.pos += 1;
             if matches!(self.peek(), None | Some(Kind::Close | Kind::Or | Kind::And)) {
                 return self.error("NOT or '-' needs a term after it");
             }
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.enter(at)?;
+            let inner = self.unary()?;
+            self.leave();
+            return Ok(Expr::Not(Box::new(inner)));
         }
         let left = self.primary()?;
         if let Some(Kind::Near(n)) = self.peek().cloned() {
@@ -425,7 +479,9 @@ impl Parser {
                 if matches!(self.peek(), Some(Kind::Close)) {
                     return self.error("empty parentheses");
                 }
+                self.enter(token.column)?;
                 let inner = self.and_expr()?;
+                self.leave();
                 if !matches!(self.peek(), Some(Kind::Close)) {
                     return Err(QueryError {
                         column: token.column,
@@ -510,6 +566,22 @@ mod tests {
         assert_eq!(read("NATO site:www.Example.org/"), "(NATO AND site:example.org)");
         assert_eq!(read("NATO NEAR/10 Japan"), "(NATO NEAR/10 Japan)");
         assert_eq!(read("well-known"), "well-known");
+    }
+
+    #[test]
+    fn nesting_and_term_length_are_bounded_with_a_clear_error() {
+        let deep = format!("{}nato{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("nested more than 50 deep"), "{e}");
+        assert_eq!(e.column, MAX_DEPTH + 1);
+        let nots = format!("nato {}x", "-(".repeat(5_000));
+        assert!(parse(&nots).unwrap_err().message.contains("nested"));
+        let ok = format!("{}nato{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        let long = "a".repeat(100_000);
+        let e = parse(&format!("nato \"{long}\"")).unwrap_err();
+        assert!(e.message.contains("a term of 100000 characters"), "{e}");
+        assert_eq!(e.column, 6);
     }
 
     #[test]

@@ -316,3 +316,36 @@ async fn full_text_matches_the_article_and_retries_failed_ones() {
     let dry = sandbox.run(&["digest", "--dry-run"]).await;
     assert!(dry.ok().stdout.contains("Weekend weather"), "{}", dry.stdout);
 }
+
+#[tokio::test]
+async fn a_query_nested_too_deep_or_a_term_too_long_is_an_error_not_a_crash() {
+    let deep = |n: usize| format!("{}NATO{}", "(".repeat(n), ")".repeat(n));
+    let sandbox = Sandbox::new(&format!(
+        "[[topic]]\nname = \"Deep\"\nquery = '{}'\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n",
+        deep(6_000)
+    ));
+    let check = sandbox.run(&["check"]).await;
+    assert_eq!(check.code, Some(2), "{}", check.stderr);
+    assert!(
+        check
+            .stderr
+            .contains("topic \"Deep\": query: groups and negations nested more than 50 deep"),
+        "{}",
+        check.stderr
+    );
+
+    let long = "x".repeat(100_000);
+    sandbox.write_config(&format!(
+        "[[topic]]\nname = \"Long\"\nkeywords = [\"{long}\"]\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n"
+    ));
+    let check = sandbox.run(&["check"]).await;
+    assert_eq!(check.code, Some(2), "{}", check.stderr);
+    assert!(check.stderr.contains("a term of 100000 characters"), "{}", check.stderr);
+
+    sandbox.write_config(
+        "[[topic]]\nname = \"T\"\nkeywords = [\"NATO\"]\n\n[[source]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n",
+    );
+    let search = sandbox.run(&["search", &deep(10_000)]).await;
+    assert_eq!(search.code, Some(2), "{}", search.stderr);
+    assert!(search.stderr.contains("column 51"), "{}", search.stderr);
+}

@@ -219,6 +219,13 @@ async fn sighup_reloads_a_valid_config_and_keeps_the_running_one_otherwise() {
     let log = daemon.wait_for("config not reloaded").await.to_string();
     assert!(log.contains("invalid duration"), "{log}");
     assert!(daemon.child.try_wait().unwrap().is_none(), "still running");
+    // So is one whose topic nests too deep to read (it used to overflow the stack).
+    let deep = format!("{}NATO{}", "(".repeat(6_000), ")".repeat(6_000));
+    sandbox.write_config(&config(&feeds, &smtp, "").replace("keywords = [\"NATO\"]", &format!("query = '{deep}'")));
+    daemon.signal("-HUP").await;
+    let log = daemon.wait_for_count("config not reloaded", 2).await.to_string();
+    assert!(log.contains("nested more than 50 deep"), "{log}");
+    assert!(daemon.child.try_wait().unwrap().is_none(), "still running");
     daemon.stop("-TERM").await;
 }
 

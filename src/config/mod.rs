@@ -391,6 +391,9 @@ fn topics(
                         "topic {name:?}: every keyword needs a letter or digit to match"
                     )));
                 }
+                if let Some(e) = keywords.iter().find_map(|k| crate::query::check_term(k).err()) {
+                    return Err(invalid(format!("topic {name:?}: keywords: {e}")));
+                }
                 crate::query::any_of(&keywords)
             }
             (None, Some(query)) => crate::query::parse(query.get_ref()).map_err(|e| {
