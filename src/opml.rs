@@ -26,7 +26,13 @@ pub enum OpmlError {
     Xml { at: u64, reason: String },
     #[error("no <opml> element: this is not an OPML file")]
     NotOpml,
+    #[error("outlines nested more than {MAX_DEPTH} deep at byte {at}: no reader's folders go that deep")]
+    TooDeep { at: u64 },
 }
+
+/// Folders (outlines in outlines) deeper than this are refused: each level is kept in memory
+/// and in the category's name.
+pub const MAX_DEPTH: usize = 32;
 
 /// The separator of nested folders in [`Outline::category`].
 pub const FOLDER_SEPARATOR: &str = " / ";
@@ -49,6 +55,11 @@ pub fn read(text: &str) -> Result<Vec<Outline>, OpmlError> {
                 saw_opml = true
             }
             Event::Start(e) if e.local_name().as_ref().eq_ignore_ascii_case("outline") => {
+                if folders.len() >= MAX_DEPTH {
+                    return Err(OpmlError::TooDeep {
+                        at: reader.buffer_position(),
+                    });
+                }
                 let attrs = attributes(&e);
                 match subscription(&attrs, &folders) {
                     Some(outline) => {
@@ -255,6 +266,22 @@ mod tests {
         let back = read(&written).unwrap();
         assert_eq!(back[0].title, "Wire Daily");
         assert_eq!(back[0].category.as_deref(), Some("World"));
+    }
+
+    #[test]
+    fn folders_nested_without_end_are_refused() {
+        let deep = format!(
+            "<opml><body>{}<outline xmlUrl=\"https://a.org/rss\"/>{}</body></opml>",
+            "<outline text=\"f\">".repeat(100_000),
+            "</outline>".repeat(100_000)
+        );
+        assert!(matches!(read(&deep), Err(OpmlError::TooDeep { .. })));
+        let fine = format!(
+            "<opml><body>{}<outline xmlUrl=\"https://a.org/rss\"/>{}</body></opml>",
+            "<outline text=\"f\">".repeat(MAX_DEPTH),
+            "</outline>".repeat(MAX_DEPTH)
+        );
+        assert_eq!(read(&fine).unwrap().len(), 1);
     }
 
     #[test]

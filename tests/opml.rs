@@ -177,3 +177,44 @@ async fn our_export_read_back_gives_the_same_sources_and_folders() {
         "Europe / NATO".into()
     )));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_import_changes_the_file_a_symlink_points_to_keeping_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new(CONFIG);
+    // The config lives elsewhere, owner-only (it may hold header secrets); a link points to it.
+    let real = sandbox.path("etc-newswatch.toml");
+    std::fs::write(&real, CONFIG).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::remove_file(sandbox.config_path()).unwrap();
+    std::os::unix::fs::symlink(&real, sandbox.config_path()).unwrap();
+
+    let run = sandbox.run(&["import-opml", &opml("miniflux.opml")]).await;
+    run.ok();
+    let link = std::fs::symlink_metadata(sandbox.config_path()).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced by a file");
+    let written = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        source_urls(&written).len() > 1,
+        "the target holds the new sources:\n{written}"
+    );
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    let left: Vec<_> = std::fs::read_dir(sandbox.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("newswatch-import"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_endless_file_is_refused_at_the_cap_not_read_whole() {
+    let sandbox = Sandbox::new(CONFIG);
+    let run = sandbox.run(&["import-opml", "/dev/zero"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("more than 16777216 bytes"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(sandbox.config_path()).unwrap(), CONFIG);
+}

@@ -49,15 +49,17 @@ pub(super) fn import(config: &Config, file: &Path, dry_run: bool) -> anyhow::Res
 }
 
 fn read_opml(file: &Path) -> Result<String, String> {
-    let size = std::fs::metadata(file)
-        .map_err(|e| format!("cannot read it: {e}"))?
-        .len();
-    if size > MAX_OPML_BYTES {
+    use std::io::Read;
+    // Counted as read, not as the file says: a device or a pipe reports no size.
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_OPML_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_OPML_BYTES {
         return Err(format!(
-            "{size} bytes is more than an OPML file holds (at most {MAX_OPML_BYTES})"
+            "more than {MAX_OPML_BYTES} bytes, more than an OPML file holds"
         ));
     }
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read it: {e}"))?;
     // OPML is XML; every reader writes it in UTF-8 (a byte-order mark included, at times).
     let text =
         String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))?;
@@ -129,27 +131,49 @@ fn unique_name(taken: &[String], title: &str, url: &Url) -> String {
     name
 }
 
-/// Appends `new` to the config file, after checking that the result still loads; written beside
-/// it and renamed over it, so the file is never half written.
+/// Appends `new` to the config file, after checking that the result still loads. The file a
+/// symlink points to is the one changed (the link stays); the new text is written beside it
+/// in a file of our own (created exclusively, never wider than the config's mode, which may
+/// guard header secrets), given the config's owner and mode, synced, renamed over it, and the
+/// folder synced: never half written, never readable by more people than before.
 fn write_config(config: &Config, new: &[NewSource]) -> Result<(), String> {
-    let path = &config.path;
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the config {shown}: {e}"))?;
+    let shown = config.path.display();
+    let path = std::fs::canonicalize(&config.path).map_err(|e| format!("cannot read the config {shown}: {e}"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read the config {shown}: {e}"))?;
     let edited = edit::add_sources(&text, new).map_err(|e| format!("cannot add sources to the config {shown}: {e}"))?;
-    Config::parse(&edited, path, |key| std::env::var(key).ok())
+    Config::parse(&edited, &config.path, |key| std::env::var(key).ok())
         .map_err(|e| format!("the config would not load with these sources, so it was left as it was: {e}"))?;
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".newswatch-import");
+    tmp.push(format!(".newswatch-import-{}", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
     let write = || -> std::io::Result<()> {
-        std::fs::write(&tmp, &edited)?;
-        std::fs::set_permissions(&tmp, std::fs::metadata(path)?.permissions())?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        use std::io::Write;
+        let meta = std::fs::metadata(&path)?;
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+            create.mode(meta.mode() & 0o777);
+        }
+        let mut file = create.open(&tmp)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
+        }
+        file.set_permissions(meta.permissions())?;
+        file.write_all(edited.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(())
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write the config {shown}: {e}")
+        format!("cannot write the config {shown}: {e} (it was left as it was)")
     })
 }
 
