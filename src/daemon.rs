@@ -537,9 +537,10 @@ async fn listen(addr: std::net::SocketAddr, app: Arc<App>) -> Result<Listener, D
     if let Some(exposure) = app.config.http.exposure() {
         tracing::warn!("{exposure}");
     }
+    let timeout = app.config.http.timeout;
     let shared = crate::serve::Shared::new(app);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(crate::serve::serve(socket, Arc::clone(&shared), async {
+    let task = tokio::spawn(crate::serve::serve(socket, Arc::clone(&shared), timeout, async {
         let _ = stopped.await;
     }));
     Ok(Listener {

@@ -71,10 +71,20 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ListenErr
         .map_err(|source| ListenError { addr, source })
 }
 
-/// Serves until `stop` resolves.
+/// Connections served at once; more are closed as they come. The polls need the process's
+/// descriptors more than a listener needs a thousand idle readers.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A connection is closed after this many `[http] timeout`s, busy or not: a feed reader's
+/// request takes milliseconds, and it connects again.
+const LIFETIME_TIMEOUTS: u32 = 6;
+
+/// Serves until `stop` resolves. Each connection has `timeout` to send its request's headers
+/// (an idle connection is closed after it), and lives at most [`LIFETIME_TIMEOUTS`] times it;
+/// past [`MAX_CONNECTIONS`] a new one is closed at once.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
+    timeout: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = Router::new()
@@ -82,7 +92,43 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(shared);
-    axum::serve(listener, router).with_graceful_shutdown(stop).await
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
+    let mut refusing_since: Option<std::time::Instant> = None;
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            () = &mut stop => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors (EMFILE) or the like: say it once a minute, and let
+                    // what holds them finish instead of spinning.
+                    if refusing_since.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                        tracing::warn!(error = %e, "the HTTP listener cannot accept a connection");
+                        refusing_since = Some(std::time::Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        connections.spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(timeout * LIFETIME_TIMEOUTS, connection).await;
+        });
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]

@@ -225,3 +225,134 @@ async fn check_shows_the_listener_and_warns_of_one_other_machines_reach() {
     let json: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
     assert_eq!(json["http"]["exposed"], true);
 }
+
+/// The daemon's command with its descriptors limited to `n` (soft and hard: it cannot raise it).
+#[cfg(target_os = "linux")]
+fn limited(sandbox: &Sandbox, n: u64) -> tokio::process::Command {
+    let mut command = sandbox.command(&["run"]);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    command
+}
+
+/// `n` connections to `address` that never send a byte.
+async fn idle_connections(address: &str, n: usize) -> Vec<tokio::net::TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(s) => held.push(s),
+            Err(e) => panic!("connection {} refused: {e}", held.len()),
+        }
+    }
+    held
+}
+
+/// The next poll of `source` the log reports after what was seen so far: its line.
+async fn next_poll(daemon: &mut Daemon, source: &str) -> String {
+    let needle = format!("source={source}");
+    let outcome =
+        |l: &&str| l.contains(&needle) && ["polled", "unchanged", "poll failed"].iter().any(|o| l.contains(o));
+    let before = daemon.seen.lines().filter(outcome).count();
+    loop {
+        let log = daemon.wait_for(&needle).await;
+        if let Some(line) = log.lines().filter(outcome).nth(before) {
+            return line.to_string();
+        }
+    }
+}
+
+/// An empty feed on a connection closed after each answer: every poll opens a new one, as
+/// polls of many hosts do.
+async fn closing_feed() -> http::Server {
+    let feed = rss(&[]);
+    let router = axum::Router::new().route(
+        "/wire.xml",
+        axum::routing::get(move || {
+            let feed = feed.clone();
+            async move { ([("connection", "close"), ("content-type", "application/rss+xml")], feed) }
+        }),
+    );
+    http::serve(router).await
+}
+
+fn listener_config(server: &http::Server, timeout: &str) -> String {
+    format!(
+        "[http]\nlisten = \"127.0.0.1:0\"\ntimeout = \"{timeout}\"\n\n\
+         [fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\ninterval = \"1s\"\n\n\
+         [[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n\n\
+         [[source]]\nname = \"Wire\"\nurl = \"{}\"\n",
+        server.url("/wire.xml")
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_to_the_listener_leave_the_polls_their_descriptors() {
+    let server = closing_feed().await;
+    let sandbox = Sandbox::new(&listener_config(&server, "60s"));
+    let mut daemon = Daemon::spawn(limited(&sandbox, 200));
+    let address = listening(&mut daemon).await;
+    next_poll(&mut daemon, "Wire").await;
+    // More idle readers than the process has descriptors: the listener keeps a few.
+    let held = idle_connections(&address, 300).await;
+    for _ in 0..2 {
+        let line = next_poll(&mut daemon, "Wire").await;
+        assert!(!line.contains("failed"), "{line}");
+    }
+    drop(held);
+    daemon.stop("-TERM").await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_is_closed_after_the_timeout() {
+    use tokio::io::AsyncReadExt;
+    let server = closing_feed().await;
+    let sandbox = Sandbox::new(&listener_config(&server, "1s"));
+    let mut daemon = Daemon::start(&sandbox);
+    let address = listening(&mut daemon).await;
+    let mut held = idle_connections(&address, 3).await;
+    let mut byte = [0u8; 1];
+    for stream in &mut held {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut byte)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "still open after 10 s: {read:?}"
+        );
+    }
+    // The listener still answers.
+    let health = reqwest::get(format!("http://{address}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    daemon.stop("-TERM").await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_descriptors_a_poll_says_so() {
+    let server = closing_feed().await;
+    let sandbox = Sandbox::new(&listener_config(&server, "60s"));
+    // So few that the listener's share takes the rest.
+    let mut daemon = Daemon::spawn(limited(&sandbox, 48));
+    let address = listening(&mut daemon).await;
+    next_poll(&mut daemon, "Wire").await;
+    let held = idle_connections(&address, 80).await;
+    let line = next_poll(&mut daemon, "Wire").await;
+    assert!(line.contains("poll failed"), "{line}");
+    assert!(
+        line.contains("too many open files") && line.contains("descriptors newswatch may open"),
+        "{line}"
+    );
+    drop(held);
+    daemon.stop("-TERM").await;
+}

@@ -125,7 +125,11 @@ impl Config {
                     })
                 })
                 .transpose()?,
+            timeout: raw.http.timeout.map_or(Duration::from_secs(10), |d| d.0),
         };
+        if http.timeout.is_zero() {
+            return Err(invalid("http.timeout must be longer than 0s".to_string()));
+        }
         let keep = keep(raw.storage.keep.as_deref(), &dedup).map_err(invalid)?;
         Ok(Config {
             path: path.to_path_buf(),

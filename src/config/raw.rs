@@ -126,6 +126,7 @@ pub(super) struct RawWebhook {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHttp {
     pub(super) listen: Option<String>,
+    pub(super) timeout: Option<ConfigDuration>,
 }
 
 #[derive(Deserialize)]

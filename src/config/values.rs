@@ -24,6 +24,9 @@ pub struct Storage {
 #[derive(Debug, Clone, Default)]
 pub struct Http {
     pub listen: Option<std::net::SocketAddr>,
+    /// How long a client may take to send a request's headers, and how long a connection
+    /// stays open without one: idle connections must not hold the process's descriptors.
+    pub timeout: std::time::Duration,
 }
 
 impl Http {

@@ -19,6 +19,7 @@
 //! Knows nothing of sources, feeds or the store: URL in, bytes or a typed error out.
 
 mod address;
+mod descriptors;
 mod robots;
 mod scope;
 mod special;
@@ -110,6 +111,12 @@ pub enum FetchError {
     RobotsUnavailable { host: String, reason: String },
     #[error("{0}")]
     Other(String),
+    /// Our process, not the source: every descriptor it may open is in use.
+    #[error(
+        "too many open files: {open} of the {limit} descriptors newswatch may open are in use ({detail}); \
+         raise the limit (LimitNOFILE in the systemd unit) or find what holds them"
+    )]
+    Descriptors { open: u64, limit: u64, detail: String },
 }
 
 impl FetchError {
@@ -117,6 +124,18 @@ impl FetchError {
     /// down rather than the source broken.
     pub fn is_connection_level(&self) -> bool {
         matches!(self, FetchError::Connect(_))
+    }
+
+    /// `self`, or what it really is when the process is out of descriptors.
+    fn or_out_of_descriptors(self) -> FetchError {
+        match (&self, descriptors::exhausted()) {
+            (FetchError::Connect(_) | FetchError::Other(_), Some((open, limit))) => FetchError::Descriptors {
+                open,
+                limit,
+                detail: self.to_string(),
+            },
+            _ => self,
+        }
     }
 }
 
@@ -371,7 +390,7 @@ impl Fetcher {
         let client = self
             .clients
             .build(public_only, proxied)
-            .map_err(|e| FetchError::Other(e.0))?;
+            .map_err(|e| FetchError::Other(e.0).or_out_of_descriptors())?;
         Ok(cell.get_or_init(|| client))
     }
 
@@ -383,11 +402,11 @@ impl Fetcher {
             return FetchError::Timeout(self.timeout);
         }
         let cause = root_cause(e);
-        if e.is_connect() {
-            FetchError::Connect(cause)
-        } else {
-            FetchError::Other(cause)
-        }
+        let error = match e.is_connect() {
+            true => FetchError::Connect(cause),
+            false => FetchError::Other(cause),
+        };
+        error.or_out_of_descriptors()
     }
 }
 

@@ -167,6 +167,8 @@ impl From<&FetchError> for FailureKind {
             FetchError::Blocked(_) => FailureKind::Blocked,
             FetchError::RobotsDisallowed(_) | FetchError::RobotsUnavailable { .. } => FailureKind::Robots,
             FetchError::Other(_) => FailureKind::Transfer,
+            // Ours, not the source's: not counted against it, tried again soon.
+            FetchError::Descriptors { .. } => FailureKind::NetworkDown,
         }
     }
 }

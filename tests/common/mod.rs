@@ -308,6 +308,14 @@ impl Daemon {
         for (k, v) in env {
             command.env(k, v);
         }
+        Daemon::spawn(command)
+    }
+
+    /// Starts `command` (a `sandbox.command(&["run"])` the test changed) with its log read.
+    pub fn spawn(mut command: tokio::process::Command) -> Daemon {
+        command
+            .env("NEWSWATCH_LOG", "newswatch=debug")
+            .stderr(std::process::Stdio::piped());
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         Daemon {
