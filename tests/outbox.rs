@@ -78,7 +78,7 @@ async fn a_temporary_refusal_is_retried_with_the_same_message_and_delivered_once
         "{}",
         first.stderr
     );
-    assert!(first.stderr.contains("tried again at"), "{}", first.stderr);
+    assert!(first.stderr.contains("; next attempt at "), "{}", first.stderr);
     let outbox = sandbox.run(&["outbox"]).await;
     assert!(
         outbox.ok().stdout.contains("outbox #1 to analyst@test.invalid"),
@@ -86,9 +86,9 @@ async fn a_temporary_refusal_is_retried_with_the_same_message_and_delivered_once
         outbox.stdout
     );
 
-    // The server takes mail again; the next run sends what waited, and nothing new is made.
+    // The server takes mail again; the next run (asked for by hand: its retry time is not
+    // waited for) sends what waited, and nothing new is made.
     smtp.script(|s| s.data_reply = None);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = sandbox.run(&["digest"]).await;
     second.ok();
     assert!(
@@ -132,8 +132,7 @@ async fn a_refused_message_is_parked_while_later_ones_flow_then_retried_by_hand(
         assert_eq!(run.code, Some(1), "refusal {refusal}: {run:?}");
         assert!(run.stderr.contains("554"), "{}", run.stderr);
         if refusal < 3 {
-            assert!(run.stderr.contains("tried again at"), "{}", run.stderr);
-            tokio::time::sleep(Duration::from_millis(1100)).await;
+            assert!(run.stderr.contains("next attempt at"), "{}", run.stderr);
         } else {
             assert!(
                 run.stderr

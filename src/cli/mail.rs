@@ -113,7 +113,7 @@ pub(super) async fn mail_test(app: &App) -> anyhow::Result<Outcome> {
     }
 }
 
-/// `outbox #3 to a@example.org (digest, 5 stories) not sent: <reason>; tried again at <time>`.
+/// `outbox #3 to a@example.org (digest, 5 stories) not sent: <reason>; next attempt at <time>`.
 fn unsent_line(e: &OutboxEntry, busy: bool, app: &App) -> String {
     let tz = &app.config.digest.timezone;
     let why = match (&e.last_error, busy) {
@@ -126,7 +126,7 @@ fn unsent_line(e: &OutboxEntry, busy: bool, app: &App) -> String {
             "parked after {} refusals: `newswatch outbox retry {}`",
             e.refusals, e.id
         ),
-        _ => format!("tried again at {}", format_time(e.next_attempt, tz)),
+        _ => format!("next attempt at {}", format_time(e.next_attempt, tz)),
     };
     format!(
         "outbox #{} to {} ({}, {}) not sent: {why}; {next}",

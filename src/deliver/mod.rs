@@ -165,10 +165,12 @@ pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
     Ok(out)
 }
 
-/// `newswatch digest`: compose the digest, then send everything due, waiting a while for
-/// another process that is sending.
+/// `newswatch digest`: compose the digest, then send everything pending (an explicit request:
+/// retry times are not waited for; parked messages stay parked), waiting a while for another
+/// process that is sending.
 pub async fn digest_now(app: &App) -> Result<DigestRun, DeliverError> {
     let composed = compose(app, MessageKind::Digest).await?;
+    app.store(|s| s.pending_due(Timestamp::now())).await?;
     let pass = send_due(app, lock_wait(app), &|| false).await?;
     let earlier: Vec<i64> = pass.sent.iter().copied().filter(|id| !composed.contains(id)).collect();
     let failed: Vec<i64> = pass

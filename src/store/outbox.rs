@@ -128,6 +128,15 @@ impl Store {
         )?)
     }
 
+    /// Every pending message due at `now` at the latest (parked ones stay parked): for a send
+    /// asked for by hand, which should not wait for a retry time set before a fix.
+    pub fn pending_due(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET next_attempt = ?1 WHERE state = 'pending' AND next_attempt > ?1",
+            params![now.as_second()],
+        )?)
+    }
+
     /// The messages in these states, oldest first.
     pub fn outbox(&self, states: &[MessageState]) -> Result<Vec<OutboxEntry>, StoreError> {
         let wanted: Vec<&str> = states.iter().map(|s| state_name(*s)).collect();
