@@ -265,7 +265,8 @@ pub struct StoryRecord {
     pub id: i64,
     pub title: String,
     pub link: Option<String>,
-    /// "stored" (matched nothing, or too old), "queued" (waiting for a digest) or "sent".
+    /// "stored" (matched nothing, or too old), "queued" (waiting for a digest), "pending" (in
+    /// a message of the outbox not sent yet) or "sent" (a message carrying it was accepted).
     pub state: String,
     pub topics: Vec<String>,
     pub published: Option<Timestamp>,

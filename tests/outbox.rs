@@ -85,6 +85,24 @@ async fn a_temporary_refusal_is_retried_with_the_same_message_and_delivered_once
         "{}",
         outbox.stdout
     );
+    // Composed, not sent: the stories say so.
+    let state = |run: &Run| -> Vec<(String, bool)> {
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["stories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["state"].as_str().unwrap().to_string(), s["sent_at"].is_string()))
+            .collect()
+    };
+    let stories = sandbox.run(&["stories", "--json"]).await;
+    assert_eq!(state(stories.ok()), vec![("pending".to_string(), false); 2]);
+    let text = sandbox.run(&["stories"]).await;
+    assert!(
+        text.ok().stdout.contains("in the outbox, not sent yet"),
+        "{}",
+        text.stdout
+    );
 
     // The server takes mail again; the next run (asked for by hand: its retry time is not
     // waited for) sends what waited, and nothing new is made.
@@ -111,6 +129,8 @@ async fn a_temporary_refusal_is_retried_with_the_same_message_and_delivered_once
                 .all(|t| t.message_id == mail.message_id && t.raw == mail.raw)
         );
     }
+    let stories = sandbox.run(&["stories", "--json"]).await;
+    assert_eq!(state(stories.ok()), vec![("sent".to_string(), true); 2]);
     let third = sandbox.run(&["digest"]).await;
     assert!(third.ok().stdout.contains("nothing to send"), "{}", third.stdout);
     smtp.expect_nothing().await;

@@ -62,6 +62,7 @@ pub(super) async fn stories(app: &App, filter: StoryFilter, json: bool) -> anyho
         let status = match (story.state.as_str(), story.sent_at) {
             ("sent", Some(at)) => format!("sent {}", format_time(at, tz)),
             ("sent", None) => "sent".to_string(),
+            ("pending", _) => "in the outbox, not sent yet (`newswatch outbox`)".to_string(),
             ("queued", _) => "waiting for the next digest".to_string(),
             _ if story.topics.is_empty() => "matched no topic".to_string(),
             _ => "stored, not reported (too old when first seen)".to_string(),

@@ -75,6 +75,11 @@ impl Store {
                 .optional()?
                 .flatten()
                 .map(ts);
+            // `sent` in the table means "composed": until a message carrying it is accepted,
+            // the story is pending in the outbox.
+            if story.state == "sent" && story.sent_at.is_none() {
+                story.state = "pending".to_string();
+            }
             story.entries = entries
                 .query_map(params![story.id], |r| {
                     Ok(EntryRecord {
