@@ -100,8 +100,11 @@ pub struct Outlet {
 pub struct IngestCounts {
     /// Entries seen for the first time from this source.
     pub new: usize,
-    /// Of those, how many were queued for the digest.
+    /// New stories queued for the digest: matched by one of those entries.
     pub matched: usize,
+    /// Of the new entries, those that matched a topic and joined a story already matched
+    /// (another outlet's report of it): news to the story, not a new story.
+    pub joined: usize,
     /// The stories (ids) in which each keyword matched a new entry, reported or not (too old,
     /// say): what `poll --json` counts.
     pub keywords: std::collections::BTreeMap<String, std::collections::BTreeSet<i64>>,

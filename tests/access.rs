@@ -61,7 +61,7 @@ async fn a_name_that_resolves_to_a_private_address_grants_nothing() {
         poll.stdout
     );
     assert!(
-        line(&poll.stdout, "Allowed").contains("1 new, 1 matched"),
+        line(&poll.stdout, "Allowed").contains("1 new entry, 1 new story matched"),
         "{}",
         poll.stdout
     );
@@ -153,7 +153,7 @@ async fn headers_and_passwords_go_to_the_sources_own_origin_only() {
     let poll = Run::from(out);
     poll.ok();
     assert!(
-        line(&poll.stdout, "Members").contains("2 new, 2 matched"),
+        line(&poll.stdout, "Members").contains("2 new entries, 2 new stories matched"),
         "{}",
         poll.stdout
     );

@@ -140,11 +140,17 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     poll.ok();
     // Sources are polled concurrently: which outlet's copy of the shared story is stored first
     // (and so counts as matched) varies, the totals do not.
-    assert!(poll.stdout.contains("Tokyo Wire: 4 new, "), "{}", poll.stdout);
-    assert!(poll.stdout.contains("Atlantic Atom: 1 new, "), "{}", poll.stdout);
-    assert!(poll.stdout.contains("Kyiv JSON: 1 new, 1 matched"), "{}", poll.stdout);
+    assert!(poll.stdout.contains("Tokyo Wire: 4 new entries, "), "{}", poll.stdout);
+    assert!(poll.stdout.contains("Atlantic Atom: 1 new entry, "), "{}", poll.stdout);
     assert!(
-        poll.stdout.contains("total: 3 sources, 6 new, 3 matched, 0 failed"),
+        poll.stdout.contains("Kyiv JSON: 1 new entry, 1 new story matched"),
+        "{}",
+        poll.stdout
+    );
+    assert!(
+        poll.stdout.contains(
+            "total: 3 sources, 6 new entries, 3 new stories matched, 1 more report of a matched story, 0 failed"
+        ),
         "{}",
         poll.stdout
     );
@@ -246,11 +252,16 @@ async fn digest_sends_each_matching_story_once_across_runs() {
     serve_second_round(&feeds).await;
     let poll = sandbox.run(&["poll"]).await;
     poll.ok();
-    assert!(poll.stdout.contains("Kyiv JSON: 1 new, 1 matched"), "{}", poll.stdout);
+    assert!(
+        poll.stdout.contains("Kyiv JSON: 1 new entry, 1 new story matched"),
+        "{}",
+        poll.stdout
+    );
     // The same items again: "unchanged" when served within the same second as the first round
     // (byte for byte the same feed), else "0 new" (its dates, relative to now, moved on).
     assert!(
-        poll.stdout.contains("Tokyo Wire: 0 new, 0 matched") || poll.stdout.contains("Tokyo Wire: unchanged"),
+        poll.stdout.contains("Tokyo Wire: 0 new entries, 0 new stories matched")
+            || poll.stdout.contains("Tokyo Wire: unchanged"),
         "{}",
         poll.stdout
     );
@@ -372,9 +383,11 @@ url = "http://127.0.0.1:{}/feed.xml"
         "{}",
         line("Nobody Home")
     );
-    assert!(line("Tokyo Wire").contains("4 new, "), "{}", line("Tokyo Wire"));
+    assert!(line("Tokyo Wire").contains("4 new entries, "), "{}", line("Tokyo Wire"));
     assert!(
-        poll.stdout.contains("total: 7 sources, 6 new, 3 matched, 4 failed"),
+        poll.stdout.contains(
+            "total: 7 sources, 6 new entries, 3 new stories matched, 1 more report of a matched story, 4 failed"
+        ),
         "{}",
         poll.stdout
     );
@@ -547,7 +560,7 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     serve_second_round(&feeds).await;
     let poll = sandbox.run(&["poll"]).await;
     assert!(
-        poll.ok().stdout.contains("Kyiv JSON: 1 new, 1 matched"),
+        poll.ok().stdout.contains("Kyiv JSON: 1 new entry, 1 new story matched"),
         "{}",
         poll.stdout
     );

@@ -185,7 +185,7 @@ async fn redirects_from_public_sources_to_private_addresses_are_refused() {
     let poll = sandbox.run(&["poll"]).await;
     poll.ok();
     assert!(
-        line(&poll.stdout, "Direct").contains("1 new, 1 matched"),
+        line(&poll.stdout, "Direct").contains("1 new entry, 1 new story matched"),
         "{}",
         poll.stdout
     );
@@ -276,6 +276,9 @@ async fn loopback_never_goes_through_a_proxy_and_the_rest_does() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(line(&stdout, "Public").contains("1 new, 1 matched"), "{stdout}");
+    assert!(
+        line(&stdout, "Public").contains("1 new entry, 1 new story matched"),
+        "{stdout}"
+    );
     assert_eq!(hits.take(), (1, 0));
 }

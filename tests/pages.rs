@@ -78,7 +78,9 @@ async fn page_with_a_selector_new_links_only_and_failed_articles_retried() {
 
     let poll = sandbox.run(&["poll"]).await;
     assert!(
-        poll.ok().stdout.contains("Ministry: 3 new, 1 matched"),
+        poll.ok()
+            .stdout
+            .contains("Ministry: 3 new entries, 1 new story matched"),
         "{}",
         poll.stdout
     );
@@ -113,9 +115,9 @@ async fn page_with_a_selector_new_links_only_and_failed_articles_retried() {
     site.serve_status("/press/2026/broken-release", 500).await;
     let poll = sandbox.run(&["poll"]).await;
     assert!(
-        poll.ok()
-            .stdout
-            .contains("Ministry: 1 new, 1 matched, 1 article did not load (tried again at the next polls)"),
+        poll.ok().stdout.contains(
+            "Ministry: 1 new entry, 1 new story matched, 1 article did not load (tried again at the next polls)"
+        ),
         "{}",
         poll.stdout
     );
@@ -134,7 +136,7 @@ async fn page_with_a_selector_new_links_only_and_failed_articles_retried() {
     .await;
     let poll = sandbox.run(&["poll"]).await;
     assert!(
-        poll.ok().stdout.contains("Ministry: 1 new, 1 matched"),
+        poll.ok().stdout.contains("Ministry: 1 new entry, 1 new story matched"),
         "{}",
         poll.stdout
     );
@@ -176,16 +178,16 @@ async fn auto_pages_without_selector_and_pages_that_advertise_a_feed() {
     let poll = sandbox.run(&["poll"]).await;
     let out = &poll.ok().stdout;
     assert!(
-        out.contains("News: 1 new, 1 matched"),
+        out.contains("News: 1 new entry, 1 new story matched"),
         "auto: a page, links found without a selector: {out}"
     );
     assert!(
-        out.contains("Blog: 1 new, 1 matched"),
+        out.contains("Blog: 1 new entry, 1 new story matched"),
         "auto: the advertised feed is polled: {out}"
     );
     assert!(
         out.contains(
-            "Wrong selector: 0 new, 0 matched; warning: links = \"a.no-such-class\" matched nothing on the page"
+            "Wrong selector: 0 new entries, 0 new stories matched; warning: links = \"a.no-such-class\" matched nothing on the page"
         ),
         "{out}"
     );
@@ -258,7 +260,9 @@ async fn pages_and_articles_in_legacy_charsets_are_read_in_them() {
     )));
     let poll = sandbox.run(&["poll"]).await;
     assert!(
-        poll.ok().stdout.contains("Japanese ministry: 2 new, 2 matched"),
+        poll.ok()
+            .stdout
+            .contains("Japanese ministry: 2 new entries, 2 new stories matched"),
         "{}",
         poll.stdout
     );

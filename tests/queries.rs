@@ -275,9 +275,9 @@ async fn full_text_matches_the_article_and_retries_failed_ones() {
 
     let poll = sandbox.run(&["poll"]).await;
     assert!(
-        poll.ok()
-            .stdout
-            .contains("Wire: 3 new, 2 matched, 2 articles did not load (tried again at the next polls)"),
+        poll.ok().stdout.contains(
+            "Wire: 3 new entries, 2 new stories matched, 2 articles did not load (tried again at the next polls)"
+        ),
         "{}",
         poll.stdout
     );

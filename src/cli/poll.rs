@@ -67,10 +67,9 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
                 };
                 let warning = warning.as_ref().map(|w| format!("; warning: {w}")).unwrap_or_default();
                 out!(
-                    "{}: {} new, {} matched{cap}{}{}{warning}",
+                    "{}: {}{cap}{}{}{warning}",
                     r.source,
-                    counts.new,
-                    new_and_matched(&r.outcome).1,
+                    found(counts.new, new_and_matched(&r.outcome).1, counts.joined),
                     article_note(articles, true),
                     moved(moved_to)
                 );
@@ -95,10 +94,9 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
         }
     }
     out!(
-        "total: {} sources, {} new, {} matched, {} failed, {} skipped",
+        "total: {} sources, {}, {} failed, {} skipped",
         reports.len(),
-        totals.new,
-        totals.matched,
+        found(totals.new, totals.matched, totals.joined),
         totals.failed,
         totals.skipped
     );
@@ -132,6 +130,7 @@ pub(super) async fn poll(app: &std::sync::Arc<App>, force: bool, json: bool) -> 
 struct Totals {
     new: usize,
     matched: usize,
+    joined: usize,
     failed: usize,
     skipped: usize,
 }
@@ -142,10 +141,34 @@ impl Totals {
         Totals {
             new: reports.iter().map(|r| new_and_matched(&r.outcome).0).sum(),
             matched: reports.iter().map(|r| new_and_matched(&r.outcome).1).sum(),
+            joined: reports
+                .iter()
+                .map(|r| match &r.outcome {
+                    PollOutcome::Fetched { counts, .. } => counts.joined,
+                    _ => 0,
+                })
+                .sum(),
             failed: count(|o| matches!(o, PollOutcome::Failed(_))),
             skipped: count(|o| matches!(o, PollOutcome::Skipped(_))),
         }
     }
+}
+
+/// "3 new entries, 1 new story matched, 1 more report of a matched story": entries and
+/// stories apart, so that an entry joining another outlet's story is not missed in the count.
+fn found(entries: usize, stories: usize, joined: usize) -> String {
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(
+        "{}, {} matched",
+        plural(entries, "new entry", "new entries"),
+        plural(stories, "new story", "new stories")
+    );
+    match joined {
+        0 => {}
+        1 => line += ", 1 more report of a matched story",
+        n => line += &format!(", {n} more reports of matched stories"),
+    }
+    line
 }
 
 /// A source's new entries, and its stories matched (on articles that loaded late too).
@@ -184,6 +207,7 @@ fn as_json(
                     }
                     row["status"] = "fetched".into();
                     (row["new_items"], row["matched"]) = (new.into(), matched.into());
+                    row["joined"] = counts.joined.into();
                     row["over_cap"] = (*over_cap).into();
                     row["articles_failed"] = articles.failed.into();
                     row["moved_to"] = moved_to.clone().into();
@@ -225,6 +249,7 @@ fn as_json(
         "sources": rows,
         "new_items": totals.new,
         "matched": totals.matched,
+        "joined": totals.joined,
         "failed": totals.failed,
         "skipped": totals.skipped,
         "matches": stories.iter().map(|(k, ids)| (k.to_string(), ids.len())).collect::<BTreeMap<_, _>>(),

@@ -156,7 +156,10 @@ pub fn store_entries(
                     }
                 }
                 // A story matches every topic one of its entries matches.
-                ItemState::Queued | ItemState::Sent => tx.add_topics(item_id, verdict)?,
+                ItemState::Queued | ItemState::Sent => {
+                    counts.joined += 1;
+                    tx.add_topics(item_id, verdict)?
+                }
             }
         }
         Ok(counts)
