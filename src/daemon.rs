@@ -156,6 +156,7 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
             trimmed = std::time::Instant::now();
         }
         let next_poll = daemon.start_due_polls().await;
+        daemon.announce_next_poll(next_poll);
         daemon.alerts_if_due().await;
         daemon.digest_if_due().await;
         daemon.send_if_due().await;
@@ -216,6 +217,8 @@ struct Daemon {
     alerts_at: Option<Timestamp>,
     /// Composing failed this many times in a row (alerts or digest): the retries back off.
     compose_failures: u32,
+    /// The next poll time last logged.
+    announced: Option<Timestamp>,
     last_handled: Timestamp,
     next_digest: Timestamp,
     stopping: Arc<AtomicBool>,
@@ -269,6 +272,7 @@ impl Daemon {
             send_at: Some(now),
             alerts_at,
             compose_failures: 0,
+            announced: None,
             last_handled,
             next_digest,
             stopping: Arc::new(AtomicBool::new(false)),
@@ -278,6 +282,24 @@ impl Daemon {
 
     /// Starts a task for each due source not being polled already; returns when the next of
     /// the others is due.
+    /// Says when the next poll is, once per quiet spell: when nothing is being polled and the
+    /// next poll is a minute away or more (a config of many sources polls all the time).
+    fn announce_next_poll(&mut self, next: Option<Timestamp>) {
+        let now = Timestamp::now();
+        let Some(at) =
+            next.filter(|at| self.in_flight.is_empty() && at.duration_since(now) >= SignedDuration::from_mins(1))
+        else {
+            return;
+        };
+        if self
+            .announced
+            .is_none_or(|t| t.duration_since(at).abs() >= SignedDuration::from_mins(1))
+        {
+            tracing::info!(at = %format_time(at, &self.app.config.digest.timezone), "polls done; next poll");
+            self.announced = Some(at);
+        }
+    }
+
     async fn start_due_polls(&mut self) -> Option<Timestamp> {
         let busy: HashSet<&String> = self.in_flight.values().collect();
         let idle: Vec<_> = self

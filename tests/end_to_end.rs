@@ -297,12 +297,13 @@ async fn dry_run_prints_the_digest_and_marks_nothing() {
     dry.ok();
     assert!(
         dry.stdout
-            .starts_with("To: analyst@test.invalid\nnewswatch: 3 new stories"),
+            .starts_with("To: analyst@test.invalid\nSubject: newswatch: 3 new stories"),
         "{}",
         dry.stdout
     );
     assert!(
-        dry.stdout.contains("\nTo: desk@test.invalid\nnewswatch: 3 new stories"),
+        dry.stdout
+            .contains("\nTo: desk@test.invalid\nSubject: newswatch: 3 new stories"),
         "{}",
         dry.stdout
     );
@@ -311,7 +312,14 @@ async fn dry_run_prints_the_digest_and_marks_nothing() {
 
     // Nothing was marked: the real digest still carries all three.
     sandbox.run(&["digest"]).await.ok();
-    assert!(smtp.next().await.subject.starts_with("newswatch: 3 new stories"));
+    let subject = smtp.next().await.subject;
+    assert!(subject.starts_with("newswatch: 3 new stories"), "{subject}");
+    // The subject the dry run showed is the one sent.
+    assert!(
+        dry.stdout.contains(&format!("Subject: {subject}\n")),
+        "{subject:?} in {}",
+        dry.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

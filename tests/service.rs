@@ -281,6 +281,9 @@ async fn status_and_a_backup_while_the_daemon_runs_and_a_newer_database_refused(
     let sandbox = Sandbox::new(&config(&feeds, &smtp, ""));
     let mut daemon = Daemon::start(&sandbox);
     daemon.wait_for(" polled ").await;
+    // It says when it polls next (sources every 30 min by default).
+    let log = daemon.wait_for("polls done; next poll").await;
+    assert!(log.lines().last().unwrap().contains(" at="), "{log}");
 
     // A second daemon on the same database would poll every source twice: refused, naming
     // the first; commands by hand work beside it.
@@ -299,6 +302,12 @@ async fn status_and_a_backup_while_the_daemon_runs_and_a_newer_database_refused(
     assert_eq!(status["sources"][0]["name"], "Wire");
     assert!(status["sources"][0]["next_poll"].is_string(), "{status}");
     assert_eq!(status["stories_matched_24h"], 1);
+    let text = sandbox.run(&["status"]).await;
+    assert!(
+        text.ok().stdout.contains("last 24 h: 1 story matched, 0 messages sent"),
+        "{}",
+        text.stdout
+    );
     assert!(status["database_bytes"].as_u64().unwrap() > 0);
 
     let backup = sandbox.path("backup.db");

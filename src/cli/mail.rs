@@ -18,6 +18,7 @@ pub(super) async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> 
                 out!();
             }
             out!("To: {}", p.recipient);
+            out!("Subject: {}\n", p.subject);
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), p.text.as_bytes());
         }
         return Ok(Outcome::Success);

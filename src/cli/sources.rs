@@ -102,10 +102,11 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
         format_time(o.next_digest, tz),
         until(o.next_digest)
     );
+    let plural = |n, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     out!(
-        "last 24 h: {} stories matched, {} messages sent",
-        o.stories_matched_24h,
-        o.messages_sent_24h
+        "last 24 h: {} matched, {} sent",
+        plural(o.stories_matched_24h, "story", "stories"),
+        plural(o.messages_sent_24h, "message", "messages")
     );
     let parked = o
         .outbox
@@ -119,11 +120,11 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
             _ => format!("next attempt {}", format_time(e.next_attempt, tz)),
         };
         out!(
-            "  #{} to {}: {} stories, {} attempts, {state}{}",
+            "  #{} to {}: {}, {}, {state}{}",
             e.id,
             e.shown,
-            e.stories,
-            e.attempts,
+            plural(e.stories, "story", "stories"),
+            plural(e.attempts as usize, "attempt", "attempts"),
             e.last_error
                 .as_deref()
                 .map(|r| format!("; last error: {r}"))

@@ -41,6 +41,8 @@ pub enum DeliverError {
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub recipient: String,
+    /// The Subject the message would have.
+    pub subject: String,
     pub stories: usize,
     pub text: String,
 }
@@ -158,6 +160,7 @@ pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
         let digest = content(&app.config, MessageKind::Digest, &queue, r, &context);
         out.push(Preview {
             recipient: r.recipient.to_string(),
+            subject: digest.subject,
             stories: digest.stories,
             text: digest.text,
         });

@@ -330,7 +330,7 @@ pub(super) fn why(layout: &Layout<'_>) -> String {
         _ => format!("You get this for the topics {topics}. "),
     };
     format!(
-        "{covers}{why}Topics, sources and times are set in {} (`newswatch check` shows them).",
+        "{covers}{why}Topics, sources and times are set in {}; the command newswatch check shows them.",
         one_line(layout.config_path)
     )
 }

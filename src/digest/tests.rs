@@ -215,6 +215,11 @@ fn the_footer_says_why_and_where_to_change_it() {
         d.html
     );
     assert!(!d.html.contains("<b>Ukraine"), "escaped: {}", d.html);
+    assert!(
+        !d.html.contains('`'),
+        "markdown's backticks shown as they are: {}",
+        d.html
+    );
 }
 
 #[test]
