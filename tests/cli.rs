@@ -95,6 +95,12 @@ async fn config_errors_exit_2_with_file_line_and_key() {
             "[[topic]]\nname = \"Q\"\nquery = 'NATO'\nkeywords = [\"x\"]\n",
             &["either keywords or query"],
         ),
+        // A number where a duration was meant: the error shows the right form.
+        (
+            "[fetch]\ninterval = 30\n",
+            &[":2:12:", "write \"30s\", \"30m\" or \"30h\""],
+        ),
+        ("[digest]\nat = 8\n", &[":2:6:", "e.g. [\"08:00\", \"18:00\"]"]),
     ];
     for (prefix, needles) in cases {
         let sandbox = Sandbox::new(&format!("{prefix}{VALID}"));
@@ -147,7 +153,12 @@ async fn missing_config_and_bad_usage() {
         .await
         .unwrap();
     assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("/nonexistent/newswatch.toml"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("/nonexistent/newswatch.toml"), "{stderr}");
+    assert!(
+        stderr.contains("--config PATH or the NEWSWATCH_CONFIG variable") && stderr.contains("config/newswatch.toml"),
+        "no hint: {stderr}"
+    );
 
     let run = tokio::process::Command::new(BIN)
         .arg("frobnicate")
@@ -340,4 +351,33 @@ async fn check_json_describes_the_config_or_says_why_it_is_invalid() {
     let invalid: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
     assert_eq!(invalid["valid"], false);
     assert!(invalid["error"].as_str().unwrap().contains("url"), "{invalid}");
+}
+
+#[tokio::test]
+async fn one_value_may_stand_for_a_list_of_one() {
+    let sandbox = Sandbox::new(
+        "[digest]\nat = \"07:30\"\ntimezone = \"UTC\"\ndays = \"mon\"\n\n\
+         [[topic]]\nname = \"T\"\nkeywords = \"NATO\"\nto = \"desk@example.org\"\n\n\
+         [[source]]\nname = \"A\"\nurl = \"https://a.example/rss\"\n",
+    );
+    let run = sandbox.run(&["check", "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert!(
+        doc["next_digest"].as_str().unwrap().ends_with("T07:30:00+00:00"),
+        "{doc}"
+    );
+    assert_eq!(doc["topics"][0]["query"], "NATO", "{doc}");
+    assert_eq!(doc["topics"][0]["recipients"], serde_json::json!(["desk@example.org"]));
+}
+
+#[tokio::test]
+async fn a_listen_address_in_use_is_said_once_and_exits_2() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let sandbox = Sandbox::new(&format!("[http]\nlisten = \"{addr}\"\n{VALID}"));
+    let run = sandbox.run(&["run"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let said = run.stderr.matches("in use").count();
+    assert_eq!(said, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("http.listen"), "{}", run.stderr);
 }

@@ -40,11 +40,13 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 /// knows it, the line and column.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {source}{hint}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+        /// What to do about it, when there is something to say.
+        hint: String,
     },
     #[error("invalid config {path}:{line}:{column}: {message}")]
     Syntax {
@@ -88,6 +90,14 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
+            hint: match source.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    ". Name the config with --config PATH or the NEWSWATCH_CONFIG variable; without either, \
+                     newswatch reads {DEFAULT_CONFIG_PATH} in the current folder (the example in newswatch's \
+                     source: run it there, or copy it and change it)"
+                ),
+                _ => String::new(),
+            },
             source,
         })?;
         Config::parse(&text, path, |name| std::env::var(name).ok())

@@ -76,10 +76,12 @@ pub(super) struct RawDedup {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDigest {
+    #[serde(default, deserialize_with = "one_or_many")]
     pub(super) at: Option<Vec<ClockTime>>,
     pub(super) timezone: Option<ZoneName>,
     pub(super) send_empty: Option<bool>,
     pub(super) max_stories: Option<usize>,
+    #[serde(default, deserialize_with = "one_or_many")]
     pub(super) days: Option<Vec<DayName>>,
 }
 
@@ -88,6 +90,7 @@ pub(super) struct RawDigest {
 pub(super) struct RawEmail {
     pub(super) transport: Option<TransportKind>,
     pub(super) from: Option<Address>,
+    #[serde(default, deserialize_with = "one_or_many")]
     pub(super) to: Option<Vec<Address>>,
     pub(super) dir: Option<PathBuf>,
     pub(super) smtp_host: Option<String>,
@@ -107,9 +110,11 @@ pub(super) struct RawEmail {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTopic {
     pub(super) name: String,
+    #[serde(default, deserialize_with = "one_or_many")]
     pub(super) keywords: Option<Vec<String>>,
     pub(super) query: Option<toml::Spanned<String>>,
     pub(super) case_sensitive: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "one_or_many")]
     pub(super) to: Option<Vec<Address>>,
     pub(super) alert: Option<AlertMode>,
     pub(super) webhook: Option<HttpUrl>,
@@ -159,13 +164,63 @@ pub(super) enum HeaderSpec {
 
 // Values checked while deserialising, so that a bad one is reported with its line and column.
 
+/// A list, or one value written without the brackets (`at = "08:00"` for `at = ["08:00"]`):
+/// what the writer meant is plain, and an error about "a sequence" would not say it.
+fn one_or_many<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    use serde::de::{IntoDeserializer, SeqAccess, Visitor};
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a quoted value or a list of them, e.g. [\"08:00\", \"18:00\"]")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<T>, E> {
+            T::deserialize(s.into_deserializer()).map(|one| vec![one])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut all = Vec::new();
+            while let Some(one) = seq.next_element()? {
+                all.push(one);
+            }
+            Ok(all)
+        }
+    }
+    d.deserialize_any(OneOrMany(std::marker::PhantomData)).map(Some)
+}
+
+/// Text, or a number where text with a unit was meant (`interval = 30`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DurationText {
+    Text(String),
+    Number(i64),
+    Fraction(f64),
+}
+
+impl DurationText {
+    fn text<E: serde::de::Error>(self) -> Result<String, E> {
+        let number = match self {
+            DurationText::Text(s) => return Ok(s),
+            DurationText::Number(n) => n.to_string(),
+            DurationText::Fraction(f) => f.to_string(),
+        };
+        Err(E::custom(format!(
+            "a duration is quoted text with a unit: write \"{number}s\", \"{number}m\" or \"{number}h\", not {number}"
+        )))
+    }
+}
+
 /// `30s`, `15m`, `2h`, `7d` (a day is 24 hours), or combinations such as `1h30m`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ConfigDuration(pub(super) Duration);
 
 impl<'de> Deserialize<'de> for ConfigDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = DurationText::deserialize(d)?.text()?;
         parse_duration(&s).map(ConfigDuration).map_err(serde::de::Error::custom)
     }
 }
@@ -195,7 +250,7 @@ pub(super) struct ConfigDelay(pub(super) Duration);
 
 impl<'de> Deserialize<'de> for ConfigDelay {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = DurationText::deserialize(d)?.text()?;
         let t = s.trim();
         if t == "0" || t.parse::<jiff::Span>().is_ok_and(|span| span.is_zero()) {
             return Ok(ConfigDelay(Duration::ZERO));
