@@ -425,8 +425,8 @@ async fn one_event_in_three_wordings_is_one_story_another_event_of_its_subject_i
     let dry = sandbox.run(&["digest", "--dry-run"]).await;
     let text = &dry.ok().stdout;
     assert!(
-        text.contains("Also reported by: Daily, Radio"),
-        "one story, three outlets: {text}"
+        text.contains("Also reported by: Daily <https://daily.example/world/2026/77>, Radio\n  <https://radio.example/news/tokyo-wiesbaden>"),
+        "one story, three outlets, each with its link: {text}"
     );
     assert!(
         !text.contains("Japan dispatches Self-Defense") && !text.contains("Tokyo to post defense officials"),

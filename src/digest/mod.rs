@@ -302,10 +302,42 @@ fn follow_up_view(f: &FollowUp) -> FollowUpView {
     }
 }
 
-/// Only http(s) links become links; anything else in a feed could be `javascript:`.
+/// Only http(s) links become links; anything else in a feed could be `javascript:`. Campaign
+/// parameters (`utm_*`, `fbclid`, ...) are left out: they track the reader, and say nothing.
 fn web_link(link: Option<&str>) -> Option<String> {
-    link.filter(|l| l.starts_with("https://") || l.starts_with("http://"))
-        .map(str::to_string)
+    let link = link.filter(|l| l.starts_with("https://") || l.starts_with("http://"))?;
+    Some(without_tracking(link))
+}
+
+/// Query parameters that only tell a publisher where a click came from.
+fn is_tracking(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("utm_")
+        || matches!(
+            key.as_str(),
+            "fbclid" | "gclid" | "dclid" | "msclkid" | "mc_cid" | "mc_eid" | "igshid" | "yclid" | "_hsenc" | "_hsmi"
+        )
+}
+
+fn without_tracking(link: &str) -> String {
+    let Ok(mut url) = url::Url::parse(link) else {
+        return link.to_string();
+    };
+    if !url.query_pairs().any(|(k, _)| is_tracking(&k)) {
+        return link.to_string();
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !is_tracking(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    match kept.is_empty() {
+        true => url.set_query(None),
+        false => {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    url.to_string()
 }
 
 /// The footer's line on what the message covers, why the reader gets it and where to change it.

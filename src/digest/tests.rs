@@ -141,7 +141,11 @@ fn other_outlets_are_named_with_links_and_counted_past_three() {
     ];
     let d = build_all(&[s], &layout(&order, 100));
     assert!(
-        d.text.contains("Also reported by: Daily <b>, Wire, Local (+2)"),
+        d.text.contains(
+            "Also reported by: Daily <b> <https://daily.example/1>, Wire, Local\n  <https://local.example/9> (+2)"
+        ) || d.text.contains(
+            "Also reported by: Daily <b> <https://daily.example/1>, Wire, Local <https://local.example/9> (+2)"
+        ),
         "{}",
         d.text
     );
@@ -220,6 +224,23 @@ fn the_footer_says_why_and_where_to_change_it() {
         "markdown's backticks shown as they are: {}",
         d.html
     );
+}
+
+#[test]
+fn links_go_without_campaign_parameters() {
+    let order = vec!["T".to_string()];
+    let mut s = story(1, "Summit", &["T"], 0);
+    s.link = Some("https://wire.example/a?id=7&utm_source=rss&utm_medium=feed&fbclid=x".into());
+    s.also = vec![Outlet {
+        source: "Daily".into(),
+        link: Some("https://daily.example/1?utm_campaign=nw".into()),
+    }];
+    let d = build_all(&[s], &layout(&order, 100));
+    for part in [&d.text, &d.html] {
+        assert!(!part.contains("utm_") && !part.contains("fbclid"), "{part}");
+    }
+    assert!(d.text.contains("https://wire.example/a?id=7"), "{}", d.text);
+    assert!(d.text.contains("Daily <https://daily.example/1>"), "{}", d.text);
 }
 
 #[test]

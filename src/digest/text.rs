@@ -6,12 +6,16 @@ use std::fmt::Write as _;
 use super::{FollowUpView, Layout, Section, StoryView, why};
 use crate::text::one_line;
 
-/// "Daily, Local (+2)".
+/// "Daily <https://daily.example/1>, Local <https://local.example/9> (+2)": each outlet with
+/// its link, as the HTML part has them.
 fn also_names(story: &StoryView) -> String {
     let mut names = story
         .also
         .iter()
-        .map(|o| o.source.as_str())
+        .map(|o| match &o.href {
+            Some(href) => format!("{} <{href}>", o.source),
+            None => o.source.clone(),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     if story.also_more > 0 {
