@@ -423,9 +423,14 @@ impl Daemon {
         self.sender = None;
         match sent {
             Ok(Ok(pass)) => {
-                self.app
-                    .metrics
-                    .messages(pass.sent.len() as u64, pass.failed.len() as u64);
+                let (posts, posts_failed) = (pass.webhooks_sent, pass.webhooks_failed);
+                let metrics = &self.app.metrics;
+                metrics.messages(
+                    "mail",
+                    (pass.sent.len() - posts) as u64,
+                    (pass.failed.len() - posts_failed) as u64,
+                );
+                metrics.messages("webhook", posts as u64, posts_failed as u64);
                 // Another process (a `newswatch digest` by hand) holds the outbox.
                 if pass.busy {
                     self.send_at = Some(Timestamp::now() + RETRY_SOON);

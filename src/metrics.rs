@@ -11,6 +11,8 @@ use std::time::Duration;
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 pub const OUTCOMES: [&str; 4] = ["fetched", "unchanged", "failed", "skipped"];
+/// How messages travel: by mail (SMTP or an `.eml` file) or as a webhook's POST.
+pub const CHANNELS: [&str; 2] = ["mail", "webhook"];
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -20,8 +22,9 @@ pub struct Metrics {
     not_modified: AtomicU64,
     bytes: AtomicU64,
     entries: AtomicU64,
-    sent: AtomicU64,
-    failed: AtomicU64,
+    /// Messages sent and failed attempts, by channel ([`CHANNELS`]).
+    sent: [AtomicU64; 2],
+    failed: [AtomicU64; 2],
     durations: [AtomicU64; BUCKETS.len()],
     duration_count: AtomicU64,
     duration_micros: AtomicU64,
@@ -59,9 +62,12 @@ impl Metrics {
         add(&self.bytes, bytes);
     }
 
-    pub fn messages(&self, sent: u64, failed: u64) {
-        add(&self.sent, sent);
-        add(&self.failed, failed);
+    /// Messages of `channel` (one of [`CHANNELS`]) sent, and attempts that failed.
+    pub fn messages(&self, channel: &str, sent: u64, failed: u64) {
+        if let Some(i) = CHANNELS.iter().position(|c| *c == channel) {
+            add(&self.sent[i], sent);
+            add(&self.failed[i], failed);
+        }
     }
 
     /// The counters in Prometheus' text format (0.0.4).
@@ -97,20 +103,28 @@ impl Metrics {
                 &self.bytes,
             ),
             ("newswatch_entries_stored_total", "New entries stored.", &self.entries),
-            (
-                "newswatch_messages_sent_total",
-                "Messages accepted by the mail transport.",
-                &self.sent,
-            ),
-            (
-                "newswatch_messages_failed_total",
-                "Attempts to send a message that failed.",
-                &self.failed,
-            ),
         ];
         for (name, help, n) in single {
             head(out, name, "counter", help);
             *out += &format!("{name} {}\n", get(n));
+        }
+        let by_channel = [
+            (
+                "newswatch_messages_sent_total",
+                "Messages accepted, by channel: mail (by the SMTP server, or an .eml file written) or webhook (a 2xx answer).",
+                &self.sent,
+            ),
+            (
+                "newswatch_messages_failed_total",
+                "Attempts to send a message that failed, by channel.",
+                &self.failed,
+            ),
+        ];
+        for (name, help, counters) in by_channel {
+            head(out, name, "counter", help);
+            for (channel, n) in CHANNELS.iter().zip(counters) {
+                *out += &format!("{name}{{channel=\"{channel}\"}} {}\n", get(n));
+            }
         }
         let name = "newswatch_poll_duration_seconds";
         head(out, name, "histogram", "How long one source's poll took.");
@@ -146,6 +160,8 @@ mod tests {
         m.response(200, 1000);
         m.response(304, 0);
         m.response(503, 0);
+        m.messages("mail", 2, 1);
+        m.messages("webhook", 1, 0);
         let mut out = String::new();
         m.render(&mut out);
         for line in [
@@ -160,6 +176,10 @@ mod tests {
             "newswatch_poll_duration_seconds_bucket{le=\"+Inf\"} 2",
             "newswatch_poll_duration_seconds_sum 0.34",
             "newswatch_poll_duration_seconds_count 2",
+            "newswatch_messages_sent_total{channel=\"mail\"} 2",
+            "newswatch_messages_sent_total{channel=\"webhook\"} 1",
+            "newswatch_messages_failed_total{channel=\"mail\"} 1",
+            "newswatch_messages_failed_total{channel=\"webhook\"} 0",
         ] {
             assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
         }

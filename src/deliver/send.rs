@@ -60,6 +60,9 @@ impl SendLock {
 pub struct Pass {
     pub sent: Vec<i64>,
     pub failed: Vec<i64>,
+    /// Of those, how many were webhook posts (the rest mail).
+    pub webhooks_sent: usize,
+    pub webhooks_failed: usize,
     /// Another process was sending, and went on longer than we would wait.
     pub busy: bool,
 }
@@ -90,6 +93,7 @@ pub async fn send_due(
                 app.store(move |s| s.message_sent(id, &at, Timestamp::now())).await?;
                 tracing::info!(id, kind = ?entry.kind, to = %entry.shown, stories = entry.stories, %destination, "message sent");
                 pass.sent.push(id);
+                pass.webhooks_sent += usize::from(entry.channel == Channel::Webhook);
             }
             Err((error, refused)) => {
                 let now = Timestamp::now();
@@ -110,6 +114,7 @@ pub async fn send_due(
                     }
                 }
                 pass.failed.push(id);
+                pass.webhooks_failed += usize::from(entry.channel == Channel::Webhook);
             }
         }
     }
