@@ -16,6 +16,8 @@ pub struct Outline {
     pub url: String,
     /// A page without a feed rather than a feed.
     pub page: bool,
+    /// The site's home page (`htmlUrl`), for a feed.
+    pub site: Option<String>,
     /// The folders it sits in, outermost first, joined with " / ".
     pub category: Option<String>,
 }
@@ -130,6 +132,7 @@ fn subscription(attrs: &Attributes, folders: &[Option<String>]) -> Option<Outlin
         title: title(attrs),
         url: url.to_string(),
         page,
+        site: get(attrs, "htmlUrl").filter(|_| !page).map(str::to_string),
         category: (!path.is_empty()).then(|| path.join(FOLDER_SEPARATOR)),
     })
 }
@@ -168,8 +171,12 @@ pub fn write(title: &str, created: &str, outlines: &[Outline]) -> String {
         }
         let name = xml_escape(outline.title.as_str());
         let url = xml_escape(outline.url.as_str());
+        let site = match &outline.site {
+            Some(site) if !outline.page => format!(" htmlUrl=\"{}\"", xml_escape(site)),
+            _ => String::new(),
+        };
         let line = match outline.page {
-            false => format!("<outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{url}\"/>"),
+            false => format!("<outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{url}\"{site}/>"),
             true => format!("<outline type=\"link\" text=\"{name}\" title=\"{name}\" url=\"{url}\"/>"),
         };
         out += &format!("{}{line}\n", indent(open.len()));
@@ -220,24 +227,28 @@ mod tests {
                 title: "Q&A <\"live\">".into(),
                 url: "https://a.org/rss?x=1&y=2".into(),
                 page: false,
+                site: Some("https://a.org/?x=1&y=2".into()),
                 category: Some("World / Asia".into()),
             },
             Outline {
                 title: "No folder".into(),
                 url: "https://b.org/feed".into(),
                 page: false,
+                site: None,
                 category: None,
             },
             Outline {
                 title: "A page".into(),
                 url: "https://c.org/news".into(),
                 page: true,
+                site: None,
                 category: Some("World".into()),
             },
             Outline {
                 title: "Europe".into(),
                 url: "https://d.org/feed".into(),
                 page: false,
+                site: None,
                 category: Some("World / Europe".into()),
             },
         ];
@@ -260,6 +271,7 @@ mod tests {
             title: "Wire\u{7} Daily\u{FFFF}".into(),
             url: "https://a.org/rss".into(),
             page: false,
+            site: None,
             category: Some("World\u{1}".into()),
         }];
         let written = write("mine\u{0}", "Mon, 23 Nov 2026 10:00:00 +0000", &outlines);

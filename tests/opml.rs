@@ -149,6 +149,10 @@ async fn our_export_read_back_gives_the_same_sources_and_folders() {
     let document = std::fs::read_to_string(&exported).unwrap();
     assert!(document.contains("<opml version=\"2.0\">"), "{document}");
     assert!(document.contains("&amp;hl=en-US"), "escaped in XML: {document}");
+    assert!(
+        document.contains("xmlUrl=\"https://www.japantimes.co.jp/feed\" htmlUrl=\"https://www.japantimes.co.jp/\""),
+        "each feed with its site: {document}"
+    );
 
     // Into a config that has one source of its own: everything else comes back, in its folder.
     let to = Sandbox::new(CONFIG);

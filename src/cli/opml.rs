@@ -220,6 +220,9 @@ pub(super) fn export(config: &Config, output: Option<&Path>) -> anyhow::Result<O
             title: s.name.clone(),
             url: s.url.to_string(),
             page: s.kind == SourceKind::Page,
+            // newswatch keeps no feed's home page: its host's is the best guess, and what
+            // readers show beside a feed.
+            site: s.url.join("/").ok().map(|u| u.to_string()),
             category: s.category.clone(),
         })
         .collect();
