@@ -276,7 +276,19 @@ async fn completions_and_manual_pages_need_no_config() {
     );
     let pages = dir.path().join("man");
     run(&["man", "--dir", pages.to_str().unwrap()]).await.ok();
-    for page in ["newswatch.1", "newswatch-poll.1", "newswatch-import-opml.1"] {
+    let config = run(&["man", "--section", "5"]).await;
+    config.ok();
+    assert!(
+        config.stdout.starts_with(".TH NEWSWATCH.TOML 5") && config.stdout.contains("\\fBcertainty\\fR"),
+        "{}",
+        config.stdout
+    );
+    for page in [
+        "newswatch.1",
+        "newswatch-poll.1",
+        "newswatch-import-opml.1",
+        "newswatch.toml.5",
+    ] {
         assert!(
             pages.join(page).is_file(),
             "{page} in {:?}",

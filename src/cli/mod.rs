@@ -15,6 +15,7 @@ macro_rules! out {
 mod check;
 mod explain;
 mod mail;
+mod manual;
 mod opml;
 mod poll;
 mod search;
@@ -180,11 +181,16 @@ pub enum Command {
     },
     /// Print the manual page (roff), or write one page per command to DIR.
     ///
-    /// Needs no config. For example: `newswatch man > ~/.local/share/man/man1/newswatch.1`.
+    /// Needs no config. For example: `newswatch man > ~/.local/share/man/man1/newswatch.1`, and
+    /// `newswatch man --section 5 > ~/.local/share/man/man5/newswatch.toml.5` for the
+    /// configuration reference (`man newswatch.toml`).
     Man {
-        /// Write newswatch.1 and newswatch-COMMAND.1 pages into this folder instead.
+        /// Write newswatch.1, newswatch-COMMAND.1 and newswatch.toml.5 into this folder instead.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// 1: the commands (newswatch(1)); 5: the config file (newswatch.toml(5)).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+        section: u8,
     },
     /// Let a topic added later look back: queue the stored stories it matches that were never
     /// sent, for the next digest (or alert), and say how many.
@@ -275,7 +281,17 @@ pub fn without_config(command: &Command) -> Option<Outcome> {
             clap_complete::generate(*shell, &mut Cli::command(), "newswatch", &mut std::io::stdout());
             Some(Outcome::Success)
         }
-        Command::Man { dir: None } => Some(
+        Command::Man { dir: None, section: 5 } => {
+            use std::io::Write as _;
+            Some(
+                match std::io::stdout().lock().write_all(manual::config_page().as_bytes()) {
+                    Ok(()) => Outcome::Success,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Success,
+                    Err(e) => Outcome::Failure(format!("cannot write the manual page: {e}")),
+                },
+            )
+        }
+        Command::Man { dir: None, section: 1 } => Some(
             match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
                 // `newswatch man | head` is not a failure.
                 Ok(()) => Outcome::Success,
@@ -283,8 +299,14 @@ pub fn without_config(command: &Command) -> Option<Outcome> {
                 Err(e) => Outcome::Failure(format!("cannot write the manual page: {e}")),
             },
         ),
-        Command::Man { dir: Some(dir) } => Some(
-            match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)) {
+        Command::Man { dir: None, section } => Some(Outcome::Invalid(format!(
+            "no manual page in section {section}: 1 (the commands) or 5 (the config file)"
+        ))),
+        Command::Man { dir: Some(dir), .. } => Some(
+            match std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+                .and_then(|()| std::fs::write(dir.join("newswatch.toml.5"), manual::config_page()))
+            {
                 Ok(()) => {
                     out!("wrote the manual pages to {}", dir.display());
                     Outcome::Success
