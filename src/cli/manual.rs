@@ -20,7 +20,10 @@ pub(super) fn config_page() -> String {
         env!("CARGO_PKG_VERSION")
     );
     let mut code = false;
-    for line in section.lines() {
+    let mut lines = section.lines().peekable();
+    while let Some(line) = lines.next() {
+        // A table's head is the row before its |---| line.
+        let head = lines.peek().is_some_and(|next| next.starts_with("|---"));
         if line.starts_with("```") {
             out += if code { ".fi\n.RE\n" } else { ".RS 4\n.nf\n" };
             code = !code;
@@ -36,16 +39,21 @@ pub(super) fn config_page() -> String {
             out += &format!(".SS \"{}\"\n", inline(heading).replace('"', "\\(dq"));
         } else if let Some(heading) = line.strip_prefix("### ") {
             out += &format!(".SH \"{}\"\n", inline(heading).replace('"', "\\(dq"));
-        } else if line.starts_with("|---") || line.starts_with("| key |") {
+        } else if line.starts_with("|---") || (head && line.starts_with('|')) {
         } else if let Some(row) = line.strip_prefix('|') {
-            let cells: Vec<&str> = row.trim_end_matches('|').split(" | ").map(str::trim).collect();
-            if let [key, default, meaning, ..] = cells.as_slice() {
-                out += &format!(
-                    ".TP\n{}\nDefault: {}. {}\n",
-                    inline(key),
-                    inline(default),
-                    inline(meaning)
-                );
+            let row = row.trim_end_matches('|').replace("\\|", "\u{0}");
+            let cells: Vec<String> = row.split(" | ").map(|c| c.trim().replace('\u{0}', "|")).collect();
+            match cells.as_slice() {
+                [key, default, meaning, ..] => {
+                    out += &format!(
+                        ".TP\n{}\nDefault: {}. {}\n",
+                        inline(key),
+                        inline(default),
+                        inline(meaning)
+                    )
+                }
+                [term, meaning] => out += &format!(".TP\n{}\n{}\n", inline(term), inline(meaning)),
+                _ => {}
             }
         } else if let Some(item) = line.strip_prefix("- ") {
             out += &format!(".IP \\(bu 2\n{}\n", inline(item));
@@ -121,6 +129,7 @@ mod tests {
             "\\fBinterval\\fR\nDefault: \\fB\"30m\"\\fR.",
             "\\fBcertainty\\fR",
             "\\fBtimeout\\fR\nDefault: \\fB\"10s\"\\fR",
+            "\\fBNATO OR Ukraine\\fR, \\fBNATO | Ukraine\\fR\neither",
         ] {
             assert!(page.contains(needle), "{needle:?} missing in\n{page}");
         }
