@@ -41,7 +41,7 @@ pub struct Index {
     /// story → its entries in the window, oldest first.
     stories: HashMap<i64, Vec<i64>>,
     /// key → the entries filed under it, sorted by time.
-    postings: HashMap<u64, Postings>,
+    postings: Postings,
     /// word → entries of the window with it (words of entries weighed by TF-IDF only).
     df: HashMap<TermId, u32>,
     /// Entries counted in `df`.
@@ -88,7 +88,7 @@ impl Index {
         // Past four billion entries, an entry is compared only once it is found another way.
         if let Ok(posting) = Posting::of(member.at, entry) {
             for key in member.features.keys() {
-                self.postings.entry(key).or_default().insert(posting);
+                self.postings.insert(key, posting);
             }
         }
         if member.features.count(Part::All) > 0 {
@@ -131,7 +131,7 @@ impl Index {
             !list.is_empty()
         });
         let before = Posting::minute(before);
-        self.postings.retain(|_, list| list.keep_from(before));
+        self.postings.keep_from(before);
         self.members.shrink_to_fit();
     }
 
@@ -150,7 +150,7 @@ impl Index {
             .chain(features.term_keys.iter().map(|k| (k, false)));
         let (first, last) = (Posting::minute(from), Posting::minute(to.saturating_add(59)));
         for (key, band) in keys {
-            let list = self.postings.get(key).map(Postings::as_slice).unwrap_or_default();
+            let list = self.postings.get(*key);
             let start = list.partition_point(|p| p.at < first);
             let end = list.partition_point(|p| p.at <= last);
             // A word in more entries of the range than that is too common to tell an event by.
@@ -234,56 +234,57 @@ impl Posting {
     }
 }
 
-/// The entries filed under one key, sorted. Most keys (MinHash bands) have one entry: held in
-/// place, not in a list of its own.
-#[derive(Debug, Clone)]
-enum Postings {
-    One(Posting),
-    Many(Vec<Posting>),
-}
-
-impl Default for Postings {
-    fn default() -> Self {
-        Postings::Many(Vec::new())
-    }
+/// The entries filed under each key, sorted. Most keys (a rare word, a MinHash band) have one
+/// entry: those are held in a table of their own, eight bytes a key beside it, and only keys
+/// with more get a list. Lists grow one posting at a time, without room to spare: the window
+/// holds hundreds of thousands of postings, and a doubled list is mostly room.
+#[derive(Debug, Default)]
+struct Postings {
+    one: HashMap<u64, Posting>,
+    many: HashMap<u64, Vec<Posting>>,
 }
 
 impl Postings {
-    fn as_slice(&self) -> &[Posting] {
-        match self {
-            Postings::One(p) => std::slice::from_ref(p),
-            Postings::Many(list) => list,
+    fn get(&self, key: u64) -> &[Posting] {
+        match self.one.get(&key) {
+            Some(p) => std::slice::from_ref(p),
+            None => self.many.get(&key).map(Vec::as_slice).unwrap_or_default(),
         }
     }
 
-    fn insert(&mut self, p: Posting) {
-        match self {
-            Postings::Many(list) if list.is_empty() => *self = Postings::One(p),
-            Postings::One(one) if *one == p => {}
-            Postings::One(one) => {
-                let mut list = vec![*one, p];
-                list.sort_unstable();
-                *self = Postings::Many(list);
+    fn insert(&mut self, key: u64, p: Posting) {
+        if let Some(list) = self.many.get_mut(&key) {
+            // Mostly an append: entries come in id order, and mostly in time order.
+            let i = list.partition_point(|x| *x <= p);
+            if i == 0 || list[i - 1] != p {
+                list.reserve_exact(1);
+                list.insert(i, p);
             }
-            Postings::Many(list) => {
-                // Mostly an append: entries come in id order, and mostly in time order.
-                let i = list.partition_point(|x| *x <= p);
-                if i == 0 || list[i - 1] != p {
-                    list.insert(i, p);
-                }
-            }
+            return;
         }
-    }
-
-    /// Keeps the entries from minute `first` on; whether any are left.
-    fn keep_from(&mut self, first: i32) -> bool {
-        match self {
-            Postings::One(p) => p.at >= first,
-            Postings::Many(list) => {
-                list.retain(|p| p.at >= first);
+        match self.one.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(p);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if *o.get() == p => {}
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let first = o.remove();
+                let mut list = vec![first.min(p), first.max(p)];
                 list.shrink_to_fit();
-                !list.is_empty()
+                self.many.insert(key, list);
             }
         }
+    }
+
+    /// Keeps the postings from minute `first` on.
+    fn keep_from(&mut self, first: i32) {
+        self.one.retain(|_, p| p.at >= first);
+        self.many.retain(|_, list| {
+            list.retain(|p| p.at >= first);
+            list.shrink_to_fit();
+            !list.is_empty()
+        });
+        self.one.shrink_to_fit();
+        self.many.shrink_to_fit();
     }
 }
