@@ -1,0 +1,61 @@
+//! One daemon per database: a lock on a file beside it, held for the daemon's life, that names
+//! the process holding it.
+
+use jiff::Timestamp;
+
+use super::DaemonError;
+
+/// Held for the daemon's life: one daemon per database. Two would poll every publisher twice,
+/// each with its own per-host limits and Retry-After. A lock the system lets go of when the
+/// process ends, however it ends (no stale pid file to remove by hand).
+pub(super) struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// `newswatch.db` → `newswatch.db.run-lock`, which names the holder (pid, start time).
+    pub(super) fn take(database: &std::path::Path) -> Result<RunLock, DaemonError> {
+        use std::io::{Read, Seek, Write};
+        let mut name = database.as_os_str().to_owned();
+        name.push(".run-lock");
+        let path = std::path::PathBuf::from(name);
+        let failed = |source| DaemonError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(failed)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.take(200).read_to_string(&mut holder);
+                let holder = holder.lines().next().unwrap_or_default().trim().to_string();
+                return Err(DaemonError::AlreadyRunning {
+                    database: database.to_path_buf(),
+                    holder: if holder.is_empty() {
+                        "pid unknown".into()
+                    } else {
+                        holder
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
+        }
+        let holder = format!(
+            "pid {}, started {}",
+            std::process::id(),
+            Timestamp::now().round(jiff::Unit::Second).unwrap_or(Timestamp::now())
+        );
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(holder.as_bytes()));
+        Ok(RunLock { _file: file })
+    }
+}
