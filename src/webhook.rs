@@ -6,34 +6,32 @@
 //! incoming-webhook URL shows something readable as it is. Those two are written for a chat
 //! that reads markup: a feed's title must not ping a channel (`@here`, `<!channel>`), mention
 //! someone, or show one link's text over another's target, so each is escaped for its chat and
-//! Discord is told to parse no mentions at all. Every attempt at one message sends the same bytes with the same
-//! `Idempotency-Key`, so a receiver can drop a repeat after a lost answer.
+//! Discord is told to parse no mentions at all. A webhook's URL is shown by its origin only
+//! (`text::url_origin`): the path of a chat's URL is its secret.
+//!
+//! Every attempt at one message sends the same bytes with the same `Idempotency-Key`, so a
+//! receiver can drop a repeat after a lost answer.
 
 use std::time::Duration;
 
 use crate::model::Story;
+use crate::text::url_origin;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("cannot build the HTTP client for webhooks: {0}")]
     Client(String),
     /// Connection refused, timed out, reset: try again later.
-    #[error("POST {}: {reason}", redacted(.url))]
+    #[error("POST {}: {reason}", url_origin(.url))]
     Unreachable { url: String, reason: String },
     /// An answer that is not 2xx; `refused` when asking again will not help (4xx but 408/429).
-    #[error("POST {}: the server answered {status}{}", redacted(.url), detail(.body))]
+    #[error("POST {}: the server answered {status}{}", url_origin(.url), detail(.body))]
     Status {
         url: String,
         status: u16,
         refused: bool,
         body: String,
     },
-}
-
-/// A webhook's URL as logs and errors show it: scheme, host and port; the path and query of a
-/// chat's incoming-webhook URL are its secret.
-pub fn redacted(url: &str) -> String {
-    crate::text::url_origin(url)
 }
 
 fn detail(body: &str) -> String {

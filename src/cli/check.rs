@@ -58,7 +58,7 @@ pub(super) fn print_summary(config: &Config) {
             notes.push(format!("to {}", to.join(", ")));
         }
         if let Some(url) = &t.webhook {
-            notes.push(format!("webhook {}", crate::webhook::redacted(url.as_str())));
+            notes.push(format!("webhook {}", crate::text::url_origin(url.as_str())));
         }
         let notes = if notes.is_empty() {
             String::new()
@@ -138,7 +138,7 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
                 "query": t.rule.to_string(),
                 "alert": t.alert,
                 "recipients": t.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "webhook": t.webhook.as_ref().map(|u| crate::webhook::redacted(u.as_str())),
+                "webhook": t.webhook.as_ref().map(|u| crate::text::url_origin(u.as_str())),
             })
         })
         .collect();

@@ -14,7 +14,7 @@ use crate::mail::Formatted;
 use crate::model::{Channel, OutboxEntry};
 use crate::schedule;
 use crate::store::{Attempt, StoreError};
-use crate::webhook::{self, Poster, WebhookError};
+use crate::webhook::{Poster, WebhookError};
 
 /// The right to send, for as long as it lives.
 pub struct SendLock {
@@ -148,7 +148,7 @@ async fn transmit(
                     .insert(Poster::new(app.config.webhook.timeout, &app.config.fetch.user_agent).map_err(failed)?),
             };
             match p.post(&entry.recipient, bytes, &entry.message_id).await {
-                Ok(status) => Ok(format!("{} ({status})", webhook::redacted(&entry.recipient))),
+                Ok(status) => Ok(format!("{} ({status})", entry.shown)),
                 Err(e) => Err(failed(e)),
             }
         }
