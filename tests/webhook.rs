@@ -147,7 +147,6 @@ async fn each_new_story_is_posted_once_as_json_and_a_failed_post_is_tried_again(
     );
 
     // Tried again: the same document under the same key, taken this time.
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     sandbox.run(&["outbox", "retry"]).await.ok();
     let posts = seen.lock().unwrap().clone();
     assert_eq!(posts.len(), 2, "{posts:?}");
