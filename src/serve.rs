@@ -73,7 +73,7 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ListenErr
 
 /// Connections served at once; more are closed as they come. The polls need the process's
 /// descriptors more than a listener needs a thousand idle readers.
-pub const MAX_CONNECTIONS: usize = 64;
+const MAX_CONNECTIONS: usize = 64;
 /// A connection is closed after this many `[http] timeout`s, busy or not: a feed reader's
 /// request takes milliseconds, and it connects again.
 const LIFETIME_TIMEOUTS: u32 = 6;
@@ -94,7 +94,7 @@ pub async fn serve(
         .with_state(shared);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let mut connections = tokio::task::JoinSet::new();
-    let mut refusing_since: Option<std::time::Instant> = None;
+    let mut warned_at: Option<std::time::Instant> = None;
     tokio::pin!(stop);
     loop {
         let stream = tokio::select! {
@@ -105,9 +105,9 @@ pub async fn serve(
                 Err(e) => {
                     // Out of descriptors (EMFILE) or the like: say it once a minute, and let
                     // what holds them finish instead of spinning.
-                    if refusing_since.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                    if warned_at.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                         tracing::warn!(error = %e, "the HTTP listener cannot accept a connection");
-                        refusing_since = Some(std::time::Instant::now());
+                        warned_at = Some(std::time::Instant::now());
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
