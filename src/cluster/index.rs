@@ -152,11 +152,13 @@ impl Index {
         for (key, band) in keys {
             let list = self.postings.get(*key);
             let start = list.partition_point(|p| p.at < first);
-            let end = list.partition_point(|p| p.at <= last);
             // A word in more entries of the range than that is too common to tell an event by.
-            if end - start > PER_KEY {
+            // One look past the first `PER_KEY` tells, where a second search of a common word's
+            // long list would cost a cache miss a step.
+            if list.get(start + PER_KEY).is_some_and(|p| p.at <= last) {
                 continue;
             }
+            let end = start + list[start..].iter().take(PER_KEY).take_while(|p| p.at <= last).count();
             for p in &list[start..end] {
                 let h = hits.entry(i64::from(p.entry)).or_default();
                 if band {

@@ -43,77 +43,119 @@ pub const RARE: u32 = 3;
 /// A window of this many entries knows which words are rare.
 pub const KNOWN: u64 = 50;
 
-/// What the window says of a new entry's words, worked out once for all the pairs it is in.
+/// What the window says of a new entry's words, worked out once for all the pairs it is in:
+/// which are rare, and where each of its words sits, so that an entry of the window is compared
+/// by looking its words up rather than by merging two sorted lists (a merge branches on every
+/// word, and mispredicts half of those branches).
 #[derive(Debug, Clone)]
 pub struct Weighing {
     /// For each of its slots, whether the word is rare in the window.
     rare: Vec<bool>,
     /// How much the window's rarity is worth (see [`Pair::rare`]): 0 to 1.
     known: f32,
+    /// Open addressing over its words: a slot's index plus one, 0 where empty.
+    table: Vec<u16>,
+    /// The table's size in bits (a word's place: the top bits of its id times an odd number).
+    bits: u32,
+    /// The sum of its names' squared weights, and how many names its title has.
+    names: u32,
+    strangers: u32,
 }
 
 impl Weighing {
     /// For `new` in a window of `entries` counted, `df` of which have a word.
     pub fn of(new: &Features, df: impl Fn(TermId) -> u32, entries: u64) -> Weighing {
+        // At most half full: a word not there (most of them) is told after one or two looks.
+        let bits = (new.slots.len() * 2)
+            .next_power_of_two()
+            .clamp(16, 1 << 17)
+            .trailing_zeros();
+        let mut table = vec![0u16; 1 << bits];
+        let mask = table.len() - 1;
+        // Slots past u16 (no entry has that many words) are left out of the table, not lost:
+        // they count as words the other entry does not share.
+        for (i, s) in new.slots.iter().enumerate().take(usize::from(u16::MAX) - 1) {
+            let mut at = place(s.term, bits);
+            while table[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            table[at] = i as u16 + 1;
+        }
         Weighing {
             rare: new.slots.iter().map(|s| s.all > 0 && df(s.term) <= RARE).collect(),
             known: (entries as f32 / KNOWN as f32).min(1.0),
+            table,
+            bits,
+            names: new.slots.iter().map(name_weight).sum(),
+            strangers: new.slots.iter().map(stranger).sum(),
+        }
+    }
+
+    /// The index of the new entry's slot for `term`, if it has the word.
+    fn find(&self, new: &[Slot], term: TermId) -> Option<usize> {
+        let mask = self.table.len() - 1;
+        let mut at = place(term, self.bits);
+        loop {
+            match self.table[at] {
+                0 => return None,
+                i if new[usize::from(i) - 1].term == term => return Some(usize::from(i) - 1),
+                _ => at = (at + 1) & mask,
+            }
         }
     }
 }
 
+/// Where `term` starts looking in a table of `bits` bits (Fibonacci hashing: ids are hashes
+/// already, but their low bits alone would do for a table this small only by luck).
+fn place(term: TermId, bits: u32) -> usize {
+    (term.wrapping_mul(0x9E37_79B9) >> (32 - bits)) as usize
+}
+
+/// What a name adds to the norm of an entry's names.
+fn name_weight(s: &Slot) -> u32 {
+    if s.name { u32::from(s.all) * u32::from(s.all) } else { 0 }
+}
+
+/// Whether a word is a name in the title (a stranger to the other entry if it lacks the word).
+fn stranger(s: &Slot) -> u32 {
+    u32::from(s.name && s.title > 0)
+}
+
 impl Pair {
     /// The figures of `new` against `old`, `apart` a share of the window between them,
-    /// `weighing` what the window says of `new`'s words.
+    /// `weighing` what the window says of `new` (made from the same `new`).
     ///
     /// Called for every entry a new one is weighed against, on the store's thread: one pass
-    /// over the two entries' sorted words, nothing allocated.
+    /// over `old`'s words, each looked up in `weighing`, nothing allocated.
     pub fn of(new: &Features, old: &Features, apart: f32, weighing: &Weighing) -> Pair {
-        let (a, b) = (&new.slots, &old.slots);
+        let a = &new.slots;
         // Sums of products of the stored weights (scaled at the end), and the names' norms.
         let (mut all, mut title, mut body, mut names) = (0u32, 0u32, 0u32, 0u32);
-        let (mut a_names, mut b_names) = (0u32, 0u32);
-        let (mut shared, mut rare) = (0u32, 0u32);
-        let name_weight = |s: &Slot| if s.name { u32::from(s.all) * u32::from(s.all) } else { 0 };
-        let stranger = |s: &Slot| u32::from(s.name && s.title > 0);
-        let (mut a_strangers, mut b_strangers) = (0u32, 0u32);
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            let (x, y) = (&a[i], &b[j]);
-            match x.term.cmp(&y.term) {
-                std::cmp::Ordering::Less => {
-                    a_names += name_weight(x);
-                    a_strangers += stranger(x);
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    b_names += name_weight(y);
-                    b_strangers += stranger(y);
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    let product = u32::from(x.all) * u32::from(y.all);
-                    all += product;
-                    if product > 0 {
-                        shared += 1;
-                        rare += u32::from(weighing.rare.get(i).copied().unwrap_or(false));
-                        if x.name && y.name {
-                            names += product;
-                        }
-                    }
-                    a_names += name_weight(x);
-                    b_names += name_weight(y);
-                    title += u32::from(x.title) * u32::from(y.title);
-                    body += u32::from(x.body) * u32::from(y.body);
-                    i += 1;
-                    j += 1;
+        let (mut b_names, mut shared, mut rare) = (0u32, 0u32, 0u32);
+        // Names in a title that the other entry has as a word: not strangers.
+        let (mut a_known, mut b_strangers) = (0u32, 0u32);
+        for y in &old.slots {
+            b_names += name_weight(y);
+            let Some(i) = weighing.find(a, y.term) else {
+                b_strangers += stranger(y);
+                continue;
+            };
+            let x = &a[i];
+            let product = u32::from(x.all) * u32::from(y.all);
+            all += product;
+            if product > 0 {
+                shared += 1;
+                rare += u32::from(weighing.rare.get(i).copied().unwrap_or(false));
+                if x.name && y.name {
+                    names += product;
                 }
             }
+            a_known += stranger(x);
+            title += u32::from(x.title) * u32::from(y.title);
+            body += u32::from(x.body) * u32::from(y.body);
         }
-        a_names += a[i..].iter().map(name_weight).sum::<u32>();
-        b_names += b[j..].iter().map(name_weight).sum::<u32>();
-        a_strangers += a[i..].iter().map(stranger).sum::<u32>();
-        b_strangers += b[j..].iter().map(stranger).sum::<u32>();
+        let a_names = weighing.names;
+        let a_strangers = weighing.strangers - a_known;
         let scaled = |dot: u32, part: Part| {
             let p = part as usize;
             (dot as f32 * new.scale[p] * old.scale[p]).min(1.0)

@@ -226,3 +226,77 @@ fn stored_features_read_back_and_junk_reads_as_empty() {
         "too short"
     );
 }
+
+#[test]
+fn a_pair_s_figures_are_what_their_definitions_say() {
+    // Pair::of looks words up through a table; here each figure is worked out the plain way.
+    let texts = [
+        (WIRE_TITLE, WIRE),
+        (REWRITE_TITLE, REWRITE),
+        (
+            "Sendor pledges aid to Ukraine",
+            "Sendor said on Monday the aid would reach Kyiv by May.",
+        ),
+        (
+            "Mones pledges aid to Ukraine",
+            "Mones, speaking in Oslo, said 40 trucks would leave.",
+        ),
+        ("NATO summit opens", ""),
+    ];
+    let all: Vec<Features> = texts.iter().map(|(t, b)| features(t, b)).collect();
+    for new in &all {
+        let weighing = Weighing::of(new, |t| t % 5, 100);
+        for old in &all {
+            let p = Pair::of(new, old, 0.25, &weighing);
+            let find = |f: &Features, t: TermId| f.slots.iter().find(|s| s.term == t).copied();
+            let shared: Vec<(Slot, Slot)> = new
+                .slots
+                .iter()
+                .filter_map(|x| find(old, x.term).map(|y| (*x, y)))
+                .collect();
+            for part in [Part::All, Part::Title] {
+                let want = similarity(new, old, part).score;
+                let got = if part == Part::All { p.all } else { p.title };
+                assert!((got - want).abs() < 1e-4, "{part:?}: {got} against {want}");
+            }
+            if p.bodies {
+                let want = similarity(new, old, Part::Body).score;
+                assert!((p.body - want).abs() < 1e-4, "body: {} against {want}", p.body);
+            }
+            let both = shared.iter().filter(|(x, y)| x.all > 0 && y.all > 0);
+            assert_eq!(p.shared as usize, both.clone().count());
+            let rare = both.filter(|(x, _)| x.term % 5 <= pair::RARE).count();
+            assert_eq!(p.rare, rare as f32);
+            let strangers = |a: &Features, b: &Features| {
+                let n = a
+                    .slots
+                    .iter()
+                    .filter(|s| s.name && s.title > 0 && find(b, s.term).is_none());
+                n.count() as f32
+            };
+            assert_eq!(p.strangers, strangers(new, old).min(strangers(old, new)));
+            let norm = |f: &Features| {
+                f.slots
+                    .iter()
+                    .filter(|s| s.name)
+                    .map(|s| f32::from(s.all).powi(2))
+                    .sum::<f32>()
+            };
+            let dot: f32 = shared
+                .iter()
+                .filter(|(x, y)| x.name && y.name)
+                .map(|(x, y)| f32::from(x.all) * f32::from(y.all))
+                .sum();
+            let names = if norm(new) > 0.0 && norm(old) > 0.0 {
+                dot / (norm(new) * norm(old)).sqrt()
+            } else {
+                0.0
+            };
+            assert!(
+                (p.names - names.min(1.0)).abs() < 1e-4,
+                "names: {} against {names}",
+                p.names
+            );
+        }
+    }
+}
