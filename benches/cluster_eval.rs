@@ -107,7 +107,7 @@ fn main() {
             for (row, keep) in rows {
                 let m = Scores::of(&gold, &found, &keep);
                 println!(
-                    "{row:<16} {:>9} {:>7} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3} | {:>8} {micros:>9.0}",
+                    "{row:<16} {:>9} {:>7} | {:>6.4} {:>6.4} {:>6.4} | {:>6.3} {:>6.3} {:>6.3} | {:>8} {micros:>9.0}",
                     t.map_or("copies".into(), |t| format!("{t:.3}")),
                     m.stories,
                     m.b3.0,
