@@ -129,6 +129,7 @@ impl Pair {
     /// over `old`'s words, each looked up in `weighing`, nothing allocated.
     pub fn of(new: &Features, old: &Features, apart: f32, weighing: &Weighing) -> Pair {
         let a = &new.slots;
+        debug_assert_eq!(weighing.rare.len(), a.len(), "a weighing of another entry");
         // Sums of products of the stored weights (scaled at the end), and the names' norms.
         let (mut all, mut title, mut body, mut names) = (0u32, 0u32, 0u32, 0u32);
         let (mut b_names, mut shared, mut rare) = (0u32, 0u32, 0u32);
