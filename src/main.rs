@@ -10,7 +10,7 @@ use newswatch::config::Config;
 
 fn main() -> ExitCode {
     newswatch::memory::limit_arenas();
-    raise_descriptor_limit();
+    newswatch::fetch::raise_descriptor_limit();
     let cli = Cli::parse();
     init_logging(&cli.command, cli.log_format);
     log_panics();
@@ -44,23 +44,6 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
-        }
-    }
-}
-
-/// The soft limit of open files raised to the hard one (often 1,024 against 524,288): polls
-/// of a thousand sources, their TLS roots and the listener's readers each hold descriptors, and
-/// the soft limit exists for programs that cannot cope with more, which newswatch can.
-fn raise_descriptor_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
 }

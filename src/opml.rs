@@ -3,9 +3,9 @@
 
 use quick_xml::Reader;
 use quick_xml::escape::unescape;
+use quick_xml::events::{BytesStart, Event};
 
 use crate::text::xml_escape;
-use quick_xml::events::{BytesStart, Event};
 
 /// One subscription of an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -140,8 +140,7 @@ pub fn message_retry(
     refused: bool,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let factor = 1u32 << attempts.min(16);
-    let wait = retry.first.saturating_mul(factor).min(retry.max);
+    let wait = retry_wait(retry, attempts);
     if refused {
         (refusals + 1 < REFUSALS_TO_PARK).then(|| later(now, wait.max(retry.refused)))
     } else {
@@ -152,8 +151,12 @@ pub fn message_retry(
 /// When to compose again after composing failed `failures` times in a row (the store could not
 /// write: a full disk, say): as a message's retries, from `email.retry` doubling to its max.
 pub fn compose_retry(retry: &crate::config::Retry, failures: u32, now: Timestamp) -> Timestamp {
-    let factor = 1u32 << failures.saturating_sub(1).min(16);
-    later(now, retry.first.saturating_mul(factor).min(retry.max))
+    later(now, retry_wait(retry, failures.saturating_sub(1)))
+}
+
+/// `retry.first` doubled `attempts` times, at most `retry.max`.
+fn retry_wait(retry: &crate::config::Retry, attempts: u32) -> Duration {
+    retry.first.saturating_mul(1u32 << attempts.min(16)).min(retry.max)
 }
 
 /// ±10 %.
@@ -286,6 +289,9 @@ mod tests {
         assert_eq!(wait(0, 0, true), Some(600), "a refusal waits at least retry_refused");
         assert_eq!(wait(6, 1, true), Some(3600));
         assert_eq!(wait(2, 2, true), None, "the third refusal parks it");
+        // Composing again after the store failed: the same doubling, from the first failure.
+        let again = |failures| compose_retry(&retry, failures, now).duration_since(now).as_secs();
+        assert_eq!((again(1), again(2), again(9)), (60, 120, 3600));
     }
 
     #[test]

@@ -110,12 +110,9 @@ fn inline(text: &str) -> String {
             }
         }
     }
-    out += &escape(rest);
-    // A line that begins with a control character would be read as a request.
-    match out.starts_with('.') || out.starts_with('\'') {
-        true => format!("\\&{out}"),
-        false => out,
-    }
+    // `escape` keeps a line that begins with a control character from reading as a request;
+    // bold and links begin with none.
+    out + &escape(rest)
 }
 
 #[cfg(test)]

@@ -157,11 +157,10 @@ impl Totals {
 /// "3 new entries, 1 new story matched, 1 more report of a matched story": entries and
 /// stories apart, so that an entry joining another outlet's story is not missed in the count.
 fn found(entries: usize, stories: usize, joined: usize) -> String {
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut line = format!(
         "{}, {} matched",
-        plural(entries, "new entry", "new entries"),
-        plural(stories, "new story", "new stories")
+        crate::text::plural(entries, "new entry", "new entries"),
+        crate::text::plural(stories, "new story", "new stories")
     );
     match joined {
         0 => {}

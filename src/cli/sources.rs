@@ -102,11 +102,10 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
         format_time(o.next_digest, tz),
         until(o.next_digest)
     );
-    let plural = |n, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     out!(
         "last 24 h: {} matched, {} sent",
-        plural(o.stories_matched_24h, "story", "stories"),
-        plural(o.messages_sent_24h, "message", "messages")
+        crate::text::plural(o.stories_matched_24h, "story", "stories"),
+        crate::text::plural(o.messages_sent_24h, "message", "messages")
     );
     let parked = o
         .outbox
@@ -123,8 +122,8 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
             "  #{} to {}: {}, {}, {state}{}",
             e.id,
             e.shown,
-            plural(e.stories, "story", "stories"),
-            plural(e.attempts as usize, "attempt", "attempts"),
+            crate::text::plural(e.stories, "story", "stories"),
+            crate::text::plural(e.attempts as usize, "attempt", "attempts"),
             e.last_error
                 .as_deref()
                 .map(|r| format!("; last error: {r}"))

@@ -228,8 +228,6 @@ impl Daemon {
         })
     }
 
-    /// Starts a task for each due source not being polled already; returns when the next of
-    /// the others is due.
     /// Says when the next poll is, once per quiet spell: when nothing is being polled and the
     /// next poll is a minute away or more (a config of many sources polls all the time).
     fn announce_next_poll(&mut self, next: Option<Timestamp>) {
@@ -248,6 +246,8 @@ impl Daemon {
         }
     }
 
+    /// Starts a task for each due source not being polled already; returns when the next of
+    /// the others is due.
     async fn start_due_polls(&mut self) -> Option<Timestamp> {
         let busy: HashSet<&String> = self.in_flight.values().collect();
         let idle: Vec<_> = self

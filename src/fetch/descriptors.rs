@@ -19,13 +19,28 @@ pub fn exhausted() -> Option<(u64, u64)> {
 }
 
 fn soft_limit() -> Option<u64> {
+    limits().map(|l| l.rlim_cur).filter(|&n| n != libc::RLIM_INFINITY)
+}
+
+/// The soft limit of open files raised to the hard one (often 1,024 against 524,288): polls
+/// of a thousand sources, their TLS roots and the listener's readers each hold descriptors, and
+/// the soft limit exists for programs that cannot cope with more, which newswatch can.
+pub fn raise_limit() {
+    if let Some(mut limit) = limits().filter(|l| l.rlim_cur < l.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit only reads the struct passed.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    }
+}
+
+/// The soft and hard limits of open files.
+fn limits() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit only writes the struct passed.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
-    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod scope;
 mod special;
 
 pub use address::{Reach, is_public, reach_for};
+pub use descriptors::raise_limit as raise_descriptor_limit;
 pub use scope::Scope;
 
 use std::collections::{HashMap, HashSet};

@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use url::Url;
 
 use crate::model::Entry;
-use crate::text::{self, Markup};
+use crate::text::{self, Markup, plural};
 use lenient::Recovered;
 use normalize::{Dialect, normalize};
 
@@ -232,10 +232,6 @@ fn entries_read(n: usize) -> String {
 
 fn skipped(n: usize, why: &str) -> String {
     format!("{} skipped ({why})", plural(n, "entry", "entries"))
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// feed-rs's error in a user's words: its positions are in our rewritten text, so they go.

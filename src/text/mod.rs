@@ -119,6 +119,11 @@ pub fn url_origin(url: &str) -> String {
     }
 }
 
+/// "1 entry", "3 entries": `n` with the word for one or for many.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `text/html` of `text/html; charset=utf-8`.
 pub fn mime_essence(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or(content_type).trim()
