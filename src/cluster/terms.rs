@@ -232,9 +232,13 @@ fn push_words(
 /// common or a one-letter word.
 fn normal(raw: &str, buf: &mut String) -> bool {
     buf.clear();
-    // Most words are ASCII: lower-cased byte by byte, the same as Unicode's rules give them.
+    // Most words are ASCII: copied whole and lower-cased in place (not a char at a time), the
+    // same as Unicode's rules give them.
     match raw.is_ascii() {
-        true => buf.extend(raw.chars().map(|c| c.to_ascii_lowercase())),
+        true => {
+            buf.push_str(raw);
+            buf.make_ascii_lowercase();
+        }
         false => buf.extend(raw.chars().flat_map(char::to_lowercase)),
     }
     if buf.chars().nth(1).is_none() && !buf.chars().all(|c| c.is_ascii_digit()) {
