@@ -39,7 +39,7 @@ pub struct Member {
 pub struct Index {
     members: HashMap<i64, Member>,
     /// story → its entries in the window, oldest first.
-    stories: HashMap<i64, Vec<i64>>,
+    stories: HashMap<i64, Entries>,
     /// key → the entries filed under it, sorted by time.
     postings: Postings,
     /// word → entries of the window with it (words of entries weighed by TF-IDF only).
@@ -98,11 +98,13 @@ impl Index {
             }
         }
         // The keys are in `postings`; held twice they would only take room.
-        member.features.term_keys = Vec::new();
-        member.features.band_keys = Vec::new();
-        let list = self.stories.entry(member.story).or_default();
-        let i = list.partition_point(|e| *e < entry);
-        list.insert(i, entry);
+        member.features.forget_keys();
+        match self.stories.entry(member.story) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Entries::One(entry));
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().insert(entry),
+        }
         self.members.insert(entry, member);
     }
 
@@ -126,10 +128,7 @@ impl Index {
         });
         self.counted = counted;
         self.df.retain(|_, n| *n > 0);
-        self.stories.retain(|_, list| {
-            list.retain(|e| members.contains_key(e));
-            !list.is_empty()
-        });
+        self.stories.retain(|_, list| list.retain(|e| members.contains_key(&e)));
         let before = Posting::minute(before);
         self.postings.keep_from(before);
         self.members.shrink_to_fit();
@@ -144,10 +143,10 @@ impl Index {
         // entry → (band hits, term hits)
         let mut hits: HashMap<i64, (usize, usize)> = HashMap::with_capacity_and_hasher(256, Default::default());
         let keys = features
-            .band_keys
+            .band_keys()
             .iter()
             .map(|k| (k, true))
-            .chain(features.term_keys.iter().map(|k| (k, false)));
+            .chain(features.term_keys().iter().map(|k| (k, false)));
         let (first, last) = (Posting::minute(from), Posting::minute(to.saturating_add(59)));
         for (key, band) in keys {
             let list = self.postings.get(*key);
@@ -198,7 +197,7 @@ impl Index {
         stories.sort_unstable();
         stories.dedup();
         for story in stories {
-            let entries = self.stories.get(&story).map(Vec::as_slice).unwrap_or_default();
+            let entries = self.stories.get(&story).map(Entries::as_slice).unwrap_or_default();
             let mut taken = out.iter().filter(|n| n.member.story == story).count();
             for &entry in entries.iter().rev() {
                 if taken >= STORY_ENTRIES {
@@ -217,6 +216,55 @@ impl Index {
             }
         }
         out
+    }
+}
+
+/// A story's entries in the window, oldest first. Most stories have one: it is held without a
+/// list (a list of one took a heap block of its own, for every story in the window).
+#[derive(Debug)]
+enum Entries {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl Entries {
+    fn as_slice(&self) -> &[i64] {
+        match self {
+            Entries::One(e) => std::slice::from_ref(e),
+            Entries::Many(list) => list,
+        }
+    }
+
+    /// Adds `entry` in its place (once).
+    fn insert(&mut self, entry: i64) {
+        match self {
+            Entries::One(e) if *e == entry => {}
+            Entries::One(e) => *self = Entries::Many(vec![entry.min(*e), entry.max(*e)]),
+            Entries::Many(list) => {
+                let i = list.partition_point(|e| *e < entry);
+                if list.get(i) != Some(&entry) {
+                    list.insert(i, entry);
+                }
+            }
+        }
+    }
+
+    /// Keeps the entries `keep` says; whether any are left.
+    fn retain(&mut self, keep: impl Fn(i64) -> bool) -> bool {
+        match self {
+            Entries::One(e) => keep(*e),
+            Entries::Many(list) => {
+                list.retain(|e| keep(*e));
+                match list.as_slice() {
+                    [] => false,
+                    [only] => {
+                        *self = Entries::One(*only);
+                        true
+                    }
+                    _ => true,
+                }
+            }
+        }
     }
 }
 
@@ -294,5 +342,26 @@ impl Postings {
         });
         self.one.shrink_to_fit();
         self.many.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_story_s_entries_stay_in_order_as_they_come_and_go() {
+        let mut list = Entries::One(5);
+        for e in [3, 9, 5, 7, 1] {
+            list.insert(e);
+        }
+        assert_eq!(list.as_slice(), &[1, 3, 5, 7, 9]);
+        assert!(list.retain(|e| e == 7 || e == 9));
+        assert_eq!(list.as_slice(), &[7, 9]);
+        assert!(list.retain(|e| e == 9));
+        assert!(matches!(list, Entries::One(9)), "one entry is held without a list");
+        list.insert(2);
+        assert_eq!(list.as_slice(), &[2, 9]);
+        assert!(!list.retain(|_| false));
     }
 }

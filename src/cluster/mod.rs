@@ -167,7 +167,7 @@ impl Draft {
             bands: bands(&written),
         }
         .weighed(None);
-        f.term_keys.clear();
+        f.forget_term_keys();
         f
     }
 
@@ -199,18 +199,20 @@ impl Draft {
         let (slots, scale, counts) = pack(&self.words, &weights, idf.is_some());
         let mut heaviest: Vec<(TermId, f32)> = self.words.iter().zip(&weights).map(|(c, w)| (c.term, w[0])).collect();
         heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Features {
-            term_keys: heaviest
-                .iter()
-                .filter(|t| t.1 > 0.0)
-                .take(LOOKUP_TERMS)
-                .map(|t| u64::from(t.0))
-                .collect(),
-            band_keys: self.bands,
+        let mut f = Features {
             slots,
             scale,
             counts,
-        }
+            ..Features::default()
+        };
+        let terms = heaviest
+            .iter()
+            .filter(|t| t.1 > 0.0)
+            .take(LOOKUP_TERMS)
+            .map(|t| u64::from(t.0))
+            .collect();
+        f.set_keys(terms, self.bands);
+        f
     }
 }
 
@@ -246,16 +248,49 @@ pub struct Features {
     pub scale: [f32; 3],
     /// How many words each part has.
     pub counts: [u16; 3],
-    /// Its `LOOKUP_TERMS` heaviest words (none when only copies are looked for).
-    pub term_keys: Vec<u64>,
-    /// Its MinHash bands.
-    pub band_keys: Vec<u64>,
+    /// How many of `keys` are words (the rest are bands).
+    terms: u16,
+    /// What the index files it under: its `LOOKUP_TERMS` heaviest words (none when only copies
+    /// are looked for), then its MinHash bands. One boxed slice, not two lists: the window holds
+    /// an entry's features without its keys (the index has them), and two empty lists were a
+    /// third of what it held for each entry beside its words.
+    keys: Box<[u64]>,
 }
 
 impl Features {
     /// Every key the index files it under: its heaviest words, then its bands.
     pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
-        self.term_keys.iter().chain(&self.band_keys).copied()
+        self.keys.iter().copied()
+    }
+
+    /// Its heaviest words as index keys.
+    pub fn term_keys(&self) -> &[u64] {
+        &self.keys[..usize::from(self.terms)]
+    }
+
+    /// Its MinHash bands as index keys.
+    pub fn band_keys(&self) -> &[u64] {
+        &self.keys[usize::from(self.terms)..]
+    }
+
+    /// Sets its keys: `terms` words (at most `u16::MAX` of them are taken as words), then
+    /// `bands`.
+    pub fn set_keys(&mut self, terms: Vec<u64>, bands: Vec<u64>) {
+        let terms = &terms[..terms.len().min(usize::from(u16::MAX))];
+        self.terms = terms.len() as u16;
+        self.keys = terms.iter().chain(&bands).copied().collect();
+    }
+
+    /// Forgets its keys (they are in the index, or not wanted).
+    pub fn forget_keys(&mut self) {
+        self.terms = 0;
+        self.keys = Box::default();
+    }
+
+    /// Forgets its heaviest words as keys, keeping its bands (copies are found by bands alone).
+    fn forget_term_keys(&mut self) {
+        let bands = self.band_keys().to_vec();
+        self.set_keys(Vec::new(), bands);
     }
 
     /// An entry found through the index is compared when it shares two bands (one may be a
@@ -494,7 +529,7 @@ fn from_wide(bytes: &[u8], terms: u32) -> Features {
         bands: Vec::new(),
     }
     .stored_weights();
-    f.term_keys.clear();
+    f.forget_term_keys();
     f
 }
 
