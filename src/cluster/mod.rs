@@ -162,13 +162,12 @@ impl Draft {
         if words.len() < MIN_BODY_WORDS {
             return Features::default();
         }
-        let mut f = Draft {
+        // Unweighed, no word is heavy: its keys are its bands alone.
+        Draft {
             words,
             bands: bands(&written),
         }
-        .weighed(None);
-        f.forget_term_keys();
-        f
+        .weighed(None)
     }
 
     /// Its words' ids, each once.
@@ -285,12 +284,6 @@ impl Features {
     pub fn forget_keys(&mut self) {
         self.terms = 0;
         self.keys = Box::default();
-    }
-
-    /// Forgets its heaviest words as keys, keeping its bands (copies are found by bands alone).
-    fn forget_term_keys(&mut self) {
-        let bands = self.band_keys().to_vec();
-        self.set_keys(Vec::new(), bands);
     }
 
     /// An entry found through the index is compared when it shares two bands (one may be a
@@ -524,13 +517,11 @@ fn from_wide(bytes: &[u8], terms: u32) -> Features {
         .collect();
     merge_counts(&mut words);
     // The stored weights were final: weighed as they are, by an IDF of 1.
-    let mut f = Draft {
+    Draft {
         words,
         bands: Vec::new(),
     }
-    .stored_weights();
-    f.forget_term_keys();
-    f
+    .stored_weights()
 }
 
 impl Draft {

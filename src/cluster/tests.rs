@@ -39,7 +39,12 @@ fn copies_share_bands_and_rewrites_share_words() {
     let a = features("Japan to send SDF officers to NATO's Ukraine command", body);
     let copy = features("UPDATE: Japan to send SDF officers to NATO Ukraine command", body);
     assert!(a.band_keys().iter().any(|b| copy.band_keys().contains(b)));
+    assert_eq!(a.term_keys().len(), LOOKUP_TERMS.min(a.count(Part::All)));
     assert!(similarity(&a, &copy, Part::All).score > 0.9);
+    // For copies only, nothing is weighed: an entry is filed under its bands alone.
+    let only = Draft::copies_only(body);
+    assert!(only.term_keys().is_empty());
+    assert_eq!(only.band_keys(), a.band_keys());
     let other = features(
         "Japan trains Ukrainian deminers in Lithuania",
         "Japanese instructors began a course for Ukrainian mine clearance officers in Lithuania, \
