@@ -99,12 +99,10 @@ impl Index {
         }
         // The keys are in `postings`; held twice they would only take room.
         member.features.forget_keys();
-        match self.stories.entry(member.story) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(Entries::One(entry));
-            }
-            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().insert(entry),
-        }
+        self.stories
+            .entry(member.story)
+            .and_modify(|list| list.insert(entry))
+            .or_insert(Entries::One(entry));
         self.members.insert(entry, member);
     }
 

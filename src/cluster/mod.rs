@@ -204,13 +204,13 @@ impl Draft {
             counts,
             ..Features::default()
         };
-        let terms = heaviest
+        let terms: Vec<u64> = heaviest
             .iter()
             .filter(|t| t.1 > 0.0)
             .take(LOOKUP_TERMS)
             .map(|t| u64::from(t.0))
             .collect();
-        f.set_keys(terms, self.bands);
+        f.set_keys(&terms, &self.bands);
         f
     }
 }
@@ -274,10 +274,10 @@ impl Features {
 
     /// Sets its keys: `terms` words (at most `u16::MAX` of them are taken as words), then
     /// `bands`.
-    pub fn set_keys(&mut self, terms: Vec<u64>, bands: Vec<u64>) {
+    pub fn set_keys(&mut self, terms: &[u64], bands: &[u64]) {
         let terms = &terms[..terms.len().min(usize::from(u16::MAX))];
         self.terms = terms.len() as u16;
-        self.keys = terms.iter().chain(&bands).copied().collect();
+        self.keys = terms.iter().chain(bands).copied().collect();
     }
 
     /// Forgets its keys (they are in the index, or not wanted).

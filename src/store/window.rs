@@ -95,7 +95,7 @@ impl Window {
                 };
                 if let Some(bytes) = row.get_ref(3)?.as_blob_or_null()? {
                     // Which keys are which does not matter to the index: each is looked up alike.
-                    features.set_keys(Vec::new(), decode(bytes).collect());
+                    features.set_keys(&[], &decode(bytes).collect::<Vec<u64>>());
                 }
                 Ok(Member {
                     story: row.get(0)?,
