@@ -154,7 +154,7 @@ pub fn normalize(input: &str) -> Result<Normalized, IllFormed> {
         }
     }
     if let Some(open) = pass.open.last() {
-        let reason = format!("the document ends inside <{}>", open.name);
+        let reason = format!("the document ends inside <{}>", open.name(input));
         return Err(ill_formed(input, input.len(), reason));
     }
     let Some(dialect) = pass.dialect else {
@@ -219,9 +219,33 @@ struct Capture {
 }
 
 /// An open element, by the name written to the output.
-struct Open {
-    name: String,
-    renamed: bool,
+enum Open {
+    /// It keeps its name, written at this place of the input: most elements do, and a
+    /// document has tens of thousands of them (a string each was a fifth of the allocations
+    /// of a first poll).
+    Kept(std::ops::Range<usize>),
+    /// It keeps its name, which is not where the reader's position says (never seen: kept
+    /// rather than trusted blindly).
+    KeptAs(String),
+    Renamed(String),
+}
+
+impl Open {
+    /// The element named `name` (unchanged), whose start tag begins at `at` in `input`.
+    fn kept(input: &str, at: usize, name: &str) -> Open {
+        let range = at + 1..at + 1 + name.len();
+        match input.get(range.clone()) {
+            Some(written) if written == name => Open::Kept(range),
+            _ => Open::KeptAs(name.to_string()),
+        }
+    }
+
+    fn name<'a>(&'a self, input: &'a str) -> &'a str {
+        match self {
+            Open::Kept(range) => &input[range.clone()],
+            Open::KeptAs(name) | Open::Renamed(name) => name,
+        }
+    }
 }
 
 /// An RSS item being read: what it lacks is added when it ends.
@@ -253,17 +277,14 @@ struct Pass<'i> {
 impl<'i> Pass<'i> {
     fn start(&mut self, ns: &str, start: &BytesStart<'_>, before: usize, after: usize, empty: bool) {
         let level = self.open.len();
-        let qname = start.name().as_ref().to_string();
-        let local = start.local_name().as_ref().to_string();
+        let qname: &str = start.name().into_inner();
+        let local: &str = start.local_name().into_inner();
         if let Some(c) = &mut self.capture {
             c.plain = false;
         }
         if self.skip_from.is_some() {
             if !empty {
-                self.open.push(Open {
-                    name: qname,
-                    renamed: false,
-                });
+                self.open.push(Open::kept(self.input, before, qname));
             }
             return;
         }
@@ -271,40 +292,41 @@ impl<'i> Pass<'i> {
             if self.dialect.is_some() {
                 return; // a second root: ignored like anything after the first
             }
-            self.dialect = Some(match local.as_str() {
+            self.dialect = Some(match local {
                 "rss" => Dialect::Rss,
                 "RDF" => Dialect::Rdf,
                 "feed" | "entry" => Dialect::Atom,
                 other => Dialect::Other(other.to_string()),
             });
         }
-        let dialect = self.dialect.clone().unwrap_or(Dialect::Other(String::new()));
-        let mut tag = Tag::new(start, &qname, empty);
-        tag.rename_namespaces(level == 0 && dialect == Dialect::Rss);
-        if level == 0 && dialect == Dialect::Rss {
+        let dialect = self.dialect.as_ref();
+        let rss_root = level == 0 && dialect == Some(&Dialect::Rss);
+        let mut tag = Tag::new(start, qname, empty);
+        tag.rename_namespaces(rss_root);
+        if rss_root {
             tag.set("version", "2.0");
         }
 
         let rss_like = match dialect {
-            Dialect::Rss => start.name().prefix().is_none(),
-            Dialect::Rdf => matches!(ns, "" | RSS10 | RSS090),
+            Some(Dialect::Rss) => start.name().prefix().is_none(),
+            Some(Dialect::Rdf) => matches!(ns, "" | RSS10 | RSS090),
             _ => false,
         };
-        let atom_like = dialect == Dialect::Atom && matches!(ns, "" | ATOM10 | ATOM03);
-        let mut name = local.clone();
+        let atom_like = dialect == Some(&Dialect::Atom) && matches!(ns, "" | ATOM10 | ATOM03);
+        let mut name: &str = local;
         if atom_like && ns == ATOM03 {
             if local == "created" {
-                self.drop_element(qname, empty);
+                self.drop_element(qname, before, empty);
                 return;
             }
             if let Some((_, new)) = ATOM03_NAMES.iter().find(|(old, _)| *old == local) {
-                name = (*new).to_string();
+                name = new;
                 tag.rename(new);
             }
         }
-        if atom_like && matches!(name.as_str(), "title" | "subtitle" | "summary" | "content" | "rights") {
+        if atom_like && matches!(name, "title" | "subtitle" | "summary" | "content" | "rights") {
             match atom_text_type(
-                &name,
+                name,
                 tag.get("type").as_deref(),
                 tag.get("mode").as_deref(),
                 tag.get("src").is_some(),
@@ -312,7 +334,7 @@ impl<'i> Pass<'i> {
                 TypeFix::Keep => {}
                 TypeFix::Set(t) => tag.set("type", t),
                 TypeFix::Drop => {
-                    self.drop_element(qname, empty);
+                    self.drop_element(qname, before, empty);
                     return;
                 }
             }
@@ -321,10 +343,9 @@ impl<'i> Pass<'i> {
 
         self.write_tag(&tag, before, after);
         if !empty {
-            let renamed = tag.name != qname;
-            self.open.push(Open {
-                name: tag.name.clone(),
-                renamed,
+            self.open.push(match tag.name == qname {
+                true => Open::kept(self.input, before, qname),
+                false => Open::Renamed(tag.name.to_string()),
             });
         }
 
@@ -375,13 +396,10 @@ impl<'i> Pass<'i> {
         });
     }
 
-    fn drop_element(&mut self, qname: String, empty: bool) {
+    fn drop_element(&mut self, qname: &str, before: usize, empty: bool) {
         if !empty {
             self.skip_from = Some(self.open.len());
-            self.open.push(Open {
-                name: qname,
-                renamed: false,
-            });
+            self.open.push(Open::kept(self.input, before, qname));
         }
     }
 
@@ -410,10 +428,11 @@ impl<'i> Pass<'i> {
             let item = self.item.take().expect("checked");
             self.complete(item);
         }
-        if open.renamed {
-            let _ = write!(self.out, "</{}>", open.name);
-        } else {
-            self.out.push_str(&self.input[before..after]);
+        match open {
+            Open::Renamed(name) => {
+                let _ = write!(self.out, "</{name}>");
+            }
+            Open::Kept(_) | Open::KeptAs(_) => self.out.push_str(&self.input[before..after]),
         }
         if level == 0 {
             self.closed_root = true;

@@ -9,16 +9,16 @@ use quick_xml::events::BytesStart;
 use super::{RENAMED_NAMESPACES, RSS10};
 
 /// A start tag, rewritten only when something in it must change.
-pub(super) struct Tag {
-    pub(super) name: String,
+pub(super) struct Tag<'a> {
+    pub(super) name: Cow<'a, str>,
     /// Attributes as (raw name, raw escaped value).
     attrs: Vec<(String, String)>,
     empty: bool,
     pub(super) changed: bool,
 }
 
-impl Tag {
-    pub(super) fn new(start: &BytesStart<'_>, qname: &str, empty: bool) -> Tag {
+impl<'a> Tag<'a> {
+    pub(super) fn new(start: &BytesStart<'_>, qname: &'a str, empty: bool) -> Tag<'a> {
         // `href=http://...` without quotes: read as HTML would, and written back quoted, since
         // feed-rs skips such an attribute without a word.
         let unquoted = has_unquoted_value(start.attributes_raw());
@@ -33,7 +33,7 @@ impl Tag {
             .map(|a| (a.key.as_ref().to_string(), a.value.into_owned()))
             .collect();
         Tag {
-            name: qname.to_string(),
+            name: Cow::Borrowed(qname),
             attrs,
             empty,
             changed: unquoted,
@@ -68,10 +68,10 @@ impl Tag {
     }
 
     pub(super) fn rename(&mut self, local: &str) {
-        self.name = match self.name.split_once(':') {
+        self.name = Cow::Owned(match self.name.split_once(':') {
             Some((prefix, _)) => format!("{prefix}:{local}"),
             None => local.to_string(),
-        };
+        });
         self.changed = true;
     }
 
