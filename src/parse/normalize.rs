@@ -222,28 +222,28 @@ struct Capture {
 enum Open {
     /// It keeps its name, written at this place of the input: most elements do, and a
     /// document has tens of thousands of them (a string each was a fifth of the allocations
-    /// of a first poll).
+    /// of a first poll). Its end tag is copied as written.
     Kept(std::ops::Range<usize>),
-    /// It keeps its name, which is not where the reader's position says (never seen: kept
-    /// rather than trusted blindly).
-    KeptAs(String),
+    /// Its end tag is written by this name.
     Renamed(String),
 }
 
 impl Open {
-    /// The element named `name` (unchanged), whose start tag begins at `at` in `input`.
+    /// The element named `name` (unchanged), whose start tag begins at `at` in `input`. Were
+    /// the name not there (never seen: the reader's position is that of the `<`), it is held
+    /// by name and its end tag written by it, which reads the same.
     fn kept(input: &str, at: usize, name: &str) -> Open {
         let range = at + 1..at + 1 + name.len();
         match input.get(range.clone()) {
             Some(written) if written == name => Open::Kept(range),
-            _ => Open::KeptAs(name.to_string()),
+            _ => Open::Renamed(name.to_string()),
         }
     }
 
     fn name<'a>(&'a self, input: &'a str) -> &'a str {
         match self {
             Open::Kept(range) => &input[range.clone()],
-            Open::KeptAs(name) | Open::Renamed(name) => name,
+            Open::Renamed(name) => name,
         }
     }
 }
@@ -432,7 +432,7 @@ impl<'i> Pass<'i> {
             Open::Renamed(name) => {
                 let _ = write!(self.out, "</{name}>");
             }
-            Open::Kept(_) | Open::KeptAs(_) => self.out.push_str(&self.input[before..after]),
+            Open::Kept(_) => self.out.push_str(&self.input[before..after]),
         }
         if level == 0 {
             self.closed_root = true;
