@@ -80,7 +80,7 @@ pub struct Health {
 
 /// Health of every configured source, in config order.
 pub async fn report(app: &App, now: Timestamp) -> Result<Vec<Health>, StoreError> {
-    let states = app.store(|s| s.source_states()).await?;
+    let states = app.read(|s| s.source_states()).await?;
     Ok(app
         .config
         .sources
@@ -202,7 +202,7 @@ pub struct NextPoll {
 pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError> {
     let health = report(app, now).await?;
     let (states, holds, last_handled, outbox, (sent, matched)) = app
-        .store(move |s| {
+        .read(move |s| {
             Ok::<_, StoreError>((
                 s.source_states()?,
                 s.host_holds(now)?,
@@ -272,7 +272,7 @@ pub struct Figures {
 pub async fn figures(app: &App, now: Timestamp) -> Result<Figures, StoreError> {
     let health = report(app, now).await?;
     let (matched, outbox) = app
-        .store(|s| {
+        .read(|s| {
             Ok::<_, StoreError>((
                 s.matched_per_topic()?,
                 s.outbox(&[MessageState::Pending, MessageState::Parked])?,

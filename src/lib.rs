@@ -49,4 +49,5 @@ pub mod store;
 pub mod stories;
 pub mod text;
 pub mod timefmt;
+pub mod web;
 pub mod webhook;

@@ -50,6 +50,9 @@ pub struct Search {
     /// Only stories this source carried (its name in the config).
     pub source: Option<String>,
     pub limit: usize,
+    /// Bring the index up to date first (a command: the database may have been polled by hand
+    /// since); the pages leave it to the daemon's upkeep, which does it every minute.
+    pub catch_up: bool,
 }
 
 /// A story that matches, newest first.
@@ -94,7 +97,9 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
     {
         return Err(SearchError::UnknownSource { name: name.clone() });
     }
-    catch_up(app).await?;
+    if search.catch_up {
+        catch_up(app).await?;
+    }
     let narrowed_by = narrowing(&expr);
     let window = match (&narrowed_by, search.since) {
         (None, None) => Some(ago(UNNARROWED_WINDOW)),
@@ -102,7 +107,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
     };
     let since = search.since.or(window);
     let from = match since {
-        Some(t) => app.store(move |s| s.first_story_since(t)).await?,
+        Some(t) => app.read(move |s| s.first_story_since(t)).await?,
         None => 0,
     };
     let matcher = Arc::new(matcher);
@@ -113,7 +118,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
     while hits.len() < search.limit {
         let (fts, source) = (narrowed_by.clone(), search.source.clone());
         let found = app
-            .store(move |s| s.search_candidates(fts.as_deref(), from, below, source.as_deref(), batch))
+            .read(move |s| s.search_candidates(fts.as_deref(), from, below, source.as_deref(), batch))
             .await?;
         let Some(last) = found.last() else { break };
         below = last.id;
@@ -136,7 +141,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
     hits.sort_by_key(|h: &Hit| std::cmp::Reverse(h.published.unwrap_or(h.first_seen)));
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
     let sources = app
-        .store(move |s| ids.iter().map(|id| s.story_sources(*id)).collect::<Result<Vec<_>, _>>())
+        .read(move |s| ids.iter().map(|id| s.story_sources(*id)).collect::<Result<Vec<_>, _>>())
         .await?;
     for (hit, sources) in hits.iter_mut().zip(sources) {
         hit.sources = sources;

@@ -87,11 +87,21 @@ pub async fn serve(
     timeout: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let source: crate::web::AppSource = {
+        let shared = Arc::clone(&shared);
+        Arc::new(move || shared.app())
+    };
     let router = Router::new()
         .route("/feed.atom", get(feed))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(shared);
+        .with_state(shared)
+        .merge(crate::web::router(Arc::clone(&source)))
+        .layer(axum::middleware::from_fn_with_state(source, crate::web::guard))
+        .layer(axum::middleware::map_response(|mut r: Response| async move {
+            crate::web::headers(r.headers_mut());
+            r
+        }));
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let mut connections = tokio::task::JoinSet::new();
     let mut warned_at: Option<std::time::Instant> = None;
@@ -155,11 +165,16 @@ async fn feed(State(shared): State<Arc<Shared>>, Query(query): Query<FeedQuery>,
         Ok(stories) => stories,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
     };
+    let ids = stories.iter().map(|s| s.id).collect();
+    let cards = match stories::cards(&app, ids).await {
+        Ok(cards) => cards,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
+    };
     let title = match &query.topic {
         Some(topic) => format!("newswatch: {topic}"),
         None => "newswatch: matched stories".to_string(),
     };
-    let body = atom(&title, &stories);
+    let body = atom(&title, &stories, &cards);
     let etag = {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::hash::DefaultHasher::new();
@@ -188,8 +203,9 @@ async fn feed(State(shared): State<Arc<Shared>>, Query(query): Query<FeedQuery>,
         .into_response()
 }
 
-/// The stories as an Atom 1.0 document, one entry per story with the outlets that carried it.
-fn atom(title: &str, stories: &[StoryRecord]) -> String {
+/// The stories as an Atom 1.0 document, one entry per story with the outlets that carried it,
+/// its snippet, and a link to its page (`/story/ID`: why its reports are one story).
+fn atom(title: &str, stories: &[StoryRecord], cards: &[crate::stories::Card]) -> String {
     let updated = stories
         .iter()
         .map(|s| s.first_seen)
@@ -204,7 +220,7 @@ fn atom(title: &str, stories: &[StoryRecord]) -> String {
     );
     out += &format!("  <updated>{}</updated>\n", rfc3339(updated));
     out += "  <author><name>newswatch</name></author>\n  <generator>newswatch</generator>\n";
-    for story in stories {
+    for (i, story) in stories.iter().enumerate() {
         // The lead's outlet first, each outlet once.
         let mut unique: Vec<&str> = Vec::new();
         for e in &story.entries {
@@ -217,7 +233,12 @@ fn atom(title: &str, stories: &[StoryRecord]) -> String {
             Some((first, also)) => format!("Reported by {first}; also reported by {}. ", also.join(", ")),
             None => String::new(),
         };
-        let summary = format!("{reported}Topics: {}.", story.topics.join(", "));
+        let snippet = cards.get(i).map(|c| c.snippet.text.as_str()).unwrap_or_default();
+        let snippet = match snippet.is_empty() {
+            true => String::new(),
+            false => format!("{} ", crate::text::one_line(snippet)),
+        };
+        let summary = format!("{snippet}{reported}Topics: {}.", story.topics.join(", "));
         out += "  <entry>\n";
         out += &format!(
             "    <title>{}</title>\n",
@@ -227,6 +248,7 @@ fn atom(title: &str, stories: &[StoryRecord]) -> String {
         if let Some(link) = &story.link {
             out += &format!("    <link rel=\"alternate\" href=\"{}\"/>\n", xml_escape(link.as_str()));
         }
+        out += &format!("    <link rel=\"related\" href=\"/story/{}\"/>\n", story.id);
         out += &format!("    <updated>{}</updated>\n", rfc3339(story.first_seen));
         if let Some(published) = story.published {
             out += &format!("    <published>{}</published>\n", rfc3339(published));

@@ -312,7 +312,7 @@ async fn status_and_a_backup_while_the_daemon_runs_and_a_newer_database_refused(
 
     let backup = sandbox.path("backup.db");
     let run = sandbox.run(&["backup", backup.to_str().unwrap()]).await;
-    assert!(run.ok().stdout.contains("schema version 13"), "{}", run.stdout);
+    assert!(run.ok().stdout.contains("schema version 14"), "{}", run.stdout);
     let copy = rusqlite::Connection::open(&backup).unwrap();
     let titles: i64 = copy
         .query_row(

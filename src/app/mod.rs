@@ -4,6 +4,7 @@
 //! It knows no stage: `poll`, `deliver` and `health` take an `&App`; it never calls them. Only
 //! those stages touch the store; commands and the daemon go through them.
 
+mod readers;
 mod store_thread;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +84,8 @@ pub struct App {
     pub config: Config,
     /// The store, on a thread of its own: a source waiting for it holds no thread.
     store: Arc<store_thread::StoreThread>,
+    /// Read-only connections beside it, for the pages.
+    readers: Arc<readers::Readers>,
     /// One permit per core for CPU-bound work (parsing, matching, hashing): more at once only
     /// holds more documents in memory, it does not finish sooner.
     cpu: Arc<tokio::sync::Semaphore>,
@@ -97,6 +100,7 @@ impl App {
     /// Opens the database (migrating it, on the blocking pool) and builds the rest.
     pub async fn open(config: Config) -> Result<App, SetupError> {
         let path = config.storage.database.clone();
+        let readers = Arc::new(readers::Readers::new(path.clone()));
         let store = tokio::task::spawn_blocking(move || Store::open(&path))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
@@ -107,6 +111,7 @@ impl App {
         Ok(App {
             config,
             store: Arc::new(store_thread::StoreThread::start(store)?),
+            readers,
             cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
             matcher: Arc::new(matcher),
             fetcher,
@@ -123,6 +128,7 @@ impl App {
             fetcher: Fetcher::new(&config.fetch)?,
             mailer: Arc::new(Mailer::new(&config.email)?),
             store: Arc::clone(&self.store),
+            readers: Arc::clone(&self.readers),
             cpu: Arc::clone(&self.cpu),
             metrics: Arc::clone(&self.metrics),
             config,
@@ -137,6 +143,15 @@ impl App {
         f: impl FnOnce(&mut Store) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
         self.store.run(f).await
+    }
+
+    /// Runs `f` on a read-only connection, beside the store's thread, never in its queue: for
+    /// what people read while the daemon writes (the pages). It sees the last commit.
+    pub(crate) async fn read<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        self.readers.run(f).await
     }
 
     /// Runs CPU-bound `work` on the blocking pool, at most one job per core at a time. `Err`

@@ -94,11 +94,15 @@ pub(super) fn print_summary(config: &Config) {
         }
     }
     match config.http.listen {
-        Some(addr) => out!("http: listening on {addr} for /feed.atom, /healthz, /metrics"),
-        None => out!("http: off ([http] listen serves /feed.atom, /healthz, /metrics)"),
-    }
-    if let Some(exposure) = config.http.exposure() {
-        out!("warning: {exposure}");
+        Some(addr) => out!(
+            "http: listening on {addr} for the pages (http://{addr}/), /feed.atom, /healthz, /metrics{}",
+            if config.http.token.is_some() {
+                "; each asks for http.token"
+            } else {
+                ""
+            }
+        ),
+        None => out!("http: off ([http] listen serves the pages, /feed.atom, /healthz, /metrics)"),
     }
     let now = Timestamp::now();
     let next = schedule::next_digest(now, &config.digest);
@@ -175,7 +179,8 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
         "transport": transport,
         "http": {
             "listen": config.http.listen.map(|a| a.to_string()),
-            "exposed": config.http.exposure().is_some(),
+            "exposed": config.http.exposed(),
+            "token": config.http.token.is_some(),
         },
         "recipients": config.recipients().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "next_digest": next.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),

@@ -22,6 +22,7 @@ pub(super) async fn search(
         since,
         source,
         limit,
+        catch_up: true,
     };
     let found = match search::search(app, request).await {
         Ok(found) => found,

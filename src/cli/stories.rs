@@ -7,7 +7,6 @@ use jiff::Timestamp;
 
 use super::Outcome;
 use crate::app::App;
-use crate::model::{EntryRecord, JoinRule, StoryRecord};
 use crate::stories::{self, StoryFilter};
 use crate::timefmt::{ago, format_time};
 
@@ -92,57 +91,11 @@ pub(super) async fn stories(app: &App, filter: StoryFilter, json: bool) -> anyho
                 }
             );
             if why.is_some() {
-                out!("       {}", reason(story, e));
+                out!("       {}", stories::reason(story, e));
             }
         }
     }
     Ok(Outcome::Success)
-}
-
-/// Why entry `e` is part of `story`, in a line.
-fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
-    let Some(j) = &e.joined else {
-        return match story.entries.iter().map(|x| x.id).min() == Some(e.id) {
-            true => "began the story".to_string(),
-            false => "joined before newswatch recorded why".to_string(),
-        };
-    };
-    let with = match j.with.and_then(|id| story.entries.iter().find(|x| x.id == id)) {
-        Some(x) => format!("[{}] ({})", x.id, x.source),
-        None => "an entry no longer stored".to_string(),
-    };
-    let score = j.score.map_or(String::new(), |s| format!("{s:.2}"));
-    let shared = match j.shared.is_empty() {
-        true => String::new(),
-        false => format!("; shared words: {}", j.shared.join(", ")),
-    };
-    match j.rule {
-        JoinRule::Link => format!("the same link as {with} after canonicalisation"),
-        JoinRule::Copy => format!("a copy of {with}: bodies {score} alike{shared}"),
-        JoinRule::Rewrite => format!("a rewrite of {with}: {score} alike{shared}"),
-        JoinRule::Clear => {
-            let next = match j.next {
-                Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
-                _ => "; no other story near".to_string(),
-            };
-            format!(
-                "a rewrite of {with}: {score} alike, under the bar but far more alike than any other \
-                 story{next}{shared}"
-            )
-        }
-        JoinRule::Event => {
-            let weighed = match j.weighed {
-                Some(n) if n > 1 => format!(" over the {n} entries of the story weighed"),
-                _ => String::new(),
-            };
-            let pair = j.pair.map_or(String::new(), |p| format!(" ({p:.2} with {with} alone)"));
-            let next = match j.next {
-                Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
-                _ => "; no other story near".to_string(),
-            };
-            format!("the same event as {with}: {score} sure{weighed}{pair}{next}{shared}")
-        }
-    }
 }
 
 pub(super) async fn backfill(app: &App, topic: &str, since: Duration) -> anyhow::Result<Outcome> {

@@ -136,9 +136,19 @@ impl Config {
                 })
                 .transpose()?,
             timeout: raw.http.timeout.map_or(Duration::from_secs(10), |d| d.0),
+            token: http_token(raw.http.token, raw.http.token_file, raw.http.token_env, &resolve, &env)
+                .map_err(invalid)?,
         };
         if http.timeout.is_zero() {
             return Err(invalid("http.timeout must be longer than 0s".to_string()));
+        }
+        if let Some(addr) = http.listen.filter(|_| http.exposed() && http.token.is_none()) {
+            return Err(invalid(format!(
+                "http.listen = \"{addr}\" is reachable from other machines, and anyone who reaches it would read \
+                 the matched stories, the sources' health and the outbox: set http.token_file (or http.token, \
+                 http.token_env) to a secret of at least {MIN_TOKEN} characters that every page then asks for, \
+                 or listen on 127.0.0.1"
+            )));
         }
         let keep = keep(raw.storage.keep.as_deref(), &dedup).map_err(invalid)?;
         Ok(Config {
@@ -527,3 +537,31 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests;
+
+/// The shortest `[http]` token taken: a guessable one protects nothing.
+const MIN_TOKEN: usize = 16;
+
+/// `[http] token`, or the one read from `token_file` or `token_env` (one of the three).
+fn http_token(
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    env_name: Option<String>,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    let from_elsewhere = source::secret("http.token_file or http.token_env", file, env_name, resolve, env)?;
+    let token = match (inline, from_elsewhere) {
+        (Some(_), Some(_)) => return Err("give http.token, http.token_file or http.token_env: one of them".into()),
+        (token, None) | (None, token) => token,
+    };
+    match token {
+        Some(t) if t.trim().chars().count() < MIN_TOKEN => Err(format!(
+            "the http token is {} characters long: use at least {MIN_TOKEN} (e.g. the output of `openssl rand -hex 24`)",
+            t.trim().chars().count()
+        )),
+        Some(t) if t.chars().any(|c| c.is_control() || c == ' ') => {
+            Err("the http token has spaces or control characters: it must fit in an HTTP header".into())
+        }
+        t => Ok(t),
+    }
+}

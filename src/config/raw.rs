@@ -132,6 +132,9 @@ pub(super) struct RawWebhook {
 pub(super) struct RawHttp {
     pub(super) listen: Option<String>,
     pub(super) timeout: Option<ConfigDuration>,
+    pub(super) token: Option<String>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) token_env: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -21,24 +21,32 @@ pub struct Storage {
 }
 
 /// The daemon's HTTP listener (`[http]`): off unless `listen` is set.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Http {
     pub listen: Option<std::net::SocketAddr>,
     /// How long a client may take to send a request's headers, and how long a connection
     /// stays open without one: idle connections must not hold the process's descriptors.
     pub timeout: std::time::Duration,
+    /// What every page and feed asks for (`token`, `token_file` or `token_env`); required
+    /// when `listen` is not a loopback address.
+    pub token: Option<String>,
+}
+
+// Hand-written so that the token never reaches a log line.
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("listen", &self.listen)
+            .field("timeout", &self.timeout)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Http {
-    /// What a listener on an address other machines reach exposes, for `check` and the
-    /// daemon's log to say; `None` when it listens on loopback only (or not at all).
-    pub fn exposure(&self) -> Option<String> {
-        let addr = self.listen.filter(|a| !a.ip().is_loopback())?;
-        Some(format!(
-            "http.listen = \"{addr}\" is reachable from other machines, without a password: anyone who \
-             reaches it reads the matched stories (/feed.atom), every source's name and health \
-             (/metrics, /healthz). Listen on 127.0.0.1 and put a proxy with a login in front to share it"
-        ))
+    /// Whether the listener is reachable from other machines (it then asks for the token).
+    pub fn exposed(&self) -> bool {
+        self.listen.is_some_and(|a| !a.ip().is_loopback())
     }
 }
 

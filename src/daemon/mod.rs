@@ -508,10 +508,11 @@ impl Daemon {
 async fn listen(addr: std::net::SocketAddr, app: Arc<App>) -> Result<Listener, DaemonError> {
     let socket = crate::serve::bind(addr).await?;
     let bound = socket.local_addr().unwrap_or(addr);
-    tracing::info!(address = %bound, "listening for HTTP: /feed.atom, /healthz, /metrics");
-    if let Some(exposure) = app.config.http.exposure() {
-        tracing::warn!("{exposure}");
-    }
+    tracing::info!(
+        address = %bound,
+        token = app.config.http.token.is_some(),
+        "listening for HTTP: the pages (/), /feed.atom, /healthz, /metrics"
+    );
     let timeout = app.config.http.timeout;
     let shared = crate::serve::Shared::new(app);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

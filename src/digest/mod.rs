@@ -58,9 +58,10 @@ pub struct Layout<'a> {
     pub follow_ups: &'a [FollowUp],
 }
 
-struct Part {
-    text: String,
-    mark: bool,
+/// A piece of text, marked (a keyword) or not.
+pub struct Part {
+    pub text: String,
+    pub mark: bool,
 }
 
 struct StoryView {
@@ -248,7 +249,7 @@ fn view(placed: &Placed<'_>, tz: &TimeZone, full: bool) -> StoryView {
 }
 
 /// `text` cut into plain and marked parts at `marks`.
-fn marked(text: &str, marks: &[(usize, usize)]) -> Vec<Part> {
+pub fn marked(text: &str, marks: &[(usize, usize)]) -> Vec<Part> {
     let mut parts = Vec::new();
     let mut at = 0;
     for &(s, e) in marks {
@@ -304,7 +305,7 @@ fn follow_up_view(f: &FollowUp) -> FollowUpView {
 
 /// Only http(s) links become links; anything else in a feed could be `javascript:`. Campaign
 /// parameters (`utm_*`, `fbclid`, ...) are left out: they track the reader, and say nothing.
-fn web_link(link: Option<&str>) -> Option<String> {
+pub fn web_link(link: Option<&str>) -> Option<String> {
     let link = link.filter(|l| l.starts_with("https://") || l.starts_with("http://"))?;
     Some(without_tracking(link))
 }

@@ -37,6 +37,7 @@ mod clusters;
 mod followups;
 mod items;
 mod outbox;
+mod pages;
 mod queue;
 mod sources;
 mod stories;
@@ -51,6 +52,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 pub use archive::{Found, Pruned};
 pub use items::{Ingest, PendingArticle};
 pub use outbox::{Attempt, Compose, NewMessage};
+pub use pages::{Card, PageQuery};
 pub use queue::Unsent;
 pub use sources::{FailureRecord, FetchRecord};
 pub use stories::StoryFilter;
@@ -94,8 +96,8 @@ pub struct Store {
     conn: Connection,
     /// The clustering window, in memory (`window.rs`).
     window: window::Window,
-    /// Copies the WAL into the database file away from the writer.
-    _checkpointer: checkpoint::Checkpointer,
+    /// Copies the WAL into the database file away from the writer (none on a reader).
+    _checkpointer: Option<checkpoint::Checkpointer>,
     /// Whether writes join one transaction (see `batch.rs`).
     batch: batch::Batch,
 }
@@ -170,7 +172,33 @@ impl Store {
         Ok(Store {
             conn,
             window: window::Window::default(),
-            _checkpointer: checkpointer,
+            _checkpointer: Some(checkpointer),
+            batch: batch::Batch::default(),
+        })
+    }
+
+    /// A second connection to a database the writer has opened (and migrated), that can only
+    /// read: the pages' queries run on it, beside the writer (WAL: a reader sees the last
+    /// commit and never waits for the writer, nor makes it wait). Blocking.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(open_err)?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")
+            .map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Store {
+            conn,
+            window: window::Window::default(),
+            _checkpointer: None,
             batch: batch::Batch::default(),
         })
     }
@@ -353,11 +381,11 @@ mod tests {
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 13);
+        assert_eq!(store.schema_version().unwrap(), 14);
         drop(store);
         // Reopening applies nothing twice.
         let again = Store::open(&dir.path().join("sub/newswatch.db")).unwrap();
-        assert_eq!(again.schema_version().unwrap(), 13);
+        assert_eq!(again.schema_version().unwrap(), 14);
     }
 
     #[test]
@@ -374,7 +402,7 @@ mod tests {
         drop(conn);
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(
-            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 13"),
+            e.contains("newer newswatch") && e.contains("99") && e.contains("up to 14"),
             "{e}"
         );
     }
@@ -388,7 +416,7 @@ mod tests {
         store.backup(&copy).unwrap();
         let copy = Store::open(&copy).unwrap();
         assert_eq!(copy.get_state("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(copy.schema_version().unwrap(), 13);
+        assert_eq!(copy.schema_version().unwrap(), 14);
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn encode_marks(marks: &[(usize, usize)]) -> String {
         .join(",")
 }
 
-fn decode_marks(s: &str) -> Vec<(usize, usize)> {
+pub(super) fn decode_marks(s: &str) -> Vec<(usize, usize)> {
     s.split(',')
         .filter_map(|pair| {
             let (a, b) = pair.split_once('-')?;

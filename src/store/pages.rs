@@ -1,0 +1,98 @@
+//! What the pages (`web`) read that `newswatch stories` does not: one page of matched
+//! stories, each story's snippet with its marks, the topics' terms that matched it, and the
+//! messages that carried it. Reads only.
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::{Store, StoreError};
+use crate::model::Snippet;
+
+/// One page of matched stories.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    /// First seen at or after this.
+    pub since: Option<Timestamp>,
+    /// Only stories that matched this topic.
+    pub topic: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// What a story's card shows beyond its record.
+#[derive(Debug, Clone, Default)]
+pub struct Card {
+    pub snippet: Snippet,
+    pub title_marks: Vec<(usize, usize)>,
+    /// Each topic it matched, with the terms that matched (as the topic wrote them).
+    pub matched: Vec<(String, Vec<String>)>,
+    /// The outbox messages that carried it, oldest first.
+    pub messages: Vec<i64>,
+}
+
+impl Store {
+    /// The ids of the matched stories `q` asks for, newest first.
+    pub fn page_ids(&self, q: &PageQuery) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id FROM items i
+             WHERE i.first_seen >= ?1
+               AND EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND (?2 IS NULL OR m.topic = ?2))
+             ORDER BY i.first_seen DESC, i.id DESC
+             LIMIT ?3 OFFSET ?4",
+        )?;
+        let since = q.since.map_or(i64::MIN, |t| t.as_second());
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![since, q.topic, limit, offset], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The card of story `id` (empty for a story not stored).
+    pub fn card(&self, id: i64) -> Result<Card, StoreError> {
+        let mut item = self
+            .conn
+            .prepare_cached("SELECT snippet, snippet_marks, title_marks FROM items WHERE id = ?1")?;
+        let (text, marks, title_marks) = item
+            .query_map(params![id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?
+            .next()
+            .transpose()?
+            .unwrap_or_default();
+        let mut matches = self
+            .conn
+            .prepare_cached("SELECT topic, keywords FROM matches WHERE item_id = ?1 ORDER BY rowid")?;
+        let matched = matches
+            .query_map(params![id], |r| {
+                let keywords: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    keywords
+                        .split('\n')
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut messages = self
+            .conn
+            .prepare_cached("SELECT DISTINCT outbox_id FROM deliveries WHERE item_id = ?1 ORDER BY outbox_id")?;
+        let messages = messages
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(Card {
+            snippet: Snippet {
+                text: text.unwrap_or_default(),
+                marks: super::queue::decode_marks(&marks.unwrap_or_default()),
+            },
+            title_marks: super::queue::decode_marks(&title_marks.unwrap_or_default()),
+            matched,
+            messages,
+        })
+    }
+}

@@ -1,0 +1,379 @@
+//! The pages a person reads newswatch by, between digests: the matched stories (`/`), one
+//! story with why its reports are one story (`/story/ID`), the archive's search (`/search`),
+//! the sources' health (`/sources`) and the messages waiting (`/outbox`). Server-rendered
+//! HTML, no script (the Content-Security-Policy allows none), read-only; served by the
+//! daemon's listener (`serve`), which puts `auth::guard` in front when `[http] token` is set.
+//!
+//! Reads go through the stages' readers on read-only connections (`App::read`), beside the
+//! store's thread: a page never waits in a poll's queue, nor holds one up.
+
+mod auth;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::app::App;
+use crate::health::{self, Status};
+use crate::search::{self, Search, SearchError};
+use crate::stories::{self, PageQuery};
+
+pub use auth::guard;
+
+/// The current `App` (replaced when the config is reloaded).
+pub type AppSource = Arc<dyn Fn() -> Arc<App> + Send + Sync>;
+
+/// Stories a page of `/` shows.
+const PER_PAGE: usize = 50;
+/// Pages of `/` at most: ten thousand stories back; further back is what `/search` is for.
+const MAX_PAGE: usize = 200;
+/// A query longer than this is refused (the query language bounds its terms too).
+const MAX_QUERY: usize = 500;
+/// Hits `/search` shows.
+const SEARCH_HITS: usize = 50;
+
+/// What every answer of the listener carries: no script, no frames, nothing from elsewhere,
+/// and no Referer sent to the outlets a reader follows a link to.
+pub fn headers(headers: &mut axum::http::HeaderMap) {
+    let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+}
+
+pub fn router(app: AppSource) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/story/{id}", get(story))
+        .route("/search", get(search_page))
+        .route("/sources", get(sources))
+        .route("/outbox", get(outbox))
+        .route("/style.css", get(style))
+        .route("/favicon.svg", get(favicon))
+        .route("/login", get(auth::login).post(auth::login))
+        .with_state(app)
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../templates/web/style.css"),
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("../templates/web/favicon.svg"),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct IndexQuery {
+    topic: Option<String>,
+    range: Option<String>,
+    page: Option<String>,
+}
+
+fn bad(text: String) -> Response {
+    views::message_page(StatusCode::BAD_REQUEST, "Not understood", text)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    views::message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The database cannot be read",
+        format!("{e}"),
+    )
+}
+
+/// `href` for `/` with these filters (the defaults left out).
+fn index_href(topic: Option<&str>, range: &str, page: usize) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(t) = topic {
+        q.append_pair("topic", t);
+    }
+    if range != "7d" {
+        q.append_pair("range", range);
+    }
+    if page > 1 {
+        q.append_pair("page", &page.to_string());
+    }
+    let q = q.finish();
+    if q.is_empty() { "/".into() } else { format!("/?{q}") }
+}
+
+async fn index(State(app): State<AppSource>, Query(q): Query<IndexQuery>) -> Response {
+    let app = app();
+    let tz = app.config.digest.timezone.clone();
+    let topic = q.topic.filter(|t| !t.is_empty());
+    if let Some(t) = &topic
+        && !app.config.topics.iter().any(|c| &c.name == t)
+    {
+        return views::message_page(
+            StatusCode::NOT_FOUND,
+            "No such topic",
+            format!(
+                "The config has no topic named “{}”.",
+                crate::text::one_line(crate::text::cut(t, 200))
+            ),
+        );
+    }
+    let range = q.range.unwrap_or_else(|| "7d".into());
+    let now = Timestamp::now();
+    let since = match range.as_str() {
+        "today" => now
+            .to_zoned(tz.clone())
+            .start_of_day()
+            .map(|d| d.timestamp())
+            .unwrap_or(now - SignedDuration::from_hours(24)),
+        "7d" => now - SignedDuration::from_hours(24 * 7),
+        "30d" => now - SignedDuration::from_hours(24 * 30),
+        _ => return bad("range is one of today, 7d, 30d".into()),
+    };
+    let page = match q.page.as_deref().map(str::parse::<usize>) {
+        None => 1,
+        Some(Ok(p)) if (1..=MAX_PAGE).contains(&p) => p,
+        Some(_) => return bad(format!("page is a number from 1 to {MAX_PAGE}")),
+    };
+    let query = PageQuery {
+        since: Some(since),
+        topic: topic.clone(),
+        offset: (page - 1) * PER_PAGE,
+        limit: PER_PAGE,
+    };
+    let found = match stories::page(&app, query).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(e),
+    };
+    // Grouped by topic in the config's order; a story under the first topic it matched.
+    let mut sections: Vec<views::Section> = Vec::new();
+    for t in &app.config.topics {
+        let under: Vec<views::CardView> = found
+            .stories
+            .iter()
+            .filter(|(s, _)| match &topic {
+                Some(only) => only == &t.name,
+                None => s.topics.first() == Some(&t.name),
+            })
+            .map(|(s, c)| views::card(s, c, &found.messages, &tz, &t.name))
+            .collect();
+        if !under.is_empty() {
+            sections.push(views::Section {
+                topic: t.name.clone(),
+                stories: under,
+            });
+        }
+    }
+    let mut topics = vec![views::Nav {
+        href: index_href(None, &range, 1),
+        text: "All topics".into(),
+        current: topic.is_none(),
+    }];
+    topics.extend(app.config.topics.iter().map(|t| views::Nav {
+        href: index_href(Some(&t.name), &range, 1),
+        text: t.name.clone(),
+        current: topic.as_deref() == Some(t.name.as_str()),
+    }));
+    let ranges = [("today", "Today"), ("7d", "7 days"), ("30d", "30 days")]
+        .into_iter()
+        .map(|(r, text)| views::Nav {
+            href: index_href(topic.as_deref(), r, 1),
+            text: text.into(),
+            current: r == range,
+        })
+        .collect();
+    let range_text = match range.as_str() {
+        "today" => "today",
+        "30d" => "in the last 30 days",
+        _ => "in the last 7 days",
+    };
+    views::page(&views::Index {
+        title: match &topic {
+            Some(t) => format!("{t}: matched stories"),
+            None => "Matched stories".into(),
+        },
+        version: views::version(),
+        topics,
+        ranges,
+        sections,
+        newer: (page > 1).then(|| index_href(topic.as_deref(), &range, page - 1)),
+        older: (found.more && page < MAX_PAGE).then(|| index_href(topic.as_deref(), &range, page + 1)),
+        empty: format!("No story matched {range_text}."),
+    })
+}
+
+async fn story(State(app): State<AppSource>, Path(id): Path<String>) -> Response {
+    let app = app();
+    let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
+        return bad("a story is named by its number, as /story/12".into());
+    };
+    match stories::story(&app, id).await {
+        Ok(Some((story, card, messages))) => views::page(&views::story_page(
+            &story,
+            &card,
+            &messages,
+            &app.config.digest.timezone,
+        )),
+        Ok(None) => views::message_page(
+            StatusCode::NOT_FOUND,
+            "No such story",
+            format!("No story #{id} is stored (retention may have removed it)."),
+        ),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+async fn search_page(State(app): State<AppSource>, Query(q): Query<SearchQuery>) -> Response {
+    let app = app();
+    let query = q.q.unwrap_or_default();
+    if query.len() > MAX_QUERY {
+        return bad(format!("a query is at most {MAX_QUERY} bytes long"));
+    }
+    let mut page = views::search_page(&query);
+    if query.trim().is_empty() {
+        return views::page(&page);
+    }
+    let request = Search {
+        query: query.clone(),
+        since: None,
+        source: None,
+        limit: SEARCH_HITS,
+        catch_up: false,
+    };
+    let tz = app.config.digest.timezone.clone();
+    let mut status = StatusCode::OK;
+    match search::search(&app, request).await {
+        Ok(found) => {
+            page.searched = true;
+            page.note = match (found.hits.len(), found.window) {
+                (0, Some(w)) => format!(
+                    "Nothing found among the stories since {}.",
+                    crate::timefmt::format_time(w, &tz)
+                ),
+                (0, None) => "Nothing found.".into(),
+                (n, _) => format!(
+                    "{n} stor{} found, newest first{}.",
+                    if n == 1 { "y" } else { "ies" },
+                    if n == SEARCH_HITS { " (the newest 50)" } else { "" }
+                ),
+            };
+            page.hits = found.hits.iter().map(|h| views::hit(h, &tz)).collect();
+        }
+        Err(SearchError::Query(e)) => {
+            status = StatusCode::BAD_REQUEST;
+            let caret = format!("{}^", " ".repeat(e.column.saturating_sub(1).min(MAX_QUERY)));
+            page.error = Some((caret, format!("column {}: {}", e.column, e.message)));
+        }
+        Err(e @ SearchError::Matcher(_)) => {
+            status = StatusCode::BAD_REQUEST;
+            page.error = Some((String::new(), e.to_string()));
+        }
+        Err(e) => return unavailable(e),
+    }
+    let mut response = views::page(&page);
+    *response.status_mut() = status;
+    response
+}
+
+async fn sources(State(app): State<AppSource>) -> Response {
+    let app = app();
+    let now = Timestamp::now();
+    let tz = app.config.digest.timezone.clone();
+    let (report, overview) = match (health::report(&app, now).await, health::overview(&app, now).await) {
+        (Ok(r), Ok(o)) => (r, o),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    // Late by more than a poll's timeout and a minute: as `/healthz` counts it.
+    let grace = SignedDuration::try_from(app.config.fetch.timeout + std::time::Duration::from_secs(60))
+        .unwrap_or(SignedDuration::MAX);
+    let mut rows: Vec<(u8, views::SourceView)> = report
+        .into_iter()
+        .zip(overview.sources)
+        .map(|(h, next)| {
+            let overdue = next.next_poll.is_some_and(|at| now.duration_since(at) > grace);
+            let rank = match h.status {
+                Status::Failing | Status::Paused => 0,
+                _ if h.needs_attention || overdue => 1,
+                Status::Retrying => 2,
+                _ => 3,
+            };
+            let problem = match (&h.last_error, &h.last_warning) {
+                (Some(e), _) if h.consecutive_failures > 0 || h.status == Status::Paused => e.clone(),
+                (_, Some(w)) => format!("warning: {w}"),
+                _ => String::new(),
+            };
+            let next_text = match (next.next_poll, &next.waiting) {
+                (None, Some(w)) => w.clone(),
+                (None, None) => "not polled".into(),
+                (Some(at), waiting) => {
+                    let when = if at <= now {
+                        "due now".into()
+                    } else {
+                        views::time(Some(at), &tz, "")
+                    };
+                    let late = if overdue { " (overdue)" } else { "" };
+                    match waiting {
+                        Some(w) => format!("{when}{late}: {w}"),
+                        None => format!("{when}{late}"),
+                    }
+                }
+            };
+            let view = views::SourceView {
+                name: h.name,
+                status: h.status.to_string(),
+                attention: rank < 2,
+                last_success: views::time(h.last_success, &tz, "never"),
+                failures: h.consecutive_failures,
+                problem,
+                next: next_text,
+            };
+            (rank, view)
+        })
+        .collect();
+    rows.sort_by_key(|(rank, _)| *rank);
+    views::page(&views::SourcesPage {
+        title: "Sources".into(),
+        version: views::version(),
+        sources: rows.into_iter().map(|(_, v)| v).collect(),
+    })
+}
+
+async fn outbox(State(app): State<AppSource>) -> Response {
+    let app = app();
+    let tz = app.config.digest.timezone.clone();
+    match health::overview(&app, Timestamp::now()).await {
+        Ok(o) => views::page(&views::OutboxPage {
+            title: "Outbox".into(),
+            version: views::version(),
+            messages: o.outbox.iter().map(|m| views::message(m, &tz)).collect(),
+        }),
+        Err(e) => unavailable(e),
+    }
+}
