@@ -25,13 +25,8 @@ if [ ! -f "$archive" ]; then
     echo "== building the archive in $archive"
     (cd "$root" && cargo bench --bench cluster_insert -- "keep=$archive")
 fi
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
 
 python3 "$shared/gen_corpus.py" "$work/corpus" --feeds "$N" --items "$M" >/dev/null
 python3 "$shared/serve.py" "$work/corpus" --port 0 --port-file "$work/port" --max-seconds 3600 >/dev/null 2>&1 &

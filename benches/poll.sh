@@ -26,23 +26,9 @@ if [ -z "${BIN:-}" ]; then
     cargo build --release --locked --quiet
 fi
 bin=${BIN:-$root/target/release/newswatch}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 100); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    return 1
-}
 # Runs newswatch under GNU time; prints "wall_s cpu_s peak_rss_kib".
 timed() {
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
@@ -59,13 +45,7 @@ print("requests=%d status=%s body_bytes=%d conditional=%d" % (s["requests"], s["
 }
 
 echo "== corpus: $N feeds x $M items"
-python3 "$shared/gen_corpus.py" "$work/corpus" --feeds "$N" --items "$M" >/dev/null
-port=$(free_port)
-python3 "$shared/serve.py" "$work/corpus" --port "$port" --max-seconds 900 &
-pids+=($!)
-wait_port "$port"
-python3 "$shared/make_lists.py" "http://127.0.0.1:$port" "$work/corpus" "$work" >/dev/null
-mkdir -p "$work/state"
+serve_corpus "$N" "$M"
 python3 "$shared/newswatch_config.py" "$work/urls.txt" "SDF,NATO,Ukraine,Self-Defense Forces" 9 "$work/state" >"$work/nw.toml"
 # The bench corpus is dated in the past; report nothing as too old (newer versions of the
 # shared generator already say so).

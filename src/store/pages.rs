@@ -31,19 +31,25 @@ pub struct Card {
 }
 
 impl Store {
-    /// The ids of the matched stories `q` asks for, newest first.
+    /// The ids of the matched stories `q` asks for, newest first. Stories are numbered as they
+    /// are stored, so the range is one of ids (`first_story_since`): a walk back from the newest
+    /// that ends where the range does, without an index on first_seen that every insert would
+    /// pay for.
     pub fn page_ids(&self, q: &PageQuery) -> Result<Vec<i64>, StoreError> {
+        let from = match q.since {
+            Some(t) => self.first_story_since(t)?,
+            None => 0,
+        };
         let mut stmt = self.conn.prepare_cached(
             "SELECT i.id FROM items i
-             WHERE i.first_seen >= ?1
+             WHERE i.id >= ?1
                AND EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND (?2 IS NULL OR m.topic = ?2))
-             ORDER BY i.first_seen DESC, i.id DESC
+             ORDER BY i.id DESC
              LIMIT ?3 OFFSET ?4",
         )?;
-        let since = q.since.map_or(i64::MIN, |t| t.as_second());
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![since, q.topic, limit, offset], |r| r.get(0))?;
+        let rows = stmt.query_map(params![from, q.topic, limit, offset], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -24,33 +24,45 @@ pub struct StoryFilter {
 impl Store {
     /// Stories first seen since `filter.since`, newest first, with their entries.
     pub fn stories(&self, filter: &StoryFilter) -> Result<Vec<StoryRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT i.id, i.title, i.link, i.state, i.published, i.first_seen FROM items i
-             WHERE (?4 IS NULL AND i.first_seen >= ?1
-                    AND (?2 OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id))
-                    AND (?3 IS NULL OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?3)))
-                OR i.id = ?4
-             ORDER BY i.first_seen DESC, i.id DESC
-             LIMIT ?5",
-        )?;
-        let since = filter.since.map_or(i64::MIN, |t| t.as_second());
-        // SQLite reads a negative LIMIT as none.
-        let limit = filter.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = stmt
-            .query_map(params![since, filter.all, filter.topic, filter.id, limit], |r| {
-                Ok(StoryRecord {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    link: r.get(2)?,
-                    state: r.get(3)?,
-                    topics: Vec::new(),
-                    published: r.get::<_, Option<i64>>(4)?.map(ts),
-                    first_seen: ts(r.get(5)?),
-                    sent_at: None,
-                    entries: Vec::new(),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(StoryRecord {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                link: r.get(2)?,
+                state: r.get(3)?,
+                topics: Vec::new(),
+                published: r.get::<_, Option<i64>>(4)?.map(ts),
+                first_seen: ts(r.get(5)?),
+                sent_at: None,
+                entries: Vec::new(),
+            })
+        };
+        const COLUMNS: &str = "SELECT i.id, i.title, i.link, i.state, i.published, i.first_seen FROM items i";
+        let rows = match filter.id {
+            // By its id alone: one query for both would scan every story (SQLite plans an OR
+            // over parameters as a scan).
+            Some(id) => self
+                .conn
+                .prepare(&format!("{COLUMNS} WHERE i.id = ?1"))?
+                .query_map(params![id], row)?
+                .collect::<Result<Vec<_>, _>>()?,
+            None => {
+                let since = filter.since.map_or(i64::MIN, |t| t.as_second());
+                // SQLite reads a negative LIMIT as none.
+                let limit = filter.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+                self.conn
+                    .prepare(&format!(
+                        "{COLUMNS}
+                         WHERE i.first_seen >= ?1
+                           AND (?2 OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id))
+                           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND m.topic = ?3))
+                         ORDER BY i.first_seen DESC, i.id DESC
+                         LIMIT ?4"
+                    ))?
+                    .query_map(params![since, filter.all, filter.topic, limit], row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
         let mut topics = self
             .conn
             .prepare("SELECT topic FROM matches WHERE item_id = ?1 ORDER BY rowid")?;
