@@ -5,6 +5,8 @@
 #
 #   bash benches/pages.sh                      # builds the archive once if absent (~4 min)
 #   ARCHIVE=/path/news.db BIN=/path/newswatch bash benches/pages.sh
+#   NO_LOAD=1 bash benches/pages.sh            # the first poll alone, no page asked for
+#   ROUNDS=3 (default): rounds pooled, each on a fresh copy of the archive
 #
 # The archive's stories matched nothing (benches/cluster_insert.rs stores, it does not match):
 # one in ten is marked matched by topic "bench" (and one in fifty by "rare"), queued, with the
@@ -41,7 +43,8 @@ http=$(free_port)
 # for a daemon that has run for a year (the corpus's old entries are stored, not reported).
 sed -i 's/^max_age = .*/max_age = "7d"/' "$work/nw.toml"
 
-# Migrate, and bring the search index up to date, as a daemon that ran would have.
+# Migrated, the search index brought up to date (as a daemon that ran would have), matches
+# marked: once, then copied for each round.
 "$bin" --config "$work/nw.toml" search Obama --limit 1 >/dev/null
 sqlite3 "$work/state/newswatch.db" <<'SQL'
 INSERT OR IGNORE INTO matches (item_id, topic, keywords) SELECT id, 'bench', 'NATO' FROM items WHERE id % 10 = 0;
@@ -50,44 +53,74 @@ UPDATE items SET state = 'queued', snippet = substr(body, 1, 200) WHERE id % 10 
 SQL
 latest=$(sqlite3 "$work/state/newswatch.db" "SELECT MAX(id) FROM items WHERE id % 10 = 0")
 echo "matched: $(sqlite3 "$work/state/newswatch.db" "SELECT COUNT(DISTINCT item_id) FROM matches") stories"
+mv "$work/state/newswatch.db" "$work/ready.db"
+rm -f "$work/state/newswatch.db-wal" "$work/state/newswatch.db-shm"
 
-"$bin" --config "$work/nw.toml" run 2>"$work/daemon.log" &
-pids+=($!)
-wait_port "$http"
-python3 - "$http" "$work/daemon.log" "$latest" <<'PY'
+# Each round: the prepared archive afresh, the daemon started (its first poll of the corpus
+# begins at once), pages asked for one after another until the poll is done and 20 of each
+# were asked after it. `samples`: "page phase ms path" per request.
+: >"$work/samples"
+for round in $(seq "${ROUNDS:-3}"); do
+    rm -f "$work/state/"newswatch.db*
+    cp "$work/ready.db" "$work/state/newswatch.db"
+    "$bin" --config "$work/nw.toml" run 2>"$work/daemon.log" &
+    daemon=$!
+    pids+=("$daemon")
+    wait_port "$http"
+    if [ -n "${NO_LOAD:-}" ]; then
+        while ! grep -q "polls done" "$work/daemon.log"; do sleep 0.2; done
+    else
+        python3 - "$http" "$work/daemon.log" "$latest" "$round" >>"$work/samples" <<'PY'
 import random, sys, time, urllib.parse, urllib.request
-port, log, latest = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-rng = random.Random(1)
+port, log, latest, round_ = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(round_)
 queries = ['Obama', 'Google', 'Apple OR Samsung', '"Federal Reserve"', 'Obama -Putin', 'Micro*',
            'intitle:Bieber', 'Ukraine Russia', 'oil prices', 'General Motors recall', 'zzyzx']
-def story():
-    return f"/story/{rng.randrange(1, latest + 1)}"
 pages = {
     "/": lambda: rng.choice(["/", "/?range=30d", "/?topic=bench&range=30d", "/?topic=rare&range=30d", "/?page=2"]),
-    "/story/ID": story,
+    "/story/ID": lambda: f"/story/{rng.randrange(1, latest + 1)}",
     "/search": lambda: "/search?q=" + urllib.parse.quote(rng.choice(queries)),
 }
-during, after = {k: [] for k in pages}, {k: [] for k in pages}
-def polling():
-    return "polls done" not in open(log).read()
+after = 0
 started = time.time()
-while True:
-    busy = polling()
-    if not busy and all(len(v) >= 60 for v in after.values()):
-        break
-    if time.time() - started > 600:
-        break
+while after < 20 and time.time() - started < 600:
+    busy = "polls done" not in open(log).read()
+    after += not busy
     for name, pick in pages.items():
-        url = f"http://127.0.0.1:{port}{pick()}"
+        path = pick()
         t = time.perf_counter()
-        with urllib.request.urlopen(url) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as r:
             r.read()
-        (during if busy else after)[name].append((time.perf_counter() - t) * 1000)
+        print(name, "during" if busy else "after", round((time.perf_counter() - t) * 1000, 2), path)
+PY
+    fi
+    # How long the daemon's first poll took, from its start to "polls done".
+    python3 - "$work/daemon.log" "$round" <<'PY'
+import datetime, re, sys
+times = []
+for line in open(sys.argv[1]):
+    m = re.match(r"(\S+Z)", line)
+    if m:
+        times.append((line, datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))))
+done = next((t for l, t in times if "polls done" in l), None)
+print(f"round {sys.argv[2]}: the daemon's first poll took {(done - times[0][1]).total_seconds():.2f} s" if done else "the first poll did not finish")
+PY
+    kill "$daemon"
+    wait "$daemon" 2>/dev/null || true
+done
+[ -n "${NO_LOAD:-}" ] && exit 0
+python3 - "$work/samples" <<'PY'
+import collections, sys
+got = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, phase, ms, path = line.rstrip("\n").split(" ", 3)
+    got[(name, phase)].append(float(ms))
+    got[(path if name == "/search" else name, "path " + phase)].append(float(ms))
 def p(xs, q):
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
-for name in pages:
-    for label, got in (("during the first poll", during[name]), ("after it", after[name])):
-        print(f"  {name:10} {label:22} {len(got):4} requests: p50 {p(got, .5):6.1f} ms  p95 {p(got, .95):6.1f} ms  max {max(got, default=float('nan')):6.1f} ms")
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+for (name, phase), xs in sorted(got.items(), key=lambda kv: (kv[0][1].startswith("path"), kv[0])):
+    if phase.startswith("path") and not name.startswith("/search"):
+        continue
+    print(f"  {name:34} {phase:12} {len(xs):4} requests: p50 {p(xs, .5):7.1f} ms  p95 {p(xs, .95):7.1f} ms  max {max(xs):7.1f} ms")
 PY
-grep -m1 "polls done" "$work/daemon.log" | sed 's/^/  daemon: /' || true

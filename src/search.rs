@@ -112,27 +112,24 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
     };
     let matcher = Arc::new(matcher);
     let (mut hits, mut checked, mut below) = (Vec::new(), 0, i64::MAX);
-    // Small first (most searches want the newest few), then larger. The store reads the
-    // candidates; the matcher decides on the compute pool, as for a poll.
+    // Small first (most searches want the newest few), then larger. The candidates are read
+    // and decided on in one job on a reader connection: not on the compute pool, where a
+    // search waited behind a running poll's parsing (600 ms where it takes 10).
     let mut batch = (search.limit * 2).max(50);
     while hits.len() < search.limit {
         let (fts, source) = (narrowed_by.clone(), search.source.clone());
-        let found = app
-            .read(move |s| s.search_candidates(fts.as_deref(), from, below, source.as_deref(), batch))
-            .await?;
-        let Some(last) = found.last() else { break };
-        below = last.id;
-        checked += found.len();
         let m = Arc::clone(&matcher);
-        let matched = app
-            .compute(move || {
-                found
-                    .into_iter()
-                    .filter_map(|f| check(&m, f, since))
-                    .collect::<Vec<_>>()
+        let (read, last, matched) = app
+            .read(move |s| {
+                let found = s.search_candidates(fts.as_deref(), from, below, source.as_deref(), batch)?;
+                let (read, last) = (found.len(), found.last().map(|f| f.id));
+                let matched: Vec<Hit> = found.into_iter().filter_map(|f| check(&m, f, since)).collect();
+                Ok::<_, StoreError>((read, last, matched))
             })
-            .await
-            .map_err(SearchError::Task)?;
+            .await?;
+        let Some(last) = last else { break };
+        below = last;
+        checked += read;
         hits.extend(matched);
         batch = (batch * 4).min(20_000);
     }

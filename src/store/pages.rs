@@ -31,26 +31,36 @@ pub struct Card {
 }
 
 impl Store {
-    /// The ids of the matched stories `q` asks for, newest first. Stories are numbered as they
-    /// are stored, so the range is one of ids (`first_story_since`): a walk back from the newest
-    /// that ends where the range does, without an index on first_seen that every insert would
-    /// pay for.
+    /// The ids of the matched stories `q` asks for, newest first: a walk back through the
+    /// matches (of one topic, by `matches_by_topic`), never through the stories that matched
+    /// nothing. Stories are numbered as they are stored, so the time range is one of ids
+    /// (`first_story_since`), without an index on first_seen that every insert would pay for.
     pub fn page_ids(&self, q: &PageQuery) -> Result<Vec<i64>, StoreError> {
         let from = match q.since {
             Some(t) => self.first_story_since(t)?,
             None => 0,
         };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT i.id FROM items i
-             WHERE i.id >= ?1
-               AND EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id AND (?2 IS NULL OR m.topic = ?2))
-             ORDER BY i.id DESC
-             LIMIT ?3 OFFSET ?4",
-        )?;
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![from, q.topic, limit, offset], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = match &q.topic {
+            Some(topic) => self
+                .conn
+                .prepare_cached(
+                    "SELECT item_id FROM matches WHERE topic = ?1 AND item_id >= ?2
+                     ORDER BY item_id DESC LIMIT ?3 OFFSET ?4",
+                )?
+                .query_map(params![topic, from, limit, offset], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT DISTINCT item_id FROM matches WHERE item_id >= ?1
+                     ORDER BY item_id DESC LIMIT ?2 OFFSET ?3",
+                )?
+                .query_map(params![from, limit, offset], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(rows)
     }
 
     /// The card of story `id` (empty for a story not stored).

@@ -36,7 +36,7 @@ const MAX_PAGE: usize = 200;
 /// A query longer than this is refused (the query language bounds its terms too).
 const MAX_QUERY: usize = 500;
 /// Hits `/search` shows.
-const SEARCH_HITS: usize = 50;
+const SEARCH_HITS: usize = 20;
 
 /// What every answer of the listener carries: no script, no frames, nothing from elsewhere,
 /// and no Referer sent to the outlets a reader follows a link to.
@@ -281,7 +281,11 @@ async fn search_page(State(app): State<AppSource>, Query(q): Query<SearchQuery>)
                 (n, _) => format!(
                     "{n} stor{} found, newest first{}.",
                     if n == 1 { "y" } else { "ies" },
-                    if n == SEARCH_HITS { " (the newest 50)" } else { "" }
+                    if n == SEARCH_HITS {
+                        " (the newest 20: narrow the query, or `newswatch search --limit N`)"
+                    } else {
+                        ""
+                    }
                 ),
             };
             page.hits = found.hits.iter().map(|h| views::hit(h, &tz)).collect();
