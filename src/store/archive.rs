@@ -116,6 +116,31 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many of the newest `sample` stories indexed for search satisfy each FTS5 query of
+    /// `queries` (a trigram, or a narrowing), and how many stories that is: how common a
+    /// query's trigrams are, and how much a narrowing narrows, for `search` to choose the one
+    /// that costs least. A look at the end of each trigram's list.
+    pub fn sample_counts(&self, queries: &[String], sample: i64) -> Result<(Vec<u64>, u64), StoreError> {
+        // The index is filled in id order: its newest story is the state's mark (MAX(rowid)
+        // of an FTS5 table reads every row of it).
+        let newest: i64 = state_value(&self.conn, INDEXED_UPTO)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if newest <= 0 {
+            return Ok((vec![0; queries.len()], 0));
+        }
+        let mut count = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM search_index WHERE search_index MATCH ?1 AND rowid > ?2")?;
+        let floor = newest.saturating_sub(sample);
+        let counts = queries
+            .iter()
+            .map(|q| count.query_row(params![q, floor], |r| r.get::<_, i64>(0)))
+            .map(|n| n.map(|n| n.max(0) as u64))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((counts, sample.min(newest).max(0) as u64))
+    }
+
     /// The lowest story id first seen at or after `since` (stories are numbered as they are
     /// stored, so ids follow time); one past the last story if none is.
     pub fn first_story_since(&self, since: Timestamp) -> Result<i64, StoreError> {
