@@ -148,6 +148,10 @@ async fn the_pages_show_stories_why_they_are_one_search_sources_and_the_outbox()
     assert!(story.contains("a copy of ["), "why each joined: {story}");
     assert!(story.contains("<strong>NATO</strong>: NATO"), "{story}");
     assert!(story.contains("parked after 3 refusals"), "{story}");
+    assert!(
+        !story.contains(&format!("href=\"/story/{id}\"")),
+        "no link to itself: {story}"
+    );
     assert!(!story.contains("<script"), "{story}");
     let (status, _, _) = get(&client, format!("{base}/story/999999")).await;
     assert_eq!(status, 404);
@@ -273,6 +277,26 @@ async fn with_a_token_every_page_and_the_feed_ask_for_it() {
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Ten wrong tokens in a minute, and the form stops trying (the bearer header still works).
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let r = client
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("token=guess-guess-guess-guess")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [[401; 9].as_slice(), &[429]].concat(),
+        "one wrong before, nine now"
+    );
+    let r = client.get(format!("{base}/")).bearer_auth(token).send().await.unwrap();
     assert_eq!(r.status(), 200);
     daemon.stop("-TERM").await;
 }

@@ -17,6 +17,35 @@ use super::{AppSource, views};
 const COOKIE: &str = "newswatch_session";
 /// The login form's body, at most: a token and its field name.
 const MAX_FORM: usize = 4096;
+/// Wrong tokens the login form takes in a minute, from anyone; then it answers 429 until the
+/// minute is over (a bearer header or the cookie still work). Guessing 16 characters or more
+/// is hopeless anyway; this keeps a script from trying for ever, and says someone is.
+const LOGIN_FAILURES: u32 = 10;
+const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Wrong tokens given to `/login` in the current window.
+#[derive(Debug)]
+struct Failures {
+    since: std::time::Instant,
+    count: u32,
+}
+
+impl Failures {
+    /// Whether a login may be tried at `now`.
+    fn allow(&mut self, now: std::time::Instant) -> bool {
+        if now.duration_since(self.since) >= LOGIN_WINDOW {
+            self.since = now;
+            self.count = 0;
+        }
+        self.count < LOGIN_FAILURES
+    }
+
+    fn failed(&mut self) {
+        self.count += 1;
+    }
+}
+
+static FAILURES: std::sync::Mutex<Option<Failures>> = std::sync::Mutex::new(None);
 
 /// What the cookie holds: a digest of the token, so that the token itself is never stored by
 /// the browser (and a changed token ends every session).
@@ -110,7 +139,19 @@ pub async fn login(State(app): State<AppSource>, method: Method, body: Body) -> 
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
+    let now = std::time::Instant::now();
+    let mut failures = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
+    let failures = failures.get_or_insert(Failures { since: now, count: 0 });
+    if !failures.allow(now) {
+        tracing::warn!("{LOGIN_FAILURES} wrong tokens at /login within a minute: it waits out the minute");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            views::login(Some("Too many wrong tokens: try again in a minute.")),
+        )
+            .into_response();
+    }
     if !same(given.trim(), &token) {
+        failures.failed();
         return (StatusCode::UNAUTHORIZED, views::login(Some("That is not the token."))).into_response();
     }
     // HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it.
@@ -136,6 +177,18 @@ fn redirect_home(cookie: Option<HeaderValue>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_login_takes_ten_wrong_tokens_a_minute() {
+        let start = std::time::Instant::now();
+        let mut f = Failures { since: start, count: 0 };
+        for _ in 0..LOGIN_FAILURES {
+            assert!(f.allow(start));
+            f.failed();
+        }
+        assert!(!f.allow(start + std::time::Duration::from_secs(59)));
+        assert!(f.allow(start + LOGIN_WINDOW), "a new minute, a new count");
+    }
 
     #[test]
     fn the_token_is_taken_from_a_bearer_header_basic_auth_or_the_session_cookie() {

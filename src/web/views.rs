@@ -67,6 +67,8 @@ pub struct CardView {
     /// Sent, waiting, pending: in which message.
     pub state: String,
     pub also_matches: String,
+    /// Whether it links to its own page (not on that page).
+    pub page_link: bool,
 }
 
 pub struct Section {
@@ -157,6 +159,7 @@ pub fn card(story: &StoryRecord, card: &Card, messages: &[OutboxEntry], tz: &Tim
             .cloned()
             .collect::<Vec<_>>()
             .join(", "),
+        page_link: true,
     }
 }
 
@@ -216,7 +219,8 @@ pub fn story_page(story: &StoryRecord, c: &Card, messages: &[OutboxEntry], tz: &
     StoryPage {
         title: crate::text::one_line(&story.title),
         version: VERSION,
-        // The page lists the topics it matched below: nothing is "also" here.
+        // The page lists the topics it matched below (nothing is "also" here), and is the
+        // story's page.
         card: without_topics(card(story, c, messages, tz, "")),
         follow_ups: entries.iter().filter(|e| e.follow_up).count(),
         entries,
@@ -234,6 +238,7 @@ pub fn story_page(story: &StoryRecord, c: &Card, messages: &[OutboxEntry], tz: &
 
 fn without_topics(mut c: CardView) -> CardView {
     c.also_matches.clear();
+    c.page_link = false;
     c
 }
 
