@@ -314,8 +314,9 @@ async fn sources(State(app): State<AppSource>) -> Response {
         (Ok(r), Ok(o)) => (r, o),
         (Err(e), _) | (_, Err(e)) => return unavailable(e),
     };
-    // Late by more than a poll's timeout and a minute: as `/healthz` counts it.
-    let grace = SignedDuration::try_from(app.config.fetch.timeout + std::time::Duration::from_secs(60))
+    // Late by more than twice a poll's timeout and a minute (a poll in flight is late by up to
+    // its timeout): as `/healthz` counts it.
+    let grace = SignedDuration::try_from(app.config.fetch.timeout * 2 + std::time::Duration::from_secs(60))
         .unwrap_or(SignedDuration::MAX);
     let mut rows: Vec<(u8, views::SourceView)> = report
         .into_iter()
