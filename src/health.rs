@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::App;
-use crate::model::{Attention, MessageState, OutboxEntry, host_key};
+use crate::model::{Attention, MessageState, OutboxEntry, SourceStates, host_key};
 use crate::schedule::{self, Decision, Mode};
 use crate::store::StoreError;
 use crate::timefmt::format_time;
@@ -81,8 +81,12 @@ pub struct Health {
 /// Health of every configured source, in config order.
 pub async fn report(app: &App, now: Timestamp) -> Result<Vec<Health>, StoreError> {
     let states = app.read(|s| s.source_states()).await?;
-    Ok(app
-        .config
+    Ok(of(app, &states, now))
+}
+
+/// Health of every configured source from their stored `states`, in config order.
+fn of(app: &App, states: &SourceStates, now: Timestamp) -> Vec<Health> {
+    app.config
         .sources
         .iter()
         .map(|source| {
@@ -126,7 +130,7 @@ pub async fn report(app: &App, now: Timestamp) -> Result<Vec<Health>, StoreError
                 moved_to: st.moved_to,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The sources that need the user, and why, for the end of a digest.
@@ -199,24 +203,16 @@ pub struct NextPoll {
     pub waiting: Option<String>,
 }
 
-pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError> {
-    let health = report(app, now).await?;
-    let (states, holds, last_handled, outbox, (sent, matched)) = app
-        .read(move |s| {
-            Ok::<_, StoreError>((
-                s.source_states()?,
-                s.host_holds(now)?,
-                s.last_digest_handled()?,
-                s.outbox(&[MessageState::Pending, MessageState::Parked])?,
-                s.activity_since(now - SignedDuration::from_hours(24))?,
-            ))
-        })
+/// Each source's health, with when it is polled next and why not sooner, in config order.
+pub async fn next_polls(app: &App, now: Timestamp) -> Result<Vec<(Health, NextPoll)>, StoreError> {
+    let (states, holds) = app
+        .read(move |s| Ok::<_, StoreError>((s.source_states()?, s.host_holds(now)?)))
         .await?;
-    let sources = app
+    Ok(app
         .config
         .sources
         .iter()
-        .zip(health)
+        .zip(of(app, &states, now))
         .map(|(source, h)| {
             let state = states.current(&source.name, source.url.as_str());
             let host = host_key(&source.url);
@@ -238,14 +234,28 @@ pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError>
                 // The daemon skips nothing but paused sources.
                 Decision::Skip(_) => (None, Some("paused after HTTP 410 Gone".into())),
             };
-            NextPoll {
-                name: h.name,
+            let next = NextPoll {
+                name: h.name.clone(),
                 status: h.status,
                 next_poll,
                 waiting,
-            }
+            };
+            (h, next)
         })
-        .collect();
+        .collect())
+}
+
+pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError> {
+    let sources = next_polls(app, now).await?.into_iter().map(|(_, next)| next).collect();
+    let (last_handled, outbox, (sent, matched)) = app
+        .read(move |s| {
+            Ok::<_, StoreError>((
+                s.last_digest_handled()?,
+                s.outbox(&[MessageState::Pending, MessageState::Parked])?,
+                s.activity_since(now - SignedDuration::from_hours(24))?,
+            ))
+        })
+        .await?;
     let database = app.config.storage.database.clone();
     let database_bytes = crate::store::file_bytes(&database);
     Ok(Overview {

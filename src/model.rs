@@ -203,6 +203,16 @@ pub enum MessageKind {
     Alert,
 }
 
+impl MessageKind {
+    /// Its name, as the outbox stores it and messages and screens say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Digest => "digest",
+            MessageKind::Alert => "alert",
+        }
+    }
+}
+
 /// How an outbox message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -277,6 +287,19 @@ pub struct StoryRecord {
     /// When the first message carrying it was accepted by the mail transport.
     pub sent_at: Option<Timestamp>,
     pub entries: Vec<EntryRecord>,
+}
+
+impl StoryRecord {
+    /// Each outlet's first report, the lead's outlet first (entries are read lead first).
+    pub fn outlets(&self) -> Vec<&EntryRecord> {
+        let mut out: Vec<&EntryRecord> = Vec::new();
+        for e in &self.entries {
+            if !out.iter().any(|o| o.source == e.source) {
+                out.push(e);
+            }
+        }
+        out
+    }
 }
 
 /// One source's report of a story.

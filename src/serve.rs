@@ -221,13 +221,7 @@ fn atom(title: &str, stories: &[StoryRecord], cards: &[crate::stories::Card]) ->
     out += &format!("  <updated>{}</updated>\n", rfc3339(updated));
     out += "  <author><name>newswatch</name></author>\n  <generator>newswatch</generator>\n";
     for (i, story) in stories.iter().enumerate() {
-        // The lead's outlet first, each outlet once.
-        let mut unique: Vec<&str> = Vec::new();
-        for e in &story.entries {
-            if !unique.contains(&e.source.as_str()) {
-                unique.push(&e.source);
-            }
-        }
+        let unique: Vec<&str> = story.outlets().iter().map(|e| e.source.as_str()).collect();
         let reported = match unique.split_first() {
             Some((first, [])) => format!("Reported by {first}. "),
             Some((first, also)) => format!("Reported by {first}; also reported by {}. ", also.join(", ")),

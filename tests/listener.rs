@@ -34,7 +34,7 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
         server.url("/wire.xml")
     ));
     let mut daemon = Daemon::start(&sandbox);
-    let address = listening(&mut daemon).await;
+    let address = daemon.listening().await;
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     daemon.wait_for("polled").await;
     let base = format!("http://{address}");
@@ -130,17 +130,6 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
     daemon.stop("-TERM").await;
 }
 
-/// The address the daemon says it listens on.
-async fn listening(daemon: &mut Daemon) -> String {
-    let log = daemon.wait_for("listening for HTTP").await.to_string();
-    log.lines()
-        .find(|l| l.contains("listening for HTTP"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {log}"))
-        .to_string()
-}
-
 /// Whether XML 1.0 allows `c` anywhere in a document.
 fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -167,7 +156,7 @@ async fn characters_xml_forbids_in_a_title_or_a_name_do_not_break_the_feed() {
         server.url("/wire.json")
     ));
     let mut daemon = Daemon::start(&sandbox);
-    let address = listening(&mut daemon).await;
+    let address = daemon.listening().await;
     daemon.wait_for("polled").await;
     let body = reqwest::get(format!("http://{address}/feed.atom"))
         .await
@@ -294,7 +283,7 @@ async fn idle_connections_to_the_listener_leave_the_polls_their_descriptors() {
     let server = closing_feed().await;
     let sandbox = Sandbox::new(&listener_config(&server, "60s"));
     let mut daemon = Daemon::spawn(limited(&sandbox, 200));
-    let address = listening(&mut daemon).await;
+    let address = daemon.listening().await;
     next_poll(&mut daemon, "Wire").await;
     // More idle readers than the process has descriptors: the listener keeps a few.
     let held = idle_connections(&address, 300).await;
@@ -313,7 +302,7 @@ async fn an_idle_connection_is_closed_after_the_timeout() {
     let server = closing_feed().await;
     let sandbox = Sandbox::new(&listener_config(&server, "1s"));
     let mut daemon = Daemon::start(&sandbox);
-    let address = listening(&mut daemon).await;
+    let address = daemon.listening().await;
     let mut held = idle_connections(&address, 3).await;
     let mut byte = [0u8; 1];
     for stream in &mut held {
@@ -336,7 +325,7 @@ async fn out_of_descriptors_a_poll_says_so() {
     let sandbox = Sandbox::new(&listener_config(&server, "60s"));
     // So few that the listener's share takes the rest.
     let mut daemon = Daemon::spawn(limited(&sandbox, 48));
-    let address = listening(&mut daemon).await;
+    let address = daemon.listening().await;
     next_poll(&mut daemon, "Wire").await;
     let held = idle_connections(&address, 80).await;
     // The listener takes the connections as it gets to them: a poll may still slip in first.

@@ -7,17 +7,6 @@ mod common;
 
 use common::*;
 
-/// The daemon's listening address, from its log.
-async fn listening(daemon: &mut Daemon) -> String {
-    let log = daemon.wait_for("listening for HTTP").await.to_string();
-    log.lines()
-        .find(|l| l.contains("listening for HTTP"))
-        .and_then(|l| l.split("address=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {log}"))
-        .to_string()
-}
-
 const TOPICS: &str = "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\n\n\
                       [[topic]]\nname = \"Ukraine\"\nkeywords = [\"Ukraine\", \"deminers\"]\n";
 
@@ -92,7 +81,7 @@ async fn the_pages_show_stories_why_they_are_one_search_sources_and_the_outbox()
     let smtp = SmtpServer::start().await;
     let sandbox = archive(&feeds, &smtp, "[http]\nlisten = \"127.0.0.1:0\"\n").await;
     let mut daemon = Daemon::start(&sandbox);
-    let base = format!("http://{}", listening(&mut daemon).await);
+    let base = format!("http://{}", daemon.listening().await);
     let client = reqwest::Client::new();
 
     // `/`: the event once, with the other two outlets, its snippet marked, and where it stands.
@@ -196,6 +185,18 @@ async fn the_pages_show_stories_why_they_are_one_search_sources_and_the_outbox()
         "{atom}"
     );
     assert!(atom.contains("air defence systems"), "the snippet: {atom}");
+
+    // A topic taken out of the config: its stories stay on `/`, under its old name, last.
+    let config = std::fs::read_to_string(sandbox.config_path()).unwrap();
+    let ukraine = "[[topic]]\nname = \"Ukraine\"\nkeywords = [\"Ukraine\", \"deminers\"]\n";
+    assert!(config.contains(ukraine));
+    sandbox.write_config(&config.replace(ukraine, ""));
+    daemon.signal("-HUP").await;
+    daemon.wait_for("config reloaded").await;
+    let (_, _, home) = get(&client, format!("{base}/")).await;
+    let (nato, ukraine) = (home.find("<h2>NATO"), home.find("<h2>Ukraine"));
+    assert!(nato.is_some() && nato < ukraine, "{home}");
+    assert!(home.contains("deminers</mark> train"), "{home}");
     daemon.stop("-TERM").await;
 }
 
@@ -207,7 +208,7 @@ async fn with_a_token_every_page_and_the_feed_ask_for_it() {
     let http = format!("[http]\nlisten = \"127.0.0.1:0\"\ntoken = \"{token}\"\n");
     let sandbox = archive(&feeds, &smtp, &http).await;
     let mut daemon = Daemon::start(&sandbox);
-    let base = format!("http://{}", listening(&mut daemon).await);
+    let base = format!("http://{}", daemon.listening().await);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -487,7 +488,7 @@ async fn in_a_real_browser_the_pages_fit_a_phone_and_a_desktop_without_errors() 
     let smtp = SmtpServer::start().await;
     let sandbox = archive(&feeds, &smtp, "[http]\nlisten = \"127.0.0.1:0\"\n").await;
     let mut daemon = Daemon::start(&sandbox);
-    let base = format!("http://{}", listening(&mut daemon).await);
+    let base = format!("http://{}", daemon.listening().await);
     let pages = [
         ("index", "/".to_string()),
         ("story", "/story/1".into()),

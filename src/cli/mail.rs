@@ -4,7 +4,7 @@
 use super::{OutboxAction, Outcome};
 use crate::app::App;
 use crate::deliver;
-use crate::model::{MessageKind, MessageState, OutboxEntry};
+use crate::model::{MessageState, OutboxEntry};
 use crate::timefmt::format_time;
 
 pub(super) async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> {
@@ -28,7 +28,7 @@ pub(super) async fn digest(app: &App, dry_run: bool) -> anyhow::Result<Outcome> 
         out!(
             "sent outbox #{} ({}, {}) to {}, left pending before ({})",
             e.id,
-            kind(e.kind),
+            e.kind.name(),
             stories(e.stories),
             e.shown,
             e.destination.as_deref().unwrap_or("")
@@ -133,16 +133,9 @@ fn unsent_line(e: &OutboxEntry, busy: bool, app: &App) -> String {
         "outbox #{} to {} ({}, {}) not sent: {why}; {next}",
         e.id,
         e.shown,
-        kind(e.kind),
+        e.kind.name(),
         stories(e.stories)
     )
-}
-
-fn kind(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Digest => "digest",
-        MessageKind::Alert => "alert",
-    }
 }
 
 fn stories(n: usize) -> String {

@@ -319,10 +319,7 @@ fn content(
 fn notice(p: &OutboxEntry, config: &Config) -> String {
     format!(
         "the {} of {} ({} stories, outbox #{}) was refused: {}; run `newswatch outbox retry {}` to send it again",
-        match p.kind {
-            MessageKind::Digest => "digest",
-            MessageKind::Alert => "alert",
-        },
+        p.kind.name(),
         format_time(p.created_at, &config.digest.timezone),
         p.stories,
         p.id,

@@ -200,7 +200,7 @@ impl Compose<'_> {
             "INSERT INTO outbox (kind, recipient, message_id, subject, message, stories, created_at, next_attempt, channel)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
             params![
-                kind_name(m.kind),
+                m.kind.name(),
                 m.recipient,
                 m.message_id,
                 m.subject,
@@ -282,13 +282,6 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
         sent_at: r.get::<_, Option<i64>>(13)?.map(ts),
         destination: r.get(14)?,
     })
-}
-
-fn kind_name(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Digest => "digest",
-        MessageKind::Alert => "alert",
-    }
 }
 
 fn channel_name(channel: Channel) -> &'static str {

@@ -41,17 +41,17 @@ const SEARCH_HITS: usize = 20;
 /// What every answer of the listener carries: no script, no frames, nothing from elsewhere,
 /// and no Referer sent to the outlets a reader follows a link to.
 pub fn headers(headers: &mut axum::http::HeaderMap) {
-    let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
-    };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    );
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
 }
 
 pub fn router(app: AppSource) -> Router {
@@ -68,23 +68,21 @@ pub fn router(app: AppSource) -> Router {
 }
 
 async fn style() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=3600"),
-        ],
-        include_str!("../templates/web/style.css"),
-    )
-        .into_response()
+    asset("text/css; charset=utf-8", include_str!("../templates/web/style.css"))
 }
 
 async fn favicon() -> Response {
+    asset("image/svg+xml", include_str!("../templates/web/favicon.svg"))
+}
+
+/// A file of the pages' own, built into the binary (cached an hour: a new version may change it).
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "max-age=86400"),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "max-age=3600"),
         ],
-        include_str!("../templates/web/favicon.svg"),
+        body,
     )
         .into_response()
 }
@@ -108,14 +106,73 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
     )
 }
 
+/// How far back `/` looks (`?range=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Range {
+    Today,
+    Week,
+    Month,
+}
+
+impl Range {
+    const ALL: [Range; 3] = [Range::Today, Range::Week, Range::Month];
+
+    fn parse(key: Option<&str>) -> Option<Range> {
+        match key {
+            None => Some(Range::Week),
+            Some(key) => Range::ALL.into_iter().find(|r| r.key() == key),
+        }
+    }
+
+    /// As the query string says it.
+    fn key(self) -> &'static str {
+        match self {
+            Range::Today => "today",
+            Range::Week => "7d",
+            Range::Month => "30d",
+        }
+    }
+
+    /// As its link says it.
+    fn label(self) -> &'static str {
+        match self {
+            Range::Today => "Today",
+            Range::Week => "7 days",
+            Range::Month => "30 days",
+        }
+    }
+
+    /// As a sentence says it ("No story matched ...").
+    fn phrase(self) -> &'static str {
+        match self {
+            Range::Today => "today",
+            Range::Week => "in the last 7 days",
+            Range::Month => "in the last 30 days",
+        }
+    }
+
+    /// Its start, `now` in `tz` (today: since midnight there).
+    fn since(self, now: Timestamp, tz: &jiff::tz::TimeZone) -> Timestamp {
+        let days = |n: i64| now - SignedDuration::from_hours(24 * n);
+        match self {
+            Range::Today => now
+                .to_zoned(tz.clone())
+                .start_of_day()
+                .map_or_else(|_| days(1), |d| d.timestamp()),
+            Range::Week => days(7),
+            Range::Month => days(30),
+        }
+    }
+}
+
 /// `href` for `/` with these filters (the defaults left out).
-fn index_href(topic: Option<&str>, range: &str, page: usize) -> String {
+fn index_href(topic: Option<&str>, range: Range, page: usize) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     if let Some(t) = topic {
         q.append_pair("topic", t);
     }
-    if range != "7d" {
-        q.append_pair("range", range);
+    if range != Range::Week {
+        q.append_pair("range", range.key());
     }
     if page > 1 {
         q.append_pair("page", &page.to_string());
@@ -140,17 +197,8 @@ async fn index(State(app): State<AppSource>, Query(q): Query<IndexQuery>) -> Res
             ),
         );
     }
-    let range = q.range.unwrap_or_else(|| "7d".into());
-    let now = Timestamp::now();
-    let since = match range.as_str() {
-        "today" => now
-            .to_zoned(tz.clone())
-            .start_of_day()
-            .map(|d| d.timestamp())
-            .unwrap_or(now - SignedDuration::from_hours(24)),
-        "7d" => now - SignedDuration::from_hours(24 * 7),
-        "30d" => now - SignedDuration::from_hours(24 * 30),
-        _ => return bad("range is one of today, 7d, 30d".into()),
+    let Some(range) = Range::parse(q.range.as_deref()) else {
+        return bad("range is one of today, 7d, 30d".into());
     };
     let page = match q.page.as_deref().map(str::parse::<usize>) {
         None => 1,
@@ -158,7 +206,7 @@ async fn index(State(app): State<AppSource>, Query(q): Query<IndexQuery>) -> Res
         Some(_) => return bad(format!("page is a number from 1 to {MAX_PAGE}")),
     };
     let query = PageQuery {
-        since: Some(since),
+        since: Some(range.since(Timestamp::now(), &tz)),
         topic: topic.clone(),
         offset: (page - 1) * PER_PAGE,
         limit: PER_PAGE,
@@ -167,48 +215,42 @@ async fn index(State(app): State<AppSource>, Query(q): Query<IndexQuery>) -> Res
         Ok(found) => found,
         Err(e) => return unavailable(e),
     };
-    // Grouped by topic in the config's order; a story under the first topic it matched.
+    // Grouped by topic, in the config's order: a story under the topic asked for, else the
+    // first it matched (one the config no longer has comes last, under its old name).
     let mut sections: Vec<views::Section> = Vec::new();
-    for t in &app.config.topics {
-        let under: Vec<views::CardView> = found
-            .stories
-            .iter()
-            .filter(|(s, _)| match &topic {
-                Some(only) => only == &t.name,
-                None => s.topics.first() == Some(&t.name),
-            })
-            .map(|(s, c)| views::card(s, c, &found.messages, &tz, &t.name))
-            .collect();
-        if !under.is_empty() {
-            sections.push(views::Section {
-                topic: t.name.clone(),
-                stories: under,
-            });
+    for (story, card) in &found.stories {
+        let Some(under) = topic.as_ref().or(story.topics.first()) else {
+            continue;
+        };
+        let view = views::card(story, card, &found.messages, &tz, under);
+        match sections.iter_mut().find(|s| &s.topic == under) {
+            Some(section) => section.stories.push(view),
+            None => sections.push(views::Section {
+                topic: under.clone(),
+                stories: vec![view],
+            }),
         }
     }
+    let place = |name: &str| app.config.topics.iter().position(|t| t.name == name);
+    sections.sort_by_key(|s| place(&s.topic).unwrap_or(usize::MAX));
     let mut topics = vec![views::Nav {
-        href: index_href(None, &range, 1),
+        href: index_href(None, range, 1),
         text: "All topics".into(),
         current: topic.is_none(),
     }];
     topics.extend(app.config.topics.iter().map(|t| views::Nav {
-        href: index_href(Some(&t.name), &range, 1),
+        href: index_href(Some(&t.name), range, 1),
         text: t.name.clone(),
         current: topic.as_deref() == Some(t.name.as_str()),
     }));
-    let ranges = [("today", "Today"), ("7d", "7 days"), ("30d", "30 days")]
+    let ranges = Range::ALL
         .into_iter()
-        .map(|(r, text)| views::Nav {
+        .map(|r| views::Nav {
             href: index_href(topic.as_deref(), r, 1),
-            text: text.into(),
+            text: r.label().into(),
             current: r == range,
         })
         .collect();
-    let range_text = match range.as_str() {
-        "today" => "today",
-        "30d" => "in the last 30 days",
-        _ => "in the last 7 days",
-    };
     views::page(&views::Index {
         title: match &topic {
             Some(t) => format!("{t}: matched stories"),
@@ -218,9 +260,9 @@ async fn index(State(app): State<AppSource>, Query(q): Query<IndexQuery>) -> Res
         topics,
         ranges,
         sections,
-        newer: (page > 1).then(|| index_href(topic.as_deref(), &range, page - 1)),
-        older: (found.more && page < MAX_PAGE).then(|| index_href(topic.as_deref(), &range, page + 1)),
-        empty: format!("No story matched {range_text}."),
+        newer: (page > 1).then(|| index_href(topic.as_deref(), range, page - 1)),
+        older: (found.more && page < MAX_PAGE).then(|| index_href(topic.as_deref(), range, page + 1)),
+        empty: format!("No story matched {}.", range.phrase()),
     })
 }
 
@@ -279,8 +321,8 @@ async fn search_page(State(app): State<AppSource>, Query(q): Query<SearchQuery>)
                 ),
                 (0, None) => "Nothing found.".into(),
                 (n, _) => format!(
-                    "{n} stor{} found, newest first{}.",
-                    if n == 1 { "y" } else { "ies" },
+                    "{} found, newest first{}.",
+                    crate::text::plural(n, "story", "stories"),
                     if n == SEARCH_HITS {
                         " (the newest 20: narrow the query, or `newswatch search --limit N`)"
                     } else {
@@ -310,17 +352,16 @@ async fn sources(State(app): State<AppSource>) -> Response {
     let app = app();
     let now = Timestamp::now();
     let tz = app.config.digest.timezone.clone();
-    let (report, overview) = match (health::report(&app, now).await, health::overview(&app, now).await) {
-        (Ok(r), Ok(o)) => (r, o),
-        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    let sources = match health::next_polls(&app, now).await {
+        Ok(sources) => sources,
+        Err(e) => return unavailable(e),
     };
     // Late by more than twice a poll's timeout and a minute (a poll in flight is late by up to
     // its timeout): as `/healthz` counts it.
     let grace = SignedDuration::try_from(app.config.fetch.timeout * 2 + std::time::Duration::from_secs(60))
         .unwrap_or(SignedDuration::MAX);
-    let mut rows: Vec<(u8, views::SourceView)> = report
+    let mut rows: Vec<(u8, views::SourceView)> = sources
         .into_iter()
-        .zip(overview.sources)
         .map(|(h, next)| {
             let overdue = next.next_poll.is_some_and(|at| now.duration_since(at) > grace);
             let rank = match h.status {
@@ -338,10 +379,9 @@ async fn sources(State(app): State<AppSource>) -> Response {
                 (None, Some(w)) => w.clone(),
                 (None, None) => "not polled".into(),
                 (Some(at), waiting) => {
-                    let when = if at <= now {
-                        "due now".into()
-                    } else {
-                        views::time(Some(at), &tz, "")
+                    let when = match at <= now {
+                        true => "due now".into(),
+                        false => crate::timefmt::format_time(at, &tz),
                     };
                     let late = if overdue { " (overdue)" } else { "" };
                     match waiting {

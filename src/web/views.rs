@@ -8,8 +8,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::digest::{Part, marked, web_link};
-use crate::model::{MessageKind, MessageState, OutboxEntry, StoryRecord};
+use crate::model::{MessageState, OutboxEntry, StoryRecord};
 use crate::stories::Card;
+use crate::text::plural;
 use crate::timefmt::format_time;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -89,33 +90,10 @@ pub struct Index {
     pub empty: String,
 }
 
-/// The outlets of `story`, each once, the lead's first.
-fn outlets(story: &StoryRecord) -> Vec<Outlet> {
-    let mut out: Vec<Outlet> = Vec::new();
-    for e in &story.entries {
-        if !out.iter().any(|o| o.name == e.source) {
-            out.push(Outlet {
-                name: e.source.clone(),
-                href: web_link(e.link.as_deref()),
-            });
-        }
-    }
-    out
-}
-
 /// Where the story stands: sent (in which message, when), waiting for a digest, or pending.
 fn state(story: &StoryRecord, card: &Card, messages: &[OutboxEntry], tz: &TimeZone) -> String {
     let carried: Vec<&OutboxEntry> = messages.iter().filter(|m| card.messages.contains(&m.id)).collect();
-    let name = |m: &OutboxEntry| {
-        format!(
-            "{} #{}",
-            match m.kind {
-                MessageKind::Digest => "digest",
-                MessageKind::Alert => "alert",
-            },
-            m.id
-        )
-    };
+    let name = |m: &OutboxEntry| format!("{} #{}", m.kind.name(), m.id);
     if let Some(m) = carried.iter().find(|m| m.state == MessageState::Sent) {
         let at = m.sent_at.map(|t| format_time(t, tz)).unwrap_or_default();
         return format!("sent in {} {at}", name(m));
@@ -134,22 +112,25 @@ fn state(story: &StoryRecord, card: &Card, messages: &[OutboxEntry], tz: &TimeZo
 }
 
 pub fn card(story: &StoryRecord, card: &Card, messages: &[OutboxEntry], tz: &TimeZone, shown_under: &str) -> CardView {
-    let mut outlets = outlets(story);
-    let lead = if outlets.is_empty() {
-        Outlet {
-            name: String::new(),
-            href: None,
-        }
-    } else {
-        outlets.remove(0)
+    let mut also: Vec<Outlet> = story
+        .outlets()
+        .into_iter()
+        .map(|e| Outlet {
+            name: e.source.clone(),
+            href: web_link(e.link.as_deref()),
+        })
+        .collect();
+    let lead = match also.is_empty() {
+        true => String::new(),
+        false => also.remove(0).name,
     };
     CardView {
         id: story.id,
         href: web_link(story.link.as_deref()),
         title: marked(&story.title, &card.title_marks),
-        lead: lead.name,
+        lead,
         when: format_time(story.published.unwrap_or(story.first_seen), tz),
-        also: outlets,
+        also,
         snippet: marked(&card.snippet.text, &card.snippet.marks),
         state: state(story, card, messages, tz),
         also_matches: story
@@ -243,10 +224,6 @@ fn without_topics(mut c: CardView) -> CardView {
 }
 
 pub fn message(m: &OutboxEntry, tz: &TimeZone) -> MessageView {
-    let kind = match m.kind {
-        MessageKind::Digest => "digest",
-        MessageKind::Alert => "alert",
-    };
     let state = match m.state {
         MessageState::Sent => format!("sent {}", m.sent_at.map(|t| format_time(t, tz)).unwrap_or_default()),
         MessageState::Pending => {
@@ -256,9 +233,8 @@ pub fn message(m: &OutboxEntry, tz: &TimeZone) -> MessageView {
                 .map(|e| format!("; last error: {e}"))
                 .unwrap_or_default();
             format!(
-                "pending: {} attempt{} so far, next {}{last}",
-                m.attempts,
-                if m.attempts == 1 { "" } else { "s" },
+                "pending: {} so far, next {}{last}",
+                plural(m.attempts as usize, "attempt", "attempts"),
                 format_time(m.next_attempt, tz)
             )
         }
@@ -271,7 +247,7 @@ pub fn message(m: &OutboxEntry, tz: &TimeZone) -> MessageView {
     };
     MessageView {
         id: m.id,
-        what: format!("{kind}, {} stor{}", m.stories, if m.stories == 1 { "y" } else { "ies" }),
+        what: format!("{}, {}", m.kind.name(), plural(m.stories, "story", "stories")),
         to: m.shown.clone(),
         subject: crate::text::one_line(&m.subject),
         state,

@@ -334,6 +334,17 @@ impl Daemon {
     }
 
     /// Waits (at most 15 s) for a log line containing `needle`; returns the log so far.
+    /// The address the daemon's HTTP listener is bound to, from its log.
+    pub async fn listening(&mut self) -> String {
+        let log = self.wait_for("listening for HTTP").await.to_string();
+        log.lines()
+            .find(|l| l.contains("listening for HTTP"))
+            .and_then(|l| l.split("address=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {log}"))
+            .to_string()
+    }
+
     pub async fn wait_for(&mut self, needle: &str) -> &str {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
