@@ -134,7 +134,7 @@ impl Mailer {
                 .body(body.to_string())
         };
         // Time first, so that `.eml` files sort by it; the From domain names who made it.
-        let now = jiff::Timestamp::now();
+        let now = crate::clock::now();
         let message_id = format!(
             "<{}.{:016x}@{}>",
             now.strftime("%Y%m%dT%H%M%S"),

@@ -71,7 +71,7 @@ pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention,
     } else {
         out.needs_vacuum = true;
     }
-    let now = Timestamp::now().to_string();
+    let now = crate::clock::now().to_string();
     app.store(move |s| s.set_state(LAST_PRUNE, &now)).await?;
     app.store(|s| s.checkpoint()).await?;
     out.bytes_after = file_bytes(&path);
@@ -89,7 +89,7 @@ pub async fn upkeep(app: &App) -> Result<(), StoreError> {
     };
     let last = app.store(|s| s.get_state(LAST_PRUNE)).await?;
     let due = last.and_then(|l| l.parse::<Timestamp>().ok()).is_none_or(|at| {
-        Timestamp::now().duration_since(at) >= jiff::SignedDuration::try_from(EVERY).unwrap_or_default()
+        crate::clock::now().duration_since(at) >= jiff::SignedDuration::try_from(EVERY).unwrap_or_default()
     });
     if !due {
         return Ok(());

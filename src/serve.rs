@@ -46,13 +46,13 @@ impl Shared {
     pub fn new(app: Arc<App>) -> Arc<Shared> {
         Arc::new(Shared {
             app: RwLock::new(app),
-            heartbeat: AtomicI64::new(Timestamp::now().as_second()),
+            heartbeat: AtomicI64::new(crate::clock::now().as_second()),
         })
     }
 
     /// The daemon's loop went round now.
     pub fn beat(&self) {
-        self.heartbeat.store(Timestamp::now().as_second(), Ordering::Relaxed);
+        self.heartbeat.store(crate::clock::now().as_second(), Ordering::Relaxed);
     }
 
     /// After a reload: the new topics and sources.
@@ -153,7 +153,7 @@ async fn feed(State(shared): State<Arc<Shared>>, Query(query): Query<FeedQuery>,
     {
         return (StatusCode::NOT_FOUND, format!("no topic named {topic:?}\n")).into_response();
     }
-    let since = Timestamp::now() - jiff::SignedDuration::from_hours(24 * FEED_DAYS);
+    let since = crate::clock::now() - jiff::SignedDuration::from_hours(24 * FEED_DAYS);
     let filter = StoryFilter {
         since: Some(since),
         topic: query.topic.clone(),
@@ -263,7 +263,7 @@ fn rfc3339(t: Timestamp) -> String {
 
 /// 200 while the daemon's loop goes round and no source is overdue; 503 with the reason.
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let silent = now.as_second() - shared.heartbeat.load(Ordering::Relaxed);
     if silent > STALLED_AFTER {
         return unhealthy(format!("the scheduler has not run for {silent} s"));
@@ -300,7 +300,7 @@ fn unhealthy(reason: String) -> Response {
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     use crate::metrics::{head, label};
     let app = shared.app();
-    let figures = match health::figures(&app, Timestamp::now()).await {
+    let figures = match health::figures(&app, crate::clock::now()).await {
         Ok(figures) => figures,
         Err(e) => return unhealthy(format!("cannot read the database: {e}")),
     };

@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 
 /// `d` before now; the earliest time there is, if that is further back.
 pub fn ago(d: Duration) -> Timestamp {
-    Timestamp::now()
+    crate::clock::now()
         .checked_sub(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
         .unwrap_or(Timestamp::MIN)
 }

@@ -19,11 +19,11 @@ fn sources(server: &FeedServer) -> String {
 }
 
 /// `items` on Wire (Daily empty), polled once into a database that keeps texts for a second.
-async fn polled_keeping_one_second(server: &FeedServer, items: &[Item<'_>]) -> Sandbox {
+async fn polled_keeping_an_hour(server: &FeedServer, items: &[Item<'_>]) -> Sandbox {
     server.serve("/wire.xml", "application/rss+xml", rss(items)).await;
     server.serve("/daily.xml", "application/rss+xml", rss(&[])).await;
     let config = format!(
-        "[storage]\nkeep = \"1s\"\n\n[dedup]\nwindow = \"1s\"\n\n{CONFIG_TAIL}{}",
+        "[storage]\nkeep = \"1h\"\n\n[dedup]\nwindow = \"1h\"\n\n{CONFIG_TAIL}{}",
         sources(server)
     );
     let sandbox = Sandbox::new(&config);
@@ -219,12 +219,12 @@ async fn prune_drops_old_texts_shrinks_the_file_and_keeps_what_makes_items_known
         text: "NATO opened a liaison office in Tokyo, the alliance said.",
         date: &d,
     });
-    let sandbox = polled_keeping_one_second(&server, &items).await;
+    let sandbox = polled_keeping_an_hour(&server, &items).await;
     let run = sandbox.run(&["search", "w7x3"]).await;
     assert!(run.ok().stdout.contains("Report number 7 on"), "{}", run.stdout);
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
 
-    let run = sandbox.run(&["prune", "--json"]).await;
+    // Three hours on, as the clock every stage reads says: past `keep` and the window.
+    let run = sandbox.run_later("3h", &["prune", "--json"]).await;
     let done: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
     assert_eq!(done["pruned"], 300, "{done}");
     assert_eq!(done["kept"], 1, "the queued story stays: {done}");
@@ -298,13 +298,11 @@ async fn the_daemon_indexes_new_stories_and_prunes_old_ones_on_its_own() {
         text: "Work on the new harbour wall began on Monday.",
         date: &d,
     };
-    let sandbox = polled_keeping_one_second(&server, &[old]).await;
-    // Times are kept in whole seconds: older than 1 s is 2 s on.
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let sandbox = polled_keeping_an_hour(&server, &[old]).await;
 
-    // The daemon's first upkeep, once its first polls are done: the index catches up, the
-    // story older than `keep` loses its text.
-    let mut daemon = Daemon::start(&sandbox);
+    // The daemon's first upkeep, once its first polls are done, three hours on (the clock
+    // set, not waited for): the index catches up, the story older than `keep` loses its text.
+    let mut daemon = Daemon::start_with(&sandbox, &[("NEWSWATCH_CLOCK_OFFSET", "3h")]);
     let log = daemon.wait_for("old stories' texts pruned").await.to_string();
     assert!(log.contains("pruned=1"), "{log}");
     daemon.stop("-TERM").await;
@@ -334,7 +332,7 @@ async fn a_story_in_a_message_not_sent_yet_is_not_pruned() {
     // The mail server is down: the alert stays in the outbox, the story is no longer queued.
     let smtp = DeadPort::new();
     let sandbox = Sandbox::new(&format!(
-        "{}\n[storage]\nkeep = \"1s\"\n\n[dedup]\nwindow = \"1s\"\n\n\
+        "{}\n[storage]\nkeep = \"1h\"\n\n[dedup]\nwindow = \"1h\"\n\n\
          [fetch]\ntimeout = \"5s\"\nhost_delay = \"0s\"\n\n\
          [[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\nalert = \"immediate\"\n\n{}",
         smtp_email(smtp.port),
@@ -347,9 +345,9 @@ async fn a_story_in_a_message_not_sent_yet_is_not_pruned() {
         "{}",
         outbox.stdout
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
 
-    let run = sandbox.run(&["prune", "--json"]).await;
+    // Three hours on, as the clock every stage reads says: past `keep` and the window.
+    let run = sandbox.run_later("3h", &["prune", "--json"]).await;
     let done: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
     assert_eq!(
         (done["pruned"].as_u64(), done["kept"].as_u64()),

@@ -160,6 +160,23 @@ async fn missing_config_and_bad_usage() {
         "no hint: {stderr}"
     );
 
+    // A clock moved by something that is not a duration is refused, naming the variable.
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/newswatch.toml");
+    let run = tokio::process::Command::new(BIN)
+        .arg("--config")
+        .arg(&shipped)
+        .arg("check")
+        .env("NEWSWATCH_CLOCK_OFFSET", "soon")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("NEWSWATCH_CLOCK_OFFSET=\"soon\" is not a duration"),
+        "{stderr}"
+    );
+
     let run = tokio::process::Command::new(BIN)
         .arg("frobnicate")
         .output()

@@ -214,6 +214,12 @@ async fn the_global_webhook_serves_topics_without_their_own_and_a_refusal_is_not
     assert_eq!(refused.lock().unwrap().len(), 1);
     let outbox = sandbox.run(&["outbox"]).await;
     assert!(outbox.ok().stdout.contains("400"), "{}", outbox.stdout);
+    // Eleven minutes on (the clock set, not waited for), it is due: tried again, the same body.
+    sandbox.run_later("11m", &["poll"]).await.ok();
+    let refusals = refused.lock().unwrap().clone();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert_eq!(refusals[1].body, refusals[0].body);
+    assert_eq!(seen.lock().unwrap().len(), 1, "the accepted post is not sent again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

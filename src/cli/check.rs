@@ -1,7 +1,5 @@
 //! `newswatch check`: the config as newswatch reads it.
 
-use jiff::Timestamp;
-
 use crate::config::{self, Config, TransportKind};
 use crate::schedule;
 use crate::timefmt::{format_duration, format_time};
@@ -104,7 +102,7 @@ pub(super) fn print_summary(config: &Config) {
         ),
         None => out!("http: off ([http] listen serves the pages, /feed.atom, /healthz, /metrics)"),
     }
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let next = schedule::next_digest(now, &config.digest);
     let wait = std::time::Duration::try_from(next.duration_since(now)).unwrap_or_default();
     out!(
@@ -157,7 +155,7 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
             "username": email.smtp.username,
         }),
     };
-    let next = schedule::next_digest(Timestamp::now(), &config.digest).to_zoned(config.digest.timezone.clone());
+    let next = schedule::next_digest(crate::clock::now(), &config.digest).to_zoned(config.digest.timezone.clone());
     json!({
         "config": config.path,
         "valid": true,

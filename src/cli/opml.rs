@@ -227,7 +227,7 @@ pub(super) fn export(config: &Config, output: Option<&Path>) -> anyhow::Result<O
         })
         .collect();
     let created =
-        jiff::fmt::rfc2822::to_string(&jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC)).unwrap_or_default();
+        jiff::fmt::rfc2822::to_string(&crate::clock::now().to_zoned(jiff::tz::TimeZone::UTC)).unwrap_or_default();
     let document = opml::write("newswatch sources", &created, &outlines);
     match output {
         None => {

@@ -18,7 +18,7 @@ pub(super) async fn sources(app: &App, json: bool, resume: Option<String>) -> an
         out!("{name}: resumed; it is polled at the next poll");
         return Ok(Outcome::Success);
     }
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let health = health::report(app, now).await?;
     if json {
         out!("{}", serde_json::to_string_pretty(&health)?);
@@ -78,7 +78,7 @@ pub(super) async fn sources(app: &App, json: bool, resume: Option<String>) -> an
 }
 
 pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let o = health::overview(app, now).await?;
     if json {
         out!("{}", serde_json::to_string_pretty(&o)?);

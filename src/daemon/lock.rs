@@ -1,8 +1,6 @@
 //! One daemon per database: a lock on a file beside it, held for the daemon's life, that names
 //! the process holding it.
 
-use jiff::Timestamp;
-
 use super::DaemonError;
 
 /// Held for the daemon's life: one daemon per database. Two would poll every publisher twice,
@@ -50,7 +48,9 @@ impl RunLock {
         let holder = format!(
             "pid {}, started {}",
             std::process::id(),
-            Timestamp::now().round(jiff::Unit::Second).unwrap_or(Timestamp::now())
+            crate::clock::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or(crate::clock::now())
         );
         let _ = file
             .set_len(0)

@@ -109,7 +109,7 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
         daemon.digest_if_due().await;
         daemon.send_if_due().await;
         daemon.upkeep_if_due().await;
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let wake = [
             next_poll,
             Some(daemon.next_digest),
@@ -184,7 +184,7 @@ impl Daemon {
             database = %config.storage.database.display(),
             "newswatch started"
         );
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let last_handled = match deliver::last_handled(&app).await? {
             Some(t) => t,
             None => {
@@ -231,7 +231,7 @@ impl Daemon {
     /// Says when the next poll is, once per quiet spell: when nothing is being polled and the
     /// next poll is a minute away or more (a config of many sources polls all the time).
     fn announce_next_poll(&mut self, next: Option<Timestamp>) {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let Some(at) =
             next.filter(|at| self.in_flight.is_empty() && at.duration_since(now) >= SignedDuration::from_mins(1))
         else {
@@ -262,7 +262,7 @@ impl Daemon {
             Ok(plan) => plan,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the sources' state; trying again soon");
-                return Some(Timestamp::now() + RETRY_SOON);
+                return Some(crate::clock::now() + RETRY_SOON);
             }
         };
         let due = plan.take_due();
@@ -306,13 +306,13 @@ impl Daemon {
             _ => 0,
         };
         if matched > 0 && deliver::has_alerts(&self.app.config) {
-            let at = Timestamp::now() + ALERT_DELAY;
+            let at = crate::clock::now() + ALERT_DELAY;
             self.alerts_at = Some(self.alerts_at.map_or(at, |t| t.min(at)));
         }
     }
 
     async fn alerts_if_due(&mut self) {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         if self.alerts_at.is_some_and(|t| t <= now) {
             // Cleared only once composed: stories of a failed attempt are still queued.
             self.alerts_at = match self.compose(MessageKind::Alert).await {
@@ -327,7 +327,7 @@ impl Daemon {
     }
 
     async fn digest_if_due(&mut self) {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         if now < self.next_digest {
             return;
         }
@@ -356,7 +356,7 @@ impl Daemon {
                 if ids.is_empty() && kind == MessageKind::Digest {
                     tracing::info!("digest time: nothing new to send");
                 }
-                self.send_at = Some(Timestamp::now());
+                self.send_at = Some(crate::clock::now());
                 true
             }
             Err(e) => {
@@ -381,7 +381,7 @@ impl Daemon {
                 metrics.messages("webhook", posts as u64, posts_failed as u64);
                 // Another process (a `newswatch digest` by hand) holds the outbox.
                 if pass.busy {
-                    self.send_at = Some(Timestamp::now() + RETRY_SOON);
+                    self.send_at = Some(crate::clock::now() + RETRY_SOON);
                 }
             }
             Ok(Err(e)) => tracing::error!(error = %e, "the outbox could not be sent"),
@@ -401,7 +401,7 @@ impl Daemon {
             }
             Err(e) => tracing::error!(error = %e, "cannot read the outbox"),
         }
-        if self.send_at.is_none_or(|t| t > Timestamp::now()) {
+        if self.send_at.is_none_or(|t| t > crate::clock::now()) {
             return;
         }
         self.send_at = None;
@@ -421,7 +421,7 @@ impl Daemon {
                 Err(e) => tracing::error!(error = %e, "the upkeep task failed"),
             }
         }
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let due = match self.next_upkeep {
             Some(at) => now >= at,
             None => self.first_polls.as_ref().is_some_and(|f| f.is_empty()) || now >= self.started + FIRST_POLLS_GRACE,

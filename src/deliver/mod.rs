@@ -68,7 +68,7 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
         MessageKind::Alert => Vec::new(),
     };
     let (config, mailer) = (app.config.clone(), Arc::clone(&app.mailer));
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let ids = app
         .store(move |s| {
             s.compose(now, |tx| {
@@ -137,7 +137,7 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
 
 /// What a digest composed now would say, to each recipient; nothing is written.
 pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let queue = app.store(|s| s.queued_stories()).await?;
     let attention = attention(app).await;
     let routing = route::route(&app.config, MessageKind::Digest, &queue);
@@ -173,7 +173,7 @@ pub async fn preview(app: &App) -> Result<Vec<Preview>, DeliverError> {
 /// process that is sending.
 pub async fn digest_now(app: &App) -> Result<DigestRun, DeliverError> {
     let composed = compose(app, MessageKind::Digest).await?;
-    app.store(|s| s.pending_due(Timestamp::now())).await?;
+    app.store(|s| s.pending_due(crate::clock::now())).await?;
     let pass = send_due(app, lock_wait(app), &|| false).await?;
     let earlier: Vec<i64> = pass.sent.iter().copied().filter(|id| !composed.contains(id)).collect();
     let failed: Vec<i64> = pass
@@ -224,7 +224,7 @@ fn lock_wait(app: &App) -> Duration {
 
 /// Makes parked messages (all, or `id`) due now again.
 pub async fn retry(app: &App, id: Option<i64>) -> Result<usize, StoreError> {
-    app.store(move |s| s.retry_messages(id, Timestamp::now())).await
+    app.store(move |s| s.retry_messages(id, crate::clock::now())).await
 }
 
 /// The outbox's pending and parked messages.
@@ -329,7 +329,7 @@ fn notice(p: &OutboxEntry, config: &Config) -> String {
 }
 
 async fn attention(app: &App) -> Vec<Attention> {
-    match health::report(app, Timestamp::now()).await {
+    match health::report(app, crate::clock::now()).await {
         Ok(list) => health::attention(&list, &app.config.digest.timezone),
         Err(e) => {
             tracing::error!(error = %e, "cannot read source health");

@@ -7,8 +7,6 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use crate::app::App;
 use crate::mail::Formatted;
 use crate::model::{Channel, OutboxEntry};
@@ -80,7 +78,7 @@ pub async fn send_due(
     };
     // Due when the pass began: a message that fails in this pass waits for the next one, however
     // long this one takes, so that it is not refused several times in one go.
-    let started = Timestamp::now();
+    let started = crate::clock::now();
     let mut poster = None;
     while !stopping() {
         let Some((entry, bytes)) = app.store(move |s| s.due_message(started)).await? else {
@@ -90,13 +88,13 @@ pub async fn send_due(
         match transmit(app, &entry, bytes, &mut poster).await {
             Ok(destination) => {
                 let at = destination.clone();
-                app.store(move |s| s.message_sent(id, &at, Timestamp::now())).await?;
+                app.store(move |s| s.message_sent(id, &at, crate::clock::now())).await?;
                 tracing::info!(id, kind = ?entry.kind, to = %entry.shown, stories = entry.stories, %destination, "message sent");
                 pass.sent.push(id);
                 pass.webhooks_sent += usize::from(entry.channel == Channel::Webhook);
             }
             Err((error, refused)) => {
-                let now = Timestamp::now();
+                let now = crate::clock::now();
                 let next_attempt =
                     schedule::message_retry(&app.config.email.retry, entry.attempts, entry.refusals, refused, now);
                 let attempt = Attempt {

@@ -309,7 +309,7 @@ impl Fetcher {
                         .headers()
                         .get(header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, jiff::Timestamp::now())),
+                        .and_then(|v| parse_retry_after(v, crate::clock::now())),
                 });
             }
             s if !(200..300).contains(&s) => {

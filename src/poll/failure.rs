@@ -66,7 +66,7 @@ pub(super) async fn from_fetch(
     match error {
         FetchError::RateLimited { status, retry_after } => {
             // Rate limits are per client address: leave the whole host alone.
-            let now = Timestamp::now();
+            let now = crate::clock::now();
             let hold = HostHold {
                 until: schedule::host_hold_until(retry_after, source.interval, now),
                 reason: format!("HTTP {status}"),
@@ -119,7 +119,7 @@ pub(super) async fn record(
     failure: &Failure,
     retry_at: Option<Timestamp>,
 ) {
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let penalise = failure.kind.counts_against_source();
     let failures = state.map_or(0, |s| s.consecutive_failures) + u32::from(penalise);
     let next_poll = retry_at.unwrap_or_else(|| match failure.kind {

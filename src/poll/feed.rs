@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jiff::Timestamp;
-
 use super::articles;
 use super::outcome::{ArticleStats, Failure, FailureKind, PollOutcome};
 use super::record::{self, NewEntry};
@@ -61,7 +59,7 @@ pub(super) async fn poll(
                     &doc.body,
                     &doc.base(),
                     doc.content_type.as_deref(),
-                    Timestamp::now(),
+                    crate::clock::now(),
                     max_entries,
                 )?;
                 let judged = (!full_text).then(|| judge(std::mem::take(&mut parsed.entries), Articles::new()));

@@ -147,7 +147,7 @@ impl Poller {
 
     /// Which of `sources` to poll now (see [`schedule::decide`]).
     pub async fn plan(&self, sources: &[Source], mode: Mode) -> Result<Plan, StoreError> {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let (states, holds) = self
             .app
             .store(move |s| Ok::<_, StoreError>((s.source_states()?, s.host_holds(now)?)))
@@ -244,7 +244,7 @@ impl Poller {
         if !batch.is_empty()
             && let Err(e) = self
                 .app
-                .store(move |s| s.record_unchanged(&batch, Timestamp::now()))
+                .store(move |s| s.record_unchanged(&batch, crate::clock::now()))
                 .await
         {
             // The sources were fetched; only their last-checked times are lost.
@@ -319,7 +319,7 @@ impl Poller {
         }
         self.network
             .note(host.clone(), !matches!(&fetched, Err(e) if e.is_connection_level()));
-        let next_poll = schedule::next_poll(source.interval, Timestamp::now());
+        let next_poll = schedule::next_poll(source.interval, crate::clock::now());
         let doc = match fetched {
             Ok(Fetched::Document(doc)) => *doc,
             Ok(Fetched::NotModified) => {

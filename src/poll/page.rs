@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use jiff::Timestamp;
 use url::Url;
 
 use super::articles;
@@ -165,7 +164,7 @@ pub(super) async fn poll(
         .buffer_unordered(app.config.fetch.concurrency)
         .collect()
         .await;
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let mut stats = ArticleStats::default();
     let mut entries = Vec::new();
     for (guid, url, article) in fetched {

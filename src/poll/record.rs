@@ -70,7 +70,7 @@ pub(super) async fn store(
         dedup: app.config.dedup.clone(),
     };
     let counts = app
-        .store(move |s| store_entries(s, (&name, &url), entries, &record, Timestamp::now(), &rules))
+        .store(move |s| store_entries(s, (&name, &url), entries, &record, crate::clock::now(), &rules))
         .await
         .map_err(|e| Failure::new(FailureKind::Store, format!("database: {e}")))?;
     Ok(PollOutcome::Fetched {
@@ -275,7 +275,7 @@ mod tests {
     }
 
     fn poll(s: &mut Store, source: &str, entries: Vec<Entry>) -> IngestCounts {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let record = FetchRecord {
             status: 200,
             next_poll: now,
@@ -360,7 +360,7 @@ mod tests {
         let joined = entries[1].joined.as_ref().expect("B joined");
         assert_eq!((joined.rule, joined.with), (JoinRule::Link, Some(entries[0].id)));
         // `--since` leaves out stories first seen before it; `--why` shows its story whatever.
-        let later = Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        let later = crate::clock::now() + jiff::SignedDuration::from_hours(1);
         let since = |id| crate::store::StoryFilter {
             since: Some(later),
             id,
@@ -391,7 +391,7 @@ mod tests {
     fn old_entries_are_stored_but_not_queued() {
         let (_d, mut s) = store();
         let mut old = entry("1", "https://a.org/old", "Old");
-        old.published = Some(Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8));
+        old.published = Some(crate::clock::now() - jiff::SignedDuration::from_hours(24 * 8));
         let c = poll(&mut s, "A", vec![old]);
         assert_eq!((c.new, c.matched), (1, 0));
         assert!(s.queued_stories().unwrap().is_empty());
@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn a_failed_store_leaves_nothing_behind() {
         let (_d, mut s) = store();
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let record = FetchRecord {
             status: 200,
             next_poll: now,
@@ -434,7 +434,7 @@ mod tests {
     }
 
     fn failing_poll(s: &mut Store, source: &str) {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let record = FetchRecord {
             status: 200,
             next_poll: now,
@@ -497,7 +497,7 @@ mod tests {
     fn a_backfilled_topic_queues_stored_stories_and_joins_queued_ones() {
         let (_d, mut s) = store();
         poll(&mut s, "A", vec![entry("a", "https://a.org/1", "Queued for T")]);
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let record = FetchRecord {
             status: 200,
             next_poll: now,

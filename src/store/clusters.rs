@@ -57,7 +57,7 @@ mod tests {
     fn record() -> FetchRecord {
         FetchRecord {
             status: 200,
-            next_poll: Timestamp::now(),
+            next_poll: crate::clock::now(),
             ..FetchRecord::default()
         }
     }
@@ -73,7 +73,7 @@ mod tests {
         };
         let mut id = 0;
         store
-            .ingest(source, "u", &record(), Timestamp::now(), |tx| {
+            .ingest(source, "u", &record(), crate::clock::now(), |tx| {
                 let item = tx.add_story(&entry, None)?;
                 id = tx.add_entry(item, &entry, None, at, &Draft::copies_only(BODY))?;
                 Ok(Default::default())
@@ -84,7 +84,7 @@ mod tests {
 
     /// The entries a copy of `BODY` from `source` would be compared with.
     fn near(store: &mut Store, source: &str) -> Vec<i64> {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let day = jiff::SignedDuration::from_hours(24);
         let mut found = Vec::new();
         store
@@ -103,14 +103,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
         let mut store = Store::open(&path).unwrap();
-        let a = file(&mut store, "A", "a", Timestamp::now());
+        let a = file(&mut store, "A", "a", crate::clock::now());
         assert_eq!(near(&mut store, "B"), vec![a]);
         assert_eq!(near(&mut store, "A"), Vec::<i64>::new(), "not a source's own entries");
 
         // Another process on the same database sees what this one stores, and the reverse.
         let mut other = Store::open(&path).unwrap();
         assert_eq!(near(&mut other, "B"), vec![a]);
-        let b = file(&mut other, "B", "b", Timestamp::now());
+        let b = file(&mut other, "B", "b", crate::clock::now());
         assert_eq!(near(&mut store, "C"), vec![a, b]);
 
         // Killed: the next process reads the window back from the entries.
@@ -126,7 +126,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
         let mut store = Store::open(&path).unwrap();
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         file(&mut store, "A", "old", Timestamp::from_second(1_000).unwrap());
         file(&mut store, "A", "new", now);
         let _ = near(&mut store, "B");

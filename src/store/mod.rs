@@ -258,7 +258,7 @@ impl Store {
         // An unreadable value counts as "now": nothing old is sent twice.
         Ok(self
             .get_state(LAST_DIGEST_KEY)?
-            .map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| Timestamp::now())))
+            .map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| crate::clock::now())))
     }
 
     pub fn set_last_digest_handled(&mut self, at: Timestamp) -> Result<(), StoreError> {

@@ -206,7 +206,7 @@ async fn index(State(app): State<AppSource>, Query(q): Query<IndexQuery>) -> Res
         Some(_) => return bad(format!("page is a number from 1 to {MAX_PAGE}")),
     };
     let query = PageQuery {
-        since: Some(range.since(Timestamp::now(), &tz)),
+        since: Some(range.since(crate::clock::now(), &tz)),
         topic: topic.clone(),
         offset: (page - 1) * PER_PAGE,
         limit: PER_PAGE,
@@ -350,7 +350,7 @@ async fn search_page(State(app): State<AppSource>, Query(q): Query<SearchQuery>)
 
 async fn sources(State(app): State<AppSource>) -> Response {
     let app = app();
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let tz = app.config.digest.timezone.clone();
     let sources = match health::next_polls(&app, now).await {
         Ok(sources) => sources,
@@ -413,7 +413,7 @@ async fn sources(State(app): State<AppSource>) -> Response {
 async fn outbox(State(app): State<AppSource>) -> Response {
     let app = app();
     let tz = app.config.digest.timezone.clone();
-    match health::overview(&app, Timestamp::now()).await {
+    match health::overview(&app, crate::clock::now()).await {
         Ok(o) => views::page(&views::OutboxPage {
             title: "Outbox".into(),
             version: views::version(),

@@ -218,7 +218,19 @@ impl Sandbox {
 
     /// Runs newswatch with `args` to completion (at most 60 s).
     pub async fn run(&self, args: &[&str]) -> Run {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+        Sandbox::finish(self.command(args)).await
+    }
+
+    /// Runs newswatch with `args` as if it were `offset` later (`NEWSWATCH_CLOCK_OFFSET`, e.g.
+    /// "3h"): a test sets the time it needs instead of sleeping until it comes.
+    pub async fn run_later(&self, offset: &str, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.env("NEWSWATCH_CLOCK_OFFSET", offset);
+        Sandbox::finish(command).await
+    }
+
+    async fn finish(mut command: tokio::process::Command) -> Run {
+        let out = tokio::time::timeout(Duration::from_secs(60), command.output())
             .await
             .expect("newswatch did not finish within 60 s")
             .expect("cannot start newswatch");
