@@ -214,13 +214,41 @@ impl MessageKind {
 }
 
 /// How an outbox message travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Channel {
     /// SMTP or an `.eml` file; the recipient is an address.
     Mail,
     /// An HTTP POST of one story as JSON; the recipient is the URL.
     Webhook,
+    /// A channel this newswatch does not send by (a message written by another version, or
+    /// an edited database), by its name: never sent another way, parked with an error naming it.
+    Unknown(String),
+}
+
+impl Channel {
+    /// How the outbox stores it.
+    pub fn name(&self) -> &str {
+        match self {
+            Channel::Mail => "mail",
+            Channel::Webhook => "webhook",
+            Channel::Unknown(name) => name,
+        }
+    }
+
+    /// The channel the outbox calls `name`.
+    pub fn from_name(name: &str) -> Channel {
+        match name {
+            "mail" => Channel::Mail,
+            "webhook" => Channel::Webhook,
+            other => Channel::Unknown(other.to_string()),
+        }
+    }
+}
+
+impl serde::Serialize for Channel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 /// Where an outbox message is.

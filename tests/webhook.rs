@@ -55,7 +55,8 @@ async fn receiver(answers: Vec<u16>) -> (http::Server, Arc<Mutex<Vec<Posted>>>) 
     };
     let router = Router::new()
         .route("/hook", post(handler.clone()))
-        .route("/all", post(handler));
+        .route("/all", post(handler.clone()))
+        .route("/secret-hook", post(handler));
     (http::serve(router).await, seen)
 }
 
@@ -288,5 +289,61 @@ async fn an_endless_error_answer_is_read_only_as_far_as_its_start() {
         outbox.ok().stdout.contains("500: database on fire;"),
         "{}",
         outbox.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_for_a_channel_this_newswatch_does_not_know_is_parked_never_mailed() {
+    let feeds = FeedServer::start().await;
+    news(&feeds).await;
+    let (hook, seen) = receiver(vec![503, 200]).await;
+    let topics = format!(
+        "[[topic]]\nname = \"NATO\"\nkeywords = [\"NATO\"]\nwebhook = \"{}\"\n",
+        hook.url("/secret-hook")
+    );
+    let sandbox = Sandbox::new(&config(&feeds, "", &topics));
+    sandbox.run(&["poll"]).await.ok();
+    assert_eq!(seen.lock().unwrap().len(), 1, "the first post, refused for now");
+
+    // As another version (or a hand in the database) would leave it: a channel the outbox's
+    // check does not allow, so it is forced past the check.
+    let db = rusqlite::Connection::open(sandbox.path("newswatch.db")).unwrap();
+    db.execute_batch(
+        "PRAGMA ignore_check_constraints = ON; UPDATE outbox SET channel = 'ntfy' WHERE channel = 'webhook';",
+    )
+    .unwrap();
+    drop(db);
+
+    let retry = sandbox.run(&["outbox", "retry"]).await;
+    let outbox = sandbox.run(&["outbox"]).await;
+    outbox.ok();
+    assert!(
+        outbox.stdout.contains("unknown channel \"ntfy\"") && outbox.stdout.contains("parked after 1 refusal:"),
+        "{}\n{}",
+        outbox.stdout,
+        retry.stderr
+    );
+    let json = sandbox.run(&["status", "--json"]).await;
+    assert!(
+        json.ok().stdout.replace(' ', "").contains("\"channel\":\"ntfy\""),
+        "{}",
+        json.stdout
+    );
+    for screen in [&outbox.stdout, &json.stdout, &retry.stdout, &retry.stderr] {
+        assert!(
+            !screen.contains("secret-hook"),
+            "the recipient's secret on screen: {screen}"
+        );
+    }
+    // Neither posted nor mailed as anything else; the digest still goes out by mail.
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    sandbox.run(&["digest"]).await.ok();
+    let eml = eml_files(&sandbox.path("digests"));
+    assert_eq!(eml.len(), 1, "{eml:?}");
+    let text = std::fs::read_to_string(&eml[0]).unwrap();
+    assert!(text.contains("ministers \"meet\" in Brussels"), "{text}");
+    assert!(
+        !text.contains("secret-hook") && !text.contains("\"topic\""),
+        "the post mailed: {text}"
     );
 }

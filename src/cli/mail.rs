@@ -124,8 +124,9 @@ fn unsent_line(e: &OutboxEntry, busy: bool, app: &App) -> String {
     };
     let next = match e.state {
         MessageState::Parked => format!(
-            "parked after {} refusals: `newswatch outbox retry {}`",
-            e.refusals, e.id
+            "parked after {}: `newswatch outbox retry {}`",
+            crate::text::plural(e.refusals as usize, "refusal", "refusals"),
+            e.id
         ),
         _ => format!("next attempt at {}", format_time(e.next_attempt, tz)),
     };

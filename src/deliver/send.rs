@@ -95,8 +95,11 @@ pub async fn send_due(
             }
             Err((error, refused)) => {
                 let now = crate::clock::now();
-                let next_attempt =
-                    schedule::message_retry(&app.config.email.retry, entry.attempts, entry.refusals, refused, now);
+                let next_attempt = match entry.channel {
+                    // No attempt of this newswatch will ever send it: parked at once.
+                    Channel::Unknown(_) => None,
+                    _ => schedule::message_retry(&app.config.email.retry, entry.attempts, entry.refusals, refused, now),
+                };
                 let attempt = Attempt {
                     error: error.to_string(),
                     refused,
@@ -108,7 +111,7 @@ pub async fn send_due(
                         tracing::warn!(id, to = %entry.shown, %error, next_attempt = %at, "message not sent")
                     }
                     None => {
-                        tracing::error!(id, to = %entry.shown, %error, "message refused three times: parked until `newswatch outbox retry`")
+                        tracing::error!(id, to = %entry.shown, %error, "message parked until `newswatch outbox retry`")
                     }
                 }
                 pass.failed.push(id);
@@ -127,7 +130,7 @@ async fn transmit(
     bytes: Vec<u8>,
     poster: &mut Option<Poster>,
 ) -> Result<String, (String, bool)> {
-    match entry.channel {
+    match &entry.channel {
         Channel::Mail => {
             let message = Formatted {
                 message_id: entry.message_id.clone(),
@@ -150,5 +153,12 @@ async fn transmit(
                 Err(e) => Err(failed(e)),
             }
         }
+        Channel::Unknown(name) => Err((
+            format!(
+                "unknown channel {name:?}: this newswatch sends by mail and webhook only \
+                 (was the message written by another version?)"
+            ),
+            true,
+        )),
     }
 }

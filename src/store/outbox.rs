@@ -207,7 +207,7 @@ impl Compose<'_> {
                 m.message,
                 m.items.len() as i64,
                 self.now,
-                channel_name(m.channel)
+                m.channel.name()
             ],
         )?;
         let id = self.conn.last_insert_rowid();
@@ -248,15 +248,16 @@ impl Compose<'_> {
 }
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
-    let channel = match r.get::<_, String>(15)?.as_str() {
-        "webhook" => Channel::Webhook,
-        _ => Channel::Mail,
-    };
+    // An unknown channel stays what it is: read as mail, a message meant for another channel
+    // would be mailed.
+    let channel = Channel::from_name(&r.get::<_, String>(15)?);
     let recipient: String = r.get(2)?;
     Ok(OutboxEntry {
-        shown: match channel {
+        shown: match &channel {
             Channel::Webhook => crate::text::url_origin(&recipient),
             Channel::Mail => recipient.clone(),
+            // Its recipient may hold a secret, as a webhook's path does.
+            Channel::Unknown(name) => format!("a {name} recipient"),
         },
         recipient,
         channel,
@@ -282,13 +283,6 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
         sent_at: r.get::<_, Option<i64>>(13)?.map(ts),
         destination: r.get(14)?,
     })
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Mail => "mail",
-        Channel::Webhook => "webhook",
-    }
 }
 
 fn state_name(state: MessageState) -> &'static str {
