@@ -60,30 +60,55 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
         let text = std::fs::read_to_string(&path).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap();
         let deps = out.entry(module.clone()).or_default();
-        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            let line = &without_strings(line);
-            for prefix in ["crate::", "newswatch::"] {
-                for (at, _) in line.match_indices(prefix) {
-                    let rest = &line[at + prefix.len()..];
-                    let group: Vec<&str> = match rest.strip_prefix('{') {
-                        Some(inner) => inner.split('}').next().unwrap().split(',').collect(),
-                        None => vec![rest],
-                    };
-                    for item in group {
-                        let name: String = item
-                            .trim()
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        if !name.is_empty() && name != "self" && name != module {
-                            deps.insert(name);
-                        }
+        // The code as one text (strings and comments out), so that a `use crate::{...}` group
+        // spread over several lines is read whole.
+        let code: String = code
+            .lines()
+            .map(|l| without_strings(l).split("//").next().unwrap_or_default().to_string() + "\n")
+            .collect();
+        for prefix in ["crate::", "newswatch::"] {
+            for (at, _) in code.match_indices(prefix) {
+                let rest = &code[at + prefix.len()..];
+                let items = match rest.strip_prefix('{') {
+                    Some(inner) => top_level_items(inner),
+                    None => vec![rest],
+                };
+                for item in items {
+                    let name: String = item
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != "self" && name != module {
+                        deps.insert(name);
                     }
                 }
             }
         }
     }
     out
+}
+
+/// The items of a `{...}` group that `inner` starts inside of, each from its start (nested
+/// groups are part of their item): `a::{b, c}, d}` → `a::{b, c}`, ` d`.
+fn top_level_items(inner: &str) -> Vec<&str> {
+    let (mut items, mut depth, mut from) = (Vec::new(), 0usize, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(&inner[from..i]);
+                return items;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&inner[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items
 }
 
 /// `line` with the contents of its string literals blanked (a log filter names modules too).
