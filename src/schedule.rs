@@ -1,6 +1,7 @@
 //! When things happen, in one place: whether a source is due or skipped and why, its next poll
-//! time after a success (with jitter) or a failure (exponential backoff), and the next digest
-//! time. The daemon, `newswatch poll` and `newswatch check` all ask here.
+//! time after a success (with jitter) or a failure (exponential backoff), the next digest
+//! time, and the daemon's own times (alerts after a poll, the first polls' grace, the upkeep,
+//! how long to sleep). The daemon, `newswatch poll` and `newswatch check` all ask here.
 //!
 //! Pure: the caller brings the stored state and the clock; no I/O, no store, no network.
 //!
@@ -196,6 +197,52 @@ pub fn next_digest_time(after: Timestamp, at: &[Time], days: &[Weekday], tz: &Ti
         day = day.tomorrow().unwrap_or(day);
     }
     after + SignedDuration::from_hours(24)
+}
+
+/// Alerts wait this long after the poll that found their stories, so that the polls finishing
+/// together share one message.
+pub const ALERT_DELAY: SignedDuration = SignedDuration::from_secs(5);
+/// A digest time missed while newswatch was down, and the first upkeep, wait at most this long
+/// for the daemon's first polls.
+pub const FIRST_POLLS_GRACE: SignedDuration = SignedDuration::from_secs(60);
+/// How often the search index catches up (and the daily prune is looked at).
+pub const UPKEEP_EVERY: SignedDuration = SignedDuration::from_secs(60);
+/// How soon to try again when the store could not be read or another process held the outbox.
+pub const RETRY_SOON: SignedDuration = SignedDuration::from_secs(5);
+/// Longest the daemon sleeps between two looks at the clock.
+pub const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// When alerts are composed after a poll at `now` matched stories for them: `ALERT_DELAY` on,
+/// unless they were due sooner already.
+pub fn alerts_at(set: Option<Timestamp>, now: Timestamp) -> Timestamp {
+    let at = now + ALERT_DELAY;
+    set.map_or(at, |t| t.min(at))
+}
+
+/// Whether the daemon started at `started` is past its first polls: all done, or waited for
+/// long enough. Until then a missed digest and the first upkeep wait, to carry what they find.
+pub fn past_first_polls(done: bool, started: Timestamp, now: Timestamp) -> bool {
+    done || now >= started + FIRST_POLLS_GRACE
+}
+
+/// Whether the upkeep is due: at `next` when one ran, else once past the first polls.
+pub fn upkeep_due(next: Option<Timestamp>, past_first_polls: bool, now: Timestamp) -> bool {
+    next.map_or(past_first_polls, |at| now >= at)
+}
+
+/// When the daemon looks at the upkeep next: at `next` when one ran, else when the first
+/// polls' grace ends.
+pub fn upkeep_wake(next: Option<Timestamp>, started: Timestamp) -> Timestamp {
+    next.unwrap_or(started + FIRST_POLLS_GRACE)
+}
+
+/// How long the daemon sleeps: until the first of `times`, at most `MAX_SLEEP` (it looks at
+/// the clock again then), not at all if one is past.
+pub fn sleep_until(times: impl IntoIterator<Item = Option<Timestamp>>, now: Timestamp) -> Duration {
+    let wake = times.into_iter().flatten().min().unwrap_or(now);
+    Duration::try_from(wake.duration_since(now))
+        .unwrap_or(Duration::ZERO)
+        .min(MAX_SLEEP)
 }
 
 #[cfg(test)]
@@ -399,5 +446,40 @@ mod tests {
             next > t("2026-03-28T12:00:00Z") && next < t("2026-03-29T12:00:00Z"),
             "{next}"
         );
+    }
+
+    #[test]
+    fn the_daemons_own_times() {
+        let now = t(NOW);
+        // Alerts: five seconds after the poll, or sooner if they were due sooner.
+        assert_eq!(alerts_at(None, now), t("2026-11-23T12:00:05Z"));
+        assert_eq!(
+            alerts_at(Some(t("2026-11-23T12:00:02Z")), now),
+            t("2026-11-23T12:00:02Z")
+        );
+        assert_eq!(
+            alerts_at(Some(t("2026-11-23T12:00:09Z")), now),
+            t("2026-11-23T12:00:05Z")
+        );
+        // The first polls: done, or a minute after the start at the latest.
+        let started = t("2026-11-23T11:59:30Z");
+        assert!(!past_first_polls(false, started, now));
+        assert!(past_first_polls(true, started, now));
+        assert!(past_first_polls(false, started, t("2026-11-23T12:00:30Z")));
+        // The upkeep: once past the first polls, then at its time.
+        assert!(!upkeep_due(None, false, now));
+        assert!(upkeep_due(None, true, now));
+        assert!(!upkeep_due(Some(t("2026-11-23T12:01:00Z")), true, now));
+        assert!(upkeep_due(Some(now), false, now));
+        assert_eq!(upkeep_wake(None, started), t("2026-11-23T12:00:30Z"));
+        // Sleep: until the first time, never past a minute, not at all for a past time.
+        let soon = Some(t("2026-11-23T12:00:10Z"));
+        assert_eq!(
+            sleep_until([None, soon, Some(t("2026-11-23T13:00:00Z"))], now),
+            Duration::from_secs(10)
+        );
+        assert_eq!(sleep_until([Some(t("2026-11-23T13:00:00Z"))], now), MAX_SLEEP);
+        assert_eq!(sleep_until([Some(started)], now), Duration::ZERO);
+        assert_eq!(sleep_until([None], now), Duration::ZERO);
     }
 }

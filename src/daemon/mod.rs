@@ -36,21 +36,10 @@ use crate::timefmt::format_time;
 mod lock;
 use lock::RunLock;
 
-/// Longest sleep between two looks at the clock.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How often memory freed is given back to the system (`memory.rs`): a few ms each time.
 const TRIM_EVERY: Duration = Duration::from_secs(30);
 /// How long in-flight polls and sends may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
-/// Alerts wait this long after the poll that found their stories, so that the polls finishing
-/// together share one message.
-const ALERT_DELAY: SignedDuration = SignedDuration::from_secs(5);
-/// A digest time missed while newswatch was down waits at most this long for the first polls.
-const FIRST_POLLS_GRACE: SignedDuration = SignedDuration::from_secs(60);
-/// How often the search index catches up (and the daily prune is looked at).
-const UPKEEP_EVERY: SignedDuration = SignedDuration::from_secs(60);
-/// How soon to try again when the store could not be read or another process held the outbox.
-const RETRY_SOON: SignedDuration = SignedDuration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -110,20 +99,16 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
         daemon.send_if_due().await;
         daemon.upkeep_if_due().await;
         let now = crate::clock::now();
-        let wake = [
-            next_poll,
-            Some(daemon.next_digest),
-            daemon.alerts_at,
-            daemon.send_at,
-            Some(daemon.next_upkeep.unwrap_or(daemon.started + FIRST_POLLS_GRACE)),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(now);
-        let sleep = Duration::try_from(wake.duration_since(now))
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_SLEEP);
+        let sleep = schedule::sleep_until(
+            [
+                next_poll,
+                Some(daemon.next_digest),
+                daemon.alerts_at,
+                daemon.send_at,
+                Some(schedule::upkeep_wake(daemon.next_upkeep, daemon.started)),
+            ],
+            now,
+        );
         // Every wake-up has started what was due and composed what was due by now.
         tracing::debug!(until = %(now + SignedDuration::try_from(sleep).unwrap_or_default()), "idle");
         tokio::select! {
@@ -262,7 +247,7 @@ impl Daemon {
             Ok(plan) => plan,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the sources' state; trying again soon");
-                return Some(crate::clock::now() + RETRY_SOON);
+                return Some(crate::clock::now() + schedule::RETRY_SOON);
             }
         };
         let due = plan.take_due();
@@ -306,8 +291,7 @@ impl Daemon {
             _ => 0,
         };
         if matched > 0 && deliver::has_alerts(&self.app.config) {
-            let at = crate::clock::now() + ALERT_DELAY;
-            self.alerts_at = Some(self.alerts_at.map_or(at, |t| t.min(at)));
+            self.alerts_at = Some(schedule::alerts_at(self.alerts_at, crate::clock::now()));
         }
     }
 
@@ -326,13 +310,19 @@ impl Daemon {
         }
     }
 
+    /// Whether the first polls are done or waited for long enough (`schedule::past_first_polls`).
+    fn past_first_polls(&self, now: Timestamp) -> bool {
+        let done = self.first_polls.as_ref().is_some_and(|f| f.is_empty());
+        schedule::past_first_polls(done, self.started, now)
+    }
+
     async fn digest_if_due(&mut self) {
         let now = crate::clock::now();
         if now < self.next_digest {
             return;
         }
         // A digest missed while down waits for the first polls, to carry what they find.
-        if self.first_polls.as_ref().is_none_or(|f| !f.is_empty()) && now < self.started + FIRST_POLLS_GRACE {
+        if !self.past_first_polls(now) {
             return;
         }
         if !self.compose(MessageKind::Digest).await {
@@ -381,7 +371,7 @@ impl Daemon {
                 metrics.messages("webhook", posts as u64, posts_failed as u64);
                 // Another process (a `newswatch digest` by hand) holds the outbox.
                 if pass.busy {
-                    self.send_at = Some(crate::clock::now() + RETRY_SOON);
+                    self.send_at = Some(crate::clock::now() + schedule::RETRY_SOON);
                 }
             }
             Ok(Err(e)) => tracing::error!(error = %e, "the outbox could not be sent"),
@@ -412,7 +402,7 @@ impl Daemon {
     }
 
     /// Starts the upkeep (`retention::upkeep`) when due: once the first polls are done, then
-    /// every `UPKEEP_EVERY`; logs how the last one ended.
+    /// every `schedule::UPKEEP_EVERY`; logs how the last one ended.
     async fn upkeep_if_due(&mut self) {
         if let Some(task) = self.upkeep.take_if(|t| t.is_finished()) {
             match task.await {
@@ -422,14 +412,10 @@ impl Daemon {
             }
         }
         let now = crate::clock::now();
-        let due = match self.next_upkeep {
-            Some(at) => now >= at,
-            None => self.first_polls.as_ref().is_some_and(|f| f.is_empty()) || now >= self.started + FIRST_POLLS_GRACE,
-        };
-        if self.upkeep.is_some() || !due {
+        if self.upkeep.is_some() || !schedule::upkeep_due(self.next_upkeep, self.past_first_polls(now), now) {
             return;
         }
-        self.next_upkeep = Some(now + UPKEEP_EVERY);
+        self.next_upkeep = Some(now + schedule::UPKEEP_EVERY);
         let app = Arc::clone(&self.app);
         self.upkeep = Some(tokio::spawn(async move { crate::retention::upkeep(&app).await }));
     }
