@@ -16,8 +16,9 @@ fn names(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// The table's rows in order: the modules of the row, and what they may use.
-fn table() -> Vec<(Vec<String>, BTreeSet<String>)> {
+/// The table's rows in order: the modules of the row, what they may use, and what they never
+/// do (its text).
+fn table() -> Vec<(Vec<String>, BTreeSet<String>, String)> {
     let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/architecture.md")).unwrap();
     let start = doc
         .find("| module | does | may use | never |")
@@ -28,15 +29,19 @@ fn table() -> Vec<(Vec<String>, BTreeSet<String>)> {
         .take_while(|l| l.starts_with('|'))
         .map(|row| {
             let cells: Vec<&str> = row.split('|').collect();
-            (names(cells[1]), names(cells[3]).into_iter().collect())
+            (
+                names(cells[1]),
+                names(cells[3]).into_iter().collect(),
+                cells[4].to_string(),
+            )
         })
         .collect()
 }
 
-/// The modules each top-level module of `src/` refers to (`crate::x`, `newswatch::x`), outside
-/// comments and tests.
-fn uses() -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// The code of each top-level module of `src/` (all its files), outside comments, strings and
+/// tests.
+fn code() -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
     let src = Path::new(ROOT).join("src");
     let mut files = Vec::new();
     let mut dirs = vec![src.clone()];
@@ -59,13 +64,21 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap();
+        // As one text, so that a `use crate::{...}` group over several lines is read whole.
+        let all = out.entry(module).or_default();
+        for line in code.lines() {
+            all.push_str(without_strings(line).split("//").next().unwrap_or_default());
+            all.push('\n');
+        }
+    }
+    out
+}
+
+/// The modules each top-level module refers to (`crate::x`, `newswatch::x`).
+fn uses(code: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, code) in code {
         let deps = out.entry(module.clone()).or_default();
-        // The code as one text (strings and comments out), so that a `use crate::{...}` group
-        // spread over several lines is read whole.
-        let code: String = code
-            .lines()
-            .map(|l| without_strings(l).split("//").next().unwrap_or_default().to_string() + "\n")
-            .collect();
         for prefix in ["crate::", "newswatch::"] {
             for (at, _) in code.match_indices(prefix) {
                 let rest = &code[at + prefix.len()..];
@@ -79,7 +92,7 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
                         .chars()
                         .take_while(|c| c.is_alphanumeric() || *c == '_')
                         .collect();
-                    if !name.is_empty() && name != "self" && name != module {
+                    if !name.is_empty() && name != "self" && name != *module {
                         deps.insert(name);
                     }
                 }
@@ -87,6 +100,15 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     out
+}
+
+/// Whether `code` runs a job on the store (`App::store` or `App::read` with a closure): how a
+/// module that may not use `store` could reach it through `app`.
+fn reaches_store(code: &str) -> bool {
+    let squeezed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    [".store(|", ".store(move|", ".read(|", ".read(move|"]
+        .iter()
+        .any(|call| squeezed.contains(call))
 }
 
 /// The items of a `{...}` group that `inner` starts inside of, each from its start (nested
@@ -132,9 +154,10 @@ fn modules_use_only_what_the_map_allows_and_nothing_circles() {
     let row_of: BTreeMap<&str, usize> = table
         .iter()
         .enumerate()
-        .flat_map(|(i, (modules, _))| modules.iter().map(move |m| (m.as_str(), i)))
+        .flat_map(|(i, (modules, _, _))| modules.iter().map(move |m| (m.as_str(), i)))
         .collect();
-    let uses = uses();
+    let code = code();
+    let uses = uses(&code);
     for (module, deps) in &uses {
         let row = *row_of
             .get(module.as_str())
@@ -153,12 +176,30 @@ fn modules_use_only_what_the_map_allows_and_nothing_circles() {
             "docs/architecture.md names {module}, which is not in src/"
         );
     }
-    for (i, (modules, allowed)) in table.iter().enumerate() {
+    for (i, (modules, allowed, _)) in table.iter().enumerate() {
         for dep in allowed {
             let below = row_of.get(dep.as_str()).copied();
             assert!(
                 below.is_some_and(|j| j > i),
                 "{modules:?} may use {dep}, which is not further down the table: a circle could form"
+            );
+        }
+    }
+}
+
+#[test]
+fn modules_the_map_keeps_from_the_store_do_not_reach_it_through_the_app() {
+    let code = code();
+    for (modules, _, never) in table() {
+        if !never.contains("store") {
+            continue;
+        }
+        for module in modules {
+            let text = code.get(module.trim_end_matches(".rs")).map_or("", String::as_str);
+            assert!(
+                !reaches_store(text),
+                "{module} runs jobs on the store (App::store or App::read), which docs/architecture.md says it never does ({})",
+                never.trim()
             );
         }
     }
