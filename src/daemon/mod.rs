@@ -41,6 +41,17 @@ const TRIM_EVERY: Duration = Duration::from_secs(30);
 /// How long in-flight polls and sends may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
+/// Why a SIGHUP left the running config in place.
+#[derive(Debug, thiserror::Error)]
+enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Setup(#[from] crate::app::SetupError),
+    #[error("the reload task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
@@ -119,7 +130,7 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 notify(&[NotifyState::Reloading]);
-                daemon.reload();
+                daemon.reload().await;
                 notify(&[NotifyState::Ready]);
             }
             _ = tick(&mut watchdog), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
@@ -422,25 +433,13 @@ impl Daemon {
 
     /// SIGHUP: the config file again. Sources and topics take effect at their next poll; an
     /// invalid file changes nothing; a new database path needs a restart.
-    fn reload(&mut self) {
-        let path = self.app.config.path.clone();
-        let mut config = match Config::load(&path) {
-            Ok(config) => config,
-            Err(e) => {
-                tracing::error!(error = %e, "config not reloaded; the running one stays");
-                return;
-            }
-        };
-        let database = &self.app.config.storage.database;
-        if config.storage.database != *database {
-            tracing::warn!(
-                new = %config.storage.database.display(),
-                kept = %database.display(),
-                "storage.database changed: restart newswatch to use the new one"
-            );
-            config.storage.database = database.clone();
-        }
-        match self.app.reconfigure(config) {
+    async fn reload(&mut self) {
+        // Reading the file and building the matcher and the HTTP clients is blocking work (a
+        // config of thousands of sources and topics takes a while): not on the loop's worker,
+        // where it would hold up the polls' I/O.
+        let app = Arc::clone(&self.app);
+        let built = tokio::task::spawn_blocking(move || reconfigured(&app)).await;
+        match built.map_err(ReloadError::from).and_then(|r| r) {
             Ok(app) => {
                 self.app = Arc::new(app);
                 self.poller = self.poller.with_app(Arc::clone(&self.app));
@@ -534,4 +533,20 @@ fn notify(state: &[NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(state) {
         tracing::debug!(error = %e, "cannot notify the service manager");
     }
+}
+
+/// The app `app` becomes with its config file read again; why not, if it cannot. The database
+/// stays the one in use (a new path needs a restart).
+fn reconfigured(app: &App) -> Result<App, ReloadError> {
+    let mut config = Config::load(&app.config.path)?;
+    let database = &app.config.storage.database;
+    if config.storage.database != *database {
+        tracing::warn!(
+            new = %config.storage.database.display(),
+            kept = %database.display(),
+            "storage.database changed: restart newswatch to use the new one"
+        );
+        config.storage.database = database.clone();
+    }
+    Ok(app.reconfigure(config)?)
 }
