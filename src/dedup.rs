@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use crate::model::StoryCandidate;
+use crate::model::{Entry, ItemState, StoryCandidate, StoryHead};
 
 /// Query parameters that only say where a click came from; they never change the article.
 const TRACKING_PARAMS: &[&str] = &[
@@ -129,9 +129,58 @@ pub fn same_story<'c>(candidates: &'c [StoryCandidate], title: &str) -> Option<&
     candidates.iter().find(|c| comparable_title(&c.title) == wanted)
 }
 
+/// Whether `entry`, a new report of the story `head`, should lead it (be the report the story
+/// is shown by): never once the story was sent (what was mailed stays what the story says);
+/// else when the lead has only a headline and `entry` has a text, or when `entry` has a text
+/// and was published earlier (the first report leads).
+pub fn leads(head: &StoryHead, entry: &Entry) -> bool {
+    if head.state == ItemState::Sent || entry.body.trim().is_empty() {
+        return false;
+    }
+    head.headline_only
+        || entry
+            .published
+            .is_some_and(|at| head.published.is_none_or(|lead| lead > at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_with_text_or_published_first_leads_a_story_not_yet_sent() {
+        let t = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+        let entry = |body: &str, published: Option<&str>| Entry {
+            guid: "g".into(),
+            link: None,
+            title: "Title".into(),
+            body: body.into(),
+            published: published.map(t),
+        };
+        let head = |state, headline_only, published: Option<&str>| StoryHead {
+            state,
+            headline_only,
+            published: published.map(t),
+        };
+        let (early, late) = ("2026-12-01T08:00:00Z", "2026-12-01T09:00:00Z");
+        let queued = ItemState::Queued;
+        // A text where the lead has a headline alone.
+        assert!(leads(&head(queued, true, Some(early)), &entry("Text.", Some(late))));
+        assert!(leads(&head(ItemState::Stored, true, None), &entry("Text.", None)));
+        // Published earlier than the lead, or the lead's time unknown.
+        assert!(leads(&head(queued, false, Some(late)), &entry("Text.", Some(early))));
+        assert!(leads(&head(queued, false, None), &entry("Text.", Some(late))));
+        // Later, at the same time, or with no time: the first report stays.
+        assert!(!leads(&head(queued, false, Some(early)), &entry("Text.", Some(late))));
+        assert!(!leads(&head(queued, false, Some(early)), &entry("Text.", Some(early))));
+        assert!(!leads(&head(queued, false, Some(late)), &entry("Text.", None)));
+        // A headline alone never leads; a sent story keeps the lead it was mailed with.
+        assert!(!leads(&head(queued, true, None), &entry(" \n", Some(early))));
+        assert!(!leads(
+            &head(ItemState::Sent, true, Some(late)),
+            &entry("Text.", Some(early))
+        ));
+    }
 
     #[test]
     fn tracking_parameters_and_fragments_go() {

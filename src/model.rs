@@ -160,6 +160,16 @@ pub enum ItemState {
     Sent,
 }
 
+/// A stored story as a new report of it finds it: where it stands, and what its lead (the
+/// report it is shown by) has. `dedup::leads` decides whether the new report leads instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoryHead {
+    pub state: ItemState,
+    /// The lead has a title alone: no text, or a text that is its title.
+    pub headline_only: bool,
+    pub published: Option<jiff::Timestamp>,
+}
+
 /// A stored story that a new entry may be another copy of (they share a link key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoryCandidate {

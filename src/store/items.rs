@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::sources::{record_success, upsert_source};
 use super::{FetchRecord, Store, StoreError, queue, ts};
-use crate::model::{Entry, IngestCounts, ItemState, JoinRule, Joined, MatchResult, StoryCandidate};
+use crate::model::{Entry, IngestCounts, ItemState, JoinRule, Joined, MatchResult, StoryCandidate, StoryHead};
 
 /// A stored story waiting for its article.
 #[derive(Debug, Clone)]
@@ -184,13 +184,18 @@ impl Ingest<'_> {
         Ok(out)
     }
 
-    /// The state of story `item_id`.
-    pub fn story_state(&self, item_id: i64) -> Result<ItemState, StoreError> {
-        let state: String = self
+    /// Where story `item_id` stands and what its lead has (for `dedup::leads`).
+    pub fn story_head(&self, item_id: i64) -> Result<StoryHead, StoreError> {
+        // SQLite's trim, as before: spaces only (texts are stored trimmed of the rest).
+        let (state, headline_only, published): (String, bool, Option<i64>) = self
             .tx
-            .prepare_cached("SELECT state FROM items WHERE id = ?1")?
-            .query_row(params![item_id], |r| r.get(0))?;
-        Ok(item_state(&state))
+            .prepare_cached("SELECT state, trim(body) = '' OR body = title, published FROM items WHERE id = ?1")?
+            .query_row(params![item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(StoryHead {
+            state: item_state(&state),
+            headline_only,
+            published: published.and_then(|t| Timestamp::from_second(t).ok()),
+        })
     }
 
     /// Stores a new story led by `entry`, with its article if one was fetched (`Err`: it failed
@@ -215,26 +220,18 @@ impl Ingest<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// Makes `entry` the lead of story `item_id`, unless the story was sent, when it is the
-    /// better report: the lead has only a title and `entry` has more, or both have more and
-    /// `entry` was published earlier (the first report leads). A queued story then shows what
-    /// the matcher made of `entry` (`verdict`). Returns whether it did.
-    pub fn offer_lead(
+    /// Makes `entry` the lead of story `item_id` (`dedup::leads` said it should be): the story
+    /// shows its title, link, text and time, and a queued story what the matcher made of it
+    /// (`verdict`).
+    pub fn make_lead(
         &self,
         item_id: i64,
         (entry_id, entry): (i64, &Entry),
         verdict: Option<&MatchResult>,
-    ) -> Result<bool, StoreError> {
-        if entry.body.trim().is_empty() {
-            return Ok(false);
-        }
-        let changed = self
-            .tx
+    ) -> Result<(), StoreError> {
+        self.tx
             .prepare_cached(
-                "UPDATE items SET title = ?2, link = ?3, body = ?4, published = ?5, lead = ?6
-                 WHERE id = ?1 AND state != 'sent'
-                   AND (trim(body) = '' OR body = title
-                        OR (?5 IS NOT NULL AND (published IS NULL OR published > ?5)))",
+                "UPDATE items SET title = ?2, link = ?3, body = ?4, published = ?5, lead = ?6 WHERE id = ?1",
             )?
             .execute(params![
                 item_id,
@@ -244,10 +241,7 @@ impl Ingest<'_> {
                 entry.published.map(|t| t.as_second()),
                 entry_id
             ])?;
-        if changed > 0 {
-            queue::set_highlights(&self.tx, item_id, verdict)?;
-        }
-        Ok(changed > 0)
+        Ok(queue::set_highlights(&self.tx, item_id, verdict)?)
     }
 
     /// Records why entry `entry_id` joined its story (for `newswatch stories --why`).
