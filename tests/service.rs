@@ -35,8 +35,12 @@ async fn serve_story(feeds: &FeedServer, guid: &str, title: &str) {
     feeds.serve("/rss.xml", "application/rss+xml", rss(&[item])).await;
 }
 
-/// A digest time a few seconds ahead, counted from a first start that handled nothing, so
-/// that a slow machine sends it at once rather than tomorrow.
+/// The clock of the daemons started after [`digest_soon`]: an hour on.
+const AN_HOUR_ON: (&str, &str) = ("NEWSWATCH_CLOCK_OFFSET", "1h");
+
+/// A digest time half an hour ahead, counted from a first start that handled nothing; the
+/// daemons started after it run an hour on ([`AN_HOUR_ON`]), so the digest is due as they
+/// start: the time is set, not waited for, and a slow machine cannot miss it.
 async fn digest_soon(sandbox: &Sandbox, feeds: &FeedServer, smtp: &SmtpServer) {
     let at = |t: jiff::Timestamp| format!("[digest]\nat = [\"{}\"]\ntimezone = \"UTC\"\n", t.strftime("%H:%M:%S"));
     sandbox.write_config(&config(
@@ -50,7 +54,7 @@ async fn digest_soon(sandbox: &Sandbox, feeds: &FeedServer, smtp: &SmtpServer) {
     sandbox.write_config(&config(
         feeds,
         smtp,
-        &at(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2)),
+        &at(jiff::Timestamp::now() + jiff::SignedDuration::from_mins(30)),
     ));
 }
 
@@ -62,7 +66,7 @@ async fn a_mail_server_down_at_the_digest_time_gets_it_once_when_back() {
     let sandbox = Sandbox::new("");
     digest_soon(&sandbox, &feeds, &smtp).await;
     smtp.script(|s| s.down = true);
-    let mut daemon = Daemon::start(&sandbox);
+    let mut daemon = Daemon::start_with(&sandbox, &[AN_HOUR_ON]);
     daemon.wait_for_count("message not sent", 2).await;
     let (_, tries_while_down) = smtp.attempts();
     assert!(tries_while_down >= 2, "both recipients tried");
@@ -85,7 +89,7 @@ async fn a_stop_during_a_slow_send_leaves_it_pending_for_the_next_start() {
     let sandbox = Sandbox::new("");
     digest_soon(&sandbox, &feeds, &smtp).await;
     smtp.script(|s| s.data_delay = Duration::from_secs(60));
-    let mut daemon = Daemon::start(&sandbox);
+    let mut daemon = Daemon::start_with(&sandbox, &[AN_HOUR_ON]);
     daemon.wait_for("messages composed").await;
     // Wait until the first message is in DATA, then stop: within 10 s, exit 0.
     for _ in 0..100 {
@@ -97,7 +101,7 @@ async fn a_stop_during_a_slow_send_leaves_it_pending_for_the_next_start() {
     let started = std::time::Instant::now();
     daemon.stop("-TERM").await;
     assert!(started.elapsed() < Duration::from_secs(11), "{:?}", started.elapsed());
-    let outbox = sandbox.run(&["outbox"]).await;
+    let outbox = sandbox.run_later("1h", &["outbox"]).await;
     assert!(
         outbox.ok().stdout.contains("outbox #1 to analyst@test.invalid"),
         "{}",
@@ -106,7 +110,7 @@ async fn a_stop_during_a_slow_send_leaves_it_pending_for_the_next_start() {
 
     // The next start sends what the stopped one left pending.
     smtp.script(|s| s.data_delay = Duration::ZERO);
-    let daemon = Daemon::start(&sandbox);
+    let daemon = Daemon::start_with(&sandbox, &[AN_HOUR_ON]);
     let mails = [smtp.next().await, smtp.next().await];
     assert!(mails.iter().all(|m| m.text.contains("NATO slow send story")));
     smtp.expect_nothing().await;
