@@ -553,10 +553,12 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
         "nothing mailed"
     );
 
-    // A digest time a few seconds from now. It counts from the time the first start handled,
-    // so a slow machine that starts the daemon after it sends it at once, never tomorrow.
-    sandbox.write_config(&digest_at(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3)));
-    let daemon = Daemon::start(&sandbox);
+    // A digest time half an hour from now, and from here on every run an hour on (the clock
+    // set, not waited for): the digest is due as the daemon starts. It counts from the time
+    // the first start handled, so it is sent at once, never tomorrow.
+    sandbox.write_config(&digest_at(jiff::Timestamp::now() + jiff::SignedDuration::from_mins(30)));
+    let later = [("NEWSWATCH_CLOCK_OFFSET", "1h")];
+    let daemon = Daemon::start_with(&sandbox, &later);
     for _ in 0..2 {
         let mail = smtp.next().await;
         assert!(mail.subject.starts_with("newswatch: 3 new stories"), "{}", mail.subject);
@@ -566,13 +568,13 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
     // A new story is queued; restarting the daemon must not take the digest time it handled
     // for a missed one and mail the story now.
     serve_second_round(&feeds).await;
-    let poll = sandbox.run(&["poll"]).await;
+    let poll = sandbox.run_later("1h", &["poll"]).await;
     assert!(
         poll.ok().stdout.contains("Kyiv JSON: 1 new entry, 1 new story matched"),
         "{}",
         poll.stdout
     );
-    let mut daemon = Daemon::start(&sandbox);
+    let mut daemon = Daemon::start_with(&sandbox, &later);
     // "idle" comes after the digest check of the first wake-up.
     let log = daemon.wait_for("idle").await.to_string();
     assert!(log.contains("next digest"), "{log}");
@@ -582,7 +584,7 @@ async fn daemon_polls_sends_at_the_digest_time_and_stops_on_sigterm() {
         smtp.drain(Duration::from_millis(200)).await.is_empty(),
         "nothing mailed on restart"
     );
-    let dry = sandbox.run(&["digest", "--dry-run"]).await;
+    let dry = sandbox.run_later("1h", &["digest", "--dry-run"]).await;
     assert!(
         dry.ok().stdout.contains("Ukraine grain corridor reopens"),
         "the new story is still queued for the next digest time:\n{}",
