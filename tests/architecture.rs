@@ -63,14 +63,52 @@ fn code() -> BTreeMap<String, String> {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap();
         // As one text, so that a `use crate::{...}` group over several lines is read whole.
-        let all = out.entry(module).or_default();
-        for line in code.lines() {
-            all.push_str(without_strings(line).split("//").next().unwrap_or_default());
-            all.push('\n');
+        let mut code = String::new();
+        for line in text.lines() {
+            code.push_str(without_strings(line).split("//").next().unwrap_or_default());
+            code.push('\n');
         }
+        out.entry(module).or_default().push_str(&without_tests(&code));
     }
+    out
+}
+
+/// `code` without the items marked `#[cfg(test)]` (a test module, or a helper for tests): each
+/// from its mark to its end (a `;` before any `{`, else the `}` that closes its first `{`),
+/// so that code after one is still read.
+fn without_tests(code: &str) -> String {
+    const MARK: &str = "#[cfg(test)]";
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let item = &rest[at + MARK.len()..];
+        let end = match (item.find(';'), item.find('{')) {
+            (Some(semi), open) if open.is_none_or(|o| semi < o) => semi + 1,
+            (_, Some(open)) => {
+                let mut depth = 0usize;
+                let mut end = item.len();
+                for (i, c) in item[open..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = open + i + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                end
+            }
+            _ => item.len(),
+        };
+        rest = &item[end..];
+    }
+    out.push_str(rest);
     out
 }
 
