@@ -148,7 +148,11 @@ impl Store {
         // of a first poll's CPU. Our queries are planned by their indexes, never by values.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
             .map_err(open_err)?;
-        let runner = embedded::migrations::runner();
+        // Every pending migration and its line in the history in one transaction: one by one,
+        // refinery commits a migration and then, apart, its line, and a process killed between
+        // the two left a database that every later start tried to migrate again and refused
+        // (found by tests/crash.rs: "duplicate column name").
+        let runner = embedded::migrations::runner().set_grouped(true);
         // A schema from a newer newswatch is neither migrated down nor half read.
         let known = runner
             .get_migrations()
@@ -405,6 +409,32 @@ mod tests {
             e.contains("newer newswatch") && e.contains("99") && e.contains("up to 14"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_migration_is_kept_only_with_its_line_in_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(13))
+            .run(&mut conn)
+            .unwrap();
+        // The history's line of the last migration cannot be written, as if the process died
+        // after the migration and before its line.
+        conn.execute_batch(
+            "CREATE TRIGGER dies BEFORE INSERT ON refinery_schema_history WHEN NEW.version = 14
+             BEGIN SELECT RAISE(ABORT, 'killed'); END;",
+        )
+        .unwrap();
+        drop(conn);
+        assert!(Store::open(&path).is_err());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TRIGGER dies").unwrap();
+        drop(conn);
+        // The migration went with its line: the next start applies it whole.
+        let store = Store::open(&path).expect("migrated at the next start");
+        assert_eq!(store.schema_version().unwrap(), 14);
     }
 
     #[test]
