@@ -186,6 +186,7 @@ impl Mailer {
         .map_err(|e| build(e.to_string()))?;
         match &self.transport {
             Transport::Smtp { transport, server } => {
+                tracing::debug!(%server, to, bytes = message.bytes.len(), message_id = %message.message_id, "handing a message to the SMTP server");
                 transport
                     .send_raw(&envelope, &message.bytes)
                     .await
