@@ -203,6 +203,16 @@ pub struct NextPoll {
     pub waiting: Option<String>,
 }
 
+/// How long past its stored next poll `h` is, if that is overdue: a poll in flight is late by
+/// up to `timeout` (`fetch.timeout`), so only more than twice that and a minute counts; a
+/// paused source is never overdue. `/healthz` and `/sources` both ask here.
+pub fn overdue(h: &Health, timeout: std::time::Duration, now: Timestamp) -> Option<SignedDuration> {
+    let grace =
+        SignedDuration::try_from(timeout * 2 + std::time::Duration::from_secs(60)).unwrap_or(SignedDuration::MAX);
+    let late = now.duration_since(h.next_poll?);
+    (h.status != Status::Paused && late > grace).then_some(late)
+}
+
 /// Each source's health, with when it is polled next and why not sooner, in config order.
 pub async fn next_polls(app: &App, now: Timestamp) -> Result<Vec<(Health, NextPoll)>, StoreError> {
     let (states, holds) = app

@@ -16,7 +16,7 @@ use axum::routing::get;
 use jiff::Timestamp;
 
 use crate::app::App;
-use crate::health::{self, Status};
+use crate::health;
 use crate::model::StoryRecord;
 use crate::stories::{self, StoryFilter};
 use crate::text::xml_escape;
@@ -273,21 +273,12 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         Ok(report) => report,
         Err(e) => return unhealthy(format!("cannot read the database: {e}")),
     };
-    // A poll in flight is late by up to its timeout; more than twice that and a minute is late.
-    let grace = jiff::SignedDuration::try_from(app.config.fetch.timeout * 2 + Duration::from_secs(60))
-        .unwrap_or(jiff::SignedDuration::MAX);
     let late = report
         .iter()
-        .filter(|h| h.status != Status::Paused)
-        .filter_map(|h| Some((h, h.next_poll?)))
-        .filter(|(_, due)| now.duration_since(*due) > grace)
-        .max_by_key(|(_, due)| std::cmp::Reverse(*due));
+        .filter_map(|h| Some((h, health::overdue(h, app.config.fetch.timeout, now)?)))
+        .max_by_key(|(_, late)| *late);
     match late {
-        Some((h, due)) => unhealthy(format!(
-            "source {:?} is {} s overdue",
-            h.name,
-            now.duration_since(due).as_secs()
-        )),
+        Some((h, late)) => unhealthy(format!("source {:?} is {} s overdue", h.name, late.as_secs())),
         None => (StatusCode::OK, format!("ok: {} sources polled on time\n", report.len())).into_response(),
     }
 }

@@ -356,14 +356,11 @@ async fn sources(State(app): State<AppSource>) -> Response {
         Ok(sources) => sources,
         Err(e) => return unavailable(e),
     };
-    // Late by more than twice a poll's timeout and a minute (a poll in flight is late by up to
-    // its timeout): as `/healthz` counts it.
-    let grace = SignedDuration::try_from(app.config.fetch.timeout * 2 + std::time::Duration::from_secs(60))
-        .unwrap_or(SignedDuration::MAX);
     let mut rows: Vec<(u8, views::SourceView)> = sources
         .into_iter()
         .map(|(h, next)| {
-            let overdue = next.next_poll.is_some_and(|at| now.duration_since(at) > grace);
+            // By its stored next poll (`next` says "now" for any source due), as `/healthz`.
+            let overdue = health::overdue(&h, app.config.fetch.timeout, now).is_some();
             let rank = match h.status {
                 Status::Failing | Status::Paused => 0,
                 _ if h.needs_attention || overdue => 1,
