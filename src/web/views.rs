@@ -95,8 +95,7 @@ fn state(story: &StoryRecord, card: &Card, messages: &[OutboxEntry], tz: &TimeZo
     let carried: Vec<&OutboxEntry> = messages.iter().filter(|m| card.messages.contains(&m.id)).collect();
     let name = |m: &OutboxEntry| format!("{} #{}", m.kind.name(), m.id);
     if let Some(m) = carried.iter().find(|m| m.state == MessageState::Sent) {
-        let at = m.sent_at.map(|t| format_time(t, tz)).unwrap_or_default();
-        return format!("sent in {} {at}", name(m));
+        return format!("sent in {} {}", name(m), time(m.sent_at, tz, ""));
     }
     if let Some(m) = carried.iter().find(|m| m.state == MessageState::Parked) {
         return format!("not delivered: {} is parked", name(m));
@@ -190,7 +189,7 @@ pub fn story_page(story: &StoryRecord, c: &Card, messages: &[OutboxEntry], tz: &
             source: e.source.clone(),
             title: crate::text::one_line(&e.title),
             href: web_link(e.link.as_deref()),
-            published: e.published.map(|t| format_time(t, tz)).unwrap_or_else(|| "–".into()),
+            published: time(e.published, tz, "–"),
             first_seen: format_time(e.first_seen, tz),
             why: crate::stories::reason(story, e),
             lead: e.lead,
@@ -225,7 +224,7 @@ fn without_topics(mut c: CardView) -> CardView {
 
 pub fn message(m: &OutboxEntry, tz: &TimeZone) -> MessageView {
     let state = match m.state {
-        MessageState::Sent => format!("sent {}", m.sent_at.map(|t| format_time(t, tz)).unwrap_or_default()),
+        MessageState::Sent => format!("sent {}", time(m.sent_at, tz, "")),
         MessageState::Pending => {
             let last = m
                 .last_error
@@ -239,8 +238,8 @@ pub fn message(m: &OutboxEntry, tz: &TimeZone) -> MessageView {
             )
         }
         MessageState::Parked => format!(
-            "parked after {} refusals: {} (newswatch outbox retry {})",
-            m.refusals,
+            "parked after {}: {} (newswatch outbox retry {})",
+            plural(m.refusals as usize, "refusal", "refusals"),
             m.last_error.as_deref().unwrap_or("refused"),
             m.id
         ),
