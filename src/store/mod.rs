@@ -381,6 +381,18 @@ fn check_copy(path: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A database file migrated up to `version` only, as an older newswatch left it.
+    fn database_at(version: i32) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("v{version}.db"));
+        let mut conn = Connection::open(&path).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(version))
+            .run(&mut conn)
+            .unwrap();
+        (dir, path, conn)
+    }
+
     #[test]
     fn migrations_apply_and_version_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
@@ -413,13 +425,7 @@ mod tests {
 
     #[test]
     fn a_migration_is_kept_only_with_its_line_in_the_history() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("n.db");
-        let mut conn = Connection::open(&path).unwrap();
-        embedded::migrations::runner()
-            .set_target(refinery::Target::Version(13))
-            .run(&mut conn)
-            .unwrap();
+        let (_dir, path, conn) = database_at(13);
         // The history's line of the last migration cannot be written, as if the process died
         // after the migration and before its line.
         conn.execute_batch(
@@ -464,13 +470,7 @@ mod tests {
 
     #[test]
     fn stories_of_a_version_6_database_keep_their_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let mut conn = Connection::open(&path).unwrap();
-        embedded::migrations::runner()
-            .set_target(refinery::Target::Version(6))
-            .run(&mut conn)
-            .unwrap();
+        let (_dir, path, conn) = database_at(6);
         conn.execute_batch(
             "INSERT INTO sources (id, name, url) VALUES (1, 'A', 'u'), (2, 'B', 'v');
              INSERT INTO items (id, title, link, dedup_key, body, first_seen, state)
@@ -515,13 +515,7 @@ mod tests {
 
     #[test]
     fn why_entries_joined_survives_the_upgrade_that_adds_clear_leads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v8.db");
-        let mut conn = Connection::open(&path).unwrap();
-        embedded::migrations::runner()
-            .set_target(refinery::Target::Version(8))
-            .run(&mut conn)
-            .unwrap();
+        let (_dir, path, conn) = database_at(8);
         conn.execute_batch(
             "INSERT INTO sources (id, name, url) VALUES (1, 'A', 'u'), (2, 'B', 'v');
              INSERT INTO items (id, title, body, first_seen, state) VALUES (7, 'One', '', 100, 'stored');
