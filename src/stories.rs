@@ -4,8 +4,7 @@
 //! Reads only; the store writes nothing here.
 
 use crate::app::App;
-use crate::model::OutboxEntry;
-use crate::model::{EntryRecord, JoinRule, StoryRecord};
+use crate::model::{EntryRecord, JoinRule, OutboxEntry, StoryRecord};
 use crate::store::StoreError;
 pub use crate::store::{Card, PageQuery, StoryFilter};
 
@@ -94,15 +93,15 @@ pub fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
         true => String::new(),
         false => format!("; shared words: {}", j.shared.join(", ")),
     };
+    let next = match j.next {
+        Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
+        _ => "; no other story near".to_string(),
+    };
     match j.rule {
         JoinRule::Link => format!("the same link as {with} after canonicalisation"),
         JoinRule::Copy => format!("a copy of {with}: bodies {score} alike{shared}"),
         JoinRule::Rewrite => format!("a rewrite of {with}: {score} alike{shared}"),
         JoinRule::Clear => {
-            let next = match j.next {
-                Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
-                _ => "; no other story near".to_string(),
-            };
             format!(
                 "a rewrite of {with}: {score} alike, under the bar but far more alike than any other \
                  story{next}{shared}"
@@ -114,10 +113,6 @@ pub fn reason(story: &StoryRecord, e: &EntryRecord) -> String {
                 _ => String::new(),
             };
             let pair = j.pair.map_or(String::new(), |p| format!(" ({p:.2} with {with} alone)"));
-            let next = match j.next {
-                Some(n) if n > 0.0 => format!("; the next story {n:.2}"),
-                _ => "; no other story near".to_string(),
-            };
             format!("the same event as {with}: {score} sure{weighed}{pair}{next}{shared}")
         }
     }

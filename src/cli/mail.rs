@@ -140,9 +140,5 @@ fn unsent_line(e: &OutboxEntry, busy: bool, app: &App) -> String {
 }
 
 fn stories(n: usize) -> String {
-    if n == 1 {
-        "1 story".to_string()
-    } else {
-        format!("{n} stories")
-    }
+    crate::text::plural(n, "story", "stories")
 }

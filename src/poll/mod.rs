@@ -348,7 +348,7 @@ impl Poller {
         let (doc, hash) = self
             .app
             .compute(move || {
-                let hash = sha256_hex(&doc.body);
+                let hash = crate::text::sha256_hex(&doc.body);
                 (doc, hash)
             })
             .await
@@ -404,11 +404,6 @@ async fn contained(poll: impl Future<Output = Result<PollOutcome, Stop>>) -> Res
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| Err(Failure::internal("polling")(crate::text::panic_text(&*panic)).into()))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -50,8 +50,7 @@ static FAILURES: std::sync::Mutex<Option<Failures>> = std::sync::Mutex::new(None
 /// What the cookie holds: a digest of the token, so that the token itself is never stored by
 /// the browser (and a changed token ends every session).
 fn session_value(token: &str) -> String {
-    let digest = Sha256::digest(format!("newswatch-session\0{token}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::sha256_hex(format!("newswatch-session\0{token}").as_bytes())
 }
 
 /// Equal, in a time that does not tell how much of `a` matched (both are hashed first, so
