@@ -54,7 +54,7 @@ fn parse(value: &str) -> Result<SignedDuration, ClockError> {
 }
 
 /// The offset in force (zero unless set).
-pub fn offset() -> SignedDuration {
+fn offset() -> SignedDuration {
     OFFSET.get().copied().unwrap_or(SignedDuration::ZERO)
 }
 

@@ -126,7 +126,7 @@ async fn the_daemon_serves_its_matches_as_atom_and_says_it_is_healthy() {
     let reason = health.text().await.unwrap();
     assert!(reason.starts_with("source \"Wire\" is 36"), "{reason}");
     assert!(reason.contains("s overdue"), "{reason}");
-    // The sources' page says so too, and lists it first.
+    // The sources' page says so too.
     let page = client.get(format!("{base}/sources")).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("(overdue)"), "{page}");

@@ -249,21 +249,9 @@ async fn with_a_token_every_page_and_the_feed_ask_for_it() {
     assert_eq!(r.status(), 200, "a feed reader's basic auth");
 
     // A browser logs in once: the cookie is HttpOnly and SameSite=Strict, and is not the token.
-    let r = client
-        .post(format!("{base}/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("token=wrong-wrong-wrong-wrong")
-        .send()
-        .await
-        .unwrap();
+    let r = login(&client, &base, "wrong-wrong-wrong-wrong").await;
     assert_eq!(r.status(), 401);
-    let r = client
-        .post(format!("{base}/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}"))
-        .send()
-        .await
-        .unwrap();
+    let r = login(&client, &base, token).await;
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
@@ -283,13 +271,7 @@ async fn with_a_token_every_page_and_the_feed_ask_for_it() {
     // Ten wrong tokens in a minute, and the form stops trying (the bearer header still works).
     let mut statuses = Vec::new();
     for _ in 0..10 {
-        let r = client
-            .post(format!("{base}/login"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("token=guess-guess-guess-guess")
-            .send()
-            .await
-            .unwrap();
+        let r = login(&client, &base, "guess-guess-guess-guess").await;
         statuses.push(r.status().as_u16());
     }
     assert_eq!(
@@ -512,4 +494,15 @@ async fn in_a_real_browser_the_pages_fit_a_phone_and_a_desktop_without_errors() 
     }
     browser.stop().await;
     daemon.stop("-TERM").await;
+}
+
+/// `/login`'s form sent with `token`.
+async fn login(client: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap()
 }
