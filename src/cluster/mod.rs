@@ -353,12 +353,15 @@ pub fn shared_words(title: &str, body: &str, join: &Join, max: usize) -> Vec<Str
         Rule::Copy => words("", body),
         Rule::Event { .. } => words(title, body),
     };
+    // Each word hashed once, not once for every shared word looked for (on the store's thread,
+    // for every join).
+    let ids: Vec<TermId> = words.iter().map(|w| term_id(&w.text)).collect();
     let mut found: Vec<&Word> = Vec::new();
     for (hash, _) in &join.similarity.shared {
-        if let Some(w) = words.iter().find(|w| term_id(&w.text) == *hash)
-            && !found.iter().any(|f| f.text == w.text)
+        if let Some(i) = ids.iter().position(|id| id == hash)
+            && !found.iter().any(|f| f.text == words[i].text)
         {
-            found.push(w);
+            found.push(&words[i]);
         }
     }
     // A stable sort keeps each part in order of weight.
