@@ -1,5 +1,5 @@
 //! The store's own thread: every stage's store job runs here, one at a time, and the jobs
-//! that are waiting when one batch begins are committed together (see `store/batch.rs`).
+//! that are waiting when one batch begins are committed together (see `store/sqlite/batch.rs`).
 //!
 //! Why a thread rather than a lock and the blocking pool: the jobs waiting are known (the
 //! channel's queue), so a batch is exactly those, and the transaction is never left open with

@@ -18,14 +18,14 @@
 //!   forgotten (the next transaction reads it back from the database), and every job of the
 //!   batch is told.
 //!
-//! Outside a batch (tests, one-off commands using `Store` directly) each write is its own
+//! Outside a batch (tests, one-off commands using `Sqlite` directly) each write is its own
 //! transaction, as before.
 
 use std::ops::Deref;
 
 use rusqlite::{Connection, Savepoint, Transaction, TransactionBehavior};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
 /// One write that belongs together: a transaction of its own, or a savepoint of the batch's.
 pub enum Tx<'a> {
@@ -79,14 +79,11 @@ pub(super) fn write<'a>(conn: &'a mut Connection, batch: &Batch) -> rusqlite::Re
     Ok(Tx::InBatch(conn.savepoint()?))
 }
 
-impl Store {
-    /// Writes from now on join one transaction, until [`Store::end_batch`].
+impl Sqlite {
     pub fn begin_batch(&mut self) {
         self.batch.open = true;
     }
 
-    /// Commits the batch's writes and leaves batch mode. `Err` if they are lost: the commit
-    /// failed, now or inside the batch.
     pub fn end_batch(&mut self) -> Result<(), StoreError> {
         let result = self.flush();
         self.batch.open = false;
@@ -122,7 +119,7 @@ impl Store {
 }
 
 #[cfg(test)]
-impl Store {
+impl Sqlite {
     /// Makes the batch's commit fail: a reference checked only at commit, to nothing.
     pub fn break_next_commit(&mut self) {
         super::batch::write(&mut self.conn, &self.batch)

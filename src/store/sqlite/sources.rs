@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
-use super::{Store, StoreError, ts};
+use super::{Sqlite, StoreError, ts};
 use crate::model::{HostHold, SourceState, SourceStates};
 
 /// What a successful fetch leaves behind for the next one.
@@ -36,8 +36,7 @@ pub struct FailureRecord {
     pub pause: bool,
 }
 
-impl Store {
-    /// Every source ever polled, by name.
+impl Sqlite {
     pub fn source_states(&self) -> Result<SourceStates, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT name, url, last_attempt, last_success, consecutive_failures, last_error, last_status, items_seen,
@@ -76,9 +75,6 @@ impl Store {
         Ok(states)
     }
 
-    /// Records many fetches that found nothing new (a 304, or a body identical to the last
-    /// one), in one transaction: a poll of hundreds of unchanged feeds is hundreds of these,
-    /// and one commit is far cheaper than hundreds.
     pub fn record_unchanged(
         &mut self,
         sources: &[(String, String, FetchRecord)],
@@ -93,7 +89,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed poll of `source`.
     pub fn record_failure(
         &mut self,
         source: &str,
@@ -123,7 +118,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records what an auto source turned out to be, for good.
     pub fn set_kind(&mut self, source: &str, url: &str, kind: &str, feed_url: Option<&str>) -> Result<(), StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let id = upsert_source(&tx, source, url)?;
@@ -135,7 +129,6 @@ impl Store {
         Ok(())
     }
 
-    /// Lets a source paused after a 410 be polled again. `false` if no such source is stored.
     pub fn resume(&mut self, source: &str) -> Result<bool, StoreError> {
         let changed = self.conn.execute(
             "UPDATE sources SET paused = 0, next_poll = NULL, consecutive_failures = 0, failing_since = NULL
@@ -145,7 +138,6 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// A host asked to be left alone (429/503 with Retry-After).
     pub fn set_host_hold(&mut self, host: &str, hold: &HostHold) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO hosts (host, retry_after, reason) VALUES (?1, ?2, ?3)
@@ -155,7 +147,6 @@ impl Store {
         Ok(())
     }
 
-    /// Hosts still asking to be left alone at `now`.
     pub fn host_holds(&self, now: Timestamp) -> Result<Vec<(String, HostHold)>, StoreError> {
         let mut stmt = self
             .conn

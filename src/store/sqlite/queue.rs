@@ -5,12 +5,10 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
-use super::{Store, StoreError, ts};
+use super::{Sqlite, StoreError, ts};
 use crate::model::{Entry, MatchResult, Outlet, QueuedStory, Snippet, Story, TopicHit};
 
-impl Store {
-    /// Queued stories (matched, reportable, not yet in the outbox for everyone they are due
-    /// to), oldest first, with the recipients who have them already.
+impl Sqlite {
     pub fn queued_stories(&self) -> Result<Vec<QueuedStory>, StoreError> {
         queued_stories(&self.conn)
     }
@@ -183,9 +181,9 @@ pub(super) mod tests {
     use jiff::Timestamp;
 
     /// A store with one story of source "A" queued as matching topic "T".
-    pub(crate) fn with_one_story(queued: bool) -> (tempfile::TempDir, Store, i64) {
+    pub(crate) fn with_one_story(queued: bool) -> (tempfile::TempDir, Sqlite, i64) {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("newswatch.db")).unwrap();
+        let mut store = Sqlite::open(&dir.path().join("newswatch.db")).unwrap();
         let now = Timestamp::now();
         let record = FetchRecord {
             status: 200,
@@ -236,9 +234,7 @@ pub struct Unsent {
     pub entry: Entry,
 }
 
-impl Store {
-    /// Stories first seen since `since` that no one has been sent (stored, or queued for other
-    /// topics) and that `topic` is not on yet, oldest first.
+impl Sqlite {
     pub fn unsent_since(&self, since: Timestamp, topic: &str) -> Result<Vec<Unsent>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT i.id, i.title, i.body, i.article, i.link, i.published FROM items i
@@ -263,8 +259,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Puts each story on the topics of its verdict: queued if it was only stored, the topics
-    /// added if it was queued already; one transaction. Returns how many were queued now.
     pub fn backfill(&mut self, verdicts: &[(i64, MatchResult)]) -> Result<usize, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let mut queued = 0;
@@ -279,8 +273,7 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Stories each topic has matched, all time (for `/metrics`).
+impl Sqlite {
     pub fn matched_per_topic(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut stmt = self
             .conn

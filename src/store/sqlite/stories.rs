@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, ts};
+use super::{Sqlite, StoreError, ts};
 use crate::model::{EntryRecord, Joined, StoryRecord};
 
 /// Which stories to read.
@@ -21,8 +21,7 @@ pub struct StoryFilter {
     pub limit: Option<usize>,
 }
 
-impl Store {
-    /// Stories first seen since `filter.since`, newest first, with their entries.
+impl Sqlite {
     pub fn stories(&self, filter: &StoryFilter) -> Result<Vec<StoryRecord>, StoreError> {
         let row = |r: &rusqlite::Row<'_>| {
             Ok(StoryRecord {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::sources::{record_success, upsert_source};
-use super::{FetchRecord, Store, StoreError, queue, ts};
+use super::{FetchRecord, Sqlite, StoreError, queue, ts};
 use crate::model::{Entry, IngestCounts, ItemState, JoinRule, Joined, MatchResult, StoryCandidate, StoryHead};
 
 /// A stored story waiting for its article.
@@ -21,7 +21,7 @@ pub struct PendingArticle {
     pub first_seen: Timestamp,
 }
 
-/// One poll's writes for one source, in one transaction (see [`Store::ingest`]).
+/// One poll's writes for one source, in one transaction (see [`Sqlite::ingest`]).
 pub struct Ingest<'a> {
     pub(super) tx: super::batch::Tx<'a>,
     pub(super) source_id: i64,
@@ -31,10 +31,7 @@ pub struct Ingest<'a> {
     added: std::cell::RefCell<Vec<(i64, crate::cluster::Member)>>,
 }
 
-impl Store {
-    /// Stores one poll of `source`: `write` records its entries through [`Ingest`] and returns
-    /// what it added; then the source's counters and fetch state are updated, and everything
-    /// is committed together (or nothing, on an error).
+impl Sqlite {
     pub fn ingest(
         &mut self,
         source: &str,
@@ -73,7 +70,6 @@ impl Store {
         Ok(counts)
     }
 
-    /// Which of `guids` this source has not stored yet (before polling, to fetch their articles).
     pub fn unseen(&self, source: &str, guids: &[String]) -> Result<Vec<String>, StoreError> {
         let Some(source_id) = self
             .conn
@@ -96,8 +92,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Stories of `source` whose article could not be fetched yet (fewer than three attempts)
-    /// and that no topic matched on their summary.
     pub fn pending_articles(&self, source: &str) -> Result<Vec<PendingArticle>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT i.id, i.link, i.title, i.body, i.published, i.first_seen
@@ -118,8 +112,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records another attempt at a story's article; with `queue_as`, the stage's verdict that
-    /// the story is to be reported, queues it. Returns whether it was queued now.
     pub fn record_article(
         &mut self,
         item_id: i64,
@@ -141,7 +133,6 @@ impl Store {
 }
 
 impl Ingest<'_> {
-    /// Whether this source stored an entry with this GUID before.
     pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
@@ -149,8 +140,6 @@ impl Ingest<'_> {
             .exists(params![self.source_id, guid])?)
     }
 
-    /// The stored stories with an entry under link key `key`, oldest first, each with its
-    /// first such entry.
     pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
         // This runs for every new entry, so it is kept to statements SQLite compiles once: with
         // an ORDER BY (or a correlated EXISTS) it recompiled the statement on every run as the
@@ -184,7 +173,6 @@ impl Ingest<'_> {
         Ok(out)
     }
 
-    /// Where story `item_id` stands and what its lead has (for `dedup::leads`).
     pub fn story_head(&self, item_id: i64) -> Result<StoryHead, StoreError> {
         // SQLite's trim, as before: spaces only (texts are stored trimmed of the rest).
         let (state, headline_only, published): (String, bool, Option<i64>) = self
@@ -198,8 +186,6 @@ impl Ingest<'_> {
         })
     }
 
-    /// Stores a new story led by `entry`, with its article if one was fetched (`Err`: it failed
-    /// to load and is tried again later). Returns its id.
     pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached(
@@ -220,9 +206,6 @@ impl Ingest<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// Makes `entry` the lead of story `item_id` (`dedup::leads` said it should be): the story
-    /// shows its title, link, text and time, and a queued story what the matcher made of it
-    /// (`verdict`).
     pub fn make_lead(
         &self,
         item_id: i64,
@@ -244,7 +227,6 @@ impl Ingest<'_> {
         Ok(queue::set_highlights(&self.tx, item_id, verdict)?)
     }
 
-    /// Records why entry `entry_id` joined its story (for `newswatch stories --why`).
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
@@ -264,7 +246,6 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Makes entry `entry_id` the lead of the new story `item_id`.
     pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE items SET lead = ?2 WHERE id = ?1")?
@@ -272,9 +253,6 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Records that this source carried story `item_id` as `entry`, filed under link key
-    /// `link_key`, at time `at` for the clustering window, with its vectors and index keys
-    /// (read into the index once committed: see `window.rs`). Returns its id.
     pub fn add_entry(
         &self,
         item_id: i64,
@@ -314,14 +292,10 @@ impl Ingest<'_> {
         Ok(id)
     }
 
-    /// Adds the topics of `result` to story `item_id`, queued or sent: a story matches a topic
-    /// when any of its entries does.
     pub fn add_topics(&self, item_id: i64, result: &MatchResult) -> Result<(), StoreError> {
         Ok(queue::add_topics(&self.tx, item_id, result)?)
     }
 
-    /// Queues a stored story for the digest with the topics it matched; `false` if it was not
-    /// in the `Stored` state (already queued or sent).
     pub fn queue(&self, item_id: i64, result: &MatchResult) -> Result<bool, StoreError> {
         Ok(queue::queue(&self.tx, item_id, result)?)
     }
@@ -362,7 +336,7 @@ pub(super) fn rule_named(name: &str) -> Option<JoinRule> {
 #[cfg(test)]
 mod tests {
     use super::{RULES, rule_name, rule_named};
-    use crate::store::queue::tests::{matched, with_one_story};
+    use crate::store::sqlite::queue::tests::{matched, with_one_story};
 
     #[test]
     fn every_join_rule_reads_back_as_written() {

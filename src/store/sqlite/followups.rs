@@ -5,20 +5,16 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
-use super::{Compose, Store, StoreError, ts};
+use super::{Compose, Sqlite, StoreError, ts};
 use crate::model::{FollowUp, Outlet, ReaderHistory};
 
-impl Store {
-    /// What [`Compose::history`] would find now; for a preview, which writes nothing.
+impl Sqlite {
     pub fn history(&self, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
         history(&self.conn, recipient, since)
     }
 }
 
 impl Compose<'_> {
-    /// What `recipient` was mailed before: stories carried by messages composed since `since`
-    /// and delivered that outlets they were not told of have reported since (oldest story
-    /// first), and when their last digest was composed.
     pub fn history(&self, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
         history(self.conn, recipient, since)
     }

@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, put_state, state_value, story_text, ts};
+use super::{Sqlite, StoreError, put_state, state_value, story_text, ts};
 
 /// The `state` key: every story up to this id is in the index.
 const INDEXED_UPTO: &str = "search_upto";
@@ -45,10 +45,7 @@ pub struct Pruned {
     pub more: bool,
 }
 
-impl Store {
-    /// Indexes up to `limit` stories: first those whose text changed since they were indexed
-    /// (a new lead, an article, pruning), then those not indexed yet. Returns how many; 0: the
-    /// index is complete.
+impl Sqlite {
     pub fn index_for_search(&mut self, limit: usize) -> Result<usize, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let upto: i64 = state_value(&tx, INDEXED_UPTO)?
@@ -89,9 +86,6 @@ impl Store {
         Ok(stale.len() + fresh.len())
     }
 
-    /// Candidates for a search, newest (highest id) first, id below `below` and at least
-    /// `from`, at most `limit`: the stories the index says may hold every trigram of `fts` (an
-    /// FTS5 query), or every story when the query cannot be narrowed (`None`).
     pub fn search_candidates(
         &self,
         fts: Option<&str>,
@@ -116,10 +110,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// How many of the newest `sample` stories indexed for search satisfy each FTS5 query of
-    /// `queries` (a trigram, or a narrowing), and how many stories that is: how common a
-    /// query's trigrams are, and how much a narrowing narrows, for `search` to choose the one
-    /// that costs least. A look at the end of each trigram's list.
     pub fn sample_counts(&self, queries: &[String], sample: i64) -> Result<(Vec<u64>, u64), StoreError> {
         // The index is filled in id order: its newest story is the state's mark (MAX(rowid)
         // of an FTS5 table reads every row of it).
@@ -141,8 +131,6 @@ impl Store {
         Ok((counts, sample.min(newest).max(0) as u64))
     }
 
-    /// The lowest story id first seen at or after `since` (stories are numbered as they are
-    /// stored, so ids follow time); one past the last story if none is.
     pub fn first_story_since(&self, since: Timestamp) -> Result<i64, StoreError> {
         let max: i64 = self
             .conn
@@ -164,7 +152,6 @@ impl Store {
         Ok(lo)
     }
 
-    /// The sources that carried each story, the lead's first.
     pub fn story_sources(&self, id: i64) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.name FROM entries e JOIN sources s ON s.id = e.source_id JOIN items i ON i.id = e.item_id
@@ -174,11 +161,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Prunes the texts of up to `limit` stories last reported before `cutoff`, oldest first:
-    /// summary, article and snippet, the entries' vectors and clustering keys (the search
-    /// index keeps the title, at its next catch-up).
-    /// Titles, links and every entry's (source, GUID) and link key stay. Stories queued, or in
-    /// a message not sent yet, are kept whatever their age.
     pub fn prune(&mut self, cutoff: Timestamp, limit: usize) -> Result<Pruned, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let upto: i64 = state_value(&tx, PRUNED_UPTO)?.and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -225,8 +207,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Gives up to `pages` free pages back to the file system (the file shrinks); returns how
-    /// many free pages remain. Does nothing on a file not made for it (see `vacuum`).
     pub fn shrink(&mut self, pages: u32) -> Result<i64, StoreError> {
         self.flush()?;
         self.conn
@@ -234,8 +214,6 @@ impl Store {
         Ok(self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?)
     }
 
-    /// Merges up to `pages` pages of the search index's segments, dropping the rows pruned
-    /// from them; `false` once there is nothing left to merge.
     pub fn compact_index(&mut self, pages: u32) -> Result<bool, StoreError> {
         let tx = super::batch::write(&mut self.conn, &self.batch)?;
         let before = tx.total_changes();
@@ -250,22 +228,17 @@ impl Store {
         Ok(worked)
     }
 
-    /// Copies the WAL into the database and empties it (what shrinking freed is counted once
-    /// the WAL is back to nothing); waits for readers, gives up quietly if one stays.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
-    /// Whether free pages can be given back a few at a time (`auto_vacuum = INCREMENTAL`).
     pub fn shrinks_incrementally(&self) -> Result<bool, StoreError> {
         let mode: i64 = self.conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
         Ok(mode == 2)
     }
 
-    /// Rewrites the whole file, compact and able to shrink incrementally from then on. Takes
-    /// a while on a big archive, and needs as much free disk as the file takes.
     pub fn vacuum(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         // The copy VACUUM builds goes to a temporary file: with the store's `temp_store =

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use rusqlite::params;
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::model::Snippet;
 
 /// One page of matched stories.
@@ -30,11 +30,7 @@ pub struct Card {
     pub messages: Vec<i64>,
 }
 
-impl Store {
-    /// The ids of the matched stories `q` asks for, newest first: a walk back through the
-    /// matches (of one topic, by `matches_by_topic`), never through the stories that matched
-    /// nothing. Stories are numbered as they are stored, so the time range is one of ids
-    /// (`first_story_since`), without an index on first_seen that every insert would pay for.
+impl Sqlite {
     pub fn page_ids(&self, q: &PageQuery) -> Result<Vec<i64>, StoreError> {
         let from = match q.since {
             Some(t) => self.first_story_since(t)?,
@@ -63,7 +59,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// The card of story `id` (empty for a story not stored).
     pub fn card(&self, id: i64) -> Result<Card, StoreError> {
         let mut item = self
             .conn

@@ -5,12 +5,10 @@
 use jiff::Timestamp;
 
 use super::items::Ingest;
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::cluster::{Features, Neighbour, Prepared};
 
 impl Ingest<'_> {
-    /// The features of an entry whose words were `prepared`, weighed against the window as it
-    /// is when rewrites are looked for (copies need no weights).
     pub fn features(&self, prepared: Prepared) -> Result<Features, StoreError> {
         Ok(match prepared {
             Prepared::Ready(features) => features,
@@ -18,28 +16,22 @@ impl Ingest<'_> {
         })
     }
 
-    /// The entries of other sources from `from` to `to` that share enough index keys with
-    /// `features` to be compared (see `cluster::Index::neighbours`).
     pub fn neighbours(&self, features: &Features, from: Timestamp, to: Timestamp) -> Vec<Neighbour<'_>> {
         self.window
             .index
             .neighbours(features, self.source_id, from.as_second(), to.as_second())
     }
 
-    /// How many entries of the window have the word `term`.
     pub fn df(&self, term: crate::cluster::TermId) -> u32 {
         self.window.index.df(term)
     }
 
-    /// How many entries of the window have their words counted.
     pub fn counted(&self) -> u64 {
         self.window.index.counted()
     }
 }
 
-impl Store {
-    /// Moves the clustering window's start to `before` (a whole day at a time): no new entry's
-    /// window reaches further back. Returns whether it moved.
+impl Sqlite {
     pub fn prune_cluster_index(&mut self, before: Timestamp) -> bool {
         self.window.advance(before.as_second())
     }
@@ -63,7 +55,7 @@ mod tests {
     }
 
     /// Stores an entry of `source` with `BODY` at time `at`, as a story of its own.
-    fn file(store: &mut Store, source: &str, guid: &str, at: Timestamp) -> i64 {
+    fn file(store: &mut Sqlite, source: &str, guid: &str, at: Timestamp) -> i64 {
         let entry = Entry {
             guid: guid.into(),
             link: None,
@@ -83,7 +75,7 @@ mod tests {
     }
 
     /// The entries a copy of `BODY` from `source` would be compared with.
-    fn near(store: &mut Store, source: &str) -> Vec<i64> {
+    fn near(store: &mut Sqlite, source: &str) -> Vec<i64> {
         let now = crate::clock::now();
         let day = jiff::SignedDuration::from_hours(24);
         let mut found = Vec::new();
@@ -102,13 +94,13 @@ mod tests {
     fn entries_are_found_by_this_process_another_and_the_next_after_a_kill() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Sqlite::open(&path).unwrap();
         let a = file(&mut store, "A", "a", crate::clock::now());
         assert_eq!(near(&mut store, "B"), vec![a]);
         assert_eq!(near(&mut store, "A"), Vec::<i64>::new(), "not a source's own entries");
 
         // Another process on the same database sees what this one stores, and the reverse.
-        let mut other = Store::open(&path).unwrap();
+        let mut other = Sqlite::open(&path).unwrap();
         assert_eq!(near(&mut other, "B"), vec![a]);
         let b = file(&mut other, "B", "b", crate::clock::now());
         assert_eq!(near(&mut store, "C"), vec![a, b]);
@@ -116,7 +108,7 @@ mod tests {
         // Killed: the next process reads the window back from the entries.
         std::mem::forget(other);
         std::mem::forget(store);
-        let mut next = Store::open(&path).unwrap();
+        let mut next = Sqlite::open(&path).unwrap();
         assert_eq!(near(&mut next, "C"), vec![a, b]);
         assert_eq!(next.window.index.len(), 2, "each entry read once");
     }
@@ -125,7 +117,7 @@ mod tests {
     fn the_window_forgets_what_is_older_than_its_start_and_reads_back_only_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Sqlite::open(&path).unwrap();
         let now = crate::clock::now();
         file(&mut store, "A", "old", Timestamp::from_second(1_000).unwrap());
         file(&mut store, "A", "new", now);
@@ -139,7 +131,7 @@ mod tests {
         );
         // A process that starts now holds the same window.
         drop(store);
-        let mut next = Store::open(&path).unwrap();
+        let mut next = Sqlite::open(&path).unwrap();
         next.prune_cluster_index(Timestamp::from_second(2_000 + 86_400).unwrap());
         let _ = near(&mut next, "B");
         assert_eq!(next.window.index.len(), 1);

@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Store, StoreError, followups, queue, ts};
+use super::{Sqlite, StoreError, followups, queue, ts};
 use crate::model::{Channel, MessageKind, MessageState, OutboxEntry, QueuedStory};
 
 /// A message ready for the outbox.
@@ -37,7 +37,7 @@ pub struct Attempt {
     pub next_attempt: Option<Timestamp>,
 }
 
-/// The reads and writes of one composition, in one durable transaction (see [`Store::compose`]).
+/// The reads and writes of one composition, in one durable transaction (see [`Sqlite::compose`]).
 pub struct Compose<'a> {
     pub(super) conn: &'a Connection,
     now: i64,
@@ -46,10 +46,7 @@ pub struct Compose<'a> {
 const COLUMNS: &str = "id, kind, recipient, message_id, subject, stories, created_at, state, attempts, refusals,
                        next_attempt, last_attempt, last_error, sent_at, destination, channel";
 
-impl Store {
-    /// Puts new messages into the outbox: `write` reads the queue and adds messages through
-    /// [`Compose`], all in one transaction that holds the database's write lock from the start,
-    /// so that two processes composing at once cannot both give a story to one recipient.
+impl Sqlite {
     pub fn compose<T, E: From<StoreError>>(
         &mut self,
         now: Timestamp,
@@ -63,7 +60,6 @@ impl Store {
         })
     }
 
-    /// The oldest pending message due at `now`, with its bytes.
     pub fn due_message(&self, now: Timestamp) -> Result<Option<(OutboxEntry, Vec<u8>)>, StoreError> {
         Ok(self
             .conn
@@ -77,7 +73,6 @@ impl Store {
             .optional()?)
     }
 
-    /// When the next pending message is due, if any is.
     pub fn next_message_due(&self) -> Result<Option<Timestamp>, StoreError> {
         let at: Option<i64> = self.conn.query_row(
             "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'",
@@ -87,7 +82,6 @@ impl Store {
         Ok(at.map(ts))
     }
 
-    /// The transport accepted message `id`.
     pub fn message_sent(&mut self, id: i64, destination: &str, now: Timestamp) -> Result<(), StoreError> {
         self.durably(|conn| {
             conn.execute(
@@ -100,7 +94,6 @@ impl Store {
         })
     }
 
-    /// An attempt at message `id` failed.
     pub fn message_failed(&mut self, id: i64, attempt: &Attempt, now: Timestamp) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE outbox SET attempts = attempts + 1, refusals = refusals + ?2, last_attempt = ?3,
@@ -118,8 +111,6 @@ impl Store {
         Ok(())
     }
 
-    /// Makes parked (and pending) messages due now, all of them or message `id`; their refusals
-    /// count afresh. Returns how many.
     pub fn retry_messages(&mut self, id: Option<i64>, now: Timestamp) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE outbox SET state = 'pending', next_attempt = ?2, refusals = 0, parked_noticed = 0
@@ -128,8 +119,6 @@ impl Store {
         )?)
     }
 
-    /// Every pending message due at `now` at the latest (parked ones stay parked): for a send
-    /// asked for by hand, which should not wait for a retry time set before a fix.
     pub fn pending_due(&mut self, now: Timestamp) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE outbox SET next_attempt = ?1 WHERE state = 'pending' AND next_attempt > ?1",
@@ -137,7 +126,6 @@ impl Store {
         )?)
     }
 
-    /// The messages in these states, oldest first.
     pub fn outbox(&self, states: &[MessageState]) -> Result<Vec<OutboxEntry>, StoreError> {
         let wanted: Vec<&str> = states.iter().map(|s| state_name(*s)).collect();
         let mut stmt = self
@@ -150,7 +138,6 @@ impl Store {
             .collect())
     }
 
-    /// The messages with these ids, in that order.
     pub fn outbox_entries(&self, ids: &[i64]) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self
             .conn
@@ -164,7 +151,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Messages sent, and stories queued, since `since`: for `status`.
     pub fn activity_since(&self, since: Timestamp) -> Result<(usize, usize), StoreError> {
         let sent: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND sent_at >= ?1",
@@ -181,12 +167,10 @@ impl Store {
 }
 
 impl Compose<'_> {
-    /// The queue as it stands inside this transaction.
     pub fn queued(&self) -> Result<Vec<QueuedStory>, StoreError> {
         queue::queued_stories(self.conn)
     }
 
-    /// Parked messages no later message has mentioned yet.
     pub fn parked_unnoticed(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM outbox WHERE state = 'parked' AND parked_noticed = 0 ORDER BY id"
@@ -194,7 +178,6 @@ impl Compose<'_> {
         Ok(stmt.query_map([], entry)?.collect::<Result<_, _>>()?)
     }
 
-    /// Adds a message and gives it its stories; returns its id.
     pub fn add_message(&self, m: &NewMessage) -> Result<i64, StoreError> {
         self.conn.execute(
             "INSERT INTO outbox (kind, recipient, message_id, subject, message, stories, created_at, next_attempt, channel)
@@ -224,7 +207,6 @@ impl Compose<'_> {
         Ok(id)
     }
 
-    /// Parked messages a new message now mentions.
     pub fn mark_noticed(&self, ids: &[i64]) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -235,7 +217,6 @@ impl Compose<'_> {
         Ok(())
     }
 
-    /// Stories now in the outbox for everyone they are due to: no longer queued.
     pub fn mark_done(&self, items: &[i64]) -> Result<(), StoreError> {
         let mut stmt = self
             .conn

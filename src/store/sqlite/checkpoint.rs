@@ -98,13 +98,13 @@ impl Drop for Checkpointer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Store;
+    use super::super::Sqlite;
 
     #[test]
     fn the_wal_is_copied_into_the_database_by_the_thread_not_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Sqlite::open(&path).unwrap();
         let size = |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
         // 48 MB in commits of 4 MB: past the thread's limit (40), short of the writer's (80).
         // Each value new: SQLite does not write again what it already holds.
@@ -120,7 +120,7 @@ mod tests {
         });
         assert!(copied, "database file {} MB", size("n.db") >> 20);
         drop(store);
-        let again = Store::open(&path).unwrap();
+        let again = Sqlite::open(&path).unwrap();
         assert_eq!(again.get_state("k0").unwrap(), Some(value(9)));
     }
 
@@ -128,7 +128,7 @@ mod tests {
     fn a_checkpoint_the_writer_cannot_make_never_fails_its_commit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Sqlite::open(&path).unwrap();
         store.set_state("k", "v").unwrap();
         // A reader holding an old snapshot keeps the WAL from starting again, so that it grows
         // past the writer's limit; another process checkpointing all the while makes the
