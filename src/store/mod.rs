@@ -6,11 +6,15 @@
 //! - `interface.rs`: every call the stages may make, each documented there: a [`Store`], one
 //!   poll's writes for a source ([`Ingest`]), one composition of the outbox ([`Compose`]).
 //! - `sqlite/`: the SQLite backend, the embedded default (its own map in `sqlite/mod.rs`).
+//! - `contract.rs` (tests): what every backend must do, asked through `Store` as the stages
+//!   ask it; each of its tests runs on every backend.
 //!
 //! A call goes to the backend the store was opened on (`on_backend!`); a second backend is a
-//! new variant of `Backend` that answers the same calls, and the same tests. The schema of each
+//! new variant of `Backend` that answers the same calls and passes `contract.rs`. The schema of each
 //! lives in `migrations/` only.
 
+#[cfg(test)]
+mod contract;
 mod interface;
 mod sqlite;
 
