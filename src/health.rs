@@ -257,17 +257,17 @@ pub async fn next_polls(app: &App, now: Timestamp) -> Result<Vec<(Health, NextPo
 
 pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError> {
     let sources = next_polls(app, now).await?.into_iter().map(|(_, next)| next).collect();
-    let (last_handled, outbox, (sent, matched)) = app
+    let (last_handled, outbox, (sent, matched), database_bytes) = app
         .read(move |s| {
             Ok::<_, StoreError>((
                 s.last_digest_handled()?,
                 s.outbox(&[MessageState::Pending, MessageState::Parked])?,
                 s.activity_since(now - SignedDuration::from_hours(24))?,
+                s.bytes()?,
             ))
         })
         .await?;
     let database = app.config.storage.database.clone();
-    let database_bytes = crate::store::file_bytes(&database);
     Ok(Overview {
         sources,
         next_digest: schedule::next_digest(last_handled.unwrap_or(now), &app.config.digest),

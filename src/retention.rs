@@ -13,7 +13,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::app::App;
-use crate::store::{Pruned, StoreError, file_bytes};
+use crate::store::{Pruned, StoreError};
 
 /// Stories pruned per transaction.
 const BATCH: usize = 500;
@@ -44,9 +44,8 @@ pub struct Retention {
 /// Prunes what is older than `keep` now, then shrinks the file (with `vacuum`, rewriting it
 /// whole: for a file that cannot shrink incrementally).
 pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention, StoreError> {
-    let path = app.config.storage.database.clone();
     let mut out = Retention {
-        bytes_before: file_bytes(&path),
+        bytes_before: app.store(|s| s.bytes()).await?,
         ..Retention::default()
     };
     let cutoff = crate::timefmt::ago(keep);
@@ -74,7 +73,7 @@ pub async fn prune(app: &App, keep: Duration, vacuum: bool) -> Result<Retention,
     let now = crate::clock::now().to_string();
     app.store(move |s| s.set_state(LAST_PRUNE, &now)).await?;
     app.store(|s| s.checkpoint()).await?;
-    out.bytes_after = file_bytes(&path);
+    out.bytes_after = app.store(|s| s.bytes()).await?;
     Ok(out)
 }
 

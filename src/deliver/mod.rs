@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-pub use send::{Pass, SendLock, send_due};
+pub use send::{Pass, send_due};
 
 use crate::app::App;
 use crate::config::Config;

@@ -1,54 +1,27 @@
 //! Sending the outbox: due messages, oldest first, each as the very bytes it was composed as;
 //! marked sent once the transport accepted it, else tried again (or parked) when
-//! `schedule::message_retry` says. One process sends at a time: it holds a lock on a file beside
-//! the database, which the operating system releases when the process dies, however it dies.
+//! `schedule::message_retry` says. One process sends at a time: it holds the store's
+//! `SendLock`, which a process that dies lets go of, however it dies.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::app::App;
 use crate::mail::Formatted;
 use crate::model::{Channel, OutboxEntry};
 use crate::schedule;
-use crate::store::{Attempt, StoreError};
+use crate::store::{Attempt, SendLock, StoreError};
 use crate::webhook::{Poster, WebhookError};
 
-/// The right to send, for as long as it lives.
-pub struct SendLock {
-    _file: File,
-}
-
-impl SendLock {
-    /// `newswatch.db` → `newswatch.db.send-lock`.
-    pub fn path(database: &Path) -> PathBuf {
-        let mut name = database.as_os_str().to_owned();
-        name.push(".send-lock");
-        PathBuf::from(name)
-    }
-
-    /// Takes the lock, waiting up to `wait` for another process to let go of it; `None` if it
-    /// did not.
-    pub async fn take(database: &Path, wait: Duration) -> Result<Option<SendLock>, StoreError> {
-        let path = SendLock::path(database);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::Task(format!("cannot open the send lock {}: {e}", path.display())))?;
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Some(SendLock { _file: file })),
-                Err(TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(TryLockError::WouldBlock) => return Ok(None),
-                Err(TryLockError::Error(e)) => {
-                    return Err(StoreError::Task(format!("cannot lock {}: {e}", path.display())));
-                }
-            }
+/// Takes the right to send (`store::SendLock`), waiting up to `wait` for another process to
+/// let go of it; `None` if it did not.
+async fn take_lock(database: &Path, wait: Duration) -> Result<Option<SendLock>, StoreError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match SendLock::try_take(database)? {
+            Some(lock) => return Ok(Some(lock)),
+            None if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            None => return Ok(None),
         }
     }
 }
@@ -72,7 +45,7 @@ pub async fn send_due(
     stopping: &(dyn Fn() -> bool + Sync),
 ) -> Result<Pass, StoreError> {
     let mut pass = Pass::default();
-    let Some(_lock) = SendLock::take(&app.config.storage.database, lock_wait).await? else {
+    let Some(_lock) = take_lock(&app.config.storage.database, lock_wait).await? else {
         pass.busy = true;
         return Ok(pass);
     };

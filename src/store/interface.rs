@@ -10,7 +10,9 @@ use super::{
     Attempt, Card, FailureRecord, FetchRecord, Found, NewMessage, PageQuery, PendingArticle, Pruned, StoryFilter,
     Unsent,
 };
-use super::{Backend, Compose, ComposeOn, Ingest, IngestOn, Store, StoreError, on_backend, sqlite};
+use super::{
+    Backend, Compose, ComposeOn, Ingest, IngestOn, SendLock, SendLockOn, Store, StoreError, on_backend, sqlite,
+};
 use crate::cluster::{Features, Neighbour, Prepared};
 use crate::model::{
     Entry, HostHold, IngestCounts, Joined, MatchResult, MessageState, OutboxEntry, QueuedStory, ReaderHistory,
@@ -35,6 +37,12 @@ impl Store {
         Ok(Store {
             backend: Backend::Sqlite(sqlite::Sqlite::open_reader(path)?),
         })
+    }
+
+    /// How much room the database takes on disk, in bytes (SQLite: the file with its
+    /// write-ahead log).
+    pub fn bytes(&self) -> Result<u64, StoreError> {
+        on_backend!(&self.backend, s => s.bytes())
     }
 
     /// The schema version the database is at.
@@ -544,5 +552,15 @@ impl Compose<'_> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.mark_done(items),
         }
+    }
+}
+
+impl SendLock {
+    /// Takes the right to send for the database at `database`, if no other process holds it;
+    /// `None` if one does (no waiting here: the caller chooses how long to wait).
+    pub fn try_take(database: &Path) -> Result<Option<SendLock>, StoreError> {
+        Ok(sqlite::SendLock::try_take(database)?.map(|lock| SendLock {
+            _on: SendLockOn::Sqlite { _file: lock },
+        }))
     }
 }

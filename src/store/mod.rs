@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 pub use sqlite::{
     Attempt, Card, FailureRecord, FetchRecord, Found, NewMessage, PageQuery, PendingArticle, Pruned, StoryFilter,
-    Unsent, file_bytes,
+    Unsent,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -95,4 +95,15 @@ pub struct Compose<'a> {
 #[derive(Clone, Copy)]
 enum ComposeOn<'a> {
     Sqlite(&'a sqlite::Compose<'a>),
+}
+
+/// The right to send the outbox, for as long as it lives: one process sends at a time, and a
+/// process that dies, however it dies, lets go of it.
+pub struct SendLock {
+    _on: SendLockOn,
+}
+
+/// Held, never read: what a backend holds the right by.
+enum SendLockOn {
+    Sqlite { _file: sqlite::SendLock },
 }

@@ -37,6 +37,7 @@ mod checkpoint;
 mod clusters;
 mod followups;
 mod items;
+mod lock;
 mod outbox;
 mod pages;
 mod queue;
@@ -53,6 +54,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::StoreError;
 pub use archive::{Found, Pruned};
 pub use items::{Ingest, PendingArticle};
+pub use lock::SendLock;
 pub use outbox::{Attempt, Compose, NewMessage};
 pub use pages::{Card, PageQuery};
 pub use queue::Unsent;
@@ -65,6 +67,8 @@ mod embedded {
 
 pub struct Sqlite {
     conn: Connection,
+    /// The database file (its size is the file's, with its WAL).
+    path: PathBuf,
     /// The clustering window, in memory (`window.rs`).
     window: window::Window,
     /// Copies the WAL into the database file away from the writer (none on a reader).
@@ -144,6 +148,7 @@ impl Sqlite {
         let checkpointer = checkpoint::Checkpointer::start(path, &mut conn)?;
         Ok(Sqlite {
             conn,
+            path: path.to_path_buf(),
             window: window::Window::default(),
             _checkpointer: Some(checkpointer),
             batch: batch::Batch::default(),
@@ -167,10 +172,15 @@ impl Sqlite {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Sqlite {
             conn,
+            path: path.to_path_buf(),
             window: window::Window::default(),
             _checkpointer: None,
             batch: batch::Batch::default(),
         })
+    }
+
+    pub fn bytes(&self) -> Result<u64, StoreError> {
+        Ok(file_bytes(&self.path))
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
@@ -287,7 +297,7 @@ fn story_text(body: String, article: Option<String>) -> String {
 }
 
 /// The size of the database at `path` with its WAL, in bytes.
-pub fn file_bytes(path: &Path) -> u64 {
+fn file_bytes(path: &Path) -> u64 {
     ["", "-wal"]
         .iter()
         .filter_map(|suffix| {
