@@ -6,16 +6,21 @@
 //! - `interface.rs`: every call the stages may make, each documented there: a [`Store`], one
 //!   poll's writes for a source ([`Ingest`]), one composition of the outbox ([`Compose`]).
 //! - `sqlite/`: the SQLite backend, the embedded default (its own map in `sqlite/mod.rs`).
+//! - `postgresql/`: the PostgreSQL backend, being built (see its `mod.rs`).
 //! - `contract.rs` (tests): what every backend must do, asked through `Store` as the stages
 //!   ask it; each of its tests runs on every backend.
 //!
 //! A call goes to the backend the store was opened on (`on_backend!`); a second backend is a
 //! new variant of `Backend` that answers the same calls and passes `contract.rs`. The schema of each
-//! lives in `migrations/` only.
+//! lives in `migrations/` only (`sqlite/`, `postgres/`).
 
 #[cfg(test)]
 mod contract;
 mod interface;
+// Built call by call against a real server and compiled for its tests only, until it answers
+// every call of `interface.rs` and joins `Backend` (see `postgresql/mod.rs`).
+#[cfg(test)]
+mod postgresql;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -39,17 +44,26 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot migrate database {path}: {message}")]
-    Migrate { path: PathBuf, message: String },
+    /// `database`: a file's path, or a server's address without its password.
+    #[error("cannot migrate database {database}: {message}")]
+    Migrate { database: String, message: String },
     #[error(
-        "database {path} was written by a newer newswatch (schema version {found}; this one knows up to {known}): \
+        "database {database} was written by a newer newswatch (schema version {found}; this one knows up to {known}): \
          run the newer newswatch, or a backup made with this one"
     )]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew { database: String, found: i64, known: i64 },
+    #[error("cannot connect to database {database}: {source}")]
+    Connect {
+        database: String,
+        #[source]
+        source: postgres::Error,
+    },
     #[error("cannot back up the database to {path}: {reason}")]
     Backup { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("database task failed: {0}")]
     Task(String),
     #[error("the database could not commit (nothing of this poll or change was kept): {0}")]

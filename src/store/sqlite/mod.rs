@@ -17,7 +17,7 @@
 //! - `followups.rs`: which outlets of a story each recipient was told of; stories mailed before
 //!   that other outlets have reported since.
 //!
-//! The schema lives in `migrations/` only and is applied at open. Every change that belongs
+//! The schema lives in `migrations/sqlite/` only and is applied at open. Every change that belongs
 //! together is one transaction, so a crash (or SIGKILL) at any point leaves the database
 //! consistent.
 //!
@@ -62,7 +62,7 @@ pub use sources::{FailureRecord, FetchRecord};
 pub use stories::StoryFilter;
 
 mod embedded {
-    refinery::embed_migrations!("migrations");
+    refinery::embed_migrations!("migrations/sqlite");
 }
 
 pub struct Sqlite {
@@ -136,13 +136,13 @@ impl Sqlite {
         let found = schema_version(&conn).map_err(open_err)?;
         if found > known {
             return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
+                database: path.display().to_string(),
                 found,
                 known,
             });
         }
         runner.run(&mut conn).map_err(|e| StoreError::Migrate {
-            path: path.to_path_buf(),
+            database: path.display().to_string(),
             message: e.to_string(),
         })?;
         let checkpointer = checkpoint::Checkpointer::start(path, &mut conn)?;

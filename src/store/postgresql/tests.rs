@@ -1,0 +1,137 @@
+//! The PostgreSQL backend against a real server: the one `NEWSWATCH_TEST_POSTGRES` names (a
+//! URL whose user may create databases; `.ci/run` starts one with `.ci/postgres.sh`). Each test
+//! has a database of its own, dropped when it ends. Without the variable the tests say so and
+//! pass, except in CI, where a missing server is a failure.
+
+use postgres::{Client, NoTls};
+
+use super::*;
+
+/// A new, empty database on the test server, dropped with the value.
+pub(crate) struct Database {
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl Database {
+    /// `None` (and a note) where no server was given, outside CI.
+    pub fn new() -> Option<Database> {
+        let Ok(server) = std::env::var("NEWSWATCH_TEST_POSTGRES") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the PostgreSQL tests: set NEWSWATCH_TEST_POSTGRES (.ci/run starts a server with .ci/postgres.sh)"
+            );
+            eprintln!("NEWSWATCH_TEST_POSTGRES is not set: PostgreSQL not tested (.ci/postgres.sh starts a server)");
+            return None;
+        };
+        let name = format!("newswatch_test_{:016x}", fastrand::u64(..));
+        Client::connect(&server, NoTls)
+            .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+            .unwrap_or_else(|e| panic!("cannot create a database on {}: {e}", shown(&server)));
+        let mut url = url::Url::parse(&server).expect("NEWSWATCH_TEST_POSTGRES is a postgres:// URL");
+        url.set_path(&name);
+        Some(Database {
+            url: url.to_string(),
+            server,
+            name,
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut c) = Client::connect(&self.server, NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+#[test]
+fn an_empty_database_is_given_the_schema_once() {
+    let Some(db) = Database::new() else { return };
+    let store = Postgres::open(&db.url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    drop(store);
+    let again = Postgres::open(&db.url).unwrap();
+    assert_eq!(again.schema_version().unwrap(), 1, "a second open migrates nothing");
+    let tables: i64 = Client::connect(&db.url, NoTls)
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
+             AND table_name IN ('sources', 'items', 'entries', 'outbox', 'deliveries', 'told', 'state')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 7);
+}
+
+#[test]
+fn a_database_of_a_newer_newswatch_is_refused() {
+    let Some(db) = Database::new() else { return };
+    drop(Postgres::open(&db.url).unwrap());
+    Client::connect(&db.url, NoTls)
+        .unwrap()
+        .batch_execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'later', '', '0')",
+        )
+        .unwrap();
+    let err = Postgres::open(&db.url).err().expect("refused");
+    assert!(
+        matches!(
+            err,
+            StoreError::TooNew {
+                found: 99,
+                known: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn state_and_the_last_digest_time_are_kept() {
+    let Some(db) = Database::new() else { return };
+    let mut store = Postgres::open(&db.url).unwrap();
+    assert_eq!(store.last_digest_handled().unwrap(), None);
+    let at = Timestamp::from_second(1_800_000_000).unwrap();
+    store.set_last_digest_handled(at).unwrap();
+    store.set_state("k", "v").unwrap();
+    store.set_state("k", "w").unwrap();
+    drop(store);
+    let store = Postgres::open(&db.url).unwrap();
+    assert_eq!(store.last_digest_handled().unwrap(), Some(at));
+    assert_eq!(store.get_state("k").unwrap().as_deref(), Some("w"));
+}
+
+#[test]
+fn a_password_is_never_shown() {
+    assert_eq!(
+        shown("postgres://nw:secret@db.example:5432/news"),
+        "postgres://nw:***@db.example:5432/news"
+    );
+    assert_eq!(shown("postgres://nw@db.example/news"), "postgres://nw@db.example/news");
+    assert_eq!(
+        shown("host=db.example password=secret dbname=news"),
+        "host=db.example dbname=news"
+    );
+}
+
+#[test]
+fn a_server_that_does_not_answer_is_named_without_its_password() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://nw:secret@127.0.0.1:{port}/news?connect_timeout=2");
+    let err = Postgres::open(&url).err().expect("no server").to_string();
+    assert!(
+        err.starts_with("cannot connect to database postgres://nw:***@127.0.0.1:"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+}
