@@ -16,6 +16,8 @@ use postgres::{Client, NoTls};
 
 use super::StoreError;
 
+mod sources;
+
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }
@@ -104,6 +106,11 @@ fn shown(url: &str) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     }
+}
+
+/// A stored time (Unix seconds) as a timestamp; one out of range reads as 1970, as on SQLite.
+fn ts(seconds: i64) -> Timestamp {
+    Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 fn schema_version(client: &mut Client) -> Result<i64, StoreError> {

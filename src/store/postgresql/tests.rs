@@ -6,6 +6,8 @@
 use postgres::{Client, NoTls};
 
 use super::*;
+use crate::model::HostHold;
+use crate::store::{FailureRecord, FetchRecord};
 
 /// A new, empty database on the test server, dropped with the value.
 pub(crate) struct Database {
@@ -134,4 +136,91 @@ fn a_server_that_does_not_answer_is_named_without_its_password() {
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
+}
+
+fn feed() -> FetchRecord {
+    FetchRecord {
+        status: 200,
+        etag: Some("\"v1\"".into()),
+        body_hash: Some("h1".into()),
+        next_poll: Timestamp::from_second(1_800_000_600).unwrap(),
+        ..FetchRecord::default()
+    }
+}
+
+#[test]
+fn a_source_s_failures_count_until_it_is_resumed() {
+    let Some(db) = Database::new() else { return };
+    let mut store = Postgres::open(&db.url).unwrap();
+    let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
+    let url = "https://a.example/feed";
+    store
+        .record_unchanged(&[("A".into(), url.into(), feed())], at(0))
+        .unwrap();
+    let not_now = FailureRecord {
+        error: "HTTP 503".into(),
+        status: Some(503),
+        next_poll: at(600),
+        penalise: false,
+        pause: false,
+    };
+    store.record_failure("A", url, &not_now, at(10)).unwrap();
+    let gone = FailureRecord {
+        error: "HTTP 410".into(),
+        status: Some(410),
+        next_poll: at(1200),
+        penalise: true,
+        pause: true,
+    };
+    store.record_failure("A", url, &gone, at(20)).unwrap();
+    let states = store.source_states().unwrap();
+    let a = states.current("A", url).unwrap();
+    assert_eq!((a.consecutive_failures, a.paused, a.last_status), (1, true, Some(410)));
+    assert_eq!(
+        (a.failing_since, a.last_success, a.next_poll),
+        (Some(at(20)), Some(at(0)), Some(at(1200)))
+    );
+    assert_eq!(
+        (a.etag.as_deref(), a.body_hash.as_deref()),
+        (Some("\"v1\""), Some("h1"))
+    );
+    assert!(store.resume("A").unwrap());
+    assert!(!store.resume("B").unwrap(), "no such source");
+    let a = &store.source_states().unwrap().0["A"];
+    assert_eq!(
+        (a.consecutive_failures, a.paused, a.next_poll, a.failing_since),
+        (0, false, None, None)
+    );
+    // A new URL is a new document: its validators start afresh.
+    store
+        .set_kind(
+            "A",
+            "https://a.example/other",
+            "page",
+            Some("https://a.example/feed.xml"),
+        )
+        .unwrap();
+    let a = &store.source_states().unwrap().0["A"];
+    assert_eq!((a.etag.as_deref(), a.kind.as_deref()), (None, Some("page")));
+    assert_eq!(a.feed_url.as_deref(), Some("https://a.example/feed.xml"));
+}
+
+#[test]
+fn a_host_s_hold_lasts_until_its_time() {
+    let Some(db) = Database::new() else { return };
+    let mut store = Postgres::open(&db.url).unwrap();
+    let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
+    let hold = |until, reason: &str| HostHold {
+        until,
+        reason: reason.into(),
+    };
+    store.set_host_hold("a.example", &hold(at(30), "HTTP 429")).unwrap();
+    store.set_host_hold("a.example", &hold(at(60), "HTTP 503")).unwrap();
+    let held = store.host_holds(at(40)).unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].0.as_str(), held[0].1.until, held[0].1.reason.as_str()),
+        ("a.example", at(60), "HTTP 503")
+    );
+    assert!(store.host_holds(at(60)).unwrap().is_empty());
 }
