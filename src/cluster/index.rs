@@ -6,7 +6,7 @@
 //! needs is bounded by the window, however large the archive grows. Kept as SQLite rows, every
 //! entry wrote a row per word and per key (scattered by hash over the tables' pages) and read
 //! one per word back: five times the CPU of a poll that looked for copies only. The store
-//! rebuilds this from the entries' stored features when it starts (`store/sqlite/window.rs`).
+//! rebuilds this from the entries' stored features when it starts (`store/window.rs`).
 //!
 //! Pure: no I/O; the store decides what goes in and when old entries go.
 

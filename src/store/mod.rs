@@ -7,6 +7,8 @@
 //!   poll's writes for a source ([`Ingest`]), one composition of the outbox ([`Compose`]).
 //! - `sqlite/`: the SQLite backend, the embedded default (its own map in `sqlite/mod.rs`).
 //! - `postgresql/`: the PostgreSQL backend, being built (see its `mod.rs`).
+//! - `window.rs`: the clustering window in memory, read from whichever backend holds the
+//!   entries.
 //! - `contract.rs` (tests): what every backend must do, asked through `Store` as the stages
 //!   ask it; each of its tests runs on every backend.
 //!
@@ -22,6 +24,7 @@ mod interface;
 #[cfg(test)]
 mod postgresql;
 mod sqlite;
+mod window;
 
 use std::path::PathBuf;
 

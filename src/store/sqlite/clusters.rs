@@ -1,12 +1,14 @@
-//! What the poll stage asks of the clustering window (`window.rs`, in memory): an entry's
+//! What the poll stage asks of the clustering window (`store/window.rs`, in memory), and the rows it is read from: an entry's
 //! features weighed against the window's words, and the entries it may share an event with.
 //! Which entries are one story is decided by `cluster` and the poll stage; this only looks up.
 
 use jiff::Timestamp;
+use rusqlite::{Connection, params};
 
 use super::items::Ingest;
 use super::{Sqlite, StoreError};
 use crate::cluster::{Features, Neighbour, Prepared};
+use crate::store::window::{ReadMember, Stored};
 
 impl Ingest<'_> {
     pub fn features(&self, prepared: Prepared) -> Result<Features, StoreError> {
@@ -28,6 +30,39 @@ impl Ingest<'_> {
 
     pub fn counted(&self) -> u64 {
         self.window.index.counted()
+    }
+}
+
+/// The window's entries as SQLite reads them, inside a poll's transaction.
+pub(super) struct Rows<'a>(pub &'a Connection);
+
+impl Stored for Rows<'_> {
+    fn entries_after(&mut self, after: i64, each: &mut dyn FnMut(i64, i64, i64) -> bool) -> Result<(), StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT id, at, first_seen FROM entries WHERE id > ?1 ORDER BY id DESC")?;
+        let mut rows = stmt.query(params![after])?;
+        while let Some(row) = rows.next()? {
+            if !each(row.get(0)?, row.get(1)?, row.get(2)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn member(&mut self, entry: i64, read: &mut ReadMember<'_>) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached("SELECT item_id, source_id, vector, keys FROM entries WHERE id = ?1")?
+            .query_row(params![entry], |row| {
+                read(
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get_ref(2)?.as_blob_or_null()?,
+                    row.get_ref(3)?.as_blob_or_null()?,
+                );
+                Ok(())
+            })?;
+        Ok(())
     }
 }
 

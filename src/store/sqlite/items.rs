@@ -44,7 +44,7 @@ impl Sqlite {
             let tx = super::batch::write(&mut self.conn, &self.batch)?;
             // What was stored since this process last looked, by it or another process, before
             // anything is looked up.
-            self.window.catch_up(&tx)?;
+            self.window.catch_up(&mut super::clusters::Rows(&tx))?;
             let source_id = upsert_source(&tx, source, url)?;
             let ingest = Ingest {
                 tx,

@@ -5,7 +5,6 @@
 //! - `sources.rs`: sources, their fetch state and health; hosts that sent Retry-After.
 //! - `items.rs`: stories (items), the entries each is made of, articles of full-text sources.
 //! - `clusters.rs`: what the poll stage asks of the clustering window.
-//! - `window.rs`: the clustering window in memory, read from the entries' stored features.
 //! - `batch.rs`: group commit: the writes of several jobs of the store's thread in one
 //!   transaction, each job's in a savepoint of its own.
 //! - `checkpoint.rs`: WAL checkpoints on a thread of their own, not in the writer's commits.
@@ -43,7 +42,6 @@ mod pages;
 mod queue;
 mod sources;
 mod stories;
-mod window;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,7 +49,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::StoreError;
+use super::{StoreError, window};
 pub use archive::{Found, Pruned};
 pub use items::{Ingest, PendingArticle};
 pub use lock::SendLock;
@@ -69,7 +67,7 @@ pub struct Sqlite {
     conn: Connection,
     /// The database file (its size is the file's, with its WAL).
     path: PathBuf,
-    /// The clustering window, in memory (`window.rs`).
+    /// The clustering window, in memory (`store/window.rs`).
     window: window::Window,
     /// Copies the WAL into the database file away from the writer (none on a reader).
     _checkpointer: Option<checkpoint::Checkpointer>,

@@ -1,5 +1,5 @@
 //! The clustering window held in memory (`cluster::Index`), and how it is kept equal to what
-//! the database holds.
+//! the database holds, whichever backend holds it (each reads its entries through [`Stored`]).
 //!
 //! What holds, with several processes on one database (the daemon and a `poll` run by hand)
 //! and after a crash or a restart:
@@ -16,9 +16,23 @@
 //!   batch's transaction (`batch.rs`); a poll rolled back leaves nothing here, and a batch
 //!   whose commit fails has the whole window dropped and read back from the database.
 
-use rusqlite::{Connection, params};
+use super::StoreError;
+use crate::cluster::{Index, Member};
 
-use crate::cluster::{Features, Index, Member};
+/// Takes a stored entry's story, source, features and index keys.
+pub(super) type ReadMember<'a> = dyn FnMut(i64, i64, Option<&[u8]>, Option<&[u8]>) + 'a;
+
+/// What the window is read from: a backend's entries, inside the transaction of the poll that
+/// reads them.
+pub(super) trait Stored {
+    /// The id, time in the window and storing time of each entry stored after entry `after`,
+    /// newest first, handed to `each` until it returns `false`.
+    fn entries_after(&mut self, after: i64, each: &mut dyn FnMut(i64, i64, i64) -> bool) -> Result<(), StoreError>;
+
+    /// Entry `entry`'s story and source, and its stored features and index keys (`None` once
+    /// pruned), handed to `read`.
+    fn member(&mut self, entry: i64, read: &mut ReadMember<'_>) -> Result<(), StoreError>;
+}
 
 /// How far the window's start moves at a time: once a day, on a day boundary (UTC).
 pub(super) const HORIZON_STEP: i64 = 86_400;
@@ -68,43 +82,40 @@ impl Window {
     }
 
     /// Reads in every entry stored since the last read (by any process) within the window.
-    pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+    pub fn catch_up(&mut self, stored: &mut dyn Stored) -> Result<(), StoreError> {
         let horizon = self.horizon.unwrap_or(i64::MIN);
         // Newest first: the first read stops at entries stored before the window began, without
         // reading the archive. Only the ids first: most are this process's own, held already.
-        let mut stmt = conn.prepare_cached("SELECT id, at, first_seen FROM entries WHERE id > ?1 ORDER BY id DESC")?;
-        let mut rows = stmt.query(params![self.seen.unwrap_or(0)])?;
         let mut wanted = Vec::new();
         let mut newest = self.seen;
-        while let Some(row) = rows.next()? {
-            let (entry, at, first_seen): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        stored.entries_after(self.seen.unwrap_or(0), &mut |entry, at, first_seen| {
             newest = newest.max(Some(entry));
             if first_seen < horizon.saturating_sub(CLOCK_SLACK) {
-                break;
+                return false;
             }
             if at >= horizon && !self.index.contains(entry) {
                 wanted.push((entry, at));
             }
-        }
-        let mut stmt = conn.prepare_cached("SELECT item_id, source_id, vector, keys FROM entries WHERE id = ?1")?;
+            true
+        })?;
         for (entry, at) in wanted.into_iter().rev() {
-            let member = stmt.query_row(params![entry], |row| {
-                let mut features = match row.get_ref(2)?.as_blob_or_null()? {
-                    Some(bytes) => crate::cluster::from_stored(bytes),
-                    None => Features::default(),
-                };
-                if let Some(bytes) = row.get_ref(3)?.as_blob_or_null()? {
+            let mut member = None;
+            stored.member(entry, &mut |story, source, vector, keys| {
+                let mut features = vector.map(crate::cluster::from_stored).unwrap_or_default();
+                if let Some(bytes) = keys {
                     // Which keys are which does not matter to the index: each is looked up alike.
                     features.set_keys(&[], &decode(bytes).collect::<Vec<u64>>());
                 }
-                Ok(Member {
-                    story: row.get(0)?,
-                    source: row.get(1)?,
+                member = Some(Member {
+                    story,
+                    source,
                     at,
                     features,
-                })
+                });
             })?;
-            self.index.insert(entry, member);
+            if let Some(member) = member {
+                self.index.insert(entry, member);
+            }
         }
         self.seen = newest;
         Ok(())
