@@ -59,14 +59,14 @@ pub enum StoreError {
     Connect {
         database: String,
         #[source]
-        source: postgres::Error,
+        source: tokio_postgres::Error,
     },
     #[error("cannot back up the database to {path}: {reason}")]
     Backup { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database error: {0}")]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
     #[error("database task failed: {0}")]
     Task(String),
     #[error("the database could not commit (nothing of this poll or change was kept): {0}")]

@@ -5,14 +5,14 @@
 //! no configuration reaches it. Its schema is `migrations/postgres/`; times are Unix seconds,
 //! as in SQLite's.
 //!
-//! The calls are blocking, like SQLite's: they run on the store's thread and its readers, with
-//! the synchronous client of tokio-postgres (the `postgres` crate), which drives its own
-//! runtime on that thread.
-
-use std::cell::RefCell;
+//! The calls are blocking, like SQLite's: they run on the store's thread and its readers (never
+//! on the async workers), each backend driving tokio-postgres on a runtime of its own on that
+//! thread. tokio-postgres's statements take `&self`, so a read takes `&self` as on SQLite, and
+//! a poll's transaction can be shared by the calls of its `Ingest`.
 
 use jiff::Timestamp;
-use postgres::{Client, NoTls};
+use tokio::runtime::Runtime;
+use tokio_postgres::{Client, NoTls};
 
 use super::StoreError;
 
@@ -26,18 +26,31 @@ mod embedded {
 const LAST_DIGEST_KEY: &str = "last_digest_slot";
 
 pub struct Postgres {
-    /// A call that only reads takes `&self`, as SQLite's do; the client needs `&mut` for
-    /// every statement.
-    client: RefCell<Client>,
+    client: Client,
+    /// Runs the connection and the client's statements (`block_on`), on the calling thread.
+    rt: Runtime,
 }
 
 impl Postgres {
     pub fn open(url: &str) -> Result<Postgres, StoreError> {
         let database = shown(url);
-        let mut client = Client::connect(url, NoTls).map_err(|source| StoreError::Connect {
-            database: database.clone(),
-            source,
-        })?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Task(format!("cannot start the database client: {e}")))?;
+        let (mut client, connection) =
+            rt.block_on(tokio_postgres::connect(url, NoTls))
+                .map_err(|source| StoreError::Connect {
+                    database: database.clone(),
+                    source,
+                })?;
+        // The connection makes progress whenever a statement is awaited on this runtime; it
+        // ends when the client is dropped.
+        rt.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!("database connection lost: {e}");
+            }
+        });
         let runner = embedded::migrations::runner().set_grouped(true);
         let known = runner
             .get_migrations()
@@ -45,36 +58,34 @@ impl Postgres {
             .map(|m| i64::from(m.version()))
             .max()
             .unwrap_or(0);
-        let found = schema_version(&mut client)?;
+        let found = rt.block_on(schema_version(&client))?;
         if found > known {
             return Err(StoreError::TooNew { database, found, known });
         }
-        runner.run(&mut client).map_err(|e| StoreError::Migrate {
-            database,
-            message: e.to_string(),
-        })?;
-        Ok(Postgres {
-            client: RefCell::new(client),
-        })
+        rt.block_on(runner.run_async(&mut client))
+            .map_err(|e| StoreError::Migrate {
+                database,
+                message: e.to_string(),
+            })?;
+        Ok(Postgres { client, rt })
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        schema_version(&mut self.client.borrow_mut())
+        self.rt.block_on(schema_version(&self.client))
     }
 
     pub fn get_state(&self, key: &str) -> Result<Option<String>, StoreError> {
         let row = self
-            .client
-            .borrow_mut()
-            .query_opt("SELECT value FROM state WHERE key = $1", &[&key])?;
+            .rt
+            .block_on(self.client.query_opt("SELECT value FROM state WHERE key = $1", &[&key]))?;
         Ok(row.map(|r| r.get(0)))
     }
 
     pub fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
+        self.rt.block_on(self.client.execute(
             "INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             &[&key, &value],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -113,15 +124,17 @@ fn ts(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn schema_version(client: &mut Client) -> Result<i64, StoreError> {
+async fn schema_version(client: &Client) -> Result<i64, StoreError> {
     let has_history: bool = client
-        .query_one("SELECT to_regclass('refinery_schema_history') IS NOT NULL", &[])?
+        .query_one("SELECT to_regclass('refinery_schema_history') IS NOT NULL", &[])
+        .await?
         .get(0);
     if !has_history {
         return Ok(0);
     }
     let version: i32 = client
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history", &[])?
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history", &[])
+        .await?
         .get(0);
     Ok(i64::from(version))
 }

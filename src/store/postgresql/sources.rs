@@ -2,7 +2,7 @@
 //! source's fetch state and health, and hosts that asked to be left alone.
 
 use jiff::Timestamp;
-use postgres::GenericClient;
+use tokio_postgres::GenericClient;
 
 use super::{Postgres, StoreError, ts};
 use crate::model::{HostHold, SourceState, SourceStates};
@@ -10,13 +10,13 @@ use crate::store::{FailureRecord, FetchRecord};
 
 impl Postgres {
     pub fn source_states(&self) -> Result<SourceStates, StoreError> {
-        let rows = self.client.borrow_mut().query(
+        let rows = self.rt.block_on(self.client.query(
             "SELECT name, url, last_attempt, last_success, consecutive_failures, last_error, last_status, items_seen,
                     items_matched, etag, last_modified, body_hash, next_poll, failing_since, paused, moved_to,
                     kind, feed_url, last_warning
              FROM sources",
             &[],
-        )?;
+        ))?;
         let mut states = SourceStates::default();
         for r in rows {
             let state = SourceState {
@@ -50,13 +50,15 @@ impl Postgres {
         sources: &[(String, String, FetchRecord)],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
-        for (source, url, record) in sources {
-            let id = upsert_source(&mut tx, source, url)?;
-            record_success(&mut tx, id, record, now)?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.rt.block_on(async {
+            let tx = self.client.transaction().await?;
+            for (source, url, record) in sources {
+                let id = upsert_source(&tx, source, url).await?;
+                record_success(&tx, id, record, now).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub fn record_failure(
@@ -66,62 +68,68 @@ impl Postgres {
         failure: &FailureRecord,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
-        let id = upsert_source(&mut tx, source, url)?;
-        tx.execute(
-            "UPDATE sources SET last_attempt = $2, last_error = $3, last_status = $4, next_poll = $5,
+        self.rt.block_on(async {
+            let tx = self.client.transaction().await?;
+            let id = upsert_source(&tx, source, url).await?;
+            tx.execute(
+                "UPDATE sources SET last_attempt = $2, last_error = $3, last_status = $4, next_poll = $5,
                  consecutive_failures = consecutive_failures + CASE WHEN $6 THEN 1 ELSE 0 END,
                  failing_since = CASE WHEN $6 THEN COALESCE(failing_since, $2) ELSE failing_since END,
                  paused = paused OR $7
              WHERE id = $1",
-            &[
-                &id,
-                &now.as_second(),
-                &failure.error,
-                &failure.status.map(i32::from),
-                &failure.next_poll.as_second(),
-                &failure.penalise,
-                &failure.pause,
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+                &[
+                    &id,
+                    &now.as_second(),
+                    &failure.error,
+                    &failure.status.map(i32::from),
+                    &failure.next_poll.as_second(),
+                    &failure.penalise,
+                    &failure.pause,
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub fn set_kind(&mut self, source: &str, url: &str, kind: &str, feed_url: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.client.get_mut().transaction()?;
-        let id = upsert_source(&mut tx, source, url)?;
-        tx.execute(
-            "UPDATE sources SET kind = $2, feed_url = $3 WHERE id = $1",
-            &[&id, &kind, &feed_url],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.rt.block_on(async {
+            let tx = self.client.transaction().await?;
+            let id = upsert_source(&tx, source, url).await?;
+            tx.execute(
+                "UPDATE sources SET kind = $2, feed_url = $3 WHERE id = $1",
+                &[&id, &kind, &feed_url],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub fn resume(&mut self, source: &str) -> Result<bool, StoreError> {
-        let changed = self.client.get_mut().execute(
+        let changed = self.rt.block_on(self.client.execute(
             "UPDATE sources SET paused = FALSE, next_poll = NULL, consecutive_failures = 0, failing_since = NULL
              WHERE name = $1",
             &[&source],
-        )?;
+        ))?;
         Ok(changed > 0)
     }
 
     pub fn set_host_hold(&mut self, host: &str, hold: &HostHold) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
+        self.rt.block_on(self.client.execute(
             "INSERT INTO hosts (host, retry_after, reason) VALUES ($1, $2, $3)
              ON CONFLICT (host) DO UPDATE SET retry_after = excluded.retry_after, reason = excluded.reason",
             &[&host, &hold.until.as_second(), &hold.reason],
-        )?;
+        ))?;
         Ok(())
     }
 
     pub fn host_holds(&self, now: Timestamp) -> Result<Vec<(String, HostHold)>, StoreError> {
-        let rows = self.client.borrow_mut().query(
+        let rows = self.rt.block_on(self.client.query(
             "SELECT host, retry_after, reason FROM hosts WHERE retry_after > $1",
             &[&now.as_second()],
-        )?;
+        ))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -137,7 +145,7 @@ impl Postgres {
 
 /// The source's row id, created on first use. A new URL is a new document: its validators,
 /// pause and backoff start afresh.
-pub(super) fn upsert_source(c: &mut impl GenericClient, name: &str, url: &str) -> Result<i64, postgres::Error> {
+pub(super) async fn upsert_source(c: &impl GenericClient, name: &str, url: &str) -> Result<i64, tokio_postgres::Error> {
     Ok(c.query_one(
         "INSERT INTO sources AS s (name, url) VALUES ($1, $2)
          ON CONFLICT (name) DO UPDATE SET
@@ -151,16 +159,17 @@ pub(super) fn upsert_source(c: &mut impl GenericClient, name: &str, url: &str) -
              url = excluded.url
          RETURNING id",
         &[&name, &url],
-    )?
+    )
+    .await?
     .get(0))
 }
 
-pub(super) fn record_success(
-    c: &mut impl GenericClient,
+pub(super) async fn record_success(
+    c: &impl GenericClient,
     id: i64,
     r: &FetchRecord,
     now: Timestamp,
-) -> Result<(), postgres::Error> {
+) -> Result<(), tokio_postgres::Error> {
     c.execute(
         "UPDATE sources SET last_attempt = $2, last_success = $2, consecutive_failures = 0, failing_since = NULL,
              last_error = NULL, last_status = $3, next_poll = $4, moved_to = $5,
@@ -178,6 +187,7 @@ pub(super) fn record_success(
             &r.body_hash,
             &r.warning,
         ],
-    )?;
+    )
+    .await?;
     Ok(())
 }

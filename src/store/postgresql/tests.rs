@@ -3,11 +3,32 @@
 //! has a database of its own, dropped when it ends. Without the variable the tests say so and
 //! pass, except in CI, where a missing server is a failure.
 
-use postgres::{Client, NoTls};
+use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::*;
 use crate::model::HostHold;
 use crate::store::{FailureRecord, FetchRecord};
+
+/// Runs `sql` on the server at `url` (what the backend never does itself: making and dropping
+/// databases, looking at its tables); the first column of each row returned.
+fn run_sql(url: &str, sql: &str) -> Result<Vec<String>, tokio_postgres::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(connection);
+        let rows = client.simple_query(sql).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect())
+    })
+}
 
 /// A new, empty database on the test server, dropped with the value.
 pub(crate) struct Database {
@@ -28,8 +49,7 @@ impl Database {
             return None;
         };
         let name = format!("newswatch_test_{:016x}", fastrand::u64(..));
-        Client::connect(&server, NoTls)
-            .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+        run_sql(&server, &format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create a database on {}: {e}", shown(&server)));
         let mut url = url::Url::parse(&server).expect("NEWSWATCH_TEST_POSTGRES is a postgres:// URL");
         url.set_path(&name);
@@ -43,9 +63,10 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        if let Ok(mut c) = Client::connect(&self.server, NoTls) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
+        let _ = run_sql(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
@@ -57,28 +78,24 @@ fn an_empty_database_is_given_the_schema_once() {
     drop(store);
     let again = Postgres::open(&db.url).unwrap();
     assert_eq!(again.schema_version().unwrap(), 1, "a second open migrates nothing");
-    let tables: i64 = Client::connect(&db.url, NoTls)
-        .unwrap()
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
-             AND table_name IN ('sources', 'items', 'entries', 'outbox', 'deliveries', 'told', 'state')",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(tables, 7);
+    let tables = run_sql(
+        &db.url,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
+         AND table_name IN ('sources', 'items', 'entries', 'outbox', 'deliveries', 'told', 'state')",
+    )
+    .unwrap();
+    assert_eq!(tables, ["7"]);
 }
 
 #[test]
 fn a_database_of_a_newer_newswatch_is_refused() {
     let Some(db) = Database::new() else { return };
     drop(Postgres::open(&db.url).unwrap());
-    Client::connect(&db.url, NoTls)
-        .unwrap()
-        .batch_execute(
-            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'later', '', '0')",
-        )
-        .unwrap();
+    run_sql(
+        &db.url,
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'later', '', '0')",
+    )
+    .unwrap();
     let err = Postgres::open(&db.url).err().expect("refused");
     assert!(
         matches!(
