@@ -16,6 +16,7 @@
 //! new variant of `Backend` that answers the same calls and passes `contract.rs`. The schema of each
 //! lives in `migrations/` only (`sqlite/`, `postgres/`).
 
+mod columns;
 #[cfg(test)]
 mod contract;
 mod interface;

@@ -8,7 +8,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::sources::{record_success, upsert_source};
 use super::{FetchRecord, Sqlite, StoreError, queue, ts};
-use crate::model::{Entry, IngestCounts, ItemState, JoinRule, Joined, MatchResult, StoryCandidate, StoryHead};
+use crate::model::{Entry, IngestCounts, Joined, MatchResult, StoryCandidate, StoryHead};
+use crate::store::columns::{item_state, rule_name};
 
 /// A stored story waiting for its article.
 #[derive(Debug, Clone)]
@@ -301,50 +302,9 @@ impl Ingest<'_> {
     }
 }
 
-fn item_state(state: &str) -> ItemState {
-    match state {
-        "queued" => ItemState::Queued,
-        "sent" => ItemState::Sent,
-        _ => ItemState::Stored,
-    }
-}
-
-/// How `joins.rule` spells each rule (the migrations' CHECK lists the same names).
-fn rule_name(rule: JoinRule) -> &'static str {
-    match rule {
-        JoinRule::Link => "link",
-        JoinRule::Copy => "copy",
-        JoinRule::Rewrite => "rewrite",
-        JoinRule::Clear => "clear",
-        JoinRule::Event => "event",
-    }
-}
-
-const RULES: [JoinRule; 5] = [
-    JoinRule::Link,
-    JoinRule::Copy,
-    JoinRule::Rewrite,
-    JoinRule::Clear,
-    JoinRule::Event,
-];
-
-/// The rule stored as `name`; `None` for one this version does not know.
-pub(super) fn rule_named(name: &str) -> Option<JoinRule> {
-    RULES.into_iter().find(|r| rule_name(*r) == name)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{RULES, rule_name, rule_named};
     use crate::store::sqlite::queue::tests::{matched, with_one_story};
-
-    #[test]
-    fn every_join_rule_reads_back_as_written() {
-        for rule in RULES {
-            assert_eq!(rule_named(rule_name(rule)), Some(rule));
-        }
-        assert_eq!(rule_named("telepathy"), None, "a rule of a newer version");
-    }
 
     #[test]
     fn articles_are_tried_three_times_at_most() {

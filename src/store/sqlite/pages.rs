@@ -99,9 +99,9 @@ impl Sqlite {
         Ok(Card {
             snippet: Snippet {
                 text: text.unwrap_or_default(),
-                marks: super::queue::decode_marks(&marks.unwrap_or_default()),
+                marks: crate::store::columns::decode_marks(&marks.unwrap_or_default()),
             },
-            title_marks: super::queue::decode_marks(&title_marks.unwrap_or_default()),
+            title_marks: crate::store::columns::decode_marks(&title_marks.unwrap_or_default()),
             matched,
             messages,
         })

@@ -7,6 +7,7 @@ use rusqlite::{Connection, params};
 
 use super::{Sqlite, StoreError, ts};
 use crate::model::{Entry, MatchResult, Outlet, QueuedStory, Snippet, Story, TopicHit};
+use crate::store::columns::{decode_marks, encode_marks};
 
 impl Sqlite {
     pub fn queued_stories(&self) -> Result<Vec<QueuedStory>, StoreError> {
@@ -154,23 +155,6 @@ pub(super) fn add_topics(conn: &Connection, item_id: i64, result: &MatchResult) 
             .execute(params![item_id, hit.topic, hit.keywords.join("\n")])?;
     }
     Ok(())
-}
-
-fn encode_marks(marks: &[(usize, usize)]) -> String {
-    marks
-        .iter()
-        .map(|(s, e)| format!("{s}-{e}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-pub(super) fn decode_marks(s: &str) -> Vec<(usize, usize)> {
-    s.split(',')
-        .filter_map(|pair| {
-            let (a, b) = pair.split_once('-')?;
-            Some((a.parse().ok()?, b.parse().ok()?))
-        })
-        .collect()
 }
 
 #[cfg(test)]

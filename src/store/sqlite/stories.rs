@@ -127,7 +127,7 @@ fn joined(
     weighed: Option<u32>,
     shared: Option<String>,
 ) -> Option<Joined> {
-    let rule = super::items::rule_named(rule?)?;
+    let rule = crate::store::columns::rule_named(rule?)?;
     Some(Joined {
         rule,
         with,

@@ -1,0 +1,75 @@
+//! How values are spelled in the database's columns, the same in every backend (a database
+//! copied from one backend to another reads the same): story states, join rules, highlight
+//! marks.
+
+use crate::model::{ItemState, JoinRule};
+
+pub(super) fn item_state(state: &str) -> ItemState {
+    match state {
+        "queued" => ItemState::Queued,
+        "sent" => ItemState::Sent,
+        _ => ItemState::Stored,
+    }
+}
+
+/// How `joins.rule` spells each rule (the migrations' CHECK lists the same names).
+pub(super) fn rule_name(rule: JoinRule) -> &'static str {
+    match rule {
+        JoinRule::Link => "link",
+        JoinRule::Copy => "copy",
+        JoinRule::Rewrite => "rewrite",
+        JoinRule::Clear => "clear",
+        JoinRule::Event => "event",
+    }
+}
+
+const RULES: [JoinRule; 5] = [
+    JoinRule::Link,
+    JoinRule::Copy,
+    JoinRule::Rewrite,
+    JoinRule::Clear,
+    JoinRule::Event,
+];
+
+/// The rule stored as `name`; `None` for one this version does not know.
+pub(super) fn rule_named(name: &str) -> Option<JoinRule> {
+    RULES.into_iter().find(|r| rule_name(*r) == name)
+}
+
+/// Byte ranges of highlights as `3-7,12-15`.
+pub(super) fn encode_marks(marks: &[(usize, usize)]) -> String {
+    marks
+        .iter()
+        .map(|(s, e)| format!("{s}-{e}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(super) fn decode_marks(s: &str) -> Vec<(usize, usize)> {
+    s.split(',')
+        .filter_map(|pair| {
+            let (a, b) = pair.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_join_rule_reads_back_as_written() {
+        for rule in RULES {
+            assert_eq!(rule_named(rule_name(rule)), Some(rule));
+        }
+        assert_eq!(rule_named("telepathy"), None, "a rule of a newer version");
+    }
+
+    #[test]
+    fn marks_read_back_as_written() {
+        let marks = [(0, 3), (10, 42)];
+        assert_eq!(decode_marks(&encode_marks(&marks)), marks);
+        assert_eq!(decode_marks(""), []);
+    }
+}
