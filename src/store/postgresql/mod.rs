@@ -15,7 +15,9 @@ use tokio::runtime::Runtime;
 use tokio_postgres::{Client, NoTls};
 
 use super::StoreError;
+use super::window::Window;
 
+mod items;
 mod sources;
 
 mod embedded {
@@ -27,6 +29,8 @@ const LAST_DIGEST_KEY: &str = "last_digest_slot";
 
 pub struct Postgres {
     client: Client,
+    /// The clustering window, in memory (`store/window.rs`), read from this database.
+    window: Window,
     /// Runs the connection and the client's statements (`block_on`), on the calling thread.
     rt: Runtime,
 }
@@ -67,7 +71,11 @@ impl Postgres {
                 database,
                 message: e.to_string(),
             })?;
-        Ok(Postgres { client, rt })
+        Ok(Postgres {
+            client,
+            window: Window::default(),
+            rt,
+        })
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {

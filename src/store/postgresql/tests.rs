@@ -6,7 +6,8 @@
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::*;
-use crate::model::HostHold;
+use crate::cluster::Features;
+use crate::model::{Entry, HostHold, IngestCounts, Joined, MatchResult, Snippet, TopicHit};
 use crate::store::{FailureRecord, FetchRecord};
 
 /// Runs `sql` on the server at `url` (what the backend never does itself: making and dropping
@@ -240,4 +241,204 @@ fn a_host_s_hold_lasts_until_its_time() {
         ("a.example", at(60), "HTTP 503")
     );
     assert!(store.host_holds(at(60)).unwrap().is_empty());
+}
+
+fn entry(guid: &str) -> Entry {
+    Entry {
+        guid: guid.into(),
+        link: Some(format!("https://a.example/{guid}")),
+        title: format!("Story {guid}"),
+        body: format!("What story {guid} says."),
+        published: None,
+    }
+}
+
+fn matched() -> MatchResult {
+    MatchResult {
+        hits: vec![TopicHit {
+            topic: "T".into(),
+            keywords: vec!["Story".into()],
+        }],
+        snippet: Snippet {
+            text: "What the story says.".into(),
+            marks: vec![(0, 4)],
+        },
+        title_marks: vec![(0, 5)],
+    }
+}
+
+/// Stores each of `guids` from `source` as a story of its own, as one poll does, with `features`
+/// for each entry; their story ids.
+fn poll(s: &mut Postgres, source: &str, guids: &[&str], now: Timestamp, features: &Features) -> Vec<i64> {
+    let mut ids = Vec::new();
+    s.ingest(source, &format!("https://{source}.example/feed"), &feed(), now, |tx| {
+        for guid in guids {
+            let e = entry(guid);
+            let id = tx.add_story(&e, Some(&Err("HTTP 500".into())))?;
+            let entry_id = tx.add_entry(id, &e, e.link.as_deref(), now, features)?;
+            tx.set_lead(id, entry_id)?;
+            ids.push(id);
+        }
+        Ok(IngestCounts {
+            new: guids.len(),
+            ..IngestCounts::default()
+        })
+    })
+    .unwrap();
+    ids
+}
+
+#[test]
+fn an_entry_stored_is_seen_by_its_source_and_found_by_its_link_from_another() {
+    let Some(db) = Database::new() else { return };
+    let mut s = Postgres::open(&db.url).unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let ids = poll(&mut s, "A", &["1"], now, &Features::default());
+    let guids = ["1".to_string(), "2".to_string()];
+    assert_eq!(s.unseen("A", &guids).unwrap(), ["2"]);
+    assert_eq!(s.unseen("B", &guids).unwrap(), guids);
+    s.ingest("B", "https://B.example/feed", &feed(), now, |tx| {
+        assert!(!tx.seen("1")?, "another source's GUID");
+        let found = tx.candidates("https://a.example/1")?;
+        assert_eq!(
+            found.iter().map(|c| (c.id, c.carried_elsewhere)).collect::<Vec<_>>(),
+            [(ids[0], true)]
+        );
+        assert!(tx.candidates("https://a.example/2")?.is_empty());
+        let head = tx.story_head(ids[0])?;
+        assert_eq!(
+            (head.state, head.headline_only),
+            (crate::model::ItemState::Stored, false)
+        );
+        Ok(IngestCounts::default())
+    })
+    .unwrap();
+    assert_eq!(s.source_states().unwrap().0["A"].items_seen, 1);
+}
+
+#[test]
+fn nothing_of_a_failed_poll_is_kept() {
+    let Some(db) = Database::new() else { return };
+    let mut s = Postgres::open(&db.url).unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let failed = s.ingest("A", "https://A.example/feed", &feed(), now, |tx| {
+        let id = tx.add_story(&entry("1"), None)?;
+        tx.add_entry(id, &entry("1"), None, now, &Features::default())?;
+        tx.queue(id, &matched())?;
+        Err(StoreError::Task("the poll broke off".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(s.unseen("A", &["1".to_string()]).unwrap(), ["1"]);
+    assert!(s.source_states().unwrap().0.is_empty(), "not even the source's row");
+}
+
+#[test]
+fn articles_are_tried_three_times_and_one_that_loads_late_queues_its_story() {
+    let Some(db) = Database::new() else { return };
+    let mut s = Postgres::open(&db.url).unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let ids = poll(&mut s, "A", &["1", "2"], now, &Features::default());
+    let pending = |s: &Postgres| {
+        s.pending_articles("A")
+            .unwrap()
+            .iter()
+            .map(|p| p.item_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pending(&s), ids);
+    s.record_article(ids[0], &Err("HTTP 500".into()), None).unwrap();
+    s.record_article(ids[0], &Err("HTTP 500".into()), None).unwrap();
+    assert_eq!(pending(&s), [ids[1]], "three attempts: given up");
+    assert!(s.record_article(ids[1], &Ok("text".into()), Some(&matched())).unwrap());
+    assert!(pending(&s).is_empty());
+    assert!(
+        !s.record_article(ids[1], &Ok("text".into()), Some(&matched())).unwrap(),
+        "queued once"
+    );
+}
+
+#[test]
+fn a_new_process_reads_the_window_back_as_the_one_that_stored_it() {
+    let Some(db) = Database::new() else { return };
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let features = crate::cluster::Draft::of(
+        "Japan sends officers to NATO",
+        "Japan will post two officers at the NATO command in Wiesbaden that coordinates aid to Ukraine.",
+    )
+    .weigh(1, |_| 1);
+    let mut first = Postgres::open(&db.url).unwrap();
+    poll(&mut first, "A", &["1", "2"], now, &features);
+    let held = first.window.index.len();
+    assert_eq!(held, 2, "held as stored");
+    let mut second = Postgres::open(&db.url).unwrap();
+    second
+        .ingest("B", "https://B.example/feed", &feed(), now, |tx| {
+            let found = tx.neighbours(
+                &features,
+                now - jiff::SignedDuration::from_hours(1),
+                now + jiff::SignedDuration::from_hours(1),
+            );
+            assert_eq!(found.len(), 2, "read back from the database, and found");
+            assert_eq!(found[0].member.features.slots, features.slots);
+            Ok(IngestCounts::default())
+        })
+        .unwrap();
+    assert_eq!(second.window.index.len(), 2);
+}
+
+#[test]
+fn a_later_report_can_lead_its_story_and_says_why_it_joined() {
+    let Some(db) = Database::new() else { return };
+    let mut s = Postgres::open(&db.url).unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let (title, body) = (
+        "Japan sends officers to NATO",
+        "Two officers will serve at the Wiesbaden command.",
+    );
+    let first = crate::cluster::Draft::of(title, body).weigh(1, |_| 1);
+    let ids = poll(&mut s, "A", &["1"], now, &first);
+    let story = ids[0];
+    s.ingest("A", "https://A.example/feed", &feed(), now, |tx| {
+        tx.queue(story, &matched()).map(|_| IngestCounts::default())
+    })
+    .unwrap();
+    s.ingest("B", "https://B.example/feed", &feed(), now, |tx| {
+        assert_eq!(tx.counted(), 1, "the window counts the entry stored");
+        assert_eq!(tx.df(crate::cluster::term_id("wiesbaden")), 1);
+        let features = tx.features(crate::cluster::Prepared::of(title, body, true))?;
+        assert!(!features.slots.is_empty());
+        let later = Entry {
+            guid: "b1".into(),
+            title: "Tokyo posts officers at NATO hub".into(),
+            ..entry("b1")
+        };
+        let entry_id = tx.add_entry(story, &later, None, now, &features)?;
+        tx.make_lead(story, (entry_id, &later), Some(&matched()))?;
+        let why = Joined {
+            rule: crate::model::JoinRule::Event,
+            with: Some(1),
+            score: Some(0.95),
+            next: Some(0.1),
+            pair: Some(0.9),
+            weighed: Some(1),
+            shared: vec!["nato".into(), "offic".into()],
+        };
+        tx.record_join(entry_id, &why)?;
+        tx.record_join(entry_id, &why)?;
+        let mut other = matched();
+        other.hits[0].topic = "U".into();
+        tx.add_topics(story, &other)?;
+        tx.add_topics(story, &matched())?;
+        Ok(IngestCounts::default())
+    })
+    .unwrap();
+    let one = |sql: &str| run_sql(&db.url, sql).unwrap().join(",");
+    assert_eq!(
+        one("SELECT title FROM items"),
+        "Tokyo posts officers at NATO hub",
+        "the new lead shows the story"
+    );
+    assert_eq!(one("SELECT rule || ' ' || shared FROM joins"), "event nato\noffic");
+    assert_eq!(one("SELECT topic FROM matches ORDER BY topic"), "T,U");
+    assert_eq!(one("SELECT title_marks FROM items"), "0-5");
 }
