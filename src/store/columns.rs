@@ -1,8 +1,8 @@
 //! How values are spelled in the database's columns, the same in every backend (a database
 //! copied from one backend to another reads the same): story states, join rules, highlight
-//! marks.
+//! marks, a story's text, why an entry joined.
 
-use crate::model::{ItemState, JoinRule};
+use crate::model::{ItemState, JoinRule, Joined};
 
 pub(super) fn item_state(state: &str) -> ItemState {
     match state {
@@ -36,6 +36,15 @@ pub(super) fn rule_named(name: &str) -> Option<JoinRule> {
     RULES.into_iter().find(|r| rule_name(*r) == name)
 }
 
+/// A story's text as the matcher reads it: its lead's summary, the article appended when one
+/// was fetched.
+pub(super) fn story_text(body: String, article: Option<String>) -> String {
+    match article {
+        Some(article) => format!("{body}\n\n{article}"),
+        None => body,
+    }
+}
+
 /// Byte ranges of highlights as `3-7,12-15`.
 pub(super) fn encode_marks(marks: &[(usize, usize)]) -> String {
     marks
@@ -52,6 +61,32 @@ pub(super) fn decode_marks(s: &str) -> Vec<(usize, usize)> {
             Some((a.parse().ok()?, b.parse().ok()?))
         })
         .collect()
+}
+
+/// A `joins` row read back; `None` without one (or with a rule this version does not know).
+/// `scores` are the row's score, next and pair.
+pub(super) fn joined(
+    rule: Option<&str>,
+    with: Option<i64>,
+    [score, next, pair]: [Option<f64>; 3],
+    weighed: Option<u32>,
+    shared: Option<String>,
+) -> Option<Joined> {
+    let rule = rule_named(rule?)?;
+    Some(Joined {
+        rule,
+        with,
+        score: score.map(|s| s as f32),
+        next: next.map(|s| s as f32),
+        pair: pair.map(|s| s as f32),
+        weighed,
+        shared: shared
+            .unwrap_or_default()
+            .split('\n')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 #[cfg(test)]

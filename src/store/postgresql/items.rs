@@ -365,7 +365,7 @@ pub(super) async fn queue(
     for hit in &result.hits {
         c.execute(
             "INSERT INTO matches (item_id, topic, keywords) VALUES ($1, $2, $3)
-             ON CONFLICT (item_id, topic) DO UPDATE SET keywords = excluded.keywords",
+             ON CONFLICT (item_id, topic) DO UPDATE SET keywords = excluded.keywords, seq = excluded.seq",
             &[&item_id, &hit.topic, &hit.keywords.join("\n")],
         )
         .await?;

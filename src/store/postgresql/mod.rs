@@ -17,8 +17,11 @@ use tokio_postgres::{Client, NoTls};
 use super::StoreError;
 use super::window::Window;
 
+mod archive;
 mod items;
+mod outbox;
 mod sources;
+mod stories;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");

@@ -7,8 +7,8 @@ use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::*;
 use crate::cluster::Features;
-use crate::model::{Entry, HostHold, IngestCounts, Joined, MatchResult, Snippet, TopicHit};
-use crate::store::{FailureRecord, FetchRecord};
+use crate::model::{Entry, IngestCounts, Joined, MatchResult, Snippet, TopicHit};
+use crate::store::FetchRecord;
 
 /// Runs `sql` on the server at `url` (what the backend never does itself: making and dropping
 /// databases, looking at its tables); the first column of each row returned.
@@ -112,21 +112,6 @@ fn a_database_of_a_newer_newswatch_is_refused() {
 }
 
 #[test]
-fn state_and_the_last_digest_time_are_kept() {
-    let Some(db) = Database::new() else { return };
-    let mut store = Postgres::open(&db.url).unwrap();
-    assert_eq!(store.last_digest_handled().unwrap(), None);
-    let at = Timestamp::from_second(1_800_000_000).unwrap();
-    store.set_last_digest_handled(at).unwrap();
-    store.set_state("k", "v").unwrap();
-    store.set_state("k", "w").unwrap();
-    drop(store);
-    let store = Postgres::open(&db.url).unwrap();
-    assert_eq!(store.last_digest_handled().unwrap(), Some(at));
-    assert_eq!(store.get_state("k").unwrap().as_deref(), Some("w"));
-}
-
-#[test]
 fn a_password_is_never_shown() {
     assert_eq!(
         shown("postgres://nw:secret@db.example:5432/news"),
@@ -164,83 +149,6 @@ fn feed() -> FetchRecord {
         next_poll: Timestamp::from_second(1_800_000_600).unwrap(),
         ..FetchRecord::default()
     }
-}
-
-#[test]
-fn a_source_s_failures_count_until_it_is_resumed() {
-    let Some(db) = Database::new() else { return };
-    let mut store = Postgres::open(&db.url).unwrap();
-    let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
-    let url = "https://a.example/feed";
-    store
-        .record_unchanged(&[("A".into(), url.into(), feed())], at(0))
-        .unwrap();
-    let not_now = FailureRecord {
-        error: "HTTP 503".into(),
-        status: Some(503),
-        next_poll: at(600),
-        penalise: false,
-        pause: false,
-    };
-    store.record_failure("A", url, &not_now, at(10)).unwrap();
-    let gone = FailureRecord {
-        error: "HTTP 410".into(),
-        status: Some(410),
-        next_poll: at(1200),
-        penalise: true,
-        pause: true,
-    };
-    store.record_failure("A", url, &gone, at(20)).unwrap();
-    let states = store.source_states().unwrap();
-    let a = states.current("A", url).unwrap();
-    assert_eq!((a.consecutive_failures, a.paused, a.last_status), (1, true, Some(410)));
-    assert_eq!(
-        (a.failing_since, a.last_success, a.next_poll),
-        (Some(at(20)), Some(at(0)), Some(at(1200)))
-    );
-    assert_eq!(
-        (a.etag.as_deref(), a.body_hash.as_deref()),
-        (Some("\"v1\""), Some("h1"))
-    );
-    assert!(store.resume("A").unwrap());
-    assert!(!store.resume("B").unwrap(), "no such source");
-    let a = &store.source_states().unwrap().0["A"];
-    assert_eq!(
-        (a.consecutive_failures, a.paused, a.next_poll, a.failing_since),
-        (0, false, None, None)
-    );
-    // A new URL is a new document: its validators start afresh.
-    store
-        .set_kind(
-            "A",
-            "https://a.example/other",
-            "page",
-            Some("https://a.example/feed.xml"),
-        )
-        .unwrap();
-    let a = &store.source_states().unwrap().0["A"];
-    assert_eq!((a.etag.as_deref(), a.kind.as_deref()), (None, Some("page")));
-    assert_eq!(a.feed_url.as_deref(), Some("https://a.example/feed.xml"));
-}
-
-#[test]
-fn a_host_s_hold_lasts_until_its_time() {
-    let Some(db) = Database::new() else { return };
-    let mut store = Postgres::open(&db.url).unwrap();
-    let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
-    let hold = |until, reason: &str| HostHold {
-        until,
-        reason: reason.into(),
-    };
-    store.set_host_hold("a.example", &hold(at(30), "HTTP 429")).unwrap();
-    store.set_host_hold("a.example", &hold(at(60), "HTTP 503")).unwrap();
-    let held = store.host_holds(at(40)).unwrap();
-    assert_eq!(held.len(), 1);
-    assert_eq!(
-        (held[0].0.as_str(), held[0].1.until, held[0].1.reason.as_str()),
-        ("a.example", at(60), "HTTP 503")
-    );
-    assert!(store.host_holds(at(60)).unwrap().is_empty());
 }
 
 fn entry(guid: &str) -> Entry {
@@ -286,75 +194,6 @@ fn poll(s: &mut Postgres, source: &str, guids: &[&str], now: Timestamp, features
     })
     .unwrap();
     ids
-}
-
-#[test]
-fn an_entry_stored_is_seen_by_its_source_and_found_by_its_link_from_another() {
-    let Some(db) = Database::new() else { return };
-    let mut s = Postgres::open(&db.url).unwrap();
-    let now = Timestamp::from_second(1_800_000_000).unwrap();
-    let ids = poll(&mut s, "A", &["1"], now, &Features::default());
-    let guids = ["1".to_string(), "2".to_string()];
-    assert_eq!(s.unseen("A", &guids).unwrap(), ["2"]);
-    assert_eq!(s.unseen("B", &guids).unwrap(), guids);
-    s.ingest("B", "https://B.example/feed", &feed(), now, |tx| {
-        assert!(!tx.seen("1")?, "another source's GUID");
-        let found = tx.candidates("https://a.example/1")?;
-        assert_eq!(
-            found.iter().map(|c| (c.id, c.carried_elsewhere)).collect::<Vec<_>>(),
-            [(ids[0], true)]
-        );
-        assert!(tx.candidates("https://a.example/2")?.is_empty());
-        let head = tx.story_head(ids[0])?;
-        assert_eq!(
-            (head.state, head.headline_only),
-            (crate::model::ItemState::Stored, false)
-        );
-        Ok(IngestCounts::default())
-    })
-    .unwrap();
-    assert_eq!(s.source_states().unwrap().0["A"].items_seen, 1);
-}
-
-#[test]
-fn nothing_of_a_failed_poll_is_kept() {
-    let Some(db) = Database::new() else { return };
-    let mut s = Postgres::open(&db.url).unwrap();
-    let now = Timestamp::from_second(1_800_000_000).unwrap();
-    let failed = s.ingest("A", "https://A.example/feed", &feed(), now, |tx| {
-        let id = tx.add_story(&entry("1"), None)?;
-        tx.add_entry(id, &entry("1"), None, now, &Features::default())?;
-        tx.queue(id, &matched())?;
-        Err(StoreError::Task("the poll broke off".into()))
-    });
-    assert!(failed.is_err());
-    assert_eq!(s.unseen("A", &["1".to_string()]).unwrap(), ["1"]);
-    assert!(s.source_states().unwrap().0.is_empty(), "not even the source's row");
-}
-
-#[test]
-fn articles_are_tried_three_times_and_one_that_loads_late_queues_its_story() {
-    let Some(db) = Database::new() else { return };
-    let mut s = Postgres::open(&db.url).unwrap();
-    let now = Timestamp::from_second(1_800_000_000).unwrap();
-    let ids = poll(&mut s, "A", &["1", "2"], now, &Features::default());
-    let pending = |s: &Postgres| {
-        s.pending_articles("A")
-            .unwrap()
-            .iter()
-            .map(|p| p.item_id)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(pending(&s), ids);
-    s.record_article(ids[0], &Err("HTTP 500".into()), None).unwrap();
-    s.record_article(ids[0], &Err("HTTP 500".into()), None).unwrap();
-    assert_eq!(pending(&s), [ids[1]], "three attempts: given up");
-    assert!(s.record_article(ids[1], &Ok("text".into()), Some(&matched())).unwrap());
-    assert!(pending(&s).is_empty());
-    assert!(
-        !s.record_article(ids[1], &Ok("text".into()), Some(&matched())).unwrap(),
-        "queued once"
-    );
 }
 
 #[test]

@@ -10,7 +10,8 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Sqlite, StoreError, put_state, state_value, story_text, ts};
+use super::{Sqlite, StoreError, put_state, state_value, ts};
+use crate::store::columns::story_text;
 
 /// The `state` key: every story up to this id is in the index.
 const INDEXED_UPTO: &str = "search_upto";

@@ -285,15 +285,6 @@ fn put_state(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> 
     Ok(())
 }
 
-/// A story's text as the matcher reads it: its lead's summary, the article appended when one
-/// was fetched.
-fn story_text(body: String, article: Option<String>) -> String {
-    match article {
-        Some(article) => format!("{body}\n\n{article}"),
-        None => body,
-    }
-}
-
 /// The size of the database at `path` with its WAL, in bytes.
 fn file_bytes(path: &Path) -> u64 {
     ["", "-wal"]

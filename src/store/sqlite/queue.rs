@@ -235,7 +235,7 @@ impl Sqlite {
                     guid: format!("story-{id}"),
                     link: r.get(4)?,
                     title,
-                    body: super::story_text(body, article),
+                    body: crate::store::columns::story_text(body, article),
                     published: r.get::<_, Option<i64>>(5)?.map(ts),
                 },
             })

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Sqlite, StoreError, ts};
-use crate::model::{EntryRecord, Joined, StoryRecord};
+use crate::model::{EntryRecord, StoryRecord};
 
 /// Which stories to read.
 #[derive(Debug, Clone, Default)]
@@ -102,7 +102,7 @@ impl Sqlite {
                         first_seen: ts(r.get(5)?),
                         lead: r.get(6)?,
                         id: r.get(7)?,
-                        joined: joined(
+                        joined: crate::store::columns::joined(
                             r.get::<_, Option<String>>(8)?.as_deref(),
                             r.get(9)?,
                             [r.get(10)?, r.get(11)?, r.get(13)?],
@@ -116,30 +116,4 @@ impl Sqlite {
         }
         Ok(out)
     }
-}
-
-/// A `joins` row read back; `None` without one (or with a rule this version does not know).
-/// `scores` are the row's score, next and pair.
-fn joined(
-    rule: Option<&str>,
-    with: Option<i64>,
-    [score, next, pair]: [Option<f64>; 3],
-    weighed: Option<u32>,
-    shared: Option<String>,
-) -> Option<Joined> {
-    let rule = crate::store::columns::rule_named(rule?)?;
-    Some(Joined {
-        rule,
-        with,
-        score: score.map(|s| s as f32),
-        next: next.map(|s| s as f32),
-        pair: pair.map(|s| s as f32),
-        weighed,
-        shared: shared
-            .unwrap_or_default()
-            .split('\n')
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect(),
-    })
 }
