@@ -561,6 +561,157 @@ macro_rules! contract {
                 );
                 assert_eq!(s.activity_since(at(7)).unwrap(), (0, 0));
             }
+
+            #[test]
+            fn a_topic_added_later_finds_the_stories_no_one_was_sent() {
+                let Some((_keep, mut s)) = open() else { return };
+                let ids = poll(&mut s, "A", &["1", "2", "3"], at(0), false);
+                s.ingest(
+                    "A",
+                    "https://A.example/feed",
+                    &FetchRecord::default(),
+                    at(1),
+                    |tx| tx.queue(ids[0], &matched()).map(|_| IngestCounts::default()),
+                )
+                .unwrap();
+                compose(&mut s, "reader@example.org", at(2));
+                poll(&mut s, "A", &["4"], at(100), false);
+                let unsent = s.unsent_since(at(0), "U").unwrap();
+                assert_eq!(
+                    unsent.iter().map(|u| u.item_id).collect::<Vec<_>>(),
+                    [ids[1], ids[2], ids[2] + 1],
+                    "not the one mailed"
+                );
+                assert_eq!(unsent[0].entry.title, "Story 2");
+                assert_eq!(s.unsent_since(at(50), "U").unwrap().len(), 1, "since then");
+                let mut u = matched();
+                u.hits[0].topic = "U".into();
+                let verdicts = [(ids[1], u.clone()), (ids[0], u.clone())];
+                assert_eq!(s.backfill(&verdicts).unwrap(), 1, "the one mailed is only marked");
+                assert_eq!(
+                    s.matched_per_topic().unwrap(),
+                    [("T".to_string(), 1), ("U".to_string(), 2)]
+                );
+                assert!(
+                    s.unsent_since(at(0), "U")
+                        .unwrap()
+                        .iter()
+                        .all(|u| u.item_id != ids[1])
+                );
+            }
+
+            #[test]
+            fn the_pages_read_matched_stories_newest_first_with_their_cards() {
+                let Some((_keep, mut s)) = open() else { return };
+                let ids = poll(&mut s, "A", &["1", "2"], at(0), true);
+                let later = poll(&mut s, "B", &["3"], at(100), false);
+                let (message, _) = compose(&mut s, "reader@example.org", at(101));
+                let mut u = matched();
+                u.hits[0].topic = "U".into();
+                s.backfill(&[(later[0], u)]).unwrap();
+                let page = |q: PageQuery| s.page_ids(&q).unwrap();
+                let all = PageQuery {
+                    limit: 10,
+                    ..PageQuery::default()
+                };
+                assert_eq!(page(all.clone()), [later[0], ids[1], ids[0]]);
+                assert_eq!(
+                    page(PageQuery {
+                        offset: 1,
+                        limit: 1,
+                        ..all.clone()
+                    }),
+                    [ids[1]]
+                );
+                assert_eq!(
+                    page(PageQuery {
+                        topic: Some("T".into()),
+                        ..all.clone()
+                    }),
+                    [ids[1], ids[0]]
+                );
+                assert_eq!(
+                    page(PageQuery {
+                        since: Some(at(50)),
+                        ..all.clone()
+                    }),
+                    [later[0]]
+                );
+                assert_eq!(s.first_story_since(at(50)).unwrap(), later[0]);
+                assert_eq!(
+                    s.first_story_since(at(500)).unwrap(),
+                    later[0] + 1,
+                    "one past the last"
+                );
+                let card = s.card(ids[0]).unwrap();
+                assert_eq!(
+                    (card.snippet.text.as_str(), card.snippet.marks.as_slice()),
+                    ("What the story says.", &[(0, 4)][..])
+                );
+                assert_eq!(card.title_marks, [(0, 5)]);
+                assert_eq!(card.matched, [("T".to_string(), vec!["Story".to_string()])]);
+                assert_eq!(card.messages, [message]);
+                assert!(
+                    s.card(later[0] + 1).unwrap().matched.is_empty(),
+                    "no such story: an empty card"
+                );
+            }
+
+            #[test]
+            fn a_story_s_sources_are_read_the_lead_s_first() {
+                let Some((_keep, mut s)) = open() else { return };
+                let story = poll(&mut s, "A", &["1"], at(0), false)[0];
+                // B reports it twice, and its second report leads the story.
+                s.ingest(
+                    "B",
+                    "https://B.example/feed",
+                    &FetchRecord::default(),
+                    at(1),
+                    |tx| {
+                        tx.add_entry(story, &entry("b1"), None, at(1), &Default::default())?;
+                        let lead = tx.add_entry(story, &entry("b2"), None, at(1), &Default::default())?;
+                        tx.make_lead(story, (lead, &entry("b2")), None)?;
+                        Ok(IngestCounts::default())
+                    },
+                )
+                .unwrap();
+                assert_eq!(s.story_sources(story).unwrap(), ["B", "A"]);
+                let one = StoryFilter {
+                    id: Some(story),
+                    ..StoryFilter::default()
+                };
+                let read = s.stories(&one).unwrap();
+                assert_eq!(read[0].title, "Story b2", "shown by its lead");
+                let entries: Vec<(&str, &str, bool)> = read[0]
+                    .entries
+                    .iter()
+                    .map(|e| (e.source.as_str(), e.guid.as_str(), e.lead))
+                    .collect();
+                assert_eq!(
+                    entries,
+                    [("B", "b2", true), ("A", "1", false), ("B", "b1", false)]
+                );
+            }
+
+            #[test]
+            fn housekeeping_leaves_what_is_stored_as_it_was() {
+                let Some((_keep, mut s)) = open() else { return };
+                s.begin_batch();
+                poll(&mut s, "A", &["1"], at(0), true);
+                s.end_batch().unwrap();
+                s.checkpoint().unwrap();
+                assert!(s.bytes().unwrap() > 0);
+                if s.shrinks_incrementally().unwrap() {
+                    while s.shrink(100).unwrap() > 0 {}
+                }
+                s.vacuum().unwrap();
+                assert!(s.prune_cluster_index(at(24 * 60)));
+                assert!(
+                    !s.prune_cluster_index(at(24 * 60 + 5)),
+                    "the window moves a day at a time"
+                );
+                assert_eq!(s.queued_stories().unwrap().len(), 1);
+            }
         }
     };
 }

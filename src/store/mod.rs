@@ -56,7 +56,7 @@ pub enum StoreError {
          run the newer newswatch, or a backup made with this one"
     )]
     TooNew { database: String, found: i64, known: i64 },
-    #[error("cannot connect to database {database}: {source}")]
+    #[error("cannot connect to database {database}: {}", postgres_message(.source))]
     Connect {
         database: String,
         #[source]
@@ -66,12 +66,33 @@ pub enum StoreError {
     Backup { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("database task failed: {0}")]
     Task(String),
     #[error("the database could not commit (nothing of this poll or change was kept): {0}")]
     Commit(String),
+}
+
+/// What the server said, not only that it said something: tokio-postgres's own message for a
+/// server's error is "db error", with the server's words in its source.
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            message
+        }
+    }
 }
 
 /// A database opened by newswatch: the writer's (through the store's thread) or a reader's.

@@ -1,9 +1,13 @@
 //! The PostgreSQL backend: one database that daemons on several machines share (issue 25).
 //!
-//! Built call by call, each tested against a real server; it joins `Backend` (and
-//! `contract.rs`' `backends()`) once it answers every call of `store/interface.rs`. Until then
-//! no configuration reaches it. Its schema is `migrations/postgres/`; times are Unix seconds,
-//! as in SQLite's.
+//! Built call by call, each held to `contract.rs` against a real server; it joins `Backend`
+//! once it answers every call of `store/interface.rs`. Until then no configuration reaches it.
+//! Answered so far: opening (with its migrations, `migrations/postgres/`), state, sources and
+//! hosts, a poll's writes and the clustering window, articles, the queue and the outbox,
+//! follow-ups, stories and the pages' reads, backfill, retention's prune, and SQLite's
+//! housekeeping (answered for what it means on a server). Not yet: the search index (a search
+//! that needs it is refused), the right to send across machines (an advisory lock), leases
+//! for several daemons, TLS to the server. Times are Unix seconds, as in SQLite's schema.
 //!
 //! The calls are blocking, like SQLite's: they run on the store's thread and its readers (never
 //! on the async workers), each backend driving tokio-postgres on a runtime of its own on that
@@ -20,6 +24,7 @@ use super::window::Window;
 mod archive;
 mod items;
 mod outbox;
+mod reads;
 mod sources;
 mod stories;
 
@@ -41,23 +46,7 @@ pub struct Postgres {
 impl Postgres {
     pub fn open(url: &str) -> Result<Postgres, StoreError> {
         let database = shown(url);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Task(format!("cannot start the database client: {e}")))?;
-        let (mut client, connection) =
-            rt.block_on(tokio_postgres::connect(url, NoTls))
-                .map_err(|source| StoreError::Connect {
-                    database: database.clone(),
-                    source,
-                })?;
-        // The connection makes progress whenever a statement is awaited on this runtime; it
-        // ends when the client is dropped.
-        rt.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!("database connection lost: {e}");
-            }
-        });
+        let (mut client, rt) = connect(url)?;
         let runner = embedded::migrations::runner().set_grouped(true);
         let known = runner
             .get_migrations()
@@ -74,6 +63,18 @@ impl Postgres {
                 database,
                 message: e.to_string(),
             })?;
+        Ok(Postgres {
+            client,
+            window: Window::default(),
+            rt,
+        })
+    }
+
+    /// A connection that can only read (the pages' queries), to a database the writer has
+    /// opened and migrated.
+    pub fn open_reader(url: &str) -> Result<Postgres, StoreError> {
+        let (client, rt) = connect(url)?;
+        rt.block_on(client.batch_execute("SET default_transaction_read_only = on"))?;
         Ok(Postgres {
             client,
             window: Window::default(),
@@ -110,6 +111,28 @@ impl Postgres {
     pub fn set_last_digest_handled(&mut self, at: Timestamp) -> Result<(), StoreError> {
         self.set_state(LAST_DIGEST_KEY, &at.to_string())
     }
+}
+
+/// A client of the database at `url`, with the runtime that drives it on this thread.
+fn connect(url: &str) -> Result<(Client, Runtime), StoreError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Task(format!("cannot start the database client: {e}")))?;
+    let (client, connection) =
+        rt.block_on(tokio_postgres::connect(url, NoTls))
+            .map_err(|source| StoreError::Connect {
+                database: shown(url),
+                source,
+            })?;
+    // The connection makes progress whenever a statement is awaited on this runtime; it ends
+    // when the client is dropped.
+    rt.spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::error!("database connection lost: {e}");
+        }
+    });
+    Ok((client, rt))
 }
 
 /// `url` as errors and screens show it: without its password.

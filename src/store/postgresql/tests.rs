@@ -281,3 +281,19 @@ fn a_later_report_can_lead_its_story_and_says_why_it_joined() {
     assert_eq!(one("SELECT topic FROM matches ORDER BY topic"), "T,U");
     assert_eq!(one("SELECT title_marks FROM items"), "0-5");
 }
+
+#[test]
+fn a_reader_reads_and_never_writes_and_a_backup_names_pg_dump() {
+    let Some(db) = Database::new() else { return };
+    let mut writer = Postgres::open(&db.url).unwrap();
+    writer.set_state("k", "v").unwrap();
+    let mut reader = Postgres::open_reader(&db.url).unwrap();
+    assert_eq!(reader.get_state("k").unwrap().as_deref(), Some("v"));
+    let refused = reader.set_state("k", "w").expect_err("read-only").to_string();
+    assert!(refused.contains("read-only"), "{refused}");
+    let err = writer
+        .backup(std::path::Path::new("/tmp/newswatch.db"))
+        .expect_err("no file copy")
+        .to_string();
+    assert!(err.contains("pg_dump"), "{err}");
+}

@@ -156,7 +156,7 @@ impl Sqlite {
     pub fn story_sources(&self, id: i64) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.name FROM entries e JOIN sources s ON s.id = e.source_id JOIN items i ON i.id = e.item_id
-             WHERE e.item_id = ?1 GROUP BY s.id ORDER BY MIN(e.id = i.lead) DESC, MIN(e.id)",
+             WHERE e.item_id = ?1 GROUP BY s.id ORDER BY MAX(e.id = i.lead) DESC, MIN(e.id)",
         )?;
         let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
