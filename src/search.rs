@@ -18,7 +18,7 @@ use crate::config::{AlertMode, Topic};
 use crate::matcher::{Matcher, MatcherError};
 use crate::model::{Entry, Snippet};
 use crate::query::{self, Expr, QueryError, Term};
-use crate::store::{Found, StoreError};
+use crate::store::{Found, Narrowing, StoreError};
 use crate::timefmt::ago;
 
 /// The window a query the index cannot narrow is checked over, unless `--since` says.
@@ -73,7 +73,7 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub hits: Vec<Hit>,
-    /// The FTS5 query the index narrowed by; `None`: every story of the window was checked.
+    /// What the index narrowed by (as an FTS5 query); `None`: every story of the window was checked.
     pub narrowed_by: Option<String>,
     /// How far back stories were checked when the index could not narrow.
     pub window: Option<Timestamp>,
@@ -121,7 +121,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
         let m = Arc::clone(&matcher);
         let (read, last, matched) = app
             .read(move |s| {
-                let found = s.search_candidates(fts.as_deref(), from, below, source.as_deref(), batch)?;
+                let found = s.search_candidates(fts.as_ref(), from, below, source.as_deref(), batch)?;
                 let (read, last) = (found.len(), found.last().map(|f| f.id));
                 let matched: Vec<Hit> = found.into_iter().filter_map(|f| check(&m, f, since)).collect();
                 Ok::<_, StoreError>((read, last, matched))
@@ -145,7 +145,7 @@ pub async fn search(app: &App, search: Search) -> Result<Outcome, SearchError> {
     }
     Ok(Outcome {
         hits,
-        narrowed_by,
+        narrowed_by: narrowed_by.map(|n| n.to_string()),
         window,
         checked,
     })
@@ -212,7 +212,7 @@ struct Commonness {
 /// The narrowing that costs least: without the common trigrams (whose lists are the longest),
 /// unless that lets through many more stories than all of them (trigrams go together: ` am`,
 /// `ama` and `ma ` are each in many stories, all three in few), judged on the newest stories.
-async fn lightest_narrowing(app: &App, expr: &Expr) -> Result<Option<String>, StoreError> {
+async fn lightest_narrowing(app: &App, expr: &Expr) -> Result<Option<Narrowing>, StoreError> {
     let whole = narrowing(expr);
     let mut grams = Vec::new();
     grams_of(expr, &mut grams);
@@ -222,7 +222,7 @@ async fn lightest_narrowing(app: &App, expr: &Expr) -> Result<Option<String>, St
     if grams.len() <= FEW_GRAMS {
         return Ok(whole);
     }
-    let queries: Vec<String> = grams.iter().map(|g| quoted(std::slice::from_ref(g))).collect();
+    let queries: Vec<Narrowing> = grams.iter().map(|g| quoted(std::slice::from_ref(g))).collect();
     let (counts, sampled) = app.read(move |s| s.sample_counts(&queries, SAMPLE)).await?;
     let common = Commonness {
         stories: grams.into_iter().zip(counts).collect(),
@@ -240,25 +240,25 @@ async fn lightest_narrowing(app: &App, expr: &Expr) -> Result<Option<String>, St
     Ok(if counts[1] > counts[0] * 2 + 10 { whole } else { lighter })
 }
 
-/// The FTS5 query that every story matching `expr` satisfies: each term's trigrams, word edges
+/// What every story matching `expr` contains: each term's trigrams, word edges
 /// included, ANDed (the index keeps no positions, so no phrase queries: a phrase's trigrams
 /// span its words instead); `None` when nothing narrows (exclusions, `site:`, a term of one or
 /// two characters of a script without spaces).
-pub fn narrowing(expr: &Expr) -> Option<String> {
+pub fn narrowing(expr: &Expr) -> Option<Narrowing> {
     narrowing_by(expr, None)
 }
 
 /// [`narrowing`], each term's common trigrams left out when `common` says which.
-fn narrowing_by(expr: &Expr, common: Option<&Commonness>) -> Option<String> {
+fn narrowing_by(expr: &Expr, common: Option<&Commonness>) -> Option<Narrowing> {
     let term = |t: &Term| Some(quoted(&kept(term_grams(t)?, common)));
     match expr {
         Expr::Term(t) => term(t),
         Expr::Near(a, b, _) => all([term(a), term(b)]),
         Expr::And(xs) => all(xs.iter().map(|x| narrowing_by(x, common))),
         Expr::Or(xs) => {
-            let parts: Option<Vec<String>> = xs.iter().map(|x| narrowing_by(x, common)).collect();
+            let parts: Option<Vec<Narrowing>> = xs.iter().map(|x| narrowing_by(x, common)).collect();
             let parts = parts?;
-            (!parts.is_empty()).then(|| format!("({})", parts.join(" OR ")))
+            (!parts.is_empty()).then_some(Narrowing::Any(parts))
         }
         Expr::Not(_) | Expr::Site(_) => None,
     }
@@ -292,18 +292,14 @@ fn kept(grams: Vec<String>, common: Option<&Commonness>) -> Vec<String> {
 }
 
 /// The parts that narrow, ANDed; `None` if none does.
-fn all(parts: impl IntoIterator<Item = Option<String>>) -> Option<String> {
-    let parts: Vec<String> = parts.into_iter().flatten().collect();
-    (!parts.is_empty()).then(|| format!("({})", parts.join(" AND ")))
+fn all(parts: impl IntoIterator<Item = Option<Narrowing>>) -> Option<Narrowing> {
+    let parts: Vec<Narrowing> = parts.into_iter().flatten().collect();
+    (!parts.is_empty()).then_some(Narrowing::All(parts))
 }
 
-/// Trigrams as an FTS5 query, ANDed.
-fn quoted(grams: &[String]) -> String {
-    let quoted: Vec<String> = grams
-        .iter()
-        .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
-        .collect();
-    format!("({})", quoted.join(" AND "))
+/// Trigrams, ANDed.
+fn quoted(grams: &[String]) -> Narrowing {
+    Narrowing::All(grams.iter().map(|g| Narrowing::Gram(g.clone())).collect())
 }
 
 /// A term's trigrams as the index holds text (`text::searchable`): its words one space
@@ -340,7 +336,7 @@ mod tests {
     use super::*;
 
     fn n(q: &str) -> Option<String> {
-        narrowing(&query::parse(q).unwrap())
+        narrowing(&query::parse(q).unwrap()).map(|n| n.to_string())
     }
 
     #[test]
@@ -375,7 +371,7 @@ mod tests {
         };
         let expr = query::parse("recall").unwrap();
         assert_eq!(
-            narrowing_by(&expr, Some(&common)).as_deref(),
+            narrowing_by(&expr, Some(&common)).map(|n| n.to_string()).as_deref(),
             Some(r#"("eca" AND "cal")"#)
         );
         // All common, or all but one: all stay (together they narrow); nothing known, all stay.
@@ -386,9 +382,10 @@ mod tests {
                 .collect(),
             sampled: 1000,
         };
-        assert_eq!(narrowing_by(&expr, Some(&all_common)), n("recall"));
-        assert_eq!(narrowing_by(&query::parse("US").unwrap(), Some(&all_common)), n("US"));
-        assert_eq!(narrowing_by(&expr, Some(&Commonness::default())), n("recall"));
+        let by = |expr: &Expr, common| narrowing_by(expr, Some(common)).map(|n| n.to_string());
+        assert_eq!(by(&expr, &all_common), n("recall"));
+        assert_eq!(by(&query::parse("US").unwrap(), &all_common), n("US"));
+        assert_eq!(by(&expr, &Commonness::default()), n("recall"));
     }
 
     #[test]

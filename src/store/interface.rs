@@ -7,8 +7,8 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::{
-    Attempt, Card, FailureRecord, FetchRecord, Found, NewMessage, PageQuery, PendingArticle, Pruned, StoryFilter,
-    Unsent,
+    Attempt, Card, FailureRecord, FetchRecord, Found, Narrowing, NewMessage, PageQuery, PendingArticle, Pruned,
+    StoryFilter, Unsent,
 };
 use super::{
     Backend, Compose, ComposeOn, Ingest, IngestOn, SendLock, SendLockOn, Store, StoreError, on_backend, sqlite,
@@ -308,24 +308,24 @@ impl Store {
     }
 
     /// Candidates for a search, newest (highest id) first, id below `below` and at least
-    /// `from`, at most `limit`: the stories the index says may hold every trigram of `fts` (an
-    /// FTS5 query), or every story when the query cannot be narrowed (`None`).
+    /// `from`, at most `limit`: the stories the index says may satisfy `narrowing`, or every
+    /// story when the query cannot be narrowed (`None`).
     pub fn search_candidates(
         &self,
-        fts: Option<&str>,
+        narrowing: Option<&Narrowing>,
         from: i64,
         below: i64,
         source: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Found>, StoreError> {
-        on_backend!(&self.backend, s => s.search_candidates(fts, from, below, source, limit))
+        on_backend!(&self.backend, s => s.search_candidates(narrowing, from, below, source, limit))
     }
 
-    /// How many of the newest `sample` stories indexed for search satisfy each FTS5 query of
-    /// `queries` (a trigram, or a narrowing), and how many stories that is: how common a
+    /// How many of the newest `sample` stories indexed for search satisfy each of `queries` (a
+    /// trigram, or a narrowing), and how many stories that is: how common a
     /// query's trigrams are, and how much a narrowing narrows, for `search` to choose the one
     /// that costs least. A look at the end of each trigram's list.
-    pub fn sample_counts(&self, queries: &[String], sample: i64) -> Result<(Vec<u64>, u64), StoreError> {
+    pub fn sample_counts(&self, queries: &[Narrowing], sample: i64) -> Result<(Vec<u64>, u64), StoreError> {
         on_backend!(&self.backend, s => s.sample_counts(queries, sample))
     }
 

@@ -20,6 +20,7 @@ mod columns;
 #[cfg(test)]
 mod contract;
 mod interface;
+mod narrowing;
 // Built call by call against a real server and compiled for its tests only, until it answers
 // every call of `interface.rs` and joins `Backend` (see `postgresql/mod.rs`).
 #[cfg(test)]
@@ -29,6 +30,7 @@ mod window;
 
 use std::path::PathBuf;
 
+pub use narrowing::Narrowing;
 pub use sqlite::{
     Attempt, Card, FailureRecord, FetchRecord, Found, NewMessage, PageQuery, PendingArticle, Pruned, StoryFilter,
     Unsent,

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::{Postgres, StoreError, ts};
 use crate::store::columns::story_text;
-use crate::store::{Found, Pruned};
+use crate::store::{Found, Narrowing, Pruned};
 
 /// The `state` key of the last story pruned or found too young (the same as SQLite's).
 const PRUNED_UPTO: &str = "prune_upto";
@@ -77,13 +77,13 @@ impl Postgres {
 
     pub fn search_candidates(
         &self,
-        fts: Option<&str>,
+        narrowing: Option<&Narrowing>,
         from: i64,
         below: i64,
         source: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Found>, StoreError> {
-        if fts.is_some() {
+        if narrowing.is_some() {
             return Err(StoreError::Task(
                 "searching by the index is not built for PostgreSQL yet".into(),
             ));

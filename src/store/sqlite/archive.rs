@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Sqlite, StoreError, put_state, state_value, ts};
+use crate::store::Narrowing;
 use crate::store::columns::story_text;
 
 /// The `state` key: every story up to this id is in the index.
@@ -89,13 +90,15 @@ impl Sqlite {
 
     pub fn search_candidates(
         &self,
-        fts: Option<&str>,
+        narrowing: Option<&Narrowing>,
         from: i64,
         below: i64,
         source: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Found>, StoreError> {
         let columns = "i.id, i.title, i.body, i.article, i.link, i.published, i.first_seen";
+        // The index reads a narrowing as an FTS5 query, its `Display`.
+        let fts = narrowing.map(|n| n.to_string());
         let mut stmt = self.conn.prepare_cached(&match fts {
             Some(_) => format!(
                 "SELECT {columns} FROM search_index f JOIN items i ON i.id = f.rowid
@@ -111,7 +114,7 @@ impl Sqlite {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn sample_counts(&self, queries: &[String], sample: i64) -> Result<(Vec<u64>, u64), StoreError> {
+    pub fn sample_counts(&self, queries: &[Narrowing], sample: i64) -> Result<(Vec<u64>, u64), StoreError> {
         // The index is filled in id order: its newest story is the state's mark (MAX(rowid)
         // of an FTS5 table reads every row of it).
         let newest: i64 = state_value(&self.conn, INDEXED_UPTO)?
@@ -126,7 +129,7 @@ impl Sqlite {
         let floor = newest.saturating_sub(sample);
         let counts = queries
             .iter()
-            .map(|q| count.query_row(params![q, floor], |r| r.get::<_, i64>(0)))
+            .map(|q| count.query_row(params![q.to_string(), floor], |r| r.get::<_, i64>(0)))
             .map(|n| n.map(|n| n.max(0) as u64))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((counts, sample.min(newest).max(0) as u64))
