@@ -712,6 +712,71 @@ macro_rules! contract {
                 );
                 assert_eq!(s.queued_stories().unwrap().len(), 1);
             }
+
+            /// `word`'s trigrams as the index holds text, all of them (as `search` narrows).
+            fn word(word: &str) -> Narrowing {
+                let text: Vec<char> = format!(" {word} ").chars().collect();
+                Narrowing::All(
+                    text.windows(3)
+                        .map(|w| Narrowing::Gram(w.iter().collect()))
+                        .collect(),
+                )
+            }
+
+            #[test]
+            fn the_index_finds_stories_by_their_trigrams_and_keeps_up_with_their_text() {
+                let Some((_keep, mut s)) = open() else { return };
+                let ids = poll(&mut s, "A", &["nato", "ukraine", "abc"], at(0), false);
+                let found = |s: &$store, n: &Narrowing| -> Vec<i64> {
+                    s.search_candidates(Some(n), 0, i64::MAX, None, 10)
+                        .unwrap()
+                        .iter()
+                        .map(|f| f.id)
+                        .collect()
+                };
+                assert!(found(&s, &word("nato")).is_empty(), "nothing indexed yet");
+                assert_eq!(s.index_for_search(100).unwrap(), 3);
+                assert_eq!(s.index_for_search(100).unwrap(), 0, "caught up");
+                assert_eq!(found(&s, &word("nato")), [ids[0]]);
+                assert_eq!(
+                    found(&s, &Narrowing::Any(vec![word("nato"), word("ukraine")])),
+                    [ids[1], ids[0]],
+                    "newest first"
+                );
+                assert!(found(&s, &Narrowing::All(vec![word("nato"), word("ukraine")])).is_empty());
+                assert!(
+                    found(&s, &word("natos")).is_empty(),
+                    "every trigram, the word's edges too"
+                );
+                // A trigram is text, not a pattern.
+                assert!(found(&s, &Narrowing::Gram("a_c".into())).is_empty());
+                assert!(found(&s, &Narrowing::Gram("%".into())).is_empty());
+                assert_eq!(found(&s, &Narrowing::Gram("abc".into())), [ids[2]]);
+                let from_b = s
+                    .search_candidates(Some(&word("nato")), 0, i64::MAX, Some("B"), 10)
+                    .unwrap();
+                assert!(from_b.is_empty(), "another source's stories only");
+                let (counts, sampled) = s.sample_counts(&[word("nato"), word("story")], 10).unwrap();
+                assert_eq!((counts, sampled), (vec![1, 3], 3));
+                // A new lead's text: found by it once the index has caught up.
+                s.ingest(
+                    "B",
+                    "https://B.example/feed",
+                    &FetchRecord::default(),
+                    at(1),
+                    |tx| {
+                        let kyiv = entry("kyiv");
+                        let lead = tx.add_entry(ids[0], &kyiv, None, at(1), &Default::default())?;
+                        tx.make_lead(ids[0], (lead, &kyiv), None)?;
+                        Ok(IngestCounts::default())
+                    },
+                )
+                .unwrap();
+                assert_eq!(s.index_for_search(100).unwrap(), 1);
+                assert_eq!(found(&s, &word("kyiv")), [ids[0]]);
+                assert!(found(&s, &word("nato")).is_empty());
+                while s.compact_index(100).unwrap() {}
+            }
         }
     };
 }

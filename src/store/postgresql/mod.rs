@@ -4,10 +4,10 @@
 //! once it answers every call of `store/interface.rs`. Until then no configuration reaches it.
 //! Answered so far: opening (with its migrations, `migrations/postgres/`), state, sources and
 //! hosts, a poll's writes and the clustering window, articles, the queue and the outbox,
-//! follow-ups, stories and the pages' reads, backfill, retention's prune, and SQLite's
-//! housekeeping (answered for what it means on a server). Not yet: the search index (a search
-//! that needs it is refused), the right to send across machines (an advisory lock), leases
-//! for several daemons, TLS to the server. Times are Unix seconds, as in SQLite's schema.
+//! follow-ups, stories and the pages' reads, backfill, retention, search (a trigram index that
+//! `LIKE` reads), and SQLite's housekeeping (answered for what it means on a server). Not yet:
+//! the right to send across machines (an advisory lock), leases for several daemons, TLS to
+//! the server. Times are Unix seconds, as in SQLite's schema.
 //!
 //! The calls are blocking, like SQLite's: they run on the store's thread and its readers (never
 //! on the async workers), each backend driving tokio-postgres on a runtime of its own on that
