@@ -126,7 +126,7 @@ fn main() {
 /// Runs every article through the ingest path; returns each one's story and the time taken.
 fn cluster(articles: &[Article], certainty: Option<f32>) -> (Vec<i64>, Duration) {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let mut store = Store::open(&dir.path().join("eval.db")).expect("a database");
+    let mut store = Store::open(&newswatch::model::Database::File(dir.path().join("eval.db"))).expect("a database");
     let rules = Rules {
         // The defaults, as a new user has them.
         max_age: DEFAULT_MAX_AGE,

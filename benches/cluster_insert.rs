@@ -75,7 +75,7 @@ fn main() {
         },
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let mut store = Store::open(&dir.path().join("bench.db")).expect("a database");
+    let mut store = Store::open(&newswatch::model::Database::File(dir.path().join("bench.db"))).expect("a database");
     // Entries arrive in time order over a year; "now" is each batch's newest entry.
     let start = Timestamp::now().as_second() - YEAR;
     let total = big + (2 * ROUNDS * TIMED) as u64;

@@ -127,7 +127,7 @@ fn stages(c: &mut Criterion) {
         },
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let mut store = Store::open(&newswatch::model::Database::File(dir.path().join("bench.db"))).unwrap();
     let record = FetchRecord {
         status: 200,
         next_poll: now,

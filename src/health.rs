@@ -272,7 +272,7 @@ pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError>
         sources,
         next_digest: schedule::next_digest(last_handled.unwrap_or(now), &app.config.digest),
         outbox,
-        database: database.display().to_string(),
+        database: database.to_string(),
         database_bytes,
         stories_matched_24h: matched,
         messages_sent_24h: sent,

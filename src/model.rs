@@ -395,3 +395,40 @@ pub struct Joined {
     /// Words they share, heaviest first (stems for a rewrite).
     pub shared: Vec<String>,
 }
+
+/// Where the archive is kept: a SQLite file (the embedded default), or a PostgreSQL server that
+/// daemons on several machines share.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    File(std::path::PathBuf),
+    /// `url` has no password (the config refuses one there); `password` is read from a file
+    /// or the environment, and never shown.
+    Server {
+        url: String,
+        password: Option<String>,
+    },
+}
+
+/// The path, or the server's URL (which holds no password).
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::File(path) => write!(f, "{}", path.display()),
+            Database::Server { url, .. } => f.write_str(url),
+        }
+    }
+}
+
+// Hand-written so that the password never reaches a log line.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::File(path) => f.debug_tuple("File").field(path).finish(),
+            Database::Server { url, password } => f
+                .debug_struct("Server")
+                .field("url", url)
+                .field("password", &password.as_ref().map(|_| "***"))
+                .finish(),
+        }
+    }
+}

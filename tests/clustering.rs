@@ -145,7 +145,7 @@ fn store_one(store: &mut Store, rules: &Rules, outlet: &str, (guid, link): (Stri
 fn stories_among(events: &[&Event], news: &[&Event], dedup: Dedup) -> i64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("n.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open(&newswatch::model::Database::File(path.clone())).unwrap();
     let rules = Rules {
         max_age: Duration::from_secs(7 * 86_400),
         dedup,
@@ -301,14 +301,14 @@ fn verdicts(restart_every: usize, kill: bool) -> Vec<(String, Option<(String, i6
     };
     let start = Timestamp::now() - SignedDuration::from_hours(30);
     let events: Vec<&Event> = told.iter().flat_map(|t| [&t.report, &t.rewrite, &t.other]).collect();
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Store::open(&newswatch::model::Database::File(path.clone())).unwrap();
     for (n, e) in events.iter().enumerate() {
         if restart_every > 0 && n > 0 && n % restart_every == 0 {
             match kill {
                 true => std::mem::forget(store),
                 false => drop(store),
             }
-            store = Store::open(&path).unwrap();
+            store = Store::open(&newswatch::model::Database::File(path.clone())).unwrap();
         }
         let at = start + SignedDuration::from_mins(10 * n as i64);
         let id = (format!("g{n}"), format!("https://outlet{}.example/{n}", n % 3));

@@ -14,6 +14,7 @@ use crate::config::{Config, TransportKind};
 use crate::fetch::{self, Fetcher};
 use crate::mail::{self, Mailer};
 use crate::matcher::{self, Matcher};
+use crate::model::Database;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +42,18 @@ pub struct NotWritable {
 /// and the file transport's folder can be written: a service whose digests land on a read-only
 /// folder must not start as if all were well. Leaves nothing behind.
 pub fn preflight(config: &Config) -> Result<(), NotWritable> {
-    let db = &config.storage.database;
+    // A server's database is the server's to keep.
+    if let Database::File(db) = &config.storage.database {
+        preflight_file(db)?;
+    }
+    if config.email.transport == TransportKind::File {
+        writable_folder("email.dir", &config.email.dir)?;
+    }
+    Ok(())
+}
+
+/// The database file's folder can be written, and the file too if it exists.
+fn preflight_file(db: &Path) -> Result<(), NotWritable> {
     writable_folder("the database folder", db.parent().unwrap_or(Path::new(".")))?;
     if db.exists() {
         std::fs::OpenOptions::new()
@@ -49,12 +61,9 @@ pub fn preflight(config: &Config) -> Result<(), NotWritable> {
             .open(db)
             .map_err(|e| NotWritable {
                 what: "the database",
-                path: db.clone(),
+                path: db.to_path_buf(),
                 reason: e.to_string(),
             })?;
-    }
-    if config.email.transport == TransportKind::File {
-        writable_folder("email.dir", &config.email.dir)?;
     }
     Ok(())
 }
@@ -99,9 +108,9 @@ pub struct App {
 impl App {
     /// Opens the database (migrating it, on the blocking pool) and builds the rest.
     pub async fn open(config: Config) -> Result<App, SetupError> {
-        let path = config.storage.database.clone();
-        let readers = Arc::new(readers::Readers::new(path.clone()));
-        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        let database = config.storage.database.clone();
+        let readers = Arc::new(readers::Readers::new(database.clone()));
+        let store = tokio::task::spawn_blocking(move || Store::open(&database))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
         let matcher = Matcher::new(&config.topics)?;

@@ -7,7 +7,7 @@
 //! than the rest of the process (Linux `nice` 10): on a busy machine, a page waits for the
 //! poll, not the poll for the page.
 
-use std::path::PathBuf;
+use crate::model::Database;
 use std::sync::{Arc, Mutex, mpsc};
 
 use crate::store::{Store, StoreError};
@@ -21,14 +21,14 @@ const NICENESS: i32 = 10;
 type Job = Box<dyn FnOnce(Result<&Store, &StoreError>) + Send>;
 
 pub(super) struct Readers {
-    path: PathBuf,
+    database: Database,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
 }
 
 impl Readers {
-    pub fn new(path: PathBuf) -> Readers {
+    pub fn new(database: Database) -> Readers {
         Readers {
-            path,
+            database,
             jobs: Mutex::new(None),
         }
     }
@@ -42,10 +42,10 @@ impl Readers {
         let (send, receive) = mpsc::channel::<Job>();
         let receive = Arc::new(Mutex::new(receive));
         for n in 0..READERS {
-            let (path, receive) = (self.path.clone(), Arc::clone(&receive));
+            let (database, receive) = (self.database.clone(), Arc::clone(&receive));
             std::thread::Builder::new()
                 .name(format!("newswatch-read-{n}"))
-                .spawn(move || reader(&path, &receive))
+                .spawn(move || reader(&database, &receive))
                 .map_err(|e| StoreError::Task(format!("cannot start a reader thread: {e}")))?;
         }
         *jobs = Some(send.clone());
@@ -76,7 +76,7 @@ impl Readers {
 
 /// One reader thread: takes jobs until every sender is gone. Its connection is opened at the
 /// first job (which is told why, if it cannot be), and again after a job panicked.
-fn reader(path: &std::path::Path, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn reader(database: &Database, jobs: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
     let mut store: Option<Store> = None;
     loop {
@@ -85,7 +85,7 @@ fn reader(path: &std::path::Path, jobs: &Mutex<mpsc::Receiver<Job>>) {
             Err(_) => return,
         };
         if store.is_none() {
-            match Store::open_reader(path) {
+            match Store::open_reader(database) {
                 Ok(s) => store = Some(s),
                 Err(e) => {
                     job(Err(&e));

@@ -110,7 +110,8 @@ mod tests {
     async fn jobs_sent_together_are_all_kept_and_a_panicking_one_fails_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
-        let thread = Arc::new(StoreThread::start(Store::open(&path).unwrap()).unwrap());
+        let thread =
+            Arc::new(StoreThread::start(Store::open(&crate::model::Database::File(path.clone())).unwrap()).unwrap());
         let jobs = (0..40).map(|i| {
             let thread = Arc::clone(&thread);
             tokio::spawn(async move {
@@ -137,7 +138,7 @@ mod tests {
             }
         }
         // Committed when the callers heard so: another connection sees them.
-        let other = Store::open(&path).unwrap();
+        let other = Store::open(&crate::model::Database::File(path.clone())).unwrap();
         let kinds = other.source_states().unwrap();
         assert_eq!(kinds.0.len(), 39, "every source but the panicking job's");
     }

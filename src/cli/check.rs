@@ -28,7 +28,7 @@ fn stories(config: &Config) -> String {
 pub(super) fn print_summary(config: &Config) {
     let fetch = &config.fetch;
     out!("config: {} (valid)", config.path.display());
-    out!("database: {}", config.storage.database.display());
+    out!("database: {}", config.storage.database);
     out!(
         "sources: {} (every {} unless set; timeout {}, entries older than {} are not reported)",
         config.sources.len(),
@@ -159,7 +159,7 @@ pub(super) fn summary(config: &Config) -> serde_json::Value {
     json!({
         "config": config.path,
         "valid": true,
-        "database": config.storage.database,
+        "database": config.storage.database.to_string(),
         "fetch": {
             "interval_seconds": fetch.interval.as_secs(),
             "timeout_seconds": fetch.timeout.as_secs(),

@@ -153,7 +153,7 @@ pub(super) async fn backup(app: &App, file: &std::path::Path) -> anyhow::Result<
     let (bytes, version) = health::backup(app, file).await?;
     out!(
         "backed up {} to {} ({:.1} MB, schema version {version})",
-        app.config.storage.database.display(),
+        app.config.storage.database,
         file.display(),
         bytes as f64 / 1e6
     );

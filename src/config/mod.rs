@@ -9,6 +9,7 @@
 pub mod edit;
 mod raw;
 mod source;
+mod storage;
 mod values;
 
 use std::net::IpAddr;
@@ -154,7 +155,14 @@ impl Config {
         Ok(Config {
             path: path.to_path_buf(),
             storage: Storage {
-                database: resolve(raw.storage.database.unwrap_or_else(|| PathBuf::from("newswatch.db"))),
+                database: storage::database(
+                    raw.storage.database,
+                    raw.storage.password_file,
+                    raw.storage.password_env,
+                    &resolve,
+                    &env,
+                )
+                .map_err(invalid)?,
                 keep,
             },
             fetch,

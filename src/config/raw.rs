@@ -41,7 +41,9 @@ pub(super) struct RawConfig {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStorage {
-    pub(super) database: Option<PathBuf>,
+    pub(super) database: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
+    pub(super) password_env: Option<String>,
     /// A duration, or "forever".
     pub(super) keep: Option<String>,
 }

@@ -23,7 +23,10 @@ fn err(text: &str) -> String {
 #[test]
 fn minimal_config_gets_working_defaults() {
     let c = parse(MINIMAL).unwrap();
-    assert_eq!(c.storage.database, Path::new("/etc/newswatch/newswatch.db"));
+    assert_eq!(
+        c.storage.database,
+        crate::model::Database::File("/etc/newswatch/newswatch.db".into())
+    );
     assert_eq!(c.email.dir, Path::new("/etc/newswatch/digests"));
     assert_eq!(c.email.transport, TransportKind::File);
     assert_eq!(c.fetch.interval, Duration::from_secs(1800));

@@ -15,7 +15,7 @@ use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Storage {
-    pub database: PathBuf,
+    pub database: crate::model::Database,
     /// How long stories keep their texts (`None`: forever); see `retention`.
     pub keep: Option<Duration>,
 }

@@ -1,18 +1,35 @@
 //! One daemon per database: a lock on a file beside it, held for the daemon's life, that names
-//! the process holding it.
+//! the process holding it; on a PostgreSQL server, the store's `RunLock` (an advisory lock that
+//! daemons on every machine see), until sources are leased to several daemons.
 
 use super::DaemonError;
+use crate::model::Database;
 
 /// Held for the daemon's life: one daemon per database. Two would poll every publisher twice,
 /// each with its own per-host limits and Retry-After. A lock the system lets go of when the
 /// process ends, however it ends (no stale pid file to remove by hand).
-pub(super) struct RunLock {
-    _file: std::fs::File,
+pub(super) enum RunLock {
+    // Held, never read.
+    File { _file: std::fs::File },
+    Server { _lock: crate::store::RunLock },
 }
 
 impl RunLock {
+    pub(super) fn take(database: &Database) -> Result<RunLock, DaemonError> {
+        match database {
+            Database::File(path) => RunLock::take_file(path),
+            Database::Server { url, password } => match crate::store::RunLock::try_take(url, password.as_deref())? {
+                Some(lock) => Ok(RunLock::Server { _lock: lock }),
+                None => Err(DaemonError::AlreadyRunning {
+                    database: database.to_string(),
+                    holder: "on this or another machine".into(),
+                }),
+            },
+        }
+    }
+
     /// `newswatch.db` → `newswatch.db.run-lock`, which names the holder (pid, start time).
-    pub(super) fn take(database: &std::path::Path) -> Result<RunLock, DaemonError> {
+    fn take_file(database: &std::path::Path) -> Result<RunLock, DaemonError> {
         use std::io::{Read, Seek, Write};
         let mut name = database.as_os_str().to_owned();
         name.push(".run-lock");
@@ -35,7 +52,7 @@ impl RunLock {
                 let _ = file.take(200).read_to_string(&mut holder);
                 let holder = holder.lines().next().unwrap_or_default().trim().to_string();
                 return Err(DaemonError::AlreadyRunning {
-                    database: database.to_path_buf(),
+                    database: database.display().to_string(),
                     holder: if holder.is_empty() {
                         "pid unknown".into()
                     } else {
@@ -56,6 +73,6 @@ impl RunLock {
             .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(holder.as_bytes()));
-        Ok(RunLock { _file: file })
+        Ok(RunLock::File { _file: file })
     }
 }

@@ -64,12 +64,9 @@ pub enum DaemonError {
     #[error(
         "another newswatch is already running on {} ({holder}): stop it first, or give this one a \
          database of its own ([storage] database). Commands such as `status` work beside it",
-        database.display()
+        database
     )]
-    AlreadyRunning {
-        database: std::path::PathBuf,
-        holder: String,
-    },
+    AlreadyRunning { database: String, holder: String },
     #[error("cannot lock {}: {source}", path.display())]
     Lock {
         path: std::path::PathBuf,
@@ -177,7 +174,7 @@ impl Daemon {
         tracing::info!(
             sources = config.sources.len(),
             topics = config.topics.len(),
-            database = %config.storage.database.display(),
+            database = %config.storage.database,
             "newswatch started"
         );
         let now = crate::clock::now();
@@ -542,8 +539,8 @@ fn reconfigured(app: &App) -> Result<App, ReloadError> {
     let database = &app.config.storage.database;
     if config.storage.database != *database {
         tracing::warn!(
-            new = %config.storage.database.display(),
-            kept = %database.display(),
+            new = %config.storage.database,
+            kept = %database,
             "storage.database changed: restart newswatch to use the new one"
         );
         config.storage.database = database.clone();

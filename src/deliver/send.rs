@@ -3,19 +3,18 @@
 //! `schedule::message_retry` says. One process sends at a time: it holds the store's
 //! `SendLock`, which a process that dies lets go of, however it dies.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::app::App;
 use crate::mail::Formatted;
-use crate::model::{Channel, OutboxEntry};
+use crate::model::{Channel, Database, OutboxEntry};
 use crate::schedule;
 use crate::store::{Attempt, SendLock, StoreError};
 use crate::webhook::{Poster, WebhookError};
 
 /// Takes the right to send (`store::SendLock`), waiting up to `wait` for another process to
 /// let go of it; `None` if it did not.
-async fn take_lock(database: &Path, wait: Duration) -> Result<Option<SendLock>, StoreError> {
+async fn take_lock(database: &Database, wait: Duration) -> Result<Option<SendLock>, StoreError> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match SendLock::try_take(database)? {

@@ -273,7 +273,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("newswatch.db")).unwrap();
+        let store = Store::open(&crate::model::Database::File(dir.path().join("newswatch.db"))).unwrap();
         (dir, store)
     }
 

@@ -787,10 +787,10 @@ contract!(
     tempfile::TempDir,
     || {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("newswatch.db")).unwrap();
+        let store = Store::open(&crate::model::Database::File(dir.path().join("newswatch.db"))).unwrap();
         Some((dir, store))
     },
-    |dir| Store::open(&dir.path().join("newswatch.db")).unwrap()
+    |dir| Store::open(&crate::model::Database::File(dir.path().join("newswatch.db"))).unwrap()
 );
 
 contract!(
@@ -799,8 +799,8 @@ contract!(
     crate::store::postgresql::tests::Database,
     || {
         let db = crate::store::postgresql::tests::Database::new()?;
-        let store = crate::store::postgresql::Postgres::open(&db.url).unwrap();
+        let store = crate::store::postgresql::Postgres::open(&db.url, None).unwrap();
         Some((db, store))
     },
-    |db| crate::store::postgresql::Postgres::open(&db.url).unwrap()
+    |db| crate::store::postgresql::Postgres::open(&db.url, None).unwrap()
 );

@@ -11,12 +11,13 @@ use super::{
     StoryFilter, Unsent,
 };
 use super::{
-    Backend, Compose, ComposeOn, Ingest, IngestOn, SendLock, SendLockOn, Store, StoreError, on_backend, sqlite,
+    Backend, Compose, ComposeOn, Ingest, IngestOn, RunLock, SendLock, SendLockOn, Store, StoreError, on_backend,
+    postgresql, sqlite,
 };
 use crate::cluster::{Features, Neighbour, Prepared};
 use crate::model::{
-    Entry, HostHold, IngestCounts, Joined, MatchResult, MessageState, OutboxEntry, QueuedStory, ReaderHistory,
-    SourceStates, StoryCandidate, StoryHead, StoryRecord,
+    Database, Entry, HostHold, IngestCounts, Joined, MatchResult, MessageState, OutboxEntry, QueuedStory,
+    ReaderHistory, SourceStates, StoryCandidate, StoryHead, StoryRecord,
 };
 
 impl Store {
@@ -24,19 +25,27 @@ impl Store {
 
     /// Opens (creating if needed) the database and brings its schema up to date. Blocking: run
     /// it off the async runtime.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Ok(Store {
-            backend: Backend::Sqlite(sqlite::Sqlite::open(path)?),
-        })
+    pub fn open(database: &Database) -> Result<Store, StoreError> {
+        let backend = match database {
+            Database::File(path) => Backend::Sqlite(sqlite::Sqlite::open(path)?),
+            Database::Server { url, password } => {
+                Backend::Postgres(postgresql::Postgres::open(url, password.as_deref())?)
+            }
+        };
+        Ok(Store { backend })
     }
 
     /// A second connection to a database the writer has opened (and migrated), that can only
     /// read: the pages' queries run on it, beside the writer (WAL: a reader sees the last
     /// commit and never waits for the writer, nor makes it wait). Blocking.
-    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
-        Ok(Store {
-            backend: Backend::Sqlite(sqlite::Sqlite::open_reader(path)?),
-        })
+    pub fn open_reader(database: &Database) -> Result<Store, StoreError> {
+        let backend = match database {
+            Database::File(path) => Backend::Sqlite(sqlite::Sqlite::open_reader(path)?),
+            Database::Server { url, password } => {
+                Backend::Postgres(postgresql::Postgres::open_reader(url, password.as_deref())?)
+            }
+        };
+        Ok(Store { backend })
     }
 
     /// How much room the database takes on disk, in bytes (SQLite: the file with its
@@ -138,7 +147,18 @@ impl Store {
         now: Timestamp,
         write: impl FnOnce(&Ingest<'_>) -> Result<IngestCounts, StoreError>,
     ) -> Result<IngestCounts, StoreError> {
-        on_backend!(&mut self.backend, s => s.ingest(source, url, record, now, |tx| write(&Ingest { on: IngestOn::Sqlite(tx) })))
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.ingest(source, url, record, now, |tx| {
+                write(&Ingest {
+                    on: IngestOn::Sqlite(tx),
+                })
+            }),
+            Backend::Postgres(s) => s.ingest(source, url, record, now, |tx| {
+                write(&Ingest {
+                    on: IngestOn::Postgres(tx),
+                })
+            }),
+        }
     }
 
     /// Which of `guids` this source has not stored yet (before polling, to fetch their articles).
@@ -219,7 +239,18 @@ impl Store {
         now: Timestamp,
         write: impl FnOnce(&Compose<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        on_backend!(&mut self.backend, s => s.compose(now, |tx| write(&Compose { on: ComposeOn::Sqlite(tx) })))
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.compose(now, |tx| {
+                write(&Compose {
+                    on: ComposeOn::Sqlite(tx),
+                })
+            }),
+            Backend::Postgres(s) => s.compose(now, |tx| {
+                write(&Compose {
+                    on: ComposeOn::Postgres(tx),
+                })
+            }),
+        }
     }
 
     /// The oldest pending message due at `now`, with its bytes.
@@ -383,7 +414,10 @@ impl Store {
 impl Store {
     /// Makes the batch's commit fail: a reference checked only at commit, to nothing.
     pub fn break_next_commit(&mut self) {
-        on_backend!(&mut self.backend, s => s.break_next_commit())
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.break_next_commit(),
+            Backend::Postgres(_) => unreachable!("a test of SQLite's group commit"),
+        }
     }
 }
 
@@ -393,6 +427,7 @@ impl Ingest<'_> {
     pub fn features(&self, prepared: Prepared) -> Result<Features, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.features(prepared),
+            IngestOn::Postgres(tx) => tx.features(prepared),
         }
     }
 
@@ -401,6 +436,7 @@ impl Ingest<'_> {
     pub fn neighbours(&self, features: &Features, from: Timestamp, to: Timestamp) -> Vec<Neighbour<'_>> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.neighbours(features, from, to),
+            IngestOn::Postgres(tx) => tx.neighbours(features, from, to),
         }
     }
 
@@ -408,6 +444,7 @@ impl Ingest<'_> {
     pub fn df(&self, term: crate::cluster::TermId) -> u32 {
         match self.on {
             IngestOn::Sqlite(tx) => tx.df(term),
+            IngestOn::Postgres(tx) => tx.df(term),
         }
     }
 
@@ -415,6 +452,7 @@ impl Ingest<'_> {
     pub fn counted(&self) -> u64 {
         match self.on {
             IngestOn::Sqlite(tx) => tx.counted(),
+            IngestOn::Postgres(tx) => tx.counted(),
         }
     }
 
@@ -422,6 +460,7 @@ impl Ingest<'_> {
     pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.seen(guid),
+            IngestOn::Postgres(tx) => tx.seen(guid),
         }
     }
 
@@ -430,6 +469,7 @@ impl Ingest<'_> {
     pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.candidates(key),
+            IngestOn::Postgres(tx) => tx.candidates(key),
         }
     }
 
@@ -437,6 +477,7 @@ impl Ingest<'_> {
     pub fn story_head(&self, item_id: i64) -> Result<StoryHead, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.story_head(item_id),
+            IngestOn::Postgres(tx) => tx.story_head(item_id),
         }
     }
 
@@ -445,6 +486,7 @@ impl Ingest<'_> {
     pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.add_story(entry, article),
+            IngestOn::Postgres(tx) => tx.add_story(entry, article),
         }
     }
 
@@ -459,6 +501,7 @@ impl Ingest<'_> {
     ) -> Result<(), StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.make_lead(item_id, (entry_id, entry), verdict),
+            IngestOn::Postgres(tx) => tx.make_lead(item_id, (entry_id, entry), verdict),
         }
     }
 
@@ -466,6 +509,7 @@ impl Ingest<'_> {
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.record_join(entry_id, join),
+            IngestOn::Postgres(tx) => tx.record_join(entry_id, join),
         }
     }
 
@@ -473,6 +517,7 @@ impl Ingest<'_> {
     pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.set_lead(item_id, entry_id),
+            IngestOn::Postgres(tx) => tx.set_lead(item_id, entry_id),
         }
     }
 
@@ -489,6 +534,7 @@ impl Ingest<'_> {
     ) -> Result<i64, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.add_entry(item_id, entry, link_key, at, features),
+            IngestOn::Postgres(tx) => tx.add_entry(item_id, entry, link_key, at, features),
         }
     }
 
@@ -497,6 +543,7 @@ impl Ingest<'_> {
     pub fn add_topics(&self, item_id: i64, result: &MatchResult) -> Result<(), StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.add_topics(item_id, result),
+            IngestOn::Postgres(tx) => tx.add_topics(item_id, result),
         }
     }
 
@@ -505,6 +552,7 @@ impl Ingest<'_> {
     pub fn queue(&self, item_id: i64, result: &MatchResult) -> Result<bool, StoreError> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.queue(item_id, result),
+            IngestOn::Postgres(tx) => tx.queue(item_id, result),
         }
     }
 }
@@ -516,6 +564,7 @@ impl Compose<'_> {
     pub fn history(&self, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.history(recipient, since),
+            ComposeOn::Postgres(tx) => tx.history(recipient, since),
         }
     }
 
@@ -523,6 +572,7 @@ impl Compose<'_> {
     pub fn queued(&self) -> Result<Vec<QueuedStory>, StoreError> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.queued(),
+            ComposeOn::Postgres(tx) => tx.queued(),
         }
     }
 
@@ -530,6 +580,7 @@ impl Compose<'_> {
     pub fn parked_unnoticed(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.parked_unnoticed(),
+            ComposeOn::Postgres(tx) => tx.parked_unnoticed(),
         }
     }
 
@@ -537,6 +588,7 @@ impl Compose<'_> {
     pub fn add_message(&self, m: &NewMessage) -> Result<i64, StoreError> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.add_message(m),
+            ComposeOn::Postgres(tx) => tx.add_message(m),
         }
     }
 
@@ -544,6 +596,7 @@ impl Compose<'_> {
     pub fn mark_noticed(&self, ids: &[i64]) -> Result<(), StoreError> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.mark_noticed(ids),
+            ComposeOn::Postgres(tx) => tx.mark_noticed(ids),
         }
     }
 
@@ -551,16 +604,33 @@ impl Compose<'_> {
     pub fn mark_done(&self, items: &[i64]) -> Result<(), StoreError> {
         match self.on {
             ComposeOn::Sqlite(tx) => tx.mark_done(items),
+            ComposeOn::Postgres(tx) => tx.mark_done(items),
         }
     }
 }
 
 impl SendLock {
-    /// Takes the right to send for the database at `database`, if no other process holds it;
-    /// `None` if one does (no waiting here: the caller chooses how long to wait).
-    pub fn try_take(database: &Path) -> Result<Option<SendLock>, StoreError> {
-        Ok(sqlite::SendLock::try_take(database)?.map(|lock| SendLock {
-            _on: SendLockOn::Sqlite { _file: lock },
-        }))
+    /// Takes the right to send for `database`, if no other process holds it; `None` if one
+    /// does (no waiting here: the caller chooses how long to wait). On a server, a process on
+    /// any machine.
+    pub fn try_take(database: &Database) -> Result<Option<SendLock>, StoreError> {
+        Ok(match database {
+            Database::File(path) => sqlite::SendLock::try_take(path)?.map(|lock| SendLock {
+                _on: SendLockOn::Sqlite { _file: lock },
+            }),
+            Database::Server { url, password } => {
+                postgresql::Hold::try_take(url, password.as_deref(), "send")?.map(|lock| SendLock {
+                    _on: SendLockOn::Postgres { _lock: lock },
+                })
+            }
+        })
+    }
+}
+
+impl RunLock {
+    /// Takes the right to run the daemon on the server's database at `url`, if no daemon on
+    /// any machine holds it; `None` if one does.
+    pub fn try_take(url: &str, password: Option<&str>) -> Result<Option<RunLock>, StoreError> {
+        Ok(postgresql::Hold::try_take(url, password, "run")?.map(|lock| RunLock { _lock: lock }))
     }
 }

@@ -21,9 +21,6 @@ mod columns;
 mod contract;
 mod interface;
 mod narrowing;
-// Built call by call against a real server and compiled for its tests only, until it answers
-// every call of `interface.rs` and joins `Backend` (see `postgresql/mod.rs`).
-#[cfg(test)]
 mod postgresql;
 mod sqlite;
 mod window;
@@ -58,22 +55,29 @@ pub enum StoreError {
          run the newer newswatch, or a backup made with this one"
     )]
     TooNew { database: String, found: i64, known: i64 },
-    #[error("cannot connect to database {database}: {}", postgres_message(.source))]
+    /// The server's words are in the message, so they are not a source too (a report of the
+    /// causes would say them twice).
+    #[error("cannot connect to database {database}: {}", postgres_message(.cause))]
     Connect {
         database: String,
-        #[source]
-        source: tokio_postgres::Error,
+        cause: tokio_postgres::Error,
     },
     #[error("cannot back up the database to {path}: {reason}")]
     Backup { path: PathBuf, reason: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database error: {}", postgres_message(.0))]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
     #[error("database task failed: {0}")]
     Task(String),
     #[error("the database could not commit (nothing of this poll or change was kept): {0}")]
     Commit(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        StoreError::Postgres(e)
+    }
 }
 
 /// What the server said, not only that it said something: tokio-postgres's own message for a
@@ -105,6 +109,7 @@ pub struct Store {
 /// The databases a store can be kept in.
 enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgresql::Postgres),
 }
 
 /// Runs `$call` with `$s` bound to the backend of `$backend` (a `&Backend` or `&mut Backend`).
@@ -112,6 +117,7 @@ macro_rules! on_backend {
     ($backend:expr, $s:ident => $call:expr) => {
         match $backend {
             Backend::Sqlite($s) => $call,
+            Backend::Postgres($s) => $call,
         }
     };
 }
@@ -125,6 +131,7 @@ pub struct Ingest<'a> {
 #[derive(Clone, Copy)]
 enum IngestOn<'a> {
     Sqlite(&'a sqlite::Ingest<'a>),
+    Postgres(&'a postgresql::Ingest<'a>),
 }
 
 /// The reads and writes of one composition, in one durable transaction (see
@@ -136,6 +143,7 @@ pub struct Compose<'a> {
 #[derive(Clone, Copy)]
 enum ComposeOn<'a> {
     Sqlite(&'a sqlite::Compose<'a>),
+    Postgres(&'a postgresql::Compose<'a>),
 }
 
 /// The right to send the outbox, for as long as it lives: one process sends at a time, and a
@@ -147,4 +155,11 @@ pub struct SendLock {
 /// Held, never read: what a backend holds the right by.
 enum SendLockOn {
     Sqlite { _file: sqlite::SendLock },
+    Postgres { _lock: postgresql::Hold },
+}
+
+/// The right to run the daemon on a PostgreSQL database, for as long as it lives (a SQLite
+/// file's is the daemon's own lock file): one daemon per database until sources are leased.
+pub struct RunLock {
+    _lock: postgresql::Hold,
 }

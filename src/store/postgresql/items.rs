@@ -5,11 +5,10 @@
 use std::cell::RefCell;
 
 use jiff::Timestamp;
-use tokio::runtime::Runtime;
 use tokio_postgres::{GenericClient, Transaction};
 
 use super::sources::{record_success, upsert_source};
-use super::{Postgres, StoreError, ts};
+use super::{Driver, Postgres, StoreError, ts};
 use crate::cluster::{Features, Member, Neighbour, Prepared, TermId};
 use crate::model::{Entry, IngestCounts, Joined, MatchResult, StoryCandidate, StoryHead};
 use crate::store::columns::{encode_marks, item_state, rule_name};
@@ -19,7 +18,7 @@ use crate::store::{FetchRecord, PendingArticle};
 /// One poll's writes for one source, in one transaction (see [`Postgres::ingest`]).
 pub struct Ingest<'a> {
     tx: Transaction<'a>,
-    rt: &'a Runtime,
+    rt: &'a Driver,
     source_id: i64,
     window: &'a Window,
     now: i64,
@@ -313,7 +312,7 @@ impl Ingest<'_> {
 /// The window's entries as PostgreSQL reads them, inside a poll's transaction.
 struct Rows<'a> {
     tx: &'a Transaction<'a>,
-    rt: &'a Runtime,
+    rt: &'a Driver,
 }
 
 impl Stored for Rows<'_> {

@@ -1,13 +1,12 @@
 //! The PostgreSQL backend: one database that daemons on several machines share (issue 25).
 //!
-//! Built call by call, each held to `contract.rs` against a real server; it joins `Backend`
-//! once it answers every call of `store/interface.rs`. Until then no configuration reaches it.
-//! Answered so far: opening (with its migrations, `migrations/postgres/`), state, sources and
+//! Every call of `store/interface.rs` is answered, each held to `contract.rs` against a real
+//! server: opening (with its migrations, `migrations/postgres/`), state, sources and
 //! hosts, a poll's writes and the clustering window, articles, the queue and the outbox,
 //! follow-ups, stories and the pages' reads, backfill, retention, search (a trigram index that
 //! `LIKE` reads), and SQLite's housekeeping (answered for what it means on a server). Not yet:
-//! the right to send across machines (an advisory lock), leases for several daemons, TLS to
-//! the server. Times are Unix seconds, as in SQLite's schema.
+//! leases for several daemons (until then one daemon per database: `RunLock`), TLS to the
+//! server. Times are Unix seconds, as in SQLite's schema.
 //!
 //! The calls are blocking, like SQLite's: they run on the store's thread and its readers (never
 //! on the async workers), each backend driving tokio-postgres on a runtime of its own on that
@@ -15,14 +14,18 @@
 //! a poll's transaction can be shared by the calls of its `Ingest`.
 
 use jiff::Timestamp;
-use tokio::runtime::Runtime;
 use tokio_postgres::{Client, NoTls};
 
 use super::StoreError;
 use super::window::Window;
 
+pub use items::Ingest;
+pub use lock::Hold;
+pub use outbox::Compose;
+
 mod archive;
 mod items;
+mod lock;
 mod outbox;
 mod reads;
 mod sources;
@@ -40,13 +43,17 @@ pub struct Postgres {
     /// The clustering window, in memory (`store/window.rs`), read from this database.
     window: Window,
     /// Runs the connection and the client's statements (`block_on`), on the calling thread.
-    rt: Runtime,
+    rt: Driver,
 }
 
 impl Postgres {
-    pub fn open(url: &str) -> Result<Postgres, StoreError> {
+    pub fn open(url: &str, password: Option<&str>) -> Result<Postgres, StoreError> {
+        off_runtime(|| Postgres::open_here(url, password))
+    }
+
+    fn open_here(url: &str, password: Option<&str>) -> Result<Postgres, StoreError> {
         let database = shown(url);
-        let (mut client, rt) = connect(url)?;
+        let (mut client, rt) = connect(url, password)?;
         let runner = embedded::migrations::runner().set_grouped(true);
         let known = runner
             .get_migrations()
@@ -72,8 +79,8 @@ impl Postgres {
 
     /// A connection that can only read (the pages' queries), to a database the writer has
     /// opened and migrated.
-    pub fn open_reader(url: &str) -> Result<Postgres, StoreError> {
-        let (client, rt) = connect(url)?;
+    pub fn open_reader(url: &str, password: Option<&str>) -> Result<Postgres, StoreError> {
+        let (client, rt) = off_runtime(|| connect(url, password))?;
         rt.block_on(client.batch_execute("SET default_transaction_read_only = on"))?;
         Ok(Postgres {
             client,
@@ -114,17 +121,22 @@ impl Postgres {
 }
 
 /// A client of the database at `url`, with the runtime that drives it on this thread.
-fn connect(url: &str) -> Result<(Client, Runtime), StoreError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::Task(format!("cannot start the database client: {e}")))?;
-    let (client, connection) =
-        rt.block_on(tokio_postgres::connect(url, NoTls))
-            .map_err(|source| StoreError::Connect {
-                database: shown(url),
-                source,
-            })?;
+fn connect(url: &str, password: Option<&str>) -> Result<(Client, Driver), StoreError> {
+    let rt = Driver(Some(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Task(format!("cannot start the database client: {e}")))?,
+    ));
+    let failed = |cause| StoreError::Connect {
+        database: shown(url),
+        cause,
+    };
+    let mut config: tokio_postgres::Config = url.parse().map_err(failed)?;
+    if let Some(password) = password {
+        config.password(password);
+    }
+    let (client, connection) = rt.block_on(config.connect(NoTls)).map_err(failed)?;
     // The connection makes progress whenever a statement is awaited on this runtime; it ends
     // when the client is dropped.
     rt.spawn(async move {
@@ -133,6 +145,50 @@ fn connect(url: &str) -> Result<(Client, Runtime), StoreError> {
         }
     });
     Ok((client, rt))
+}
+
+/// The runtime a backend drives tokio-postgres on, on the thread that makes the call (the
+/// store's thread, a reader's). Dropped without waiting: a lock's is dropped on an async worker,
+/// where waiting for a runtime to end is not allowed.
+pub(super) struct Driver(Option<tokio::runtime::Runtime>);
+
+impl Driver {
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("the runtime lives until the value is dropped")
+    }
+
+    pub(super) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime().block_on(future)
+    }
+
+    fn spawn<F>(&self, future: F)
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime().spawn(future);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Runs `f` where a runtime of its own may block: on this thread, or, when this thread is
+/// tokio's (opening the store on the blocking pool, a lock taken by an async task), on a thread
+/// of its own.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// `url` as errors and screens show it: without its password.

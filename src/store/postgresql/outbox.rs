@@ -6,10 +6,9 @@
 //! (`synchronous_commit` on, its default), which is what SQLite's `durably` asks for.
 
 use jiff::Timestamp;
-use tokio::runtime::Runtime;
 use tokio_postgres::{GenericClient, Row, Transaction};
 
-use super::{Postgres, StoreError, ts};
+use super::{Driver, Postgres, StoreError, ts};
 use crate::model::{
     Channel, FollowUp, MessageKind, MessageState, OutboxEntry, Outlet, QueuedStory, ReaderHistory, Snippet, Story,
     TopicHit,
@@ -20,7 +19,7 @@ use crate::store::{Attempt, NewMessage};
 /// The reads and writes of one composition, in one transaction (see [`Postgres::compose`]).
 pub struct Compose<'a> {
     tx: Transaction<'a>,
-    rt: &'a Runtime,
+    rt: &'a Driver,
     now: i64,
 }
 
@@ -35,6 +34,10 @@ impl Postgres {
     ) -> Result<T, E> {
         let rt = &self.rt;
         let tx = rt.block_on(self.client.transaction()).map_err(StoreError::from)?;
+        // One composition at a time, on every machine (SQLite's is an immediate transaction):
+        // a second waits here, then reads the queue the first left.
+        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&super::lock::key("compose")]))
+            .map_err(StoreError::from)?;
         let compose = Compose {
             tx,
             rt,

@@ -74,10 +74,10 @@ impl Drop for Database {
 #[test]
 fn an_empty_database_is_given_the_schema_once() {
     let Some(db) = Database::new() else { return };
-    let store = Postgres::open(&db.url).unwrap();
+    let store = Postgres::open(&db.url, None).unwrap();
     assert_eq!(store.schema_version().unwrap(), 2);
     drop(store);
-    let again = Postgres::open(&db.url).unwrap();
+    let again = Postgres::open(&db.url, None).unwrap();
     assert_eq!(again.schema_version().unwrap(), 2, "a second open migrates nothing");
     let tables = run_sql(
         &db.url,
@@ -91,13 +91,13 @@ fn an_empty_database_is_given_the_schema_once() {
 #[test]
 fn a_database_of_a_newer_newswatch_is_refused() {
     let Some(db) = Database::new() else { return };
-    drop(Postgres::open(&db.url).unwrap());
+    drop(Postgres::open(&db.url, None).unwrap());
     run_sql(
         &db.url,
         "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'later', '', '0')",
     )
     .unwrap();
-    let err = Postgres::open(&db.url).err().expect("refused");
+    let err = Postgres::open(&db.url, None).err().expect("refused");
     assert!(
         matches!(
             err,
@@ -133,7 +133,7 @@ fn a_server_that_does_not_answer_is_named_without_its_password() {
         .unwrap()
         .port();
     let url = format!("postgres://nw:secret@127.0.0.1:{port}/news?connect_timeout=2");
-    let err = Postgres::open(&url).err().expect("no server").to_string();
+    let err = Postgres::open(&url, None).err().expect("no server").to_string();
     assert!(
         err.starts_with("cannot connect to database postgres://nw:***@127.0.0.1:"),
         "{err}"
@@ -205,11 +205,11 @@ fn a_new_process_reads_the_window_back_as_the_one_that_stored_it() {
         "Japan will post two officers at the NATO command in Wiesbaden that coordinates aid to Ukraine.",
     )
     .weigh(1, |_| 1);
-    let mut first = Postgres::open(&db.url).unwrap();
+    let mut first = Postgres::open(&db.url, None).unwrap();
     poll(&mut first, "A", &["1", "2"], now, &features);
     let held = first.window.index.len();
     assert_eq!(held, 2, "held as stored");
-    let mut second = Postgres::open(&db.url).unwrap();
+    let mut second = Postgres::open(&db.url, None).unwrap();
     second
         .ingest("B", "https://B.example/feed", &feed(), now, |tx| {
             let found = tx.neighbours(
@@ -228,7 +228,7 @@ fn a_new_process_reads_the_window_back_as_the_one_that_stored_it() {
 #[test]
 fn a_later_report_can_lead_its_story_and_says_why_it_joined() {
     let Some(db) = Database::new() else { return };
-    let mut s = Postgres::open(&db.url).unwrap();
+    let mut s = Postgres::open(&db.url, None).unwrap();
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let (title, body) = (
         "Japan sends officers to NATO",
@@ -285,9 +285,9 @@ fn a_later_report_can_lead_its_story_and_says_why_it_joined() {
 #[test]
 fn a_reader_reads_and_never_writes_and_a_backup_names_pg_dump() {
     let Some(db) = Database::new() else { return };
-    let mut writer = Postgres::open(&db.url).unwrap();
+    let mut writer = Postgres::open(&db.url, None).unwrap();
     writer.set_state("k", "v").unwrap();
-    let mut reader = Postgres::open_reader(&db.url).unwrap();
+    let mut reader = Postgres::open_reader(&db.url, None).unwrap();
     assert_eq!(reader.get_state("k").unwrap().as_deref(), Some("v"));
     let refused = reader.set_state("k", "w").expect_err("read-only").to_string();
     assert!(refused.contains("read-only"), "{refused}");

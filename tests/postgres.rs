@@ -1,0 +1,224 @@
+//! The whole path on PostgreSQL: the real binary polls feeds served on 127.0.0.1 into a real
+//! PostgreSQL database (the server `NEWSWATCH_TEST_POSTGRES` names; `.ci/run` starts one), mails
+//! digests to a real SMTP server on 127.0.0.1, and is searched and asked for its status. Each
+//! test has a database of its own, dropped at its end. Without a server the tests say so and
+//! pass, except in CI, where a missing server is a failure.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tokio_postgres::NoTls;
+
+/// A new, empty database on the test server, dropped with the value.
+struct Database {
+    url: String,
+    server: String,
+    name: String,
+}
+
+impl Database {
+    async fn new() -> Option<Database> {
+        let Ok(server) = std::env::var("NEWSWATCH_TEST_POSTGRES") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the PostgreSQL tests: set NEWSWATCH_TEST_POSTGRES (.ci/run starts a server with .ci/postgres.sh)"
+            );
+            eprintln!("NEWSWATCH_TEST_POSTGRES is not set: PostgreSQL not tested (.ci/postgres.sh starts a server)");
+            return None;
+        };
+        let name = format!("newswatch_e2e_{:016x}", fastrand::u64(..));
+        sql(&server, &format!("CREATE DATABASE {name}")).await;
+        let mut url = url::Url::parse(&server).unwrap();
+        url.set_path(&name);
+        Some(Database {
+            url: url.to_string(),
+            server,
+            name,
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Its own thread and runtime: a test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(sql(&server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+        })
+        .join();
+    }
+}
+
+async fn sql(url: &str, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+    let task = tokio::spawn(connection);
+    client.batch_execute(statement).await.unwrap();
+    drop(client);
+    let _ = task.await;
+}
+
+fn config(db: &Database, feeds: &FeedServer, email: &str) -> String {
+    format!(
+        r#"
+[storage]
+database = "{url}"
+
+[fetch]
+timeout = "5s"
+host_delay = "0s"
+
+{email}
+
+[[topic]]
+name = "Japan and NATO"
+keywords = ["SDF", "NATO"]
+
+[[source]]
+name = "Tokyo Wire"
+url = "{rss}"
+
+[[source]]
+name = "Atlantic Atom"
+url = "{atom}"
+"#,
+        url = db.url,
+        rss = feeds.url("/rss.xml"),
+        atom = feeds.url("/atom.xml"),
+    )
+}
+
+async fn serve(feeds: &FeedServer) {
+    let base = feeds.url("");
+    let rss_items = [
+        Item {
+            guid: "tw-1",
+            title: "SDF joins NATO exercise in the Baltic",
+            link: &format!("{base}/news/sdf-baltic"),
+            text: "Japan's Self-Defense Forces took part in a NATO drill.",
+            date: &rfc2822_hours_ago(3),
+        },
+        Item {
+            guid: "tw-2",
+            title: "Rice harvest up 3%",
+            link: &format!("{base}/news/rice"),
+            text: "Nothing about alliances here.",
+            date: &rfc2822_hours_ago(2),
+        },
+        Item {
+            guid: "tw-3",
+            title: "NATO ministers meet in Brussels",
+            link: &format!("{base}/news/brussels"),
+            text: "Defence ministers met on Thursday.",
+            date: &rfc2822_hours_ago(1),
+        },
+    ];
+    feeds.serve("/rss.xml", "application/rss+xml", rss(&rss_items)).await;
+    // The first story again, from another outlet, by its link.
+    let atom_items = [Item {
+        guid: "urn:atlantic:1",
+        title: "Japanese troops in NATO drill",
+        link: &format!("{base}/news/sdf-baltic?utm_source=atom"),
+        text: "Japan sent troops.",
+        date: &rfc3339_hours_ago(3),
+    }];
+    feeds
+        .serve("/atom.xml", "application/atom+xml", atom(&atom_items))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_digest_search_and_status_on_postgresql() {
+    let Some(db) = Database::new().await else { return };
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    serve(&feeds).await;
+    let sandbox = Sandbox::new(&config(&db, &feeds, &smtp_email(smtp.port)));
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    assert!(line(&poll.stdout, "Tokyo Wire").contains("3 new"), "{}", poll.stdout);
+    // Two digests at once: each story reaches each recipient once (the send lock is the
+    // server's, and the outbox's promise is kept in its tables).
+    let (a, b) = tokio::join!(sandbox.run(&["digest"]), sandbox.run(&["digest"]));
+    a.ok();
+    b.ok();
+    let mails = smtp.drain(Duration::from_secs(2)).await;
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.recipients.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["analyst@test.invalid", "desk@test.invalid"]);
+    let mail = &mails[0];
+    assert!(mail.subject.starts_with("newswatch: 2 new stories"), "{}", mail.subject);
+    // The drill, reported by both outlets, is one story.
+    assert_eq!(mail.text.matches("Also reported by: ").count(), 1, "{}", mail.text);
+    sandbox.run(&["digest"]).await.ok();
+    assert!(
+        smtp.drain(Duration::from_millis(300)).await.is_empty(),
+        "nothing sent twice"
+    );
+
+    let search = sandbox.run(&["search", "Brussels"]).await;
+    search.ok();
+    assert!(
+        search.stdout.contains("NATO ministers meet in Brussels"),
+        "{}",
+        search.stdout
+    );
+    assert!(!search.stdout.contains("Baltic"), "{}", search.stdout);
+    let stories = sandbox.run(&["stories", "--json"]).await;
+    stories.ok();
+    assert!(stories.stdout.contains("Atlantic Atom"), "{}", stories.stdout);
+    let status = sandbox.run(&["status"]).await;
+    status.ok();
+    assert!(status.stdout.contains(&db.url), "{}", status.stdout);
+
+    // A file copy of a server's database is not newswatch's to make: it says what is.
+    let backup = sandbox.run(&["backup", "copy.db"]).await;
+    assert_ne!(backup.code, Some(0));
+    assert!(backup.stderr.contains("pg_dump"), "{}", backup.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_daemon_per_database_and_a_password_kept_out_of_the_config() {
+    let Some(db) = Database::new().await else { return };
+    let feeds = FeedServer::start().await;
+    serve(&feeds).await;
+    let email = "[email]\ntransport = \"file\"\ndir = \"out\"\nto = [\"me@test.invalid\"]\n";
+    let sandbox = Sandbox::new(&config(&db, &feeds, email));
+    let mut first = Daemon::start(&sandbox);
+    first.wait_for_count(" polled ", 2).await;
+    let second = sandbox.run(&["run"]).await;
+    assert_ne!(second.code, Some(0));
+    assert!(
+        second
+            .stderr
+            .contains("another newswatch is already running on postgres://"),
+        "{}",
+        second.stderr
+    );
+    first.stop("-TERM").await;
+
+    // A password in the URL is refused, and one read from a file is never shown.
+    let with_password = db
+        .url
+        .replacen("postgres://postgres@", "postgres://postgres:hunter2@", 1);
+    sandbox.write_config(&config(&db, &feeds, email).replace(&db.url, &with_password));
+    let refused = sandbox.run(&["check"]).await;
+    assert_ne!(refused.code, Some(0));
+    assert!(refused.stderr.contains("storage.password_file"), "{}", refused.stderr);
+    assert!(!refused.stderr.contains("hunter2"), "{}", refused.stderr);
+    std::fs::write(sandbox.path("db-password"), "hunter2\n").unwrap();
+    let from_file = config(&db, &feeds, email).replace("[storage]\n", "[storage]\npassword_file = \"db-password\"\n");
+    sandbox.write_config(&from_file);
+    let check = sandbox.run(&["check"]).await;
+    check.ok();
+    let status = sandbox.run(&["status"]).await;
+    status.ok();
+    for out in [&check.stdout, &check.stderr, &status.stdout, &status.stderr] {
+        assert!(!out.contains("hunter2"), "{out}");
+    }
+}
