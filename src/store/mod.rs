@@ -3,17 +3,18 @@
 //! The stages decide (which entries are one story, what is too old to report, what matched);
 //! the store records what they decided and reads it back, SQL only.
 //!
-//! - `interface.rs`: every call the stages may make, each documented there: a [`Store`], one
-//!   poll's writes for a source ([`Ingest`]), one composition of the outbox ([`Compose`]).
+//! - `interface.rs`: every call the stages may make of a [`Store`], each documented there;
+//!   `transactions.rs`: those within one poll's writes for a source ([`Ingest`]) or one
+//!   composition of the outbox ([`Compose`]), and the locks ([`SendLock`], [`RunLock`]).
 //! - `sqlite/`: the SQLite backend, the embedded default (its own map in `sqlite/mod.rs`).
 //! - `postgresql/`: the PostgreSQL backend, being built (see its `mod.rs`).
 //! - `window.rs`: the clustering window in memory, read from whichever backend holds the
 //!   entries.
-//! - `contract.rs` (tests): what every backend must do, asked through `Store` as the stages
+//! - `contract/` (tests): what every backend must do, asked through `Store` as the stages
 //!   ask it; each of its tests runs on every backend.
 //!
 //! A call goes to the backend the store was opened on (`on_backend!`); a second backend is a
-//! new variant of `Backend` that answers the same calls and passes `contract.rs`. The schema of each
+//! new variant of `Backend` that answers the same calls and passes `contract/`. The schema of each
 //! lives in `migrations/` only (`sqlite/`, `postgres/`).
 
 mod columns;
@@ -23,6 +24,7 @@ mod interface;
 mod narrowing;
 mod postgresql;
 mod sqlite;
+mod transactions;
 mod window;
 
 use std::path::PathBuf;

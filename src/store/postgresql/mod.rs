@@ -1,6 +1,6 @@
 //! The PostgreSQL backend: one database that daemons on several machines share (issue 25).
 //!
-//! Every call of `store/interface.rs` is answered, each held to `contract.rs` against a real
+//! Every call of `store/interface.rs` is answered, each held to `contract/` against a real
 //! server: opening (with its migrations, `migrations/postgres/`), state, sources and
 //! hosts, a poll's writes and the clustering window, articles, the queue and the outbox,
 //! follow-ups, stories and the pages' reads, backfill, retention, search (a trigram index that

@@ -1,0 +1,228 @@
+//! The calls made within one transaction of the store, a poll's ([`Ingest`]) or a
+//! composition's ([`Compose`]), and the rights one process holds at a time ([`SendLock`],
+//! [`RunLock`]): documented here once, answered by the backend, as `interface.rs` does for
+//! [`Store`].
+
+use jiff::Timestamp;
+
+use super::{
+    Compose, ComposeOn, Ingest, IngestOn, NewMessage, RunLock, SendLock, SendLockOn, StoreError, postgresql, sqlite,
+};
+use crate::cluster::{Features, Neighbour, Prepared};
+use crate::model::{
+    Database, Entry, Joined, MatchResult, OutboxEntry, QueuedStory, ReaderHistory, StoryCandidate, StoryHead,
+};
+
+impl Ingest<'_> {
+    /// The features of an entry whose words were `prepared`, weighed against the window as it
+    /// is when rewrites are looked for (copies need no weights).
+    pub fn features(&self, prepared: Prepared) -> Result<Features, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.features(prepared),
+            IngestOn::Postgres(tx) => tx.features(prepared),
+        }
+    }
+
+    /// The entries of other sources from `from` to `to` that share enough index keys with
+    /// `features` to be compared (see `cluster::Index::neighbours`).
+    pub fn neighbours(&self, features: &Features, from: Timestamp, to: Timestamp) -> Vec<Neighbour<'_>> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.neighbours(features, from, to),
+            IngestOn::Postgres(tx) => tx.neighbours(features, from, to),
+        }
+    }
+
+    /// How many entries of the window have the word `term`.
+    pub fn df(&self, term: crate::cluster::TermId) -> u32 {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.df(term),
+            IngestOn::Postgres(tx) => tx.df(term),
+        }
+    }
+
+    /// How many entries of the window have their words counted.
+    pub fn counted(&self) -> u64 {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.counted(),
+            IngestOn::Postgres(tx) => tx.counted(),
+        }
+    }
+
+    /// Whether this source stored an entry with this GUID before.
+    pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.seen(guid),
+            IngestOn::Postgres(tx) => tx.seen(guid),
+        }
+    }
+
+    /// The stored stories with an entry under link key `key`, oldest first, each with its
+    /// first such entry.
+    pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.candidates(key),
+            IngestOn::Postgres(tx) => tx.candidates(key),
+        }
+    }
+
+    /// Where story `item_id` stands and what its lead has (for `dedup::leads`).
+    pub fn story_head(&self, item_id: i64) -> Result<StoryHead, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.story_head(item_id),
+            IngestOn::Postgres(tx) => tx.story_head(item_id),
+        }
+    }
+
+    /// Stores a new story led by `entry`, with its article if one was fetched (`Err`: it failed
+    /// to load and is tried again later). Returns its id.
+    pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.add_story(entry, article),
+            IngestOn::Postgres(tx) => tx.add_story(entry, article),
+        }
+    }
+
+    /// Makes `entry` the lead of story `item_id` (`dedup::leads` said it should be): the story
+    /// shows its title, link, text and time, and a queued story what the matcher made of it
+    /// (`verdict`).
+    pub fn make_lead(
+        &self,
+        item_id: i64,
+        (entry_id, entry): (i64, &Entry),
+        verdict: Option<&MatchResult>,
+    ) -> Result<(), StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.make_lead(item_id, (entry_id, entry), verdict),
+            IngestOn::Postgres(tx) => tx.make_lead(item_id, (entry_id, entry), verdict),
+        }
+    }
+
+    /// Records why entry `entry_id` joined its story (for `newswatch stories --why`).
+    pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.record_join(entry_id, join),
+            IngestOn::Postgres(tx) => tx.record_join(entry_id, join),
+        }
+    }
+
+    /// Makes entry `entry_id` the lead of the new story `item_id`.
+    pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.set_lead(item_id, entry_id),
+            IngestOn::Postgres(tx) => tx.set_lead(item_id, entry_id),
+        }
+    }
+
+    /// Records that this source carried story `item_id` as `entry`, filed under link key
+    /// `link_key`, at time `at` for the clustering window, with its vectors and index keys
+    /// (read into the index once committed: see `window.rs`). Returns its id.
+    pub fn add_entry(
+        &self,
+        item_id: i64,
+        entry: &Entry,
+        link_key: Option<&str>,
+        at: Timestamp,
+        features: &crate::cluster::Features,
+    ) -> Result<i64, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.add_entry(item_id, entry, link_key, at, features),
+            IngestOn::Postgres(tx) => tx.add_entry(item_id, entry, link_key, at, features),
+        }
+    }
+
+    /// Adds the topics of `result` to story `item_id`, queued or sent: a story matches a topic
+    /// when any of its entries does.
+    pub fn add_topics(&self, item_id: i64, result: &MatchResult) -> Result<(), StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.add_topics(item_id, result),
+            IngestOn::Postgres(tx) => tx.add_topics(item_id, result),
+        }
+    }
+
+    /// Queues a stored story for the digest with the topics it matched; `false` if it was not
+    /// in the `Stored` state (already queued or sent).
+    pub fn queue(&self, item_id: i64, result: &MatchResult) -> Result<bool, StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.queue(item_id, result),
+            IngestOn::Postgres(tx) => tx.queue(item_id, result),
+        }
+    }
+}
+
+impl Compose<'_> {
+    /// What `recipient` was mailed before: stories carried by messages composed since `since`
+    /// and delivered that outlets they were not told of have reported since (oldest story
+    /// first), and when their last digest was composed.
+    pub fn history(&self, recipient: &str, since: Timestamp) -> Result<ReaderHistory, StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.history(recipient, since),
+            ComposeOn::Postgres(tx) => tx.history(recipient, since),
+        }
+    }
+
+    /// The queue as it stands inside this transaction.
+    pub fn queued(&self) -> Result<Vec<QueuedStory>, StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.queued(),
+            ComposeOn::Postgres(tx) => tx.queued(),
+        }
+    }
+
+    /// Parked messages no later message has mentioned yet.
+    pub fn parked_unnoticed(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.parked_unnoticed(),
+            ComposeOn::Postgres(tx) => tx.parked_unnoticed(),
+        }
+    }
+
+    /// Adds a message and gives it its stories; returns its id.
+    pub fn add_message(&self, m: &NewMessage) -> Result<i64, StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.add_message(m),
+            ComposeOn::Postgres(tx) => tx.add_message(m),
+        }
+    }
+
+    /// Parked messages a new message now mentions.
+    pub fn mark_noticed(&self, ids: &[i64]) -> Result<(), StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.mark_noticed(ids),
+            ComposeOn::Postgres(tx) => tx.mark_noticed(ids),
+        }
+    }
+
+    /// Stories now in the outbox for everyone they are due to: no longer queued.
+    pub fn mark_done(&self, items: &[i64]) -> Result<(), StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.mark_done(items),
+            ComposeOn::Postgres(tx) => tx.mark_done(items),
+        }
+    }
+}
+
+impl SendLock {
+    /// Takes the right to send for `database`, if no other process holds it; `None` if one
+    /// does (no waiting here: the caller chooses how long to wait). On a server, a process on
+    /// any machine.
+    pub fn try_take(database: &Database) -> Result<Option<SendLock>, StoreError> {
+        Ok(match database {
+            Database::File(path) => sqlite::SendLock::try_take(path)?.map(|lock| SendLock {
+                _on: SendLockOn::Sqlite { _file: lock },
+            }),
+            Database::Server { url, password } => {
+                postgresql::Hold::try_take(url, password.as_deref(), "send")?.map(|lock| SendLock {
+                    _on: SendLockOn::Postgres { _lock: lock },
+                })
+            }
+        })
+    }
+}
+
+impl RunLock {
+    /// Takes the right to run the daemon on the server's database at `url`, if no daemon on
+    /// any machine holds it; `None` if one does.
+    pub fn try_take(url: &str, password: Option<&str>) -> Result<Option<RunLock>, StoreError> {
+        Ok(postgresql::Hold::try_take(url, password, "run")?.map(|lock| RunLock { _lock: lock }))
+    }
+}
