@@ -5,10 +5,10 @@
 use std::cell::RefCell;
 
 use jiff::Timestamp;
-use tokio_postgres::{GenericClient, Transaction};
+use tokio_postgres::{GenericClient, Statement, Transaction};
 
 use super::sources::{record_success, upsert_source};
-use super::{Driver, Postgres, StoreError, ts};
+use super::{Driver, Postgres, Statements, StoreError, ts};
 use crate::cluster::{Features, Member, Neighbour, Prepared, TermId};
 use crate::model::{Entry, IngestCounts, Joined, MatchResult, StoryCandidate, StoryHead};
 use crate::store::columns::{encode_marks, item_state, rule_name};
@@ -19,6 +19,7 @@ use crate::store::{FetchRecord, PendingArticle};
 pub struct Ingest<'a> {
     tx: Transaction<'a>,
     rt: &'a Driver,
+    statements: &'a Statements,
     source_id: i64,
     window: &'a Window,
     now: i64,
@@ -45,6 +46,7 @@ impl Postgres {
             let ingest = Ingest {
                 tx,
                 rt,
+                statements: &self.statements,
                 source_id,
                 window: &self.window,
                 now: now.as_second(),
@@ -126,6 +128,17 @@ impl Postgres {
 }
 
 impl Ingest<'_> {
+    /// `sql` prepared once on this connection (a poll runs the same few statements for every
+    /// entry; prepared each time, each cost a round trip of its own).
+    fn prepared(&self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.rt.block_on(self.tx.prepare(sql))?;
+        self.statements.borrow_mut().insert(sql, statement.clone());
+        Ok(statement)
+    }
+
     pub fn features(&self, prepared: Prepared) -> Result<Features, StoreError> {
         Ok(match prepared {
             Prepared::Ready(features) => features,
@@ -149,7 +162,7 @@ impl Ingest<'_> {
 
     pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
         let row = self.rt.block_on(self.tx.query_opt(
-            "SELECT 1 FROM entries WHERE source_id = $1 AND guid = $2",
+            &self.prepared("SELECT 1 FROM entries WHERE source_id = $1 AND guid = $2")?,
             &[&self.source_id, &guid],
         ))?;
         Ok(row.is_some())
@@ -158,11 +171,13 @@ impl Ingest<'_> {
     pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
         // Each story once, by its first entry under the link; oldest story first.
         let rows = self.rt.block_on(self.tx.query(
-            "SELECT DISTINCT ON (e.item_id) e.item_id, e.id, i.title, i.state,
+            &self.prepared(
+                "SELECT DISTINCT ON (e.item_id) e.item_id, e.id, i.title, i.state,
                     EXISTS (SELECT 1 FROM entries o WHERE o.item_id = e.item_id AND o.source_id != $2)
              FROM entries e JOIN items i ON i.id = e.item_id
              WHERE e.link_key = $1
              ORDER BY e.item_id, e.id",
+            )?,
             &[&key, &self.source_id],
         ))?;
         Ok(rows
@@ -180,7 +195,7 @@ impl Ingest<'_> {
     pub fn story_head(&self, item_id: i64) -> Result<StoryHead, StoreError> {
         // Spaces only, as SQLite's trim (texts are stored trimmed of the rest).
         let r = self.rt.block_on(self.tx.query_one(
-            "SELECT state, trim(body, ' ') = '' OR body = title, published FROM items WHERE id = $1",
+            &self.prepared("SELECT state, trim(body, ' ') = '' OR body = title, published FROM items WHERE id = $1")?,
             &[&item_id],
         ))?;
         Ok(StoryHead {
@@ -192,8 +207,10 @@ impl Ingest<'_> {
 
     pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         let row = self.rt.block_on(self.tx.query_one(
-            "INSERT INTO items (title, link, body, published, first_seen, article, article_attempts, article_error)
+            &self.prepared(
+                "INSERT INTO items (title, link, body, published, first_seen, article, article_attempts, article_error)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )?,
             &[
                 &entry.title,
                 &entry.link,
@@ -214,10 +231,12 @@ impl Ingest<'_> {
         (entry_id, entry): (i64, &Entry),
         verdict: Option<&MatchResult>,
     ) -> Result<(), StoreError> {
+        let lead = self
+            .prepared("UPDATE items SET title = $2, link = $3, body = $4, published = $5, lead = $6 WHERE id = $1")?;
         self.rt.block_on(async {
             self.tx
                 .execute(
-                    "UPDATE items SET title = $2, link = $3, body = $4, published = $5, lead = $6 WHERE id = $1",
+                    &lead,
                     &[
                         &item_id,
                         &entry.title,
@@ -235,11 +254,13 @@ impl Ingest<'_> {
 
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
         self.rt.block_on(self.tx.execute(
-            "INSERT INTO joins (entry, to_entry, rule, score, next, shared, pair, weighed)
+            &self.prepared(
+                "INSERT INTO joins (entry, to_entry, rule, score, next, shared, pair, weighed)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (entry) DO UPDATE SET to_entry = excluded.to_entry, rule = excluded.rule,
                  score = excluded.score, next = excluded.next, shared = excluded.shared, pair = excluded.pair,
                  weighed = excluded.weighed",
+            )?,
             &[
                 &entry_id,
                 &join.with,
@@ -271,8 +292,8 @@ impl Ingest<'_> {
         features: &Features,
     ) -> Result<i64, StoreError> {
         let row = self.rt.block_on(self.tx.query_one(
-            "INSERT INTO entries (source_id, guid, item_id, link, link_key, title, published, first_seen, at, vector, keys)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &self.prepared("INSERT INTO entries (source_id, guid, item_id, link, link_key, title, published, first_seen, at, vector, keys)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")?,
             &[
                 &self.source_id,
                 &entry.guid,

@@ -44,7 +44,12 @@ pub struct Postgres {
     window: Window,
     /// Runs the connection and the client's statements (`block_on`), on the calling thread.
     rt: Driver,
+    /// The statements a poll runs for every entry, prepared once (`Ingest::prepared`).
+    statements: Statements,
 }
+
+/// Statements prepared on a backend's connection, by their SQL.
+type Statements = std::cell::RefCell<std::collections::HashMap<&'static str, tokio_postgres::Statement>>;
 
 impl Postgres {
     pub fn open(url: &str, password: Option<&str>) -> Result<Postgres, StoreError> {
@@ -74,6 +79,7 @@ impl Postgres {
             client,
             window: Window::default(),
             rt,
+            statements: Statements::default(),
         })
     }
 
@@ -86,6 +92,7 @@ impl Postgres {
             client,
             window: Window::default(),
             rt,
+            statements: Statements::default(),
         })
     }
 
