@@ -45,20 +45,59 @@ impl Postgres {
         Ok(states)
     }
 
+    /// One statement for the whole batch (an unchanged poll of thousands of sources was two
+    /// round trips a source): each source created or brought up to date and its success
+    /// recorded, as `upsert_source` and then `record_success` would.
     pub fn record_unchanged(
         &mut self,
         sources: &[(String, String, FetchRecord)],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.rt.block_on(async {
-            let tx = self.client.transaction().await?;
-            for (source, url, record) in sources {
-                let id = upsert_source(&tx, source, url).await?;
-                record_success(&tx, id, record, now).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let column = |f: &dyn Fn(&FetchRecord) -> Option<String>| -> Vec<Option<String>> {
+            sources.iter().map(|(_, _, r)| f(r)).collect()
+        };
+        let names: Vec<&str> = sources.iter().map(|(n, _, _)| n.as_str()).collect();
+        let urls: Vec<&str> = sources.iter().map(|(_, u, _)| u.as_str()).collect();
+        let statuses: Vec<i32> = sources.iter().map(|(_, _, r)| i32::from(r.status)).collect();
+        let next_polls: Vec<i64> = sources.iter().map(|(_, _, r)| r.next_poll.as_second()).collect();
+        let (moved, etags, modified) = (
+            column(&|r| r.moved_to.clone()),
+            column(&|r| r.etag.clone()),
+            column(&|r| r.last_modified.clone()),
+        );
+        let (hashes, warnings) = (column(&|r| r.body_hash.clone()), column(&|r| r.warning.clone()));
+        self.rt.block_on(self.client.execute(
+            "INSERT INTO sources AS s (name, url, last_attempt, last_success, last_status, next_poll, moved_to,
+                                       etag, last_modified, body_hash, last_warning)
+             SELECT t.name, t.url, $10, $10, t.status, t.next_poll, t.moved_to, t.etag, t.last_modified, t.body_hash,
+                    CASE WHEN t.body_hash IS NULL THEN NULL ELSE t.warning END
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::INTEGER[], $4::BIGINT[], $5::TEXT[], $6::TEXT[], $7::TEXT[],
+                         $8::TEXT[], $9::TEXT[])
+                  AS t(name, url, status, next_poll, moved_to, etag, last_modified, body_hash, warning)
+             ON CONFLICT (name) DO UPDATE SET
+                 url = excluded.url,
+                 last_attempt = $10, last_success = $10, consecutive_failures = 0, failing_since = NULL,
+                 last_error = NULL, last_status = excluded.last_status, next_poll = excluded.next_poll,
+                 moved_to = excluded.moved_to, etag = excluded.etag, last_modified = excluded.last_modified,
+                 body_hash = COALESCE(excluded.body_hash, CASE WHEN s.url = excluded.url THEN s.body_hash END),
+                 last_warning = CASE WHEN excluded.body_hash IS NULL THEN s.last_warning ELSE excluded.last_warning END,
+                 paused = CASE WHEN s.url = excluded.url THEN s.paused ELSE FALSE END,
+                 kind = CASE WHEN s.url = excluded.url THEN s.kind END,
+                 feed_url = CASE WHEN s.url = excluded.url THEN s.feed_url END",
+            &[
+                &names,
+                &urls,
+                &statuses,
+                &next_polls,
+                &moved,
+                &etags,
+                &modified,
+                &hashes,
+                &warnings,
+                &now.as_second(),
+            ],
+        ))?;
+        Ok(())
     }
 
     pub fn record_failure(
