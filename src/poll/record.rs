@@ -133,20 +133,22 @@ pub fn store_entries(
                 }
             };
             let joined = by_link.map(|(story, _)| story).or(by_words.as_ref().map(|j| j.story));
-            let (item_id, head, new_story) = match joined {
-                Some(id) => (id, Some(tx.story_head(id)?), false),
-                None => (tx.add_story(entry, new.article.as_ref())?, None, true),
+            let (item_id, head) = match joined {
+                Some(id) => {
+                    let head = tx.story_head(id)?;
+                    let entry_id = tx.add_entry(id, entry, key.as_deref(), at, &features)?;
+                    if dedup::leads(&head, entry) {
+                        tx.make_lead(id, (entry_id, entry), new.verdict.as_ref())?;
+                    }
+                    tx.record_join(entry_id, &why(entry, by_link.map(|(_, e)| e), by_words.as_ref()))?;
+                    (id, Some(head))
+                }
+                None => {
+                    let (id, _) = tx.new_story(entry, new.article.as_ref(), (key.as_deref(), at), &features)?;
+                    (id, None)
+                }
             };
             let state = head.map_or(ItemState::Stored, |h| h.state);
-            let entry_id = tx.add_entry(item_id, entry, key.as_deref(), at, &features)?;
-            if new_story {
-                tx.set_lead(item_id, entry_id)?;
-            } else {
-                if head.is_some_and(|h| dedup::leads(&h, entry)) {
-                    tx.make_lead(item_id, (entry_id, entry), new.verdict.as_ref())?;
-                }
-                tx.record_join(entry_id, &why(entry, by_link.map(|(_, e)| e), by_words.as_ref()))?;
-            }
             let Some(verdict) = &new.verdict else { continue };
             for keyword in verdict.hits.iter().flat_map(|h| &h.keywords) {
                 counts.keywords.entry(keyword.clone()).or_default().insert(item_id);

@@ -73,6 +73,22 @@ impl Ingest<'_> {
         }
     }
 
+    /// A new story begun by `entry`, its lead: the story (with its article if one was fetched;
+    /// `Err`: it failed to load and is tried again later) and the entry (as `add_entry` files
+    /// it), in one call. Returns the story's id and the entry's.
+    pub fn new_story(
+        &self,
+        entry: &Entry,
+        article: Option<&Result<String, String>>,
+        (link_key, at): (Option<&str>, Timestamp),
+        features: &Features,
+    ) -> Result<(i64, i64), StoreError> {
+        match self.on {
+            IngestOn::Sqlite(tx) => tx.new_story(entry, article, (link_key, at), features),
+            IngestOn::Postgres(tx) => tx.new_story(entry, article, (link_key, at), features),
+        }
+    }
+
     /// Stores a new story led by `entry`, with its article if one was fetched (`Err`: it failed
     /// to load and is tried again later). Returns its id.
     pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {

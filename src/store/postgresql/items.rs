@@ -205,6 +205,58 @@ impl Ingest<'_> {
         })
     }
 
+    /// One round trip: the story and its first entry with their ids drawn first, so that
+    /// each row can name the other (the entry its story, the story its lead).
+    pub fn new_story(
+        &self,
+        entry: &Entry,
+        article: Option<&Result<String, String>>,
+        (link_key, at): (Option<&str>, Timestamp),
+        features: &Features,
+    ) -> Result<(i64, i64), StoreError> {
+        let statement = self.prepared(
+            "WITH ids AS (SELECT nextval(pg_get_serial_sequence('items', 'id')) AS item,
+                                 nextval(pg_get_serial_sequence('entries', 'id')) AS entry),
+                  story AS (INSERT INTO items (id, title, link, body, published, first_seen, article,
+                                               article_attempts, article_error, lead)
+                            SELECT item, $1, $2, $3, $4, $5, $6, $7, $8, entry FROM ids),
+                  first AS (INSERT INTO entries (id, source_id, guid, item_id, link, link_key, title, published,
+                                                 first_seen, at, vector, keys)
+                            SELECT entry, $9, $10, item, $2, $11, $1, $4, $5, $12, $13, $14 FROM ids)
+             SELECT item, entry FROM ids",
+        )?;
+        let row = self.rt.block_on(self.tx.query_one(
+            &statement,
+            &[
+                &entry.title,
+                &entry.link,
+                &entry.body,
+                &entry.published.map(|t| t.as_second()),
+                &self.now,
+                &article.and_then(|a| a.as_ref().ok()),
+                &i32::from(article.is_some()),
+                &article.and_then(|a| a.as_ref().err()),
+                &self.source_id,
+                &entry.guid,
+                &link_key,
+                &at.as_second(),
+                &crate::cluster::stored(features),
+                &encode(features.keys()),
+            ],
+        ))?;
+        let (item_id, entry_id): (i64, i64) = (row.get(0), row.get(1));
+        self.added.borrow_mut().push((
+            entry_id,
+            Member {
+                story: item_id,
+                source: self.source_id,
+                at: at.as_second(),
+                features: features.clone(),
+            },
+        ));
+        Ok((item_id, entry_id))
+    }
+
     pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         let row = self.rt.block_on(self.tx.query_one(
             &self.prepared(

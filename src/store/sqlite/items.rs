@@ -187,6 +187,19 @@ impl Ingest<'_> {
         })
     }
 
+    pub fn new_story(
+        &self,
+        entry: &Entry,
+        article: Option<&Result<String, String>>,
+        (link_key, at): (Option<&str>, Timestamp),
+        features: &crate::cluster::Features,
+    ) -> Result<(i64, i64), StoreError> {
+        let item_id = self.add_story(entry, article)?;
+        let entry_id = self.add_entry(item_id, entry, link_key, at, features)?;
+        self.set_lead(item_id, entry_id)?;
+        Ok((item_id, entry_id))
+    }
+
     pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached(
