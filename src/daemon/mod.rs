@@ -170,7 +170,11 @@ struct Daemon {
 impl Daemon {
     async fn start(app: Arc<App>) -> Result<Daemon, DaemonError> {
         let config = &app.config;
-        let lock = RunLock::take(&config.storage.database)?;
+        // On the blocking pool: on a server, taking it is a connection and a statement.
+        let database = config.storage.database.clone();
+        let lock = tokio::task::spawn_blocking(move || RunLock::take(&database))
+            .await
+            .map_err(|e| DaemonError::Store(StoreError::Task(e.to_string())))??;
         tracing::info!(
             sources = config.sources.len(),
             topics = config.topics.len(),

@@ -17,7 +17,12 @@ use crate::webhook::{Poster, WebhookError};
 async fn take_lock(database: &Database, wait: Duration) -> Result<Option<SendLock>, StoreError> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        match SendLock::try_take(database)? {
+        // On the blocking pool: on a server, taking it is a connection and a statement.
+        let db = database.clone();
+        let taken = tokio::task::spawn_blocking(move || SendLock::try_take(&db))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        match taken? {
             Some(lock) => return Ok(Some(lock)),
             None if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
             None => return Ok(None),

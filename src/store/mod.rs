@@ -7,14 +7,16 @@
 //!   `transactions.rs`: those within one poll's writes for a source ([`Ingest`]) or one
 //!   composition of the outbox ([`Compose`]), and the locks ([`SendLock`], [`RunLock`]).
 //! - `sqlite/`: the SQLite backend, the embedded default (its own map in `sqlite/mod.rs`).
-//! - `postgresql/`: the PostgreSQL backend, being built (see its `mod.rs`).
+//! - `postgresql/`: the PostgreSQL backend, for an archive several machines share (its map in
+//!   `postgresql/mod.rs`).
 //! - `window.rs`: the clustering window in memory, read from whichever backend holds the
-//!   entries.
+//!   entries; `columns.rs`: how values are spelled in either; `narrowing.rs`: what a search
+//!   asks the index for.
 //! - `contract/` (tests): what every backend must do, asked through `Store` as the stages
 //!   ask it; each of its tests runs on every backend.
 //!
-//! A call goes to the backend the store was opened on (`on_backend!`); a second backend is a
-//! new variant of `Backend` that answers the same calls and passes `contract/`. The schema of each
+//! A call goes to the backend the store was opened on (`on_backend!`); another backend is a new
+//! variant of `Backend` that answers the same calls and passes `contract/`. The schema of each
 //! lives in `migrations/` only (`sqlite/`, `postgres/`).
 
 mod columns;

@@ -339,13 +339,24 @@ macro_rules! poll_tests {
         fn a_new_story_is_led_by_its_first_entry() {
             let Some((_keep, mut s)) = open() else { return };
             let mut ids = (0, 0);
-            s.ingest("A", "https://A.example/feed", &FetchRecord::default(), at(0), |tx| {
-                let article = Err("HTTP 500".to_string());
-                ids = tx.new_story(&entry("1"), Some(&article), (Some("a.example/1"), at(0)), &Default::default())?;
-                let found = tx.candidates("a.example/1")?;
-                assert_eq!(found.iter().map(|c| (c.id, c.entry)).collect::<Vec<_>>(), [ids]);
-                Ok(IngestCounts::default())
-            })
+            s.ingest(
+                "A",
+                "https://A.example/feed",
+                &FetchRecord::default(),
+                at(0),
+                |tx| {
+                    let article = Err("HTTP 500".to_string());
+                    ids = tx.new_story(
+                        &entry("1"),
+                        Some(&article),
+                        (Some("a.example/1"), at(0)),
+                        &Default::default(),
+                    )?;
+                    let found = tx.candidates("a.example/1")?;
+                    assert_eq!(found.iter().map(|c| (c.id, c.entry)).collect::<Vec<_>>(), [ids]);
+                    Ok(IngestCounts::default())
+                },
+            )
             .unwrap();
             let one = StoryFilter {
                 id: Some(ids.0),
@@ -354,9 +365,17 @@ macro_rules! poll_tests {
             };
             let story = &s.stories(&one).unwrap()[0];
             assert_eq!(story.title, "Story 1");
-            let entries: Vec<(i64, &str, bool)> = story.entries.iter().map(|e| (e.id, e.guid.as_str(), e.lead)).collect();
+            let entries: Vec<(i64, &str, bool)> = story
+                .entries
+                .iter()
+                .map(|e| (e.id, e.guid.as_str(), e.lead))
+                .collect();
             assert_eq!(entries, [(ids.1, "1", true)]);
-            assert_eq!(s.pending_articles("A").unwrap().len(), 1, "its article's first attempt counted");
+            assert_eq!(
+                s.pending_articles("A").unwrap().len(),
+                1,
+                "its article's first attempt counted"
+            );
             assert_eq!(s.unseen("A", &["1".to_string()]).unwrap(), Vec::<String>::new());
         }
     };
