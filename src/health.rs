@@ -172,6 +172,26 @@ pub async fn backup(app: &App, to: &std::path::Path) -> Result<(u64, i64), Store
     .await
 }
 
+/// Copies the SQLite archive `config` names into the empty PostgreSQL database `to` (on the
+/// blocking pool); how many rows each table brought.
+pub async fn migrate_to(
+    config: &crate::config::Config,
+    to: &crate::model::Database,
+) -> Result<crate::store::migrate::Copied, StoreError> {
+    use crate::model::Database;
+    let (Database::File(from), Database::Server { url, password }) = (&config.storage.database, to) else {
+        return Err(StoreError::Task(
+            "migrate-to copies a SQLite archive ([storage] database a file) into a PostgreSQL database \
+             (postgres://user@host/db)"
+                .into(),
+        ));
+    };
+    let (from, url, password) = (from.clone(), url.clone(), password.clone());
+    tokio::task::spawn_blocking(move || crate::store::migrate::migrate_to(&from, &url, password.as_deref()))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+}
+
 /// Lets a source paused after 410 Gone be polled again; `false` if it was never polled.
 pub async fn resume(app: &App, name: &str) -> Result<bool, StoreError> {
     let name = name.to_string();

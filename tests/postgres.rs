@@ -222,3 +222,59 @@ async fn one_daemon_per_database_and_a_password_kept_out_of_the_config() {
         assert!(!out.contains("hunter2"), "{out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_archive_moves_to_postgresql_and_nothing_is_mailed_again() {
+    let Some(db) = Database::new().await else { return };
+    let feeds = FeedServer::start().await;
+    let mut smtp = SmtpServer::start().await;
+    serve(&feeds).await;
+    let email = smtp_email(smtp.port);
+    let on_file = config(&db, &feeds, &email).replace(&db.url, "state/newswatch.db");
+    let sandbox = Sandbox::new(&on_file);
+    sandbox.run(&["poll"]).await.ok();
+    sandbox.run(&["digest"]).await.ok();
+    assert_eq!(
+        smtp.drain(Duration::from_secs(2)).await.len(),
+        2,
+        "one digest to each recipient"
+    );
+    let before = sandbox.run(&["stories", "--json", "--all"]).await;
+    before.ok();
+
+    let moved = sandbox.run(&["migrate-to", &db.url]).await;
+    moved.ok();
+    assert!(moved.stdout.contains("items: 3 rows"), "{}", moved.stdout);
+    assert!(moved.stdout.contains("entries: 4 rows"), "{}", moved.stdout);
+    let again = sandbox.run(&["migrate-to", &db.url]).await;
+    assert_ne!(again.code, Some(0), "a database that holds an archive is refused");
+    assert!(again.stderr.contains("already holds an archive"), "{}", again.stderr);
+
+    sandbox.write_config(&config(&db, &feeds, &email));
+    let after = sandbox.run(&["stories", "--json", "--all"]).await;
+    after.ok();
+    assert_eq!(
+        after.stdout, before.stdout,
+        "the same stories, entries, states and joins"
+    );
+    // Polled again on the server: the feeds' state came along (unchanged), nothing mailed twice.
+    let poll = sandbox.run(&["poll"]).await;
+    poll.ok();
+    assert!(
+        line(&poll.stdout, "Tokyo Wire").contains("unchanged"),
+        "{}",
+        poll.stdout
+    );
+    sandbox.run(&["digest"]).await.ok();
+    assert!(
+        smtp.drain(Duration::from_millis(300)).await.is_empty(),
+        "nothing sent twice"
+    );
+    let search = sandbox.run(&["search", "Brussels"]).await;
+    search.ok();
+    assert!(
+        search.stdout.contains("NATO ministers meet in Brussels"),
+        "{}",
+        search.stdout
+    );
+}

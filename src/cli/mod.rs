@@ -165,6 +165,22 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy this SQLite archive into an empty PostgreSQL database, to move to it: every
+    /// source, story, entry, message and who was told what, in one transaction.
+    ///
+    /// Stop the daemon first. The database must exist and hold no archive (one that does is
+    /// refused). Then set [storage] database to the URL and start newswatch again; the search
+    /// index is rebuilt there by the daemon (or by `search`).
+    MigrateTo {
+        /// The PostgreSQL database, postgres://user@host:5432/db (no password in it).
+        url: String,
+        /// A file holding its password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// The environment variable holding its password instead.
+        #[arg(long, value_name = "NAME")]
+        password_env: Option<String>,
+    },
     /// Write the sources as an OPML 2.0 file, for a feed reader (categories become folders).
     ExportOpml {
         /// Write to this file instead of standard output.
@@ -360,6 +376,11 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
     match command {
         Command::Explain { topic, input } => return explain::explain(&config, &topic, &input).await,
         Command::ImportOpml { file, dry_run } => return opml::import(&config, &file, dry_run),
+        Command::MigrateTo {
+            url,
+            password_file,
+            password_env,
+        } => return sources::migrate_to(&config, url, password_file, password_env).await,
         Command::ExportOpml { output } => return opml::export(&config, output.as_deref()),
         _ => {}
     }
@@ -368,6 +389,7 @@ pub async fn execute(command: Command, config: Config) -> anyhow::Result<Outcome
         Command::Check { .. }
         | Command::Explain { .. }
         | Command::ImportOpml { .. }
+        | Command::MigrateTo { .. }
         | Command::ExportOpml { .. }
         | Command::Completions { .. }
         | Command::Man { .. } => unreachable!("handled above"),

@@ -1,10 +1,13 @@
 //! `newswatch sources` (each source's health, as a table or JSON; resuming a paused source) and
 //! `newswatch status` (how everything stands).
 
+use std::path::PathBuf;
+
 use jiff::Timestamp;
 
 use super::Outcome;
 use crate::app::App;
+use crate::config::Config;
 use crate::health;
 use crate::timefmt::format_time;
 
@@ -156,6 +159,34 @@ pub(super) async fn backup(app: &App, file: &std::path::Path) -> anyhow::Result<
         app.config.storage.database,
         file.display(),
         bytes as f64 / 1e6
+    );
+    Ok(Outcome::Success)
+}
+
+/// `newswatch migrate-to URL`.
+pub async fn migrate_to(
+    config: &Config,
+    url: String,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+) -> anyhow::Result<Outcome> {
+    let to = match crate::config::database_at(url, password_file, password_env) {
+        Ok(to @ crate::model::Database::Server { .. }) => to,
+        Ok(_) => {
+            return Ok(Outcome::Invalid(
+                "migrate-to takes a PostgreSQL URL: postgres://user@host/db".into(),
+            ));
+        }
+        Err(e) => return Ok(Outcome::Invalid(e)),
+    };
+    let copied = crate::health::migrate_to(config, &to).await?;
+    for (table, rows) in &copied {
+        out!("{table}: {rows} rows");
+    }
+    out!(
+        "copied {} into {to}: set [storage] database = \"{to}\" in {} and start newswatch again",
+        config.storage.database,
+        config.path.display()
     );
     Ok(Outcome::Success)
 }

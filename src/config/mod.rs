@@ -10,6 +10,20 @@ pub mod edit;
 mod raw;
 mod source;
 mod storage;
+
+/// A database named on the command line (`migrate-to`), as `[storage] database` would name it,
+/// its password from `password_file` or the environment variable `password_env`.
+pub fn database_at(
+    database: String,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+) -> Result<crate::model::Database, String> {
+    let here = std::env::current_dir().unwrap_or_default();
+    let resolve = |p: PathBuf| if p.is_absolute() { p } else { here.join(p) };
+    storage::database(Some(database), password_file, password_env, &resolve, &|name| {
+        std::env::var(name).ok()
+    })
+}
 mod values;
 
 use std::net::IpAddr;

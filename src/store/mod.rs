@@ -23,6 +23,7 @@ mod columns;
 #[cfg(test)]
 mod contract;
 mod interface;
+pub mod migrate;
 mod narrowing;
 mod postgresql;
 mod sqlite;

@@ -24,6 +24,7 @@ pub use lock::Hold;
 pub use outbox::Compose;
 
 mod archive;
+mod import;
 mod items;
 mod lock;
 mod outbox;

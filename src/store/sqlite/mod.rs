@@ -34,6 +34,7 @@ mod archive;
 mod batch;
 mod checkpoint;
 mod clusters;
+mod export;
 mod followups;
 mod items;
 mod lock;
@@ -51,6 +52,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{StoreError, window};
 pub use archive::{Found, Pruned};
+pub use export::Export;
 pub use items::{Ingest, PendingArticle};
 pub use lock::SendLock;
 pub use outbox::{Attempt, Compose, NewMessage};
