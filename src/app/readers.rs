@@ -84,6 +84,10 @@ fn reader(database: &Database, jobs: &Mutex<mpsc::Receiver<Job>>) {
             Ok(job) => job,
             Err(_) => return,
         };
+        // A connection the server dropped (a restart) is opened again.
+        if store.as_ref().is_some_and(Store::is_broken) {
+            store = None;
+        }
         if store.is_none() {
             match Store::open_reader(database) {
                 Ok(s) => store = Some(s),

@@ -49,6 +49,15 @@ impl Store {
         on_backend!(&self.backend, s => s.bytes())
     }
 
+    /// Whether the connection to the database is lost (a server restarted): a reader's is
+    /// opened again. A file's never is.
+    pub fn is_broken(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            Backend::Postgres(s) => s.is_broken(),
+        }
+    }
+
     /// The schema version the database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         on_backend!(&self.backend, s => s.schema_version())

@@ -41,6 +41,12 @@ const LAST_DIGEST_KEY: &str = "last_digest_slot";
 
 pub struct Postgres {
     client: Client,
+    /// Where it connects again when the server has dropped the connection (a restart, a
+    /// failover): a daemon runs for months, and a server does not stay up that long.
+    url: String,
+    password: Option<String>,
+    /// A reader's: its connection is set to read only, again after a new connection.
+    read_only: bool,
     /// The clustering window, in memory (`store/window.rs`), read from this database.
     window: Window,
     /// Runs the connection and the client's statements (`block_on`), on the calling thread.
@@ -78,6 +84,9 @@ impl Postgres {
             })?;
         Ok(Postgres {
             client,
+            url: url.to_string(),
+            password: password.map(str::to_string),
+            read_only: false,
             window: Window::default(),
             rt,
             statements: Statements::default(),
@@ -91,10 +100,35 @@ impl Postgres {
         rt.block_on(client.batch_execute("SET default_transaction_read_only = on"))?;
         Ok(Postgres {
             client,
+            url: url.to_string(),
+            password: password.map(str::to_string),
+            read_only: true,
             window: Window::default(),
             rt,
             statements: Statements::default(),
         })
+    }
+
+    /// Whether the server has dropped the connection (a restart, a failover, an idle timeout):
+    /// one empty statement tells.
+    pub fn is_broken(&self) -> bool {
+        self.client.is_closed() || self.rt.block_on(self.client.simple_query("")).is_err()
+    }
+
+    /// Connects again if the server has dropped the connection; the window stays as it is
+    /// (its next catch-up reads what was stored meanwhile).
+    pub fn reconnect_if_lost(&mut self) -> Result<(), StoreError> {
+        if !self.is_broken() {
+            return Ok(());
+        }
+        tracing::warn!(database = %shown(&self.url), "the database connection was lost: connecting again");
+        let (client, rt) = connect(&self.url, self.password.as_deref())?;
+        if self.read_only {
+            rt.block_on(client.batch_execute("SET default_transaction_read_only = on"))?;
+        }
+        (self.client, self.rt) = (client, rt);
+        self.statements.borrow_mut().clear();
+        Ok(())
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {

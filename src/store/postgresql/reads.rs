@@ -163,8 +163,13 @@ impl Postgres {
     }
 
     /// Each call commits on its own: no group commit on a server, which takes concurrent
-    /// writers (`begin_batch` and `end_batch` are SQLite's).
-    pub fn begin_batch(&mut self) {}
+    /// writers (`begin_batch` and `end_batch` are SQLite's). Before a batch, a connection the
+    /// server dropped is made again (a failure to is said, and the batch's jobs fail).
+    pub fn begin_batch(&mut self) {
+        if let Err(e) = self.reconnect_if_lost() {
+            tracing::error!("{e}");
+        }
+    }
 
     pub fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())

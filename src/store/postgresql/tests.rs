@@ -297,3 +297,26 @@ fn a_reader_reads_and_never_writes_and_a_backup_names_pg_dump() {
         .to_string();
     assert!(err.contains("pg_dump"), "{err}");
 }
+
+#[test]
+fn a_connection_the_server_drops_is_made_again() {
+    let Some(db) = Database::new() else { return };
+    let mut store = Postgres::open(&db.url, None).unwrap();
+    let mut reader = Postgres::open_reader(&db.url, None).unwrap();
+    store.set_state("k", "v").unwrap();
+    assert!(!store.is_broken() && !reader.is_broken());
+    // As a server restart would: every session of this database ended.
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    run_sql(
+        &db.server,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    )
+    .unwrap();
+    assert!(store.is_broken() && reader.is_broken());
+    store.begin_batch();
+    reader.reconnect_if_lost().unwrap();
+    assert_eq!(store.get_state("k").unwrap().as_deref(), Some("v"));
+    store.set_state("k", "w").unwrap();
+    assert_eq!(reader.get_state("k").unwrap().as_deref(), Some("w"));
+    assert!(reader.set_state("k", "x").is_err(), "a reader stays read only");
+}
