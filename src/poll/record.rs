@@ -412,7 +412,12 @@ mod tests {
             ..FetchRecord::default()
         };
         let result = s.ingest("A", "u", &record, now, |tx| {
-            tx.add_story(&entry("1", "https://a.org/1", "One"), None)?;
+            tx.new_story(
+                &entry("1", "https://a.org/1", "One"),
+                None,
+                (None, now),
+                &Default::default(),
+            )?;
             Err(StoreError::Task("interrupted".into()))
         });
         assert!(result.is_err());
@@ -446,7 +451,12 @@ mod tests {
             ..FetchRecord::default()
         };
         let result = s.ingest(source, "u", &record, now, |tx| {
-            tx.add_story(&entry("broken", "https://broken.org/1", "Broken"), None)?;
+            tx.new_story(
+                &entry("broken", "https://broken.org/1", "Broken"),
+                None,
+                (None, now),
+                &Default::default(),
+            )?;
             Err(StoreError::Task("interrupted".into()))
         });
         assert!(result.is_err());

@@ -1,8 +1,8 @@
 //! How values are spelled in the database's columns, the same in every backend (a database
 //! copied from one backend to another reads the same): story states, join rules, highlight
-//! marks, a story's text, why an entry joined.
+//! marks, a story's text, why an entry joined, an outbox message's kind, state and recipient.
 
-use crate::model::{ItemState, JoinRule, Joined};
+use crate::model::{Channel, ItemState, JoinRule, Joined, MessageKind, MessageState};
 
 pub(super) fn item_state(state: &str) -> ItemState {
     match state {
@@ -34,6 +34,41 @@ const RULES: [JoinRule; 5] = [
 /// The rule stored as `name`; `None` for one this version does not know.
 pub(super) fn rule_named(name: &str) -> Option<JoinRule> {
     RULES.into_iter().find(|r| rule_name(*r) == name)
+}
+
+/// How screens, logs and `--json` show a message's recipient: an address; a webhook's scheme,
+/// host and port (its path may hold a secret); for a channel this version does not know, not
+/// the recipient at all (it may hold one too).
+pub(super) fn shown(channel: &Channel, recipient: &str) -> String {
+    match channel {
+        Channel::Webhook => crate::text::url_origin(recipient),
+        Channel::Mail => recipient.to_string(),
+        Channel::Unknown(name) => format!("a {name} recipient"),
+    }
+}
+
+pub(super) fn message_kind(name: &str) -> MessageKind {
+    match name {
+        "alert" => MessageKind::Alert,
+        _ => MessageKind::Digest,
+    }
+}
+
+pub(super) fn message_state(name: &str) -> MessageState {
+    match name {
+        "sent" => MessageState::Sent,
+        "parked" => MessageState::Parked,
+        _ => MessageState::Pending,
+    }
+}
+
+/// How `outbox.state` spells each state (the migrations' CHECK lists the same names).
+pub(super) fn state_name(state: MessageState) -> &'static str {
+    match state {
+        MessageState::Pending => "pending",
+        MessageState::Sent => "sent",
+        MessageState::Parked => "parked",
+    }
 }
 
 /// A story's text as the matcher reads it: its lead's summary, the article appended when one
@@ -99,6 +134,13 @@ mod tests {
             assert_eq!(rule_named(rule_name(rule)), Some(rule));
         }
         assert_eq!(rule_named("telepathy"), None, "a rule of a newer version");
+    }
+
+    #[test]
+    fn message_states_read_back_as_written() {
+        for state in [MessageState::Pending, MessageState::Sent, MessageState::Parked] {
+            assert_eq!(message_state(state_name(state)), state);
+        }
     }
 
     #[test]

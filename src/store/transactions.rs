@@ -89,15 +89,6 @@ impl Ingest<'_> {
         }
     }
 
-    /// Stores a new story led by `entry`, with its article if one was fetched (`Err`: it failed
-    /// to load and is tried again later). Returns its id.
-    pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
-        match self.on {
-            IngestOn::Sqlite(tx) => tx.add_story(entry, article),
-            IngestOn::Postgres(tx) => tx.add_story(entry, article),
-        }
-    }
-
     /// Makes `entry` the lead of story `item_id` (`dedup::leads` said it should be): the story
     /// shows its title, link, text and time, and a queued story what the matcher made of it
     /// (`verdict`).
@@ -118,14 +109,6 @@ impl Ingest<'_> {
         match self.on {
             IngestOn::Sqlite(tx) => tx.record_join(entry_id, join),
             IngestOn::Postgres(tx) => tx.record_join(entry_id, join),
-        }
-    }
-
-    /// Makes entry `entry_id` the lead of the new story `item_id`.
-    pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
-        match self.on {
-            IngestOn::Sqlite(tx) => tx.set_lead(item_id, entry_id),
-            IngestOn::Postgres(tx) => tx.set_lead(item_id, entry_id),
         }
     }
 

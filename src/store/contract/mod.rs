@@ -82,9 +82,9 @@ macro_rules! contract {
                         for guid in guids {
                             let e = entry(guid);
                             // Its article's first attempt failed (for a full-text source).
-                            let id = tx.add_story(&e, Some(&Err("HTTP 500".into())))?;
-                            let entry_id = tx.add_entry(id, &e, e.link.as_deref(), now, &Default::default())?;
-                            tx.set_lead(id, entry_id)?;
+                            let article = Err("HTTP 500".to_string());
+                            let (id, _) =
+                                tx.new_story(&e, Some(&article), (e.link.as_deref(), now), &Default::default())?;
                             if queue {
                                 tx.queue(id, &matched())?;
                             }

@@ -31,8 +31,7 @@ macro_rules! poll_tests {
                     &FetchRecord::default(),
                     at(0),
                     |tx| {
-                        let id = tx.add_story(&entry("1"), None)?;
-                        tx.add_entry(id, &entry("1"), None, at(0), &Default::default())?;
+                        let (id, _) = tx.new_story(&entry("1"), None, (None, at(0)), &Default::default())?;
                         tx.queue(id, &matched())?;
                         Err(StoreError::Task("the poll broke off".into()))
                     },

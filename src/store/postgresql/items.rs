@@ -257,26 +257,6 @@ impl Ingest<'_> {
         Ok((item_id, entry_id))
     }
 
-    pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
-        let row = self.rt.block_on(self.tx.query_one(
-            &self.prepared(
-                "INSERT INTO items (title, link, body, published, first_seen, article, article_attempts, article_error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )?,
-            &[
-                &entry.title,
-                &entry.link,
-                &entry.body,
-                &entry.published.map(|t| t.as_second()),
-                &self.now,
-                &article.and_then(|a| a.as_ref().ok()),
-                &i32::from(article.is_some()),
-                &article.and_then(|a| a.as_ref().err()),
-            ],
-        ))?;
-        Ok(row.get(0))
-    }
-
     pub fn make_lead(
         &self,
         item_id: i64,
@@ -324,14 +304,6 @@ impl Ingest<'_> {
                 &join.weighed.map(|w| i32::try_from(w).unwrap_or(i32::MAX)),
             ],
         ))?;
-        Ok(())
-    }
-
-    pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
-        self.rt.block_on(
-            self.tx
-                .execute("UPDATE items SET lead = $2 WHERE id = $1", &[&item_id, &entry_id]),
-        )?;
         Ok(())
     }
 

@@ -10,10 +10,9 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::{Driver, Postgres, StoreError, ts};
 use crate::model::{
-    Channel, FollowUp, MessageKind, MessageState, OutboxEntry, Outlet, QueuedStory, ReaderHistory, Snippet, Story,
-    TopicHit,
+    Channel, FollowUp, MessageState, OutboxEntry, Outlet, QueuedStory, ReaderHistory, Snippet, Story, TopicHit,
 };
-use crate::store::columns::decode_marks;
+use crate::store::columns::{decode_marks, message_kind, message_state, shown, state_name};
 use crate::store::{Attempt, NewMessage};
 
 /// The reads and writes of one composition, in one transaction (see [`Postgres::compose`]).
@@ -368,28 +367,16 @@ fn entry(r: &Row) -> OutboxEntry {
     let channel = Channel::from_name(r.get(15));
     let recipient: String = r.get(2);
     OutboxEntry {
-        shown: match &channel {
-            Channel::Webhook => crate::text::url_origin(&recipient),
-            Channel::Mail => recipient.clone(),
-            // Its recipient may hold a secret, as a webhook's path does.
-            Channel::Unknown(name) => format!("a {name} recipient"),
-        },
+        shown: shown(&channel, &recipient),
         recipient,
         channel,
         id: r.get(0),
-        kind: match r.get::<_, &str>(1) {
-            "alert" => MessageKind::Alert,
-            _ => MessageKind::Digest,
-        },
+        kind: message_kind(r.get::<_, &str>(1)),
         message_id: r.get(3),
         subject: r.get(4),
         stories: usize::try_from(r.get::<_, i32>(5)).unwrap_or(0),
         created_at: ts(r.get(6)),
-        state: match r.get::<_, &str>(7) {
-            "sent" => MessageState::Sent,
-            "parked" => MessageState::Parked,
-            _ => MessageState::Pending,
-        },
+        state: message_state(r.get::<_, &str>(7)),
         attempts: u32::try_from(r.get::<_, i32>(8)).unwrap_or(0),
         refusals: u32::try_from(r.get::<_, i32>(9)).unwrap_or(0),
         next_attempt: ts(r.get(10)),
@@ -397,13 +384,5 @@ fn entry(r: &Row) -> OutboxEntry {
         last_error: r.get(12),
         sent_at: r.get::<_, Option<i64>>(13).map(ts),
         destination: r.get(14),
-    }
-}
-
-fn state_name(state: MessageState) -> &'static str {
-    match state {
-        MessageState::Pending => "pending",
-        MessageState::Sent => "sent",
-        MessageState::Parked => "parked",
     }
 }

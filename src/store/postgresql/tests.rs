@@ -182,9 +182,8 @@ fn poll(s: &mut Postgres, source: &str, guids: &[&str], now: Timestamp, features
     s.ingest(source, &format!("https://{source}.example/feed"), &feed(), now, |tx| {
         for guid in guids {
             let e = entry(guid);
-            let id = tx.add_story(&e, Some(&Err("HTTP 500".into())))?;
-            let entry_id = tx.add_entry(id, &e, e.link.as_deref(), now, features)?;
-            tx.set_lead(id, entry_id)?;
+            let article = Err("HTTP 500".to_string());
+            let (id, _) = tx.new_story(&e, Some(&article), (e.link.as_deref(), now), features)?;
             ids.push(id);
         }
         Ok(IngestCounts {

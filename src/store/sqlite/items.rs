@@ -200,7 +200,7 @@ impl Ingest<'_> {
         Ok((item_id, entry_id))
     }
 
-    pub fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
+    pub(super) fn add_story(&self, entry: &Entry, article: Option<&Result<String, String>>) -> Result<i64, StoreError> {
         self.tx
             .prepare_cached(
                 "INSERT INTO items (title, link, body, published, first_seen,
@@ -260,7 +260,7 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    pub fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
+    fn set_lead(&self, item_id: i64, entry_id: i64) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE items SET lead = ?2 WHERE id = ?1")?
             .execute(params![item_id, entry_id])?;

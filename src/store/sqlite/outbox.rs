@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Sqlite, StoreError, followups, queue, ts};
 use crate::model::{Channel, MessageKind, MessageState, OutboxEntry, QueuedStory};
+use crate::store::columns::{message_kind, message_state, shown, state_name};
 
 /// A message ready for the outbox.
 #[derive(Debug, Clone)]
@@ -234,28 +235,16 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let channel = Channel::from_name(&r.get::<_, String>(15)?);
     let recipient: String = r.get(2)?;
     Ok(OutboxEntry {
-        shown: match &channel {
-            Channel::Webhook => crate::text::url_origin(&recipient),
-            Channel::Mail => recipient.clone(),
-            // Its recipient may hold a secret, as a webhook's path does.
-            Channel::Unknown(name) => format!("a {name} recipient"),
-        },
+        shown: shown(&channel, &recipient),
         recipient,
         channel,
         id: r.get(0)?,
-        kind: match r.get::<_, String>(1)?.as_str() {
-            "alert" => MessageKind::Alert,
-            _ => MessageKind::Digest,
-        },
+        kind: message_kind(r.get::<_, String>(1)?.as_str()),
         message_id: r.get(3)?,
         subject: r.get(4)?,
         stories: r.get::<_, i64>(5)? as usize,
         created_at: ts(r.get(6)?),
-        state: match r.get::<_, String>(7)?.as_str() {
-            "sent" => MessageState::Sent,
-            "parked" => MessageState::Parked,
-            _ => MessageState::Pending,
-        },
+        state: message_state(r.get::<_, String>(7)?.as_str()),
         attempts: r.get(8)?,
         refusals: r.get(9)?,
         next_attempt: ts(r.get(10)?),
@@ -264,12 +253,4 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
         sent_at: r.get::<_, Option<i64>>(13)?.map(ts),
         destination: r.get(14)?,
     })
-}
-
-fn state_name(state: MessageState) -> &'static str {
-    match state {
-        MessageState::Pending => "pending",
-        MessageState::Sent => "sent",
-        MessageState::Parked => "parked",
-    }
 }
