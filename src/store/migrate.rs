@@ -49,13 +49,14 @@ pub fn migrate_to(file: &Path, url: &str, password: Option<&str>) -> Result<Copi
     to.import(|import| {
         let mut copied = Copied::new();
         for (table, order) in TABLES {
-            let columns: Vec<String> = import
+            let columns: Vec<postgresql::Column> = import
                 .columns(table)?
                 .into_iter()
-                .filter(|c| from.has_column(table, c))
+                .filter(|c| from.has_column(table, &c.name))
                 .collect();
+            let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
             let mut rows = 0;
-            from.each_chunk(table, &columns, order, &mut |chunk| {
+            from.each_chunk(table, &names, order, &mut |chunk| {
                 rows += chunk.len() as u64;
                 import.insert(table, &columns, chunk)
             })?;

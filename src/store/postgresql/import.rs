@@ -7,6 +7,12 @@ use tokio_postgres::types::ToSql;
 use super::{Driver, Postgres, StoreError};
 use crate::store::migrate::Cell;
 
+/// A column of a table here: its name and PostgreSQL type.
+pub struct Column {
+    pub name: String,
+    pub kind: String,
+}
+
 /// The import's transaction.
 pub struct Import<'a> {
     tx: Transaction<'a>,
@@ -72,42 +78,30 @@ impl Postgres {
 }
 
 impl Import<'_> {
-    /// The columns of `table` here (those the archive has too are copied; a column only this
-    /// backend has, such as `matches.seq`, fills itself).
-    pub fn columns(&self, table: &str) -> Result<Vec<String>, StoreError> {
+    /// The columns of `table` here, each with its type (those the archive has too are copied;
+    /// a column only this backend has, such as `matches.seq`, fills itself).
+    pub fn columns(&self, table: &str) -> Result<Vec<Column>, StoreError> {
         let rows = self.rt.block_on(self.tx.query(
-            "SELECT column_name::TEXT FROM information_schema.columns
+            "SELECT column_name::TEXT, data_type::TEXT FROM information_schema.columns
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
             &[&table],
         ))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(rows
+            .iter()
+            .map(|r| Column {
+                name: r.get(0),
+                kind: r.get(1),
+            })
+            .collect())
     }
 
     /// Writes `rows` of `columns` into `table`: a story's lead once its entries are there.
-    pub fn insert(&self, table: &str, columns: &[String], rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+    pub fn insert(&self, table: &str, columns: &[Column], rows: &[Vec<Cell>]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let types: Vec<String> = self
-            .rt
-            .block_on(self.tx.query(
-                "SELECT column_name::TEXT, data_type::TEXT FROM information_schema.columns
-                 WHERE table_schema = current_schema() AND table_name = $1",
-                &[&table],
-            ))?
-            .iter()
-            .map(|r| {
-                let (name, kind): (String, String) = (r.get(0), r.get(1));
-                columns.iter().position(|c| *c == name).map(|i| (i, kind))
-            })
-            .fold(vec![String::new(); columns.len()], |mut out, found| {
-                if let Some((i, kind)) = found {
-                    out[i] = kind;
-                }
-                out
-            });
-        let lead = columns.iter().position(|c| table == "items" && c == "lead");
-        let id = columns.iter().position(|c| c == "id");
+        let lead = columns.iter().position(|c| table == "items" && c.name == "lead");
+        let id = columns.iter().position(|c| c.name == "id");
         let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(rows.len() * columns.len());
         let mut tuples = Vec::with_capacity(rows.len());
         for row in rows {
@@ -115,12 +109,12 @@ impl Import<'_> {
             for (i, cell) in row.iter().enumerate() {
                 // Written after the entries it names (`leads`).
                 let cell = if Some(i) == lead { &Cell::Null } else { cell };
-                params.push(value(cell, &types[i])?);
+                params.push(value(cell, &columns[i].kind)?);
                 places.push(format!("${}", params.len()));
             }
             tuples.push(format!("({})", places.join(", ")));
         }
-        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {}",
             quoted.join(", "),

@@ -19,6 +19,7 @@ use tokio_postgres::{Client, NoTls};
 use super::StoreError;
 use super::window::Window;
 
+pub use import::Column;
 pub use items::Ingest;
 pub use lock::Hold;
 pub use outbox::Compose;
@@ -82,15 +83,7 @@ impl Postgres {
                 database,
                 message: e.to_string(),
             })?;
-        Ok(Postgres {
-            client,
-            url: url.to_string(),
-            password: password.map(str::to_string),
-            read_only: false,
-            window: Window::default(),
-            rt,
-            statements: Statements::default(),
-        })
+        Ok(Postgres::new(client, rt, (url, password), false))
     }
 
     /// A connection that can only read (the pages' queries), to a database the writer has
@@ -98,15 +91,19 @@ impl Postgres {
     pub fn open_reader(url: &str, password: Option<&str>) -> Result<Postgres, StoreError> {
         let (client, rt) = off_runtime(|| connect(url, password))?;
         rt.block_on(client.batch_execute("SET default_transaction_read_only = on"))?;
-        Ok(Postgres {
+        Ok(Postgres::new(client, rt, (url, password), true))
+    }
+
+    fn new(client: Client, rt: Driver, (url, password): (&str, Option<&str>), read_only: bool) -> Postgres {
+        Postgres {
             client,
             url: url.to_string(),
             password: password.map(str::to_string),
-            read_only: true,
+            read_only,
             window: Window::default(),
             rt,
             statements: Statements::default(),
-        })
+        }
     }
 
     /// Whether the server has dropped the connection (a restart, a failover, an idle timeout):
