@@ -44,6 +44,8 @@ pub enum Skip {
     HostHeld { host: String, hold: HostHold },
     /// Backing off after `failures` failures in a row.
     BackingOff { failures: u32, until: Timestamp },
+    /// Another newswatch sharing the database is polling it now (its lease, `poll::lease`).
+    Leased,
 }
 
 /// The verdict on one source.

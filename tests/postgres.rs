@@ -8,60 +8,8 @@ mod common;
 
 use std::time::Duration;
 
+use common::postgres::Database;
 use common::*;
-use tokio_postgres::NoTls;
-
-/// A new, empty database on the test server, dropped with the value.
-struct Database {
-    url: String,
-    server: String,
-    name: String,
-}
-
-impl Database {
-    async fn new() -> Option<Database> {
-        let Ok(server) = std::env::var("NEWSWATCH_TEST_POSTGRES") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs the PostgreSQL tests: set NEWSWATCH_TEST_POSTGRES (.ci/run starts a server with .ci/postgres.sh)"
-            );
-            eprintln!("NEWSWATCH_TEST_POSTGRES is not set: PostgreSQL not tested (.ci/postgres.sh starts a server)");
-            return None;
-        };
-        let name = format!("newswatch_e2e_{:016x}", fastrand::u64(..));
-        sql(&server, &format!("CREATE DATABASE {name}")).await;
-        let mut url = url::Url::parse(&server).unwrap();
-        url.set_path(&name);
-        Some(Database {
-            url: url.to_string(),
-            server,
-            name,
-        })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        // Its own thread and runtime: a test's runtime may be shutting down.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(sql(&server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
-        })
-        .join();
-    }
-}
-
-async fn sql(url: &str, statement: &str) {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    let task = tokio::spawn(connection);
-    client.batch_execute(statement).await.unwrap();
-    drop(client);
-    let _ = task.await;
-}
 
 fn config(db: &Database, feeds: &FeedServer, email: &str) -> String {
     format!(
@@ -183,25 +131,12 @@ async fn poll_digest_search_and_status_on_postgresql() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_daemon_per_database_and_a_password_kept_out_of_the_config() {
+async fn a_password_kept_out_of_the_config() {
     let Some(db) = Database::new().await else { return };
     let feeds = FeedServer::start().await;
     serve(&feeds).await;
     let email = "[email]\ntransport = \"file\"\ndir = \"out\"\nto = [\"me@test.invalid\"]\n";
     let sandbox = Sandbox::new(&config(&db, &feeds, email));
-    let mut first = Daemon::start(&sandbox);
-    first.wait_for_count(" polled ", 2).await;
-    let second = sandbox.run(&["run"]).await;
-    assert_ne!(second.code, Some(0));
-    assert!(
-        second
-            .stderr
-            .contains("another newswatch is already running on postgres://"),
-        "{}",
-        second.stderr
-    );
-    first.stop("-TERM").await;
-
     // A password in the URL is refused, and one read from a file is never shown.
     let with_password = db
         .url

@@ -271,6 +271,7 @@ fn skip_reason(skip: &Skip, source: &str, tz: &TimeZone) -> String {
             if *failures == 1 { "" } else { "s" },
             format_time(*until, tz)
         ),
+        Skip::Leased => "another newswatch sharing the database is polling it now".to_string(),
     }
 }
 

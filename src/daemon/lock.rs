@@ -1,30 +1,27 @@
-//! One daemon per database: a lock on a file beside it, held for the daemon's life, that names
-//! the process holding it; on a PostgreSQL server, the store's `RunLock` (an advisory lock that
-//! daemons on every machine see), until sources are leased to several daemons.
+//! One daemon per SQLite file: a lock on a file beside it, held for the daemon's life, that
+//! names the process holding it. On a PostgreSQL server several daemons share the database:
+//! they lease sources to one another (`poll::lease`), so none is held here.
 
 use super::DaemonError;
 use crate::model::Database;
 
-/// Held for the daemon's life: one daemon per database. Two would poll every publisher twice,
+/// Held for the daemon's life: one daemon per file. Two would poll every publisher twice,
 /// each with its own per-host limits and Retry-After. A lock the system lets go of when the
 /// process ends, however it ends (no stale pid file to remove by hand).
 pub(super) enum RunLock {
     // Held, never read.
-    File { _file: std::fs::File },
-    Server { _lock: crate::store::RunLock },
+    File {
+        _file: std::fs::File,
+    },
+    /// A server's database: daemons on it lease sources instead.
+    Shared,
 }
 
 impl RunLock {
     pub(super) fn take(database: &Database) -> Result<RunLock, DaemonError> {
         match database {
             Database::File(path) => RunLock::take_file(path),
-            Database::Server { url, password } => match crate::store::RunLock::try_take(url, password.as_deref())? {
-                Some(lock) => Ok(RunLock::Server { _lock: lock }),
-                None => Err(DaemonError::AlreadyRunning {
-                    database: database.to_string(),
-                    holder: "on this or another machine".into(),
-                }),
-            },
+            Database::Server { .. } => Ok(RunLock::Shared),
         }
     }
 

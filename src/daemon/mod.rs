@@ -26,7 +26,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::deliver::{self, Pass};
+use crate::deliver::{self, DigestTime, Pass};
 use crate::model::MessageKind;
 use crate::poll::{PollOutcome, Poller, SourceReport};
 use crate::schedule::{self, Mode};
@@ -121,7 +121,13 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
         tracing::debug!(until = %(now + SignedDuration::try_from(sleep).unwrap_or_default()), "idle");
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
-            Some(done) = daemon.polls.join_next_with_id(), if !daemon.polls.is_empty() => daemon.poll_done(done),
+            Some(done) = daemon.polls.join_next_with_id(), if !daemon.polls.is_empty() => {
+                daemon.poll_done(done);
+                // The others that ended meanwhile too: one plan for all of them.
+                while let Some(done) = daemon.polls.try_join_next_with_id() {
+                    daemon.poll_done(done);
+                }
+            }
             sent = finished(&mut daemon.sender), if daemon.sender.is_some() => daemon.sender_done(sent),
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -131,6 +137,9 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
                 notify(&[NotifyState::Ready]);
             }
             _ = tick(&mut watchdog), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
+            _ = tick(&mut daemon.renewal), if daemon.renewal.is_some() && !daemon.in_flight.is_empty() => {
+                daemon.poller.renew(daemon.in_flight.values().cloned().collect()).await;
+            }
         }
     }
     notify(&[NotifyState::Stopping]);
@@ -164,17 +173,15 @@ struct Daemon {
     next_digest: Timestamp,
     stopping: Arc<AtomicBool>,
     listener: Option<Listener>,
+    /// When the leases of the polls in flight are renewed (a shared database only).
+    renewal: Option<tokio::time::Interval>,
     _lock: RunLock,
 }
 
 impl Daemon {
     async fn start(app: Arc<App>) -> Result<Daemon, DaemonError> {
         let config = &app.config;
-        // On the blocking pool: on a server, taking it is a connection and a statement.
-        let database = config.storage.database.clone();
-        let lock = tokio::task::spawn_blocking(move || RunLock::take(&database))
-            .await
-            .map_err(|e| DaemonError::Store(StoreError::Task(e.to_string())))??;
+        let lock = RunLock::take(&config.storage.database)?;
         tracing::info!(
             sources = config.sources.len(),
             topics = config.topics.len(),
@@ -202,9 +209,17 @@ impl Daemon {
         };
         // Alert stories a stopped process left queued go out with the first look.
         let alerts_at = deliver::has_alerts(config).then_some(now);
+        let poller = Poller::new(Arc::clone(&app));
+        let renewal = poller.leases().then(|| {
+            tracing::info!("the database is shared: each source is polled by the daemon that leases it");
+            let mut every = tokio::time::interval(crate::poll::lease::renew_every(config));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        });
         Ok(Daemon {
             listener,
-            poller: Poller::new(Arc::clone(&app)),
+            poller,
+            renewal,
             first_polls: None,
             app,
             polls: JoinSet::new(),
@@ -255,7 +270,9 @@ impl Daemon {
             .filter(|s| !busy.contains(&s.name))
             .cloned()
             .collect();
-        let mut plan = match self.poller.plan(&idle, Mode::Daemon).await {
+        // On a shared database, no more leases than polls it can start now (`poll::lease`).
+        let room = self.app.config.fetch.concurrency.saturating_sub(self.in_flight.len());
+        let mut plan = match self.poller.plan_within(&idle, Mode::Daemon, room).await {
             Ok(plan) => plan,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the sources' state; trying again soon");
@@ -337,22 +354,37 @@ impl Daemon {
         if !self.past_first_polls(now) {
             return;
         }
-        if !self.compose(MessageKind::Digest).await {
+        // Composed and recorded as handled in one transaction, unless another daemon sharing
+        // the database handled this digest time already.
+        let composed = deliver::compose_digest_time(&self.app).await.map(|time| match time {
+            DigestTime::Composed(ids) => {
+                self.last_handled = now;
+                ids
+            }
+            DigestTime::HandledElsewhere(at) => {
+                tracing::info!("another newswatch sharing the database handled this digest time");
+                self.last_handled = at;
+                Vec::new()
+            }
+        });
+        if !self.composed(MessageKind::Digest, composed) {
             // Nothing was composed (the store failed): the stories are still queued.
             self.next_digest = schedule::compose_retry(&self.app.config.email.retry, self.compose_failures, now);
             return;
         }
-        if let Err(e) = deliver::set_last_handled(&self.app, now).await {
-            tracing::error!(error = %e, "cannot record the digest time handled");
-        }
-        self.last_handled = now;
-        self.next_digest = schedule::next_digest(now, &self.app.config.digest);
+        self.next_digest = schedule::next_digest(self.last_handled, &self.app.config.digest);
         tracing::info!(at = %format_time(self.next_digest, &self.app.config.digest.timezone), "next digest");
     }
 
     /// Composes messages of `kind` into the outbox and wakes the sender; `false` if that failed.
     async fn compose(&mut self, kind: MessageKind) -> bool {
-        match deliver::compose(&self.app, kind).await {
+        let composed = deliver::compose(&self.app, kind).await;
+        self.composed(kind, composed)
+    }
+
+    /// After composing: the sender woken, or the failure counted; `false` if it failed.
+    fn composed(&mut self, kind: MessageKind, composed: Result<Vec<i64>, deliver::DeliverError>) -> bool {
+        match composed {
             Ok(ids) => {
                 self.compose_failures = 0;
                 if ids.is_empty() && kind == MessageKind::Digest {
@@ -476,6 +508,9 @@ impl Daemon {
         };
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, async { tokio::join!(polls, sender) }).await;
         self.polls.abort_all();
+        // The polls abandoned here are another daemon's to do, now rather than when their
+        // leases run out.
+        self.poller.release(self.in_flight.values().cloned().collect()).await;
         if let Some(sender) = self.sender.take() {
             sender.abort();
         }

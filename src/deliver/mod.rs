@@ -60,18 +60,48 @@ pub struct DigestRun {
     pub busy: bool,
 }
 
+/// What composing at a digest time did (the daemon's, [`compose_digest_time`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DigestTime {
+    /// The digest was composed (these messages, perhaps none) and the time recorded as handled.
+    Composed(Vec<i64>),
+    /// Another newswatch sharing the database handled this digest time already: the last time
+    /// handled, as it recorded it.
+    HandledElsewhere(Timestamp),
+}
+
 /// Puts the queued stories due now into the outbox: for a digest, every story still due to
 /// each recipient; for alerts, the stories of immediate topics. Returns the new messages' ids.
 pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverError> {
+    match compose_in(app, kind, false).await? {
+        DigestTime::Composed(ids) => Ok(ids),
+        DigestTime::HandledElsewhere(_) => Ok(Vec::new()),
+    }
+}
+
+/// The daemon's digest at a digest time: composed, and the time recorded as handled, in one
+/// transaction, unless another daemon on the same database handled this digest time already
+/// (checked inside that transaction, so of two daemons at one digest time one composes).
+pub async fn compose_digest_time(app: &App) -> Result<DigestTime, DeliverError> {
+    compose_in(app, MessageKind::Digest, true).await
+}
+
+async fn compose_in(app: &App, kind: MessageKind, digest_time: bool) -> Result<DigestTime, DeliverError> {
     let attention = match kind {
         MessageKind::Digest => attention(app).await,
         MessageKind::Alert => Vec::new(),
     };
     let (config, mailer) = (app.config.clone(), Arc::clone(&app.mailer));
     let now = crate::clock::now();
-    let ids = app
+    let composed = app
         .store(move |s| {
             s.compose(now, |tx| {
+                if digest_time
+                    && let Some(handled) = tx.last_digest_handled()?
+                    && crate::schedule::next_digest(handled, &config.digest) > now
+                {
+                    return Ok(DigestTime::HandledElsewhere(handled));
+                }
                 let queue = tx.queued()?;
                 let parked = tx.parked_unnoticed()?;
                 let routing = route::route(&config, kind, &queue);
@@ -125,14 +155,19 @@ pub async fn compose(app: &App, kind: MessageKind) -> Result<Vec<i64>, DeliverEr
                 }
                 tx.mark_noticed(&noticed)?;
                 tx.mark_done(&routing.done)?;
-                Ok::<_, DeliverError>(ids)
+                if digest_time {
+                    tx.set_last_digest_handled(now)?;
+                }
+                Ok::<_, DeliverError>(DigestTime::Composed(ids))
             })
         })
         .await?;
-    if !ids.is_empty() {
+    if let DigestTime::Composed(ids) = &composed
+        && !ids.is_empty()
+    {
         tracing::info!(kind = ?kind, messages = ids.len(), "messages composed");
     }
-    Ok(ids)
+    Ok(composed)
 }
 
 /// What a digest composed now would say, to each recipient; nothing is written.

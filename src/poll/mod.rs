@@ -14,6 +14,7 @@
 mod articles;
 mod failure;
 mod feed;
+pub mod lease;
 mod outcome;
 mod page;
 pub mod record;
@@ -34,7 +35,7 @@ pub use outcome::{ArticleStats, Failure, FailureKind, PollOutcome, SourceReport}
 use crate::app::App;
 use crate::config::{Source, SourceKind};
 use crate::fetch::{self, FetchError, Fetched, Scope, Validators};
-use crate::model::{HostHold, SourceState};
+use crate::model::{Database, HostHold, SourceState, SourceStates};
 use crate::schedule::{self, Decision, Mode};
 use crate::store::{FetchRecord, StoreError};
 use failure::NetworkWatch;
@@ -48,6 +49,8 @@ pub struct Poller {
     app: Arc<App>,
     network: Arc<NetworkWatch>,
     progress: Arc<Progress>,
+    /// Who this process is in the leases, when its database is shared (`lease.rs`).
+    holder: Option<String>,
 }
 
 /// How far the current round is: sources polled, of how many. For a progress line; read while
@@ -101,15 +104,46 @@ impl From<Failure> for Stop {
     }
 }
 
+/// The plan for `sources` from their stored `states` and hosts' `holds`.
+fn decide_all(
+    sources: &[Source],
+    states: &SourceStates,
+    holds: &[(String, HostHold)],
+    now: Timestamp,
+    mode: Mode,
+) -> Plan {
+    let holds: HashMap<&str, &HostHold> = holds.iter().map(|(h, hold)| (h.as_str(), hold)).collect();
+    let mut plan = Plan {
+        due: Vec::new(),
+        skipped: Vec::new(),
+        next: None,
+    };
+    for source in sources {
+        let state = states.current(&source.name, source.url.as_str());
+        let host = fetch::host_key(&source.url);
+        match schedule::decide(state, &host, holds.get(host.as_str()).copied(), now, mode) {
+            Decision::Due => plan.due.push((source.clone(), state.cloned())),
+            Decision::NotYet(at) => plan.next = Some(plan.next.map_or(at, |n| n.min(at))),
+            Decision::Skip(skip) => plan.skipped.push(SourceReport {
+                source: source.name.clone(),
+                outcome: PollOutcome::Skipped(skip),
+            }),
+        }
+    }
+    plan
+}
+
 /// Unchanged sources of a round, written together at its end.
 type UnchangedBatch = Mutex<Vec<(String, String, FetchRecord)>>;
 
 impl Poller {
     pub fn new(app: Arc<App>) -> Poller {
+        let holder = matches!(app.config.storage.database, Database::Server { .. }).then(lease::holder_name);
         Poller {
             app,
             network: Arc::new(NetworkWatch::default()),
             progress: Arc::default(),
+            holder,
         }
     }
 
@@ -119,6 +153,7 @@ impl Poller {
             app,
             network: Arc::clone(&self.network),
             progress: Arc::clone(&self.progress),
+            holder: self.holder.clone(),
         }
     }
 
@@ -132,9 +167,10 @@ impl Poller {
     /// sources' fetches saw meanwhile.
     pub async fn poll_alone(&self, source: Source, state: Option<SourceState>) -> SourceReport {
         let batch = UnchangedBatch::default();
+        let name = source.name.clone();
         let polled = self.poll_one(source, state, &batch).await;
         self.flush_unchanged(batch).await;
-        match polled {
+        let report = match polled {
             Polled::Done(report) => report,
             Polled::Deferred(deferred) => {
                 tokio::time::sleep(SETTLE).await;
@@ -142,33 +178,31 @@ impl Poller {
                 self.connection_failed(source, state, error, self.network.looks_down())
                     .await
             }
-        }
+        };
+        // Recorded first: whoever leases it next reads this poll's result.
+        self.release(vec![name]).await;
+        report
     }
 
-    /// Which of `sources` to poll now (see [`schedule::decide`]).
+    /// Which of `sources` to poll now (see [`schedule::decide`]). When the database is shared,
+    /// only those this process leased (`lease.rs`).
     pub async fn plan(&self, sources: &[Source], mode: Mode) -> Result<Plan, StoreError> {
+        self.plan_within(sources, mode, usize::MAX).await
+    }
+
+    /// [`Poller::plan`] for a process that can start `room` more polls now: when the database
+    /// is shared, it leases no more than that, and leaves the rest to the other daemons.
+    pub async fn plan_within(&self, sources: &[Source], mode: Mode, room: usize) -> Result<Plan, StoreError> {
         let now = crate::clock::now();
         let (states, holds) = self
             .app
             .store(move |s| Ok::<_, StoreError>((s.source_states()?, s.host_holds(now)?)))
             .await?;
-        let holds: HashMap<String, HostHold> = holds.into_iter().collect();
-        let mut plan = Plan {
-            due: Vec::new(),
-            skipped: Vec::new(),
-            next: None,
-        };
-        for source in sources {
-            let state = states.current(&source.name, source.url.as_str());
-            let host = fetch::host_key(&source.url);
-            match schedule::decide(state, &host, holds.get(&host), now, mode) {
-                Decision::Due => plan.due.push((source.clone(), state.cloned())),
-                Decision::NotYet(at) => plan.next = Some(plan.next.map_or(at, |n| n.min(at))),
-                Decision::Skip(skip) => plan.skipped.push(SourceReport {
-                    source: source.name.clone(),
-                    outcome: PollOutcome::Skipped(skip),
-                }),
-            }
+        let mut plan = decide_all(sources, &states, &holds, now, mode);
+        if let Some(holder) = &self.holder
+            && plan.has_due()
+        {
+            self.lease_due(&mut plan, sources, (mode, room), holder).await?;
         }
         Ok(plan)
     }
@@ -219,6 +253,9 @@ impl Poller {
             }
         }
         self.flush_unchanged(batch).await;
+        if self.holder.is_some() {
+            self.release(reports.iter().map(|r| r.source.clone()).collect()).await;
+        }
         reports
     }
 

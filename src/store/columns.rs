@@ -1,8 +1,20 @@
 //! How values are spelled in the database's columns, the same in every backend (a database
 //! copied from one backend to another reads the same): story states, join rules, highlight
-//! marks, a story's text, why an entry joined, an outbox message's kind, state and recipient.
+//! marks, a story's text, why an entry joined, an outbox message's kind, state and recipient,
+//! the last digest time handled.
+
+use jiff::Timestamp;
 
 use crate::model::{Channel, ItemState, JoinRule, Joined, MessageKind, MessageState};
+
+/// The `state` key of the last digest time handled.
+pub(super) const LAST_DIGEST_KEY: &str = "last_digest_slot";
+
+/// The last digest time handled, from its stored text. An unreadable value counts as "now":
+/// nothing old is sent twice.
+pub(super) fn digest_handled(value: &str) -> Timestamp {
+    value.parse::<Timestamp>().unwrap_or_else(|_| crate::clock::now())
+}
 
 pub(super) fn item_state(state: &str) -> ItemState {
     match state {

@@ -3,13 +3,14 @@
 //! backend's, and every backend does the same (the store's tests hold each to it).
 
 use std::path::Path;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::{
     Attempt, Card, FailureRecord, FetchRecord, Found, Narrowing, PageQuery, PendingArticle, Pruned, StoryFilter, Unsent,
 };
-use super::{Backend, Compose, ComposeOn, Ingest, IngestOn, Store, StoreError, on_backend, postgresql, sqlite};
+use super::{Backend, Compose, ComposeOn, Ingest, IngestOn, Leased, Store, StoreError, on_backend, postgresql, sqlite};
 use crate::model::{
     Database, HostHold, IngestCounts, MatchResult, MessageState, OutboxEntry, QueuedStory, ReaderHistory, SourceStates,
     StoryRecord,
@@ -87,6 +88,46 @@ impl Store {
 
     pub fn set_last_digest_handled(&mut self, at: Timestamp) -> Result<(), StoreError> {
         on_backend!(&mut self.backend, s => s.set_last_digest_handled(at))
+    }
+
+    // Leases: which daemon polls a source, when several share a server's database.
+
+    /// Leases to `holder` (one daemon) the first `most` of `sources` that no other daemon
+    /// holds a lease on, for `ttl`; what it got, and when the others' leases run out. A lease
+    /// held by a daemon that stopped renewing it lapses at its end, so a dead daemon's
+    /// sources pass to the others. On SQLite (one daemon per file) the first `most` are
+    /// granted at once.
+    pub fn lease(
+        &mut self,
+        holder: &str,
+        sources: &[String],
+        most: usize,
+        ttl: Duration,
+    ) -> Result<Leased, StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Ok(Leased {
+                granted: sources.iter().take(most).cloned().collect(),
+                others_until: None,
+            }),
+            Backend::Postgres(s) => s.lease(holder, sources, most, ttl),
+        }
+    }
+
+    /// Makes `holder`'s leases on `sources` last `ttl` from now (a long poll outlives one
+    /// lease); how many it still held.
+    pub fn renew_leases(&mut self, holder: &str, sources: &[String], ttl: Duration) -> Result<usize, StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Ok(sources.len()),
+            Backend::Postgres(s) => s.renew_leases(holder, sources, ttl),
+        }
+    }
+
+    /// Gives `holder`'s leases on `sources` back: polled, or not due after all.
+    pub fn release_leases(&mut self, holder: &str, sources: &[String]) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(s) => s.release_leases(holder, sources),
+        }
     }
 
     // Sources, their fetch state and health; hosts that sent Retry-After.

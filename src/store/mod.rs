@@ -5,7 +5,7 @@
 //!
 //! - `interface.rs`: every call the stages may make of a [`Store`], each documented there;
 //!   `transactions.rs`: those within one poll's writes for a source ([`Ingest`]) or one
-//!   composition of the outbox ([`Compose`]), and the locks ([`SendLock`], [`RunLock`]).
+//!   composition of the outbox ([`Compose`]), and the send lock ([`SendLock`]).
 //! - `sqlite/`: the SQLite backend, the embedded default (its own map in `sqlite/mod.rs`).
 //! - `postgresql/`: the PostgreSQL backend, for an archive several machines share (its map in
 //!   `postgresql/mod.rs`).
@@ -163,8 +163,10 @@ enum SendLockOn {
     Postgres { _lock: postgresql::Hold },
 }
 
-/// The right to run the daemon on a PostgreSQL database, for as long as it lives (a SQLite
-/// file's is the daemon's own lock file): one daemon per database until sources are leased.
-pub struct RunLock {
-    _lock: postgresql::Hold,
+/// What [`Store::lease`] gave: the sources this daemon may poll now, and when the first of the
+/// others' leases among those asked runs out (from now), if any is held.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Leased {
+    pub granted: Vec<String>,
+    pub others_until: Option<std::time::Duration>,
 }

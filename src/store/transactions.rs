@@ -1,13 +1,11 @@
 //! The calls made within one transaction of the store, a poll's ([`Ingest`]) or a
-//! composition's ([`Compose`]), and the rights one process holds at a time ([`SendLock`],
-//! [`RunLock`]): documented here once, answered by the backend, as `interface.rs` does for
+//! composition's ([`Compose`]), and the right to send that one process holds at a time
+//! ([`SendLock`]): documented here once, answered by the backend, as `interface.rs` does for
 //! [`Store`].
 
 use jiff::Timestamp;
 
-use super::{
-    Compose, ComposeOn, Ingest, IngestOn, NewMessage, RunLock, SendLock, SendLockOn, StoreError, postgresql, sqlite,
-};
+use super::{Compose, ComposeOn, Ingest, IngestOn, NewMessage, SendLock, SendLockOn, StoreError, postgresql, sqlite};
 use crate::cluster::{Features, Neighbour, Prepared};
 use crate::model::{
     Database, Entry, Joined, MatchResult, OutboxEntry, QueuedStory, ReaderHistory, StoryCandidate, StoryHead,
@@ -149,6 +147,23 @@ impl Ingest<'_> {
 }
 
 impl Compose<'_> {
+    /// The last digest time handled, read inside this transaction: of two processes at one
+    /// digest time, the second sees the first's.
+    pub fn last_digest_handled(&self) -> Result<Option<Timestamp>, StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.last_digest_handled(),
+            ComposeOn::Postgres(tx) => tx.last_digest_handled(),
+        }
+    }
+
+    /// Records `at` as the last digest time handled, with this composition's messages.
+    pub fn set_last_digest_handled(&self, at: Timestamp) -> Result<(), StoreError> {
+        match self.on {
+            ComposeOn::Sqlite(tx) => tx.set_last_digest_handled(at),
+            ComposeOn::Postgres(tx) => tx.set_last_digest_handled(at),
+        }
+    }
+
     /// What `recipient` was mailed before: stories carried by messages composed since `since`
     /// and delivered that outlets they were not told of have reported since (oldest story
     /// first), and when their last digest was composed.
@@ -215,13 +230,5 @@ impl SendLock {
                 })
             }
         })
-    }
-}
-
-impl RunLock {
-    /// Takes the right to run the daemon on the server's database at `url`, if no daemon on
-    /// any machine holds it; `None` if one does.
-    pub fn try_take(url: &str, password: Option<&str>) -> Result<Option<RunLock>, StoreError> {
-        Ok(postgresql::Hold::try_take(url, password, "run")?.map(|lock| RunLock { _lock: lock }))
     }
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod http;
+pub mod postgres;
 pub mod smtp;
 
 #[allow(unused_imports)] // each test file uses its own subset

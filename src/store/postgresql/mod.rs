@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use tokio_postgres::{Client, NoTls};
 
 use super::StoreError;
+use super::columns::{LAST_DIGEST_KEY, digest_handled};
 use super::window::Window;
 
 pub use import::Column;
@@ -27,6 +28,7 @@ pub use outbox::Compose;
 mod archive;
 mod import;
 mod items;
+mod leases;
 mod lock;
 mod outbox;
 mod reads;
@@ -36,9 +38,6 @@ mod stories;
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }
-
-/// The `state` key of the last digest time handled (the same as SQLite's).
-const LAST_DIGEST_KEY: &str = "last_digest_slot";
 
 pub struct Postgres {
     client: Client,
@@ -74,15 +73,27 @@ impl Postgres {
             .map(|m| i64::from(m.version()))
             .max()
             .unwrap_or(0);
-        let found = rt.block_on(schema_version(&client))?;
-        if found > known {
-            return Err(StoreError::TooNew { database, found, known });
-        }
-        rt.block_on(runner.run_async(&mut client))
-            .map_err(|e| StoreError::Migrate {
-                database,
-                message: e.to_string(),
-            })?;
+        // Several daemons may start at once on a new database (or after an upgrade): one
+        // migrates while the others wait, then find nothing left to do.
+        let key = lock::key("migrate");
+        rt.block_on(client.execute("SELECT pg_advisory_lock($1)", &[&key]))?;
+        let migrated = (|| {
+            let found = rt.block_on(schema_version(&client))?;
+            if found > known {
+                return Err(StoreError::TooNew {
+                    database: database.clone(),
+                    found,
+                    known,
+                });
+            }
+            rt.block_on(runner.run_async(&mut client))
+                .map_err(|e| StoreError::Migrate {
+                    database: database.clone(),
+                    message: e.to_string(),
+                })
+        })();
+        rt.block_on(client.execute("SELECT pg_advisory_unlock($1)", &[&key]))?;
+        migrated?;
         Ok(Postgres::new(client, rt, (url, password), false))
     }
 
@@ -148,10 +159,7 @@ impl Postgres {
     }
 
     pub fn last_digest_handled(&self) -> Result<Option<Timestamp>, StoreError> {
-        // An unreadable value counts as "now": nothing old is sent twice.
-        Ok(self
-            .get_state(LAST_DIGEST_KEY)?
-            .map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| crate::clock::now())))
+        Ok(self.get_state(LAST_DIGEST_KEY)?.as_deref().map(digest_handled))
     }
 
     pub fn set_last_digest_handled(&mut self, at: Timestamp) -> Result<(), StoreError> {

@@ -12,7 +12,9 @@ use super::{Driver, Postgres, StoreError, ts};
 use crate::model::{
     Channel, FollowUp, MessageState, OutboxEntry, Outlet, QueuedStory, ReaderHistory, Snippet, Story, TopicHit,
 };
-use crate::store::columns::{decode_marks, message_kind, message_state, shown, state_name};
+use crate::store::columns::{
+    LAST_DIGEST_KEY, decode_marks, digest_handled, message_kind, message_state, shown, state_name,
+};
 use crate::store::{Attempt, NewMessage};
 
 /// The reads and writes of one composition, in one transaction (see [`Postgres::compose`]).
@@ -150,6 +152,22 @@ impl Postgres {
 }
 
 impl Compose<'_> {
+    pub fn last_digest_handled(&self) -> Result<Option<Timestamp>, StoreError> {
+        let row = self.rt.block_on(
+            self.tx
+                .query_opt("SELECT value FROM state WHERE key = $1", &[&LAST_DIGEST_KEY]),
+        )?;
+        Ok(row.map(|r| digest_handled(r.get::<_, &str>(0))))
+    }
+
+    pub fn set_last_digest_handled(&self, at: Timestamp) -> Result<(), StoreError> {
+        self.rt.block_on(self.tx.execute(
+            "INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&LAST_DIGEST_KEY, &at.to_string()],
+        ))?;
+        Ok(())
+    }
+
     pub fn queued(&self) -> Result<Vec<QueuedStory>, StoreError> {
         self.rt.block_on(queued_stories(&self.tx))
     }

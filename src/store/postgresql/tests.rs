@@ -75,10 +75,10 @@ impl Drop for Database {
 fn an_empty_database_is_given_the_schema_once() {
     let Some(db) = Database::new() else { return };
     let store = Postgres::open(&db.url, None).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     drop(store);
     let again = Postgres::open(&db.url, None).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 2, "a second open migrates nothing");
+    assert_eq!(again.schema_version().unwrap(), 3, "a second open migrates nothing");
     let tables = run_sql(
         &db.url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
@@ -86,6 +86,21 @@ fn an_empty_database_is_given_the_schema_once() {
     )
     .unwrap();
     assert_eq!(tables, ["7"]);
+}
+
+#[test]
+fn daemons_starting_at_once_on_a_new_database_migrate_it_once() {
+    let Some(db) = Database::new() else { return };
+    // Four at once: without the migration lock, all but one fail on the tables the first made.
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            std::thread::spawn(move || Postgres::open(&url, None).map(|s| s.schema_version().unwrap()))
+        })
+        .collect();
+    for open in opened {
+        assert_eq!(open.join().unwrap().unwrap(), 3);
+    }
 }
 
 #[test]
@@ -103,7 +118,7 @@ fn a_database_of_a_newer_newswatch_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 2,
+                known: 3,
                 ..
             }
         ),
@@ -318,4 +333,45 @@ fn a_connection_the_server_drops_is_made_again() {
     store.set_state("k", "w").unwrap();
     assert_eq!(reader.get_state("k").unwrap().as_deref(), Some("w"));
     assert!(reader.set_state("k", "x").is_err(), "a reader stays read only");
+}
+
+#[test]
+fn a_source_is_leased_to_one_daemon_until_given_back_or_run_out() {
+    let Some(db) = Database::new() else { return };
+    let mut a = Postgres::open(&db.url, None).unwrap();
+    let mut b = Postgres::open(&db.url, None).unwrap();
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let all = names(&["one", "two", "three"]);
+    let minute = std::time::Duration::from_secs(60);
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let got = a.lease("a", &all, 2, minute).unwrap();
+    assert_eq!(
+        sorted(got.granted),
+        names(&["one", "two"]),
+        "at most as many as asked, in order"
+    );
+    let got = b.lease("b", &all, 5, minute).unwrap();
+    assert_eq!(got.granted, names(&["three"]), "what the other holds is its");
+    let left = got.others_until.expect("when the others' leases end");
+    assert!(left > minute / 2 && left <= minute, "{left:?}");
+    a.release_leases("a", &names(&["one"])).unwrap();
+    assert_eq!(
+        sorted(b.lease("b", &all, 5, minute).unwrap().granted),
+        names(&["one", "three"])
+    );
+    // A lease that was not renewed runs out, and another daemon takes the source.
+    assert_eq!(
+        a.renew_leases("a", &names(&["two"]), std::time::Duration::ZERO)
+            .unwrap(),
+        1
+    );
+    assert_eq!(sorted(b.lease("b", &all, 5, minute).unwrap().granted), sorted(all));
+    assert_eq!(
+        a.renew_leases("a", &names(&["two"]), minute).unwrap(),
+        0,
+        "no longer a's"
+    );
 }

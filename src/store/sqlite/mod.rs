@@ -50,6 +50,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::columns::{LAST_DIGEST_KEY, digest_handled};
 use super::{StoreError, window};
 pub use archive::{Found, Pruned};
 pub use export::Export;
@@ -80,9 +81,6 @@ pub struct Sqlite {
 /// Statements kept compiled: more than the store has (`prepare_cached` calls), so none is
 /// evicted.
 const STATEMENT_CACHE: usize = 64;
-
-/// The `state` key of the last digest time handled.
-const LAST_DIGEST_KEY: &str = "last_digest_slot";
 
 impl Sqlite {
     pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
@@ -228,10 +226,7 @@ impl Sqlite {
     }
 
     pub fn last_digest_handled(&self) -> Result<Option<Timestamp>, StoreError> {
-        // An unreadable value counts as "now": nothing old is sent twice.
-        Ok(self
-            .get_state(LAST_DIGEST_KEY)?
-            .map(|v| v.parse::<Timestamp>().unwrap_or_else(|_| crate::clock::now())))
+        Ok(self.get_state(LAST_DIGEST_KEY)?.as_deref().map(digest_handled))
     }
 
     pub fn set_last_digest_handled(&mut self, at: Timestamp) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Sqlite, StoreError, followups, queue, ts};
 use crate::model::{Channel, MessageKind, MessageState, OutboxEntry, QueuedStory};
-use crate::store::columns::{message_kind, message_state, shown, state_name};
+use crate::store::columns::{LAST_DIGEST_KEY, digest_handled, message_kind, message_state, shown, state_name};
 
 /// A message ready for the outbox.
 #[derive(Debug, Clone)]
@@ -168,6 +168,16 @@ impl Sqlite {
 }
 
 impl Compose<'_> {
+    pub fn last_digest_handled(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(super::state_value(self.conn, LAST_DIGEST_KEY)?
+            .as_deref()
+            .map(digest_handled))
+    }
+
+    pub fn set_last_digest_handled(&self, at: Timestamp) -> Result<(), StoreError> {
+        Ok(super::put_state(self.conn, LAST_DIGEST_KEY, &at.to_string())?)
+    }
+
     pub fn queued(&self) -> Result<Vec<QueuedStory>, StoreError> {
         queue::queued_stories(self.conn)
     }
