@@ -1,6 +1,7 @@
 //! `newswatch run`: the daemon. One loop decides, tasks do the work:
 //! - each source is polled by a task of its own when `schedule` says it is due, so a slow or
-//!   hanging source delays nobody;
+//!   hanging source delays nobody (on a database several daemons share, when this one leased
+//!   it: `poll::lease`; the leases of its polls in flight are renewed);
 //! - stories of immediate topics are composed into alerts a few seconds after the poll that
 //!   found them; the digest is composed at each `digest.at` time (a time missed while newswatch
 //!   was down is sent once at start);

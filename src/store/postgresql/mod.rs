@@ -4,9 +4,10 @@
 //! server: opening (with its migrations, `migrations/postgres/`), state, sources and
 //! hosts, a poll's writes and the clustering window, articles, the queue and the outbox,
 //! follow-ups, stories and the pages' reads, backfill, retention, search (a trigram index that
-//! `LIKE` reads), and SQLite's housekeeping (answered for what it means on a server). Not yet:
-//! leases for several daemons (until then one daemon per database: `RunLock`), TLS to the
-//! server. Times are Unix seconds, as in SQLite's schema.
+//! `LIKE` reads), and SQLite's housekeeping (answered for what it means on a server); and what
+//! only a shared database needs: the sources' leases (`leases.rs`) and the rights one process
+//! holds at a time (`lock.rs`). Not yet: TLS to the server. Times are Unix seconds, as in
+//! SQLite's schema.
 //!
 //! The calls are blocking, like SQLite's: they run on the store's thread and its readers (never
 //! on the async workers), each backend driving tokio-postgres on a runtime of its own on that
