@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL for the tests: a new cluster in a temporary folder, listening on
 # 127.0.0.1 at a free port, trusting local connections (nothing else can reach it), run as an
-# unprivileged user. Installs Debian's postgresql when the machine has none.
+# unprivileged user, with TLS (a CA of its own made here, whose certificate the tests trust).
+# Installs Debian's postgresql when the machine has none (it brings the openssl tool).
 #
-#     eval "$(bash .ci/postgres.sh start)"   # sets NEWSWATCH_TEST_POSTGRES and NEWSWATCH_TEST_POSTGRES_DIR
+#     eval "$(bash .ci/postgres.sh start)"   # sets NEWSWATCH_TEST_POSTGRES, NEWSWATCH_TEST_POSTGRES_CA
+#                                            # and NEWSWATCH_TEST_POSTGRES_DIR
 #     bash .ci/postgres.sh stop "$NEWSWATCH_TEST_POSTGRES_DIR"
 set -euo pipefail
 
@@ -36,8 +38,22 @@ start)
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; user=postgres; fi
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 --locale=C.UTF-8 >&2
-    as_owner "$pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >&2
+    # A CA, and the server's certificate for 127.0.0.1 and localhost signed by it.
+    tls="$dir/data"
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=newswatch test CA" \
+            -keyout "$dir/ca.key" -out "$dir/ca.crt"
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$dir/server.csr"
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$dir/ext"
+        openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+            -days 2 -extfile "$dir/ext" -out "$tls/server.crt"
+    } >/dev/null 2>"$dir/openssl.log" || { cat "$dir/openssl.log" >&2; exit 1; }
+    chmod 600 "$tls/server.key"
+    chmod 644 "$dir/ca.crt"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$tls/server.key" "$tls/server.crt"; fi
+    as_owner "$pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c ssl=on" start >&2
     echo "export NEWSWATCH_TEST_POSTGRES='postgres://$user@127.0.0.1:$port/postgres'"
+    echo "export NEWSWATCH_TEST_POSTGRES_CA='$dir/ca.crt'"
     echo "export NEWSWATCH_TEST_POSTGRES_DIR='$dir'"
     ;;
 stop)

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::postgres::Database;
+use common::postgres::{Database, number};
 use common::*;
 
 fn config(db: &Database, feeds: &FeedServer, email: &str) -> String {
@@ -211,5 +211,54 @@ async fn a_sqlite_archive_moves_to_postgresql_and_nothing_is_mailed_again() {
         search.stdout.contains("NATO ministers meet in Brussels"),
         "{}",
         search.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_server_as_the_url_asks() {
+    let Some(db) = Database::new().await else { return };
+    let Ok(ca) = std::env::var("NEWSWATCH_TEST_POSTGRES_CA") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI's server has TLS: .ci/postgres.sh sets NEWSWATCH_TEST_POSTGRES_CA"
+        );
+        return;
+    };
+    let feeds = FeedServer::start().await;
+    serve(&feeds).await;
+    let email = "[email]\ntransport = \"file\"\ndir = \"out\"\nto = [\"me@test.invalid\"]\n";
+    let with = |query: &str| config(&db, &feeds, email).replace(&db.url, &format!("{}?{query}", db.url));
+    let encrypted = format!(
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND datname = '{}'",
+        db.name()
+    );
+
+    // Verified against the CA that signed the server's certificate: the daemon's sessions are
+    // encrypted, as the server sees them.
+    let sandbox = Sandbox::new(&with(&format!("sslmode=verify-full&sslrootcert={ca}")));
+    let mut daemon = Daemon::start(&sandbox);
+    daemon.wait_for_count(" polled ", 2).await;
+    assert!(number(db.server(), &encrypted).await > 0, "no encrypted session");
+    daemon.stop("-TERM").await;
+
+    // Plain, when the URL says so: the check above can tell.
+    sandbox.write_config(&with("sslmode=disable"));
+    let mut daemon = Daemon::start(&sandbox);
+    daemon.wait_for("newswatch started").await;
+    assert_eq!(number(db.server(), &encrypted).await, 0);
+    daemon.stop("-TERM").await;
+
+    // A certificate nobody vouched for is refused when the URL asks for it to be verified.
+    sandbox.write_config(&with("sslmode=verify-full"));
+    let refused = sandbox.run(&["status"]).await;
+    assert_ne!(refused.code, Some(0));
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    sandbox.write_config(&with("sslmode=verify-full&sslrootcert=missing-ca.crt"));
+    let missing = sandbox.run(&["status"]).await;
+    assert_ne!(missing.code, Some(0));
+    assert!(
+        missing.stderr.contains("sslrootcert missing-ca.crt"),
+        "{}",
+        missing.stderr
     );
 }

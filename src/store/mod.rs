@@ -67,6 +67,9 @@ pub enum StoreError {
         database: String,
         cause: tokio_postgres::Error,
     },
+    /// The URL's `sslmode` or `sslrootcert` cannot be followed.
+    #[error("cannot connect to database {database}: {reason}")]
+    Tls { database: String, reason: String },
     #[error("cannot back up the database to {path}: {reason}")]
     Backup { path: PathBuf, reason: String },
     #[error("database error: {0}")]

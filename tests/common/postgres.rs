@@ -33,6 +33,18 @@ impl Database {
     }
 }
 
+impl Database {
+    /// The database's name on the server.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The server's URL (its `postgres` database), for statements about this one.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
         let (server, name) = (self.server.clone(), self.name.clone());

@@ -6,8 +6,8 @@
 //! follow-ups, stories and the pages' reads, backfill, retention, search (a trigram index that
 //! `LIKE` reads), and SQLite's housekeeping (answered for what it means on a server); and what
 //! only a shared database needs: the sources' leases (`leases.rs`) and the rights one process
-//! holds at a time (`lock.rs`). Not yet: TLS to the server. Times are Unix seconds, as in
-//! SQLite's schema.
+//! holds at a time (`lock.rs`); TLS as libpq reads the URL (`tls.rs`). Times are Unix seconds,
+//! as in SQLite's schema.
 //!
 //! The calls are blocking, like SQLite's: they run on the store's thread and its readers (never
 //! on the async workers), each backend driving tokio-postgres on a runtime of its own on that
@@ -15,7 +15,7 @@
 //! a poll's transaction can be shared by the calls of its `Ingest`.
 
 use jiff::Timestamp;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::StoreError;
 use super::columns::{LAST_DIGEST_KEY, digest_handled};
@@ -35,6 +35,7 @@ mod outbox;
 mod reads;
 mod sources;
 mod stories;
+mod tls;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -180,11 +181,15 @@ fn connect(url: &str, password: Option<&str>) -> Result<(Client, Driver), StoreE
         database: shown(url),
         cause,
     };
-    let mut config: tokio_postgres::Config = url.parse().map_err(failed)?;
+    let tls = tls::tls(url).map_err(|e| StoreError::Tls {
+        database: shown(url),
+        reason: e.to_string(),
+    })?;
+    let mut config: tokio_postgres::Config = tls.url.parse().map_err(failed)?;
     if let Some(password) = password {
         config.password(password);
     }
-    let (client, connection) = rt.block_on(config.connect(NoTls)).map_err(failed)?;
+    let (client, connection) = rt.block_on(config.connect(tls.connector)).map_err(failed)?;
     // The connection makes progress whenever a statement is awaited on this runtime; it ends
     // when the client is dropped.
     rt.spawn(async move {
