@@ -104,9 +104,19 @@ pub fn store_entries(
     // are never reported, so nothing needs the index further back than both.
     store.prune_cluster_index(shifted(now, -1, rules.max_age.saturating_add(window)));
     store.ingest(source, url, record, now, |tx| {
+        let link_key = |e: &Entry| e.link.as_deref().and_then(dedup::dedup_key);
+        // On a server, what the loop will ask is read in one go (`Ingest::expect`).
+        let mut ahead = Vec::new();
+        if tx.reads_ahead() {
+            ahead = entries.iter().map(|n| link_key(&n.entry)).collect::<Vec<_>>();
+            let guids: Vec<&str> = entries.iter().map(|n| n.entry.guid.as_str()).collect();
+            tx.expect(&guids, &ahead.iter().flatten().map(String::as_str).collect::<Vec<_>>())?;
+        }
+        let mut ahead = ahead.into_iter();
         let mut counts = IngestCounts::default();
         for new in entries {
             let entry = &new.entry;
+            let key_ahead = ahead.next();
             if tx.seen(&entry.guid)? {
                 continue;
             }
@@ -114,7 +124,7 @@ pub fn store_entries(
             // The entry's time: when it was published, else now (a feed's future dates are
             // already gone).
             let at = entry.published.unwrap_or(now);
-            let key = entry.link.as_deref().and_then(dedup::dedup_key);
+            let key = key_ahead.unwrap_or_else(|| link_key(entry));
             let features = tx.features(new.words)?;
             let by_link = match &key {
                 Some(key) => dedup::same_story(&tx.candidates(key)?, &entry.title).map(|c| (c.id, c.entry)),

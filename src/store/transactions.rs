@@ -46,6 +46,21 @@ impl Ingest<'_> {
         }
     }
 
+    /// Whether [`Ingest::expect`] saves anything here (on a server: round trips).
+    pub fn reads_ahead(&self) -> bool {
+        matches!(self.on, IngestOn::Postgres(_))
+    }
+
+    /// Tells the transaction the GUIDs and link keys this poll will ask about ([`Ingest::seen`],
+    /// [`Ingest::candidates`]), so that a backend that pays a round trip per question (a server)
+    /// reads them in one go. Answers are the same with or without it; SQLite ignores it.
+    pub fn expect(&self, guids: &[&str], keys: &[&str]) -> Result<(), StoreError> {
+        match self.on {
+            IngestOn::Sqlite(_) => Ok(()),
+            IngestOn::Postgres(tx) => tx.expect(guids, keys),
+        }
+    }
+
     /// Whether this source stored an entry with this GUID before.
     pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
         match self.on {

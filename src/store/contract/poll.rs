@@ -22,6 +22,44 @@ macro_rules! poll_tests {
         }
 
         #[test]
+        fn answers_read_ahead_are_the_answers_asked() {
+            let Some((_keep, mut s)) = open() else { return };
+            {
+                let ids = poll(&mut s, "A", &["1"], at(0), false);
+                let record = FetchRecord::default();
+                s.ingest("A", "https://A.example/feed", &record, at(1), |tx| {
+                    let keys = [
+                        "https://a.example/1",
+                        "https://a.example/2",
+                        "https://a.example/3",
+                    ];
+                    tx.expect(&["1", "2", "3"], &keys)?;
+                    assert!(tx.seen("1")?, "stored before");
+                    assert!(!tx.seen("2")?);
+                    assert!(!tx.seen("9")?, "not said ahead: asked");
+                    let found = tx.candidates(keys[0])?;
+                    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), ids);
+                    assert!(tx.candidates(keys[1])?.is_empty());
+                    // What this poll writes is seen and found by the questions after it.
+                    let e = entry("2");
+                    let (story, first) = tx.new_story(&e, None, (Some(keys[1]), at(1)), &Default::default())?;
+                    assert!(tx.seen("2")?);
+                    let found = tx.candidates(keys[1])?;
+                    assert_eq!(
+                        found.iter().map(|c| (c.id, c.entry)).collect::<Vec<_>>(),
+                        [(story, first)]
+                    );
+                    assert!(tx.queue(story, &matched())?, "a new story is queued");
+                    assert!(!tx.queue(story, &matched())?, "once");
+                    assert!(tx.candidates(keys[2])?.is_empty());
+                    Ok(IngestCounts::default())
+                })
+                .unwrap();
+                assert_eq!(s.queued_stories().unwrap().len(), 1);
+            }
+        }
+
+        #[test]
         fn nothing_of_a_failed_poll_is_kept() {
             let Some((_keep, mut s)) = open() else { return };
             {

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use jiff::Timestamp;
 use tokio_postgres::{GenericClient, Statement, Transaction};
 
+use super::pipeline::{Pipeline, values};
 use super::sources::{record_success, upsert_source};
 use super::{Driver, Postgres, Statements, StoreError, ts};
 use crate::cluster::{Features, Member, Neighbour, Prepared, TermId};
@@ -17,14 +18,16 @@ use crate::store::{FetchRecord, PendingArticle};
 
 /// One poll's writes for one source, in one transaction (see [`Postgres::ingest`]).
 pub struct Ingest<'a> {
-    tx: Transaction<'a>,
-    rt: &'a Driver,
+    pub(super) tx: Transaction<'a>,
+    pub(super) rt: &'a Driver,
     statements: &'a Statements,
-    source_id: i64,
+    pub(super) source_id: i64,
     window: &'a Window,
     now: i64,
     /// The entries stored, for the clustering window once the writes are kept.
     added: RefCell<Vec<(i64, Member)>>,
+    /// Writes held back and answers read ahead (`pipeline.rs`).
+    pub(super) pipe: Pipeline,
 }
 
 impl Postgres {
@@ -51,16 +54,20 @@ impl Postgres {
                 window: &self.window,
                 now: now.as_second(),
                 added: RefCell::default(),
+                pipe: Pipeline::default(),
             };
             let counts = write(&ingest)?;
+            ingest.flush()?;
             let Ingest { tx, added, .. } = ingest;
             rt.block_on(async {
-                tx.execute(
-                    "UPDATE sources SET items_seen = items_seen + $2, items_matched = items_matched + $3 WHERE id = $1",
-                    &[&source_id, &(counts.new as i64), &(counts.matched as i64)],
+                futures_util::future::try_join(
+                    tx.execute(
+                        "UPDATE sources SET items_seen = items_seen + $2, items_matched = items_matched + $3 WHERE id = $1",
+                        &[&source_id, &(counts.new as i64), &(counts.matched as i64)],
+                    ),
+                    record_success(&tx, source_id, record, now),
                 )
                 .await?;
-                record_success(&tx, source_id, record, now).await?;
                 tx.commit().await
             })?;
             (counts, added.into_inner())
@@ -130,7 +137,7 @@ impl Postgres {
 impl Ingest<'_> {
     /// `sql` prepared once on this connection (a poll runs the same few statements for every
     /// entry; prepared each time, each cost a round trip of its own).
-    fn prepared(&self, sql: &'static str) -> Result<Statement, StoreError> {
+    pub(super) fn prepared(&self, sql: &'static str) -> Result<Statement, StoreError> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
@@ -161,6 +168,10 @@ impl Ingest<'_> {
     }
 
     pub fn seen(&self, guid: &str) -> Result<bool, StoreError> {
+        if let Some(seen) = self.known_seen(guid) {
+            return Ok(seen);
+        }
+        self.flush()?;
         let row = self.rt.block_on(self.tx.query_opt(
             &self.prepared("SELECT 1 FROM entries WHERE source_id = $1 AND guid = $2")?,
             &[&self.source_id, &guid],
@@ -169,6 +180,10 @@ impl Ingest<'_> {
     }
 
     pub fn candidates(&self, key: &str) -> Result<Vec<StoryCandidate>, StoreError> {
+        if self.known_unlinked(key) {
+            return Ok(Vec::new());
+        }
+        self.flush()?;
         // Each story once, by its first entry under the link; oldest story first.
         let rows = self.rt.block_on(self.tx.query(
             &self.prepared(
@@ -193,6 +208,7 @@ impl Ingest<'_> {
     }
 
     pub fn story_head(&self, item_id: i64) -> Result<StoryHead, StoreError> {
+        self.flush()?;
         // Spaces only, as SQLite's trim (texts are stored trimmed of the rest).
         let r = self.rt.block_on(self.tx.query_one(
             &self.prepared("SELECT state, trim(body, ' ') = '' OR body = title, published FROM items WHERE id = $1")?,
@@ -205,8 +221,9 @@ impl Ingest<'_> {
         })
     }
 
-    /// One round trip: the story and its first entry with their ids drawn first, so that
-    /// each row can name the other (the entry its story, the story its lead).
+    /// No round trip of its own: the ids are drawn ahead (`pipeline.rs`), the rows written
+    /// with the next flush, in one statement because each names the other (the entry its
+    /// story, the story its lead).
     pub fn new_story(
         &self,
         entry: &Entry,
@@ -214,37 +231,66 @@ impl Ingest<'_> {
         (link_key, at): (Option<&str>, Timestamp),
         features: &Features,
     ) -> Result<(i64, i64), StoreError> {
-        let statement = self.prepared(
-            "WITH ids AS (SELECT nextval(pg_get_serial_sequence('items', 'id')) AS item,
-                                 nextval(pg_get_serial_sequence('entries', 'id')) AS entry),
-                  story AS (INSERT INTO items (id, title, link, body, published, first_seen, article,
+        let (item_id, entry_id) = self.draw_ids()?;
+        let mut params = self.entry_values(entry_id, item_id, entry, link_key, at, features);
+        params.extend(values![
+            entry.body.clone(),
+            self.now,
+            article.and_then(|a| a.as_ref().ok()).cloned(),
+            i32::from(article.is_some()),
+            article.and_then(|a| a.as_ref().err()).cloned(),
+        ]);
+        self.later(
+            "WITH story AS (INSERT INTO items (id, title, link, body, published, first_seen, article,
                                                article_attempts, article_error, lead)
-                            SELECT item, $1, $2, $3, $4, $5, $6, $7, $8, entry FROM ids),
-                  first AS (INSERT INTO entries (id, source_id, guid, item_id, link, link_key, title, published,
-                                                 first_seen, at, vector, keys)
-                            SELECT entry, $9, $10, item, $2, $11, $1, $4, $5, $12, $13, $14 FROM ids)
-             SELECT item, entry FROM ids",
-        )?;
-        let row = self.rt.block_on(self.tx.query_one(
-            &statement,
-            &[
-                &entry.title,
-                &entry.link,
-                &entry.body,
-                &entry.published.map(|t| t.as_second()),
-                &self.now,
-                &article.and_then(|a| a.as_ref().ok()),
-                &i32::from(article.is_some()),
-                &article.and_then(|a| a.as_ref().err()),
-                &self.source_id,
-                &entry.guid,
-                &link_key,
-                &at.as_second(),
-                &crate::cluster::stored(features),
-                &encode(features.keys()),
-            ],
-        ))?;
-        let (item_id, entry_id): (i64, i64) = (row.get(0), row.get(1));
+                            VALUES ($4, $7, $5, $13, $8, $14, $15, $16, $17, $1))
+             INSERT INTO entries (id, source_id, guid, item_id, link, link_key, title, published, first_seen, at,
+                                  vector, keys)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            params,
+        );
+        self.entry_written(entry_id, item_id, entry, link_key, at, features);
+        self.made_story(item_id);
+        Ok((item_id, entry_id))
+    }
+
+    /// An entry's row, as `INSERT INTO entries` takes it ($1 to $12).
+    fn entry_values(
+        &self,
+        entry_id: i64,
+        item_id: i64,
+        entry: &Entry,
+        link_key: Option<&str>,
+        at: Timestamp,
+        features: &Features,
+    ) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> {
+        values![
+            entry_id,
+            self.source_id,
+            entry.guid.clone(),
+            item_id,
+            entry.link.clone(),
+            link_key.map(str::to_string),
+            entry.title.clone(),
+            entry.published.map(|t| t.as_second()),
+            self.now,
+            at.as_second(),
+            crate::cluster::stored(features),
+            encode(features.keys()),
+        ]
+    }
+
+    /// The window and the answers from memory count an entry written (or held back).
+    fn entry_written(
+        &self,
+        entry_id: i64,
+        item_id: i64,
+        entry: &Entry,
+        link_key: Option<&str>,
+        at: Timestamp,
+        features: &Features,
+    ) {
+        self.note_written(&entry.guid, link_key);
         self.added.borrow_mut().push((
             entry_id,
             Member {
@@ -254,7 +300,6 @@ impl Ingest<'_> {
                 features: features.clone(),
             },
         ));
-        Ok((item_id, entry_id))
     }
 
     pub fn make_lead(
@@ -263,47 +308,55 @@ impl Ingest<'_> {
         (entry_id, entry): (i64, &Entry),
         verdict: Option<&MatchResult>,
     ) -> Result<(), StoreError> {
-        let lead = self
-            .prepared("UPDATE items SET title = $2, link = $3, body = $4, published = $5, lead = $6 WHERE id = $1")?;
-        self.rt.block_on(async {
-            self.tx
-                .execute(
-                    &lead,
-                    &[
-                        &item_id,
-                        &entry.title,
-                        &entry.link,
-                        &entry.body,
-                        &entry.published.map(|t| t.as_second()),
-                        &entry_id,
-                    ],
-                )
-                .await?;
-            set_highlights(&self.tx, item_id, verdict).await
-        })?;
+        self.later(
+            "UPDATE items SET title = $2, link = $3, body = $4, published = $5, lead = $6 WHERE id = $1",
+            values![
+                item_id,
+                entry.title.clone(),
+                entry.link.clone(),
+                entry.body.clone(),
+                entry.published.map(|t| t.as_second()),
+                entry_id,
+            ],
+        );
+        // A queued story shows its new lead's snippet and title marks; with no verdict on the
+        // new lead, its title unmarked and the snippet as it was (as on SQLite).
+        match verdict {
+            Some(v) => self.later(
+                "UPDATE items SET snippet = $2, snippet_marks = $3, title_marks = $4 WHERE id = $1 AND state = 'queued'",
+                values![
+                    item_id,
+                    v.snippet.text.clone(),
+                    encode_marks(&v.snippet.marks),
+                    encode_marks(&v.title_marks),
+                ],
+            ),
+            None => self.later(
+                "UPDATE items SET title_marks = NULL WHERE id = $1 AND state = 'queued'",
+                values![item_id],
+            ),
+        }
         Ok(())
     }
 
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
-        self.rt.block_on(self.tx.execute(
-            &self.prepared(
-                "INSERT INTO joins (entry, to_entry, rule, score, next, shared, pair, weighed)
+        self.later(
+            "INSERT INTO joins (entry, to_entry, rule, score, next, shared, pair, weighed)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (entry) DO UPDATE SET to_entry = excluded.to_entry, rule = excluded.rule,
                  score = excluded.score, next = excluded.next, shared = excluded.shared, pair = excluded.pair,
                  weighed = excluded.weighed",
-            )?,
-            &[
-                &entry_id,
-                &join.with,
-                &rule_name(join.rule),
-                &join.score.map(f64::from),
-                &join.next.map(f64::from),
-                &join.shared.join("\n"),
-                &join.pair.map(f64::from),
-                &join.weighed.map(|w| i32::try_from(w).unwrap_or(i32::MAX)),
+            values![
+                entry_id,
+                join.with,
+                rule_name(join.rule),
+                join.score.map(f64::from),
+                join.next.map(f64::from),
+                join.shared.join("\n"),
+                join.pair.map(f64::from),
+                join.weighed.map(|w| i32::try_from(w).unwrap_or(i32::MAX)),
             ],
-        ))?;
+        );
         Ok(())
     }
 
@@ -315,42 +368,51 @@ impl Ingest<'_> {
         at: Timestamp,
         features: &Features,
     ) -> Result<i64, StoreError> {
-        let row = self.rt.block_on(self.tx.query_one(
-            &self.prepared("INSERT INTO entries (source_id, guid, item_id, link, link_key, title, published, first_seen, at, vector, keys)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")?,
-            &[
-                &self.source_id,
-                &entry.guid,
-                &item_id,
-                &entry.link,
-                &link_key,
-                &entry.title,
-                &entry.published.map(|t| t.as_second()),
-                &self.now,
-                &at.as_second(),
-                &crate::cluster::stored(features),
-                &encode(features.keys()),
-            ],
-        ))?;
-        let id: i64 = row.get(0);
-        self.added.borrow_mut().push((
-            id,
-            Member {
-                story: item_id,
-                source: self.source_id,
-                at: at.as_second(),
-                features: features.clone(),
-            },
-        ));
-        Ok(id)
+        let (_, entry_id) = self.draw_ids()?;
+        self.later(
+            "INSERT INTO entries (id, source_id, guid, item_id, link, link_key, title, published, first_seen, at,
+                                  vector, keys)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            self.entry_values(entry_id, item_id, entry, link_key, at, features),
+        );
+        self.entry_written(entry_id, item_id, entry, link_key, at, features);
+        Ok(entry_id)
     }
 
     pub fn add_topics(&self, item_id: i64, result: &MatchResult) -> Result<(), StoreError> {
-        Ok(self.rt.block_on(add_topics(&self.tx, item_id, result))?)
+        for hit in &result.hits {
+            self.later(
+                "INSERT INTO matches (item_id, topic, keywords) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                values![item_id, hit.topic.clone(), hit.keywords.join("\n")],
+            );
+        }
+        Ok(())
     }
 
     pub fn queue(&self, item_id: i64, result: &MatchResult) -> Result<bool, StoreError> {
-        Ok(self.rt.block_on(queue(&self.tx, item_id, result))?)
+        if !self.take_fresh(item_id) {
+            self.flush()?;
+            return Ok(self.rt.block_on(queue(&self.tx, item_id, result))?);
+        }
+        // A story this transaction made is 'stored' until now: it is queued for sure.
+        self.later(
+            "UPDATE items SET state = 'queued', snippet = $2, snippet_marks = $3, title_marks = $4
+             WHERE id = $1 AND state = 'stored'",
+            values![
+                item_id,
+                result.snippet.text.clone(),
+                encode_marks(&result.snippet.marks),
+                encode_marks(&result.title_marks),
+            ],
+        );
+        for hit in &result.hits {
+            self.later(
+                "INSERT INTO matches (item_id, topic, keywords) VALUES ($1, $2, $3)
+                 ON CONFLICT (item_id, topic) DO UPDATE SET keywords = excluded.keywords, seq = excluded.seq",
+                values![item_id, hit.topic.clone(), hit.keywords.join("\n")],
+            );
+        }
+        Ok(true)
     }
 }
 
@@ -415,37 +477,6 @@ pub(super) async fn queue(
         .await?;
     }
     Ok(true)
-}
-
-/// Shows a new lead's snippet and title marks for a story that is queued; with no verdict on
-/// the new lead, its title is shown unmarked and the snippet stays (as on SQLite).
-async fn set_highlights(
-    c: &impl GenericClient,
-    item_id: i64,
-    verdict: Option<&MatchResult>,
-) -> Result<(), tokio_postgres::Error> {
-    match verdict {
-        Some(v) => {
-            c.execute(
-                "UPDATE items SET snippet = $2, snippet_marks = $3, title_marks = $4 WHERE id = $1 AND state = 'queued'",
-                &[
-                    &item_id,
-                    &v.snippet.text,
-                    &encode_marks(&v.snippet.marks),
-                    &encode_marks(&v.title_marks),
-                ],
-            )
-            .await?
-        }
-        None => {
-            c.execute(
-                "UPDATE items SET title_marks = NULL WHERE id = $1 AND state = 'queued'",
-                &[&item_id],
-            )
-            .await?
-        }
-    };
-    Ok(())
 }
 
 /// Adds topics to a story whatever its state; a topic it has keeps its keywords.

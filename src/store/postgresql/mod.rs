@@ -32,6 +32,7 @@ mod items;
 mod leases;
 mod lock;
 mod outbox;
+mod pipeline;
 mod reads;
 mod sources;
 mod stories;
