@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use jiff::Timestamp;
 use tokio_postgres::{GenericClient, Statement, Transaction};
 
-use super::pipeline::{Pipeline, values};
+use super::held::{EntryRow, Join, Lead, Shown, StoryRow};
+use super::pipeline::Pipeline;
 use super::sources::{record_success, upsert_source};
 use super::{Driver, Postgres, Statements, StoreError, ts};
 use crate::cluster::{Features, Member, Neighbour, Prepared, TermId};
@@ -222,8 +223,7 @@ impl Ingest<'_> {
     }
 
     /// No round trip of its own: the ids are drawn ahead (`pipeline.rs`), the rows written
-    /// with the next flush, in one statement because each names the other (the entry its
-    /// story, the story its lead).
+    /// with the next flush (the story and its first entry name each other).
     pub fn new_story(
         &self,
         entry: &Entry,
@@ -232,64 +232,45 @@ impl Ingest<'_> {
         features: &Features,
     ) -> Result<(i64, i64), StoreError> {
         let (item_id, entry_id) = self.draw_ids()?;
-        let mut params = self.entry_values(entry_id, item_id, entry, link_key, at, features);
-        params.extend(values![
-            entry.body.clone(),
-            self.now,
-            article.and_then(|a| a.as_ref().ok()).cloned(),
-            i32::from(article.is_some()),
-            article.and_then(|a| a.as_ref().err()).cloned(),
-        ]);
-        self.later(
-            "WITH story AS (INSERT INTO items (id, title, link, body, published, first_seen, article,
-                                               article_attempts, article_error, lead)
-                            VALUES ($4, $7, $5, $13, $8, $14, $15, $16, $17, $1))
-             INSERT INTO entries (id, source_id, guid, item_id, link, link_key, title, published, first_seen, at,
-                                  vector, keys)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            params,
-        );
-        self.entry_written(entry_id, item_id, entry, link_key, at, features);
+        self.later().stories.push(StoryRow {
+            id: item_id,
+            title: entry.title.clone(),
+            link: entry.link.clone(),
+            body: entry.body.clone(),
+            published: entry.published.map(|t| t.as_second()),
+            first_seen: self.now,
+            article: article.and_then(|a| a.as_ref().ok()).cloned(),
+            attempts: i32::from(article.is_some()),
+            article_error: article.and_then(|a| a.as_ref().err()).cloned(),
+            lead: entry_id,
+        });
+        self.write_entry((entry_id, item_id), entry, link_key, at, features);
         self.made_story(item_id);
         Ok((item_id, entry_id))
     }
 
-    /// An entry's row, as `INSERT INTO entries` takes it ($1 to $12).
-    fn entry_values(
+    /// An entry's row, held back; the window and the answers from memory count it now.
+    fn write_entry(
         &self,
-        entry_id: i64,
-        item_id: i64,
-        entry: &Entry,
-        link_key: Option<&str>,
-        at: Timestamp,
-        features: &Features,
-    ) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> {
-        values![
-            entry_id,
-            self.source_id,
-            entry.guid.clone(),
-            item_id,
-            entry.link.clone(),
-            link_key.map(str::to_string),
-            entry.title.clone(),
-            entry.published.map(|t| t.as_second()),
-            self.now,
-            at.as_second(),
-            crate::cluster::stored(features),
-            encode(features.keys()),
-        ]
-    }
-
-    /// The window and the answers from memory count an entry written (or held back).
-    fn entry_written(
-        &self,
-        entry_id: i64,
-        item_id: i64,
+        (entry_id, item_id): (i64, i64),
         entry: &Entry,
         link_key: Option<&str>,
         at: Timestamp,
         features: &Features,
     ) {
+        self.later().entries.push(EntryRow {
+            id: entry_id,
+            guid: entry.guid.clone(),
+            item: item_id,
+            link: entry.link.clone(),
+            link_key: link_key.map(str::to_string),
+            title: entry.title.clone(),
+            published: entry.published.map(|t| t.as_second()),
+            first_seen: self.now,
+            at: at.as_second(),
+            vector: crate::cluster::stored(features),
+            keys: encode(features.keys()),
+        });
         self.note_written(&entry.guid, link_key);
         self.added.borrow_mut().push((
             entry_id,
@@ -308,55 +289,32 @@ impl Ingest<'_> {
         (entry_id, entry): (i64, &Entry),
         verdict: Option<&MatchResult>,
     ) -> Result<(), StoreError> {
-        self.later(
-            "UPDATE items SET title = $2, link = $3, body = $4, published = $5, lead = $6 WHERE id = $1",
-            values![
-                item_id,
-                entry.title.clone(),
-                entry.link.clone(),
-                entry.body.clone(),
-                entry.published.map(|t| t.as_second()),
-                entry_id,
-            ],
-        );
+        let mut later = self.later();
+        later.leads.push(Lead {
+            item: item_id,
+            title: entry.title.clone(),
+            link: entry.link.clone(),
+            body: entry.body.clone(),
+            published: entry.published.map(|t| t.as_second()),
+            entry: entry_id,
+        });
         // A queued story shows its new lead's snippet and title marks; with no verdict on the
         // new lead, its title unmarked and the snippet as it was (as on SQLite).
-        match verdict {
-            Some(v) => self.later(
-                "UPDATE items SET snippet = $2, snippet_marks = $3, title_marks = $4 WHERE id = $1 AND state = 'queued'",
-                values![
-                    item_id,
-                    v.snippet.text.clone(),
-                    encode_marks(&v.snippet.marks),
-                    encode_marks(&v.title_marks),
-                ],
-            ),
-            None => self.later(
-                "UPDATE items SET title_marks = NULL WHERE id = $1 AND state = 'queued'",
-                values![item_id],
-            ),
-        }
+        later.highlights.push((item_id, verdict.map(shown)));
         Ok(())
     }
 
     pub fn record_join(&self, entry_id: i64, join: &Joined) -> Result<(), StoreError> {
-        self.later(
-            "INSERT INTO joins (entry, to_entry, rule, score, next, shared, pair, weighed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (entry) DO UPDATE SET to_entry = excluded.to_entry, rule = excluded.rule,
-                 score = excluded.score, next = excluded.next, shared = excluded.shared, pair = excluded.pair,
-                 weighed = excluded.weighed",
-            values![
-                entry_id,
-                join.with,
-                rule_name(join.rule),
-                join.score.map(f64::from),
-                join.next.map(f64::from),
-                join.shared.join("\n"),
-                join.pair.map(f64::from),
-                join.weighed.map(|w| i32::try_from(w).unwrap_or(i32::MAX)),
-            ],
-        );
+        self.later().joins.push(Join {
+            entry: entry_id,
+            with: join.with,
+            rule: rule_name(join.rule),
+            score: join.score.map(f64::from),
+            next: join.next.map(f64::from),
+            shared: join.shared.join("\n"),
+            pair: join.pair.map(f64::from),
+            weighed: join.weighed.map(|w| i32::try_from(w).unwrap_or(i32::MAX)),
+        });
         Ok(())
     }
 
@@ -369,22 +327,16 @@ impl Ingest<'_> {
         features: &Features,
     ) -> Result<i64, StoreError> {
         let (_, entry_id) = self.draw_ids()?;
-        self.later(
-            "INSERT INTO entries (id, source_id, guid, item_id, link, link_key, title, published, first_seen, at,
-                                  vector, keys)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            self.entry_values(entry_id, item_id, entry, link_key, at, features),
-        );
-        self.entry_written(entry_id, item_id, entry, link_key, at, features);
+        self.write_entry((entry_id, item_id), entry, link_key, at, features);
         Ok(entry_id)
     }
 
     pub fn add_topics(&self, item_id: i64, result: &MatchResult) -> Result<(), StoreError> {
+        let mut later = self.later();
         for hit in &result.hits {
-            self.later(
-                "INSERT INTO matches (item_id, topic, keywords) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                values![item_id, hit.topic.clone(), hit.keywords.join("\n")],
-            );
+            later
+                .topics_added
+                .push((item_id, hit.topic.clone(), hit.keywords.join("\n")));
         }
         Ok(())
     }
@@ -395,24 +347,23 @@ impl Ingest<'_> {
             return Ok(self.rt.block_on(queue(&self.tx, item_id, result))?);
         }
         // A story this transaction made is 'stored' until now: it is queued for sure.
-        self.later(
-            "UPDATE items SET state = 'queued', snippet = $2, snippet_marks = $3, title_marks = $4
-             WHERE id = $1 AND state = 'stored'",
-            values![
-                item_id,
-                result.snippet.text.clone(),
-                encode_marks(&result.snippet.marks),
-                encode_marks(&result.title_marks),
-            ],
-        );
+        let mut later = self.later();
+        later.queued.push((item_id, shown(result)));
         for hit in &result.hits {
-            self.later(
-                "INSERT INTO matches (item_id, topic, keywords) VALUES ($1, $2, $3)
-                 ON CONFLICT (item_id, topic) DO UPDATE SET keywords = excluded.keywords, seq = excluded.seq",
-                values![item_id, hit.topic.clone(), hit.keywords.join("\n")],
-            );
+            later
+                .topics_set
+                .push((item_id, hit.topic.clone(), hit.keywords.join("\n")));
         }
         Ok(true)
+    }
+}
+
+/// What a queued story shows of a verdict.
+fn shown(result: &MatchResult) -> Shown {
+    Shown {
+        snippet: result.snippet.text.clone(),
+        snippet_marks: encode_marks(&result.snippet.marks),
+        title_marks: encode_marks(&result.title_marks),
     }
 }
 

@@ -27,6 +27,7 @@ pub use lock::Hold;
 pub use outbox::Compose;
 
 mod archive;
+mod held;
 mod import;
 mod items;
 mod leases;

@@ -6,8 +6,9 @@
 //!   only for a link some stored entry has;
 //! - ids for new stories and entries are drawn from their sequences in blocks, so that writing
 //!   a story needs no answer;
-//! - writes whose answer the poll does not need wait here, in order, and go to the server
-//!   together (tokio-postgres pipelines them) before the next read and before the commit.
+//! - writes whose answer the poll does not need wait here and go to the server together, a
+//!   statement per kind over arrays (`held.rs`, pipelined), before the next read and before
+//!   the commit.
 //!
 //! What the server would answer is what memory answers: the sets grow with every entry this
 //! transaction writes, and anything not known for sure is asked.
@@ -15,21 +16,14 @@
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 
-use tokio_postgres::types::ToSql;
-
+use super::held::Held;
 use super::items::Ingest;
 use crate::store::StoreError;
-
-/// A statement and its values, sent at the next flush.
-struct Write {
-    sql: &'static str,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
-}
 
 /// What a poll's transaction holds back or knows ahead.
 #[derive(Default)]
 pub(super) struct Pipeline {
-    writes: RefCell<Vec<Write>>,
+    writes: RefCell<Held>,
     /// Ids drawn for stories and entries not written yet.
     ids: RefCell<VecDeque<(i64, i64)>>,
     known: RefCell<Option<Known>>,
@@ -49,21 +43,20 @@ struct Known {
     left: usize,
 }
 
-/// Values of a statement, owned until it is sent.
-macro_rules! values {
-    ($($v:expr),* $(,)?) => {
-        vec![$(Box::new($v) as Box<dyn tokio_postgres::types::ToSql + Sync + Send>),*]
-    };
-}
-pub(super) use values;
-
 impl Ingest<'_> {
     /// Reads ahead which of `guids` this source has stored and which of `keys` any entry
-    /// has (two statements, one round trip).
+    /// has (two statements, one round trip). Each value is looked up in its index: a prepared
+    /// statement's generic plan for `= ANY($1)` read the whole table (21 ms a poll at 25,000
+    /// entries, measured).
     pub fn expect(&self, guids: &[&str], keys: &[&str]) -> Result<(), StoreError> {
         self.flush()?;
-        let seen = self.prepared("SELECT guid FROM entries WHERE source_id = $1 AND guid = ANY($2)")?;
-        let linked = self.prepared("SELECT DISTINCT link_key FROM entries WHERE link_key = ANY($1)")?;
+        let seen = self.prepared(
+            "SELECT g FROM unnest($2::text[]) AS g
+             WHERE EXISTS (SELECT 1 FROM entries WHERE source_id = $1 AND guid = g)",
+        )?;
+        let linked = self.prepared(
+            "SELECT k FROM unnest($1::text[]) AS k WHERE EXISTS (SELECT 1 FROM entries WHERE link_key = k)",
+        )?;
         let (seen, linked) = self.rt.block_on(futures_util::future::try_join(
             self.tx.query(&seen, &[&self.source_id, &guids]),
             self.tx.query(&linked, &[&keys]),
@@ -129,9 +122,9 @@ impl Ingest<'_> {
             .ok_or_else(|| StoreError::Task("the database drew no ids".into()))
     }
 
-    /// Holds `sql` with `params` back until the next read or the commit.
-    pub(super) fn later(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) {
-        self.pipe.writes.borrow_mut().push(Write { sql, params });
+    /// What is held back until the next read or the commit, to add to.
+    pub(super) fn later(&self) -> std::cell::RefMut<'_, Held> {
+        self.pipe.writes.borrow_mut()
     }
 
     pub(super) fn made_story(&self, item: i64) {
@@ -144,25 +137,12 @@ impl Ingest<'_> {
         self.pipe.fresh.borrow_mut().remove(&item)
     }
 
-    /// Sends the writes held back, in order, pipelined; the first error fails the poll.
+    /// Sends the writes held back (`held.rs`); the first error fails the poll.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
-        let writes = std::mem::take(&mut *self.pipe.writes.borrow_mut());
-        if writes.is_empty() {
+        let held = std::mem::take(&mut *self.pipe.writes.borrow_mut());
+        if held.is_empty() {
             return Ok(());
         }
-        let statements = writes
-            .iter()
-            .map(|w| self.prepared(w.sql))
-            .collect::<Result<Vec<_>, _>>()?;
-        let values: Vec<Vec<&(dyn ToSql + Sync)>> = writes
-            .iter()
-            .map(|w| w.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect())
-            .collect();
-        let sent = statements
-            .iter()
-            .zip(&values)
-            .map(|(statement, values)| self.tx.execute(statement, values));
-        self.rt.block_on(futures_util::future::try_join_all(sent))?;
-        Ok(())
+        held.send((&self.tx, self.rt), self.source_id, |sql| self.prepared(sql))
     }
 }
