@@ -110,8 +110,11 @@ fn init_logging(command: &Command, format: LogFormat) {
         Command::Poll { .. } => "warn,newswatch::poll=error",
         _ => "warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},refinery_core=warn")));
+    // rustls-platform-verifier logs a certificate it refuses as an error of its own; the
+    // database error that follows says the same, with the way out.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSWATCH_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default},refinery_core=warn,rustls_platform_verifier=off"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -253,6 +253,12 @@ async fn tls_to_the_server_as_the_url_asks() {
     let refused = sandbox.run(&["status"]).await;
     assert_ne!(refused.code, Some(0));
     assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("(sslrootcert="),
+        "says the way out: {}",
+        refused.stderr
+    );
+    assert_eq!(refused.stderr.lines().count(), 1, "said once: {}", refused.stderr);
     sandbox.write_config(&with("sslmode=verify-full&sslrootcert=missing-ca.crt"));
     let missing = sandbox.run(&["status"]).await;
     assert_ne!(missing.code, Some(0));

@@ -191,7 +191,19 @@ fn connect(url: &str, password: Option<&str>) -> Result<(Client, Driver), StoreE
     if let Some(password) = password {
         config.password(password);
     }
-    let (client, connection) = rt.block_on(config.connect(tls.connector)).map_err(failed)?;
+    let (client, connection) = rt.block_on(config.connect(tls.connector)).map_err(|cause| {
+        let said = super::postgres_message(&cause);
+        match said.contains("invalid peer certificate") {
+            true => StoreError::Tls {
+                database: shown(url),
+                reason: format!(
+                    "{said}: the server's certificate is not signed by a CA this machine trusts; name the CA \
+                     that signed it in the URL (sslrootcert=/path/to/ca.crt)"
+                ),
+            },
+            false => failed(cause),
+        }
+    })?;
     // The connection makes progress whenever a statement is awaited on this runtime; it ends
     // when the client is dropped.
     rt.spawn(async move {
