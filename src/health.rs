@@ -210,6 +210,9 @@ pub struct Overview {
     pub database_bytes: u64,
     pub stories_matched_24h: usize,
     pub messages_sent_24h: usize,
+    /// On a shared database, the daemons running on it; `None` on SQLite (one daemon, named
+    /// by its run lock).
+    pub daemons: Option<Vec<crate::store::DaemonSeen>>,
 }
 
 /// When a source is polled next, as the daemon sees it.
@@ -277,13 +280,14 @@ pub async fn next_polls(app: &App, now: Timestamp) -> Result<Vec<(Health, NextPo
 
 pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError> {
     let sources = next_polls(app, now).await?.into_iter().map(|(_, next)| next).collect();
-    let (last_handled, outbox, (sent, matched), database_bytes) = app
+    let (last_handled, outbox, (sent, matched), database_bytes, daemons) = app
         .read(move |s| {
             Ok::<_, StoreError>((
                 s.last_digest_handled()?,
                 s.outbox(&[MessageState::Pending, MessageState::Parked])?,
                 s.activity_since(now - SignedDuration::from_hours(24))?,
                 s.bytes()?,
+                s.daemons(DAEMON_SILENT)?,
             ))
         })
         .await?;
@@ -296,8 +300,13 @@ pub async fn overview(app: &App, now: Timestamp) -> Result<Overview, StoreError>
         database_bytes,
         stories_matched_24h: matched,
         messages_sent_24h: sent,
+        daemons: matches!(app.config.storage.database, crate::model::Database::Server { .. }).then_some(daemons),
     })
 }
+
+/// A daemon on a shared database that has not said it is running for this long (it says so
+/// every 30 s to a minute) is not listed by `status`.
+const DAEMON_SILENT: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// What `/metrics` reads from the database at each scrape.
 pub struct Figures {

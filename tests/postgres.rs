@@ -268,3 +268,34 @@ async fn tls_to_the_server_as_the_url_asks() {
         missing.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_names_the_daemons_running_on_the_database() {
+    let Some(db) = Database::new().await else { return };
+    let feeds = FeedServer::start().await;
+    serve(&feeds).await;
+    let email = "[email]\ntransport = \"file\"\ndir = \"out\"\nto = [\"me@test.invalid\"]\n";
+    let sandbox = Sandbox::new(&config(&db, &feeds, email));
+    let (mut first, mut second) = (Daemon::start(&sandbox), Daemon::start(&sandbox));
+    first.wait_for("the database is shared").await;
+    second.wait_for("the database is shared").await;
+    let status = sandbox.run(&["status"]).await;
+    status.ok();
+    let line = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("daemons: "))
+        .unwrap_or_else(|| panic!("{}", status.stdout));
+    for daemon in [&first, &second] {
+        let pid = format!(":{}:", daemon.child.id().unwrap());
+        assert!(line.contains(&pid), "{pid} in {line}");
+    }
+    first.stop("-TERM").await;
+    second.stop("-TERM").await;
+    let status = sandbox.run(&["status"]).await;
+    assert!(
+        status.stdout.contains("daemons: none running on this database"),
+        "{}",
+        status.stdout
+    );
+}

@@ -100,6 +100,25 @@ pub(super) async fn status(app: &App, json: bool) -> anyhow::Result<Outcome> {
         }
     };
     out!("database: {} ({:.1} MB)", o.database, o.database_bytes as f64 / 1e6);
+    if let Some(daemons) = &o.daemons {
+        let each: Vec<String> = daemons
+            .iter()
+            .map(|d| {
+                // Whole seconds, at least one: "0ms" would claim a precision it does not have.
+                let took = |s: u64| crate::timefmt::format_duration(std::time::Duration::from_secs(s.max(1)));
+                format!(
+                    "{} (up {}, last heard {} ago)",
+                    d.holder,
+                    took(d.up_secs),
+                    took(d.seen_secs_ago)
+                )
+            })
+            .collect();
+        match each.is_empty() {
+            true => out!("daemons: none running on this database"),
+            false => out!("daemons: {}", each.join("; ")),
+        }
+    }
     out!(
         "next digest: {} ({})",
         format_time(o.next_digest, tz),

@@ -39,6 +39,9 @@ use lock::RunLock;
 
 /// How often memory freed is given back to the system (`memory.rs`): a few ms each time.
 const TRIM_EVERY: Duration = Duration::from_secs(30);
+/// How often a daemon on a shared database says it is running (it wakes at least once a
+/// minute): `status` counts one silent for three minutes as gone.
+const ALIVE_EVERY: Duration = Duration::from_secs(30);
 /// How long in-flight polls and sends may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -100,6 +103,10 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
         if trimmed.elapsed() >= TRIM_EVERY {
             crate::memory::give_back();
             trimmed = std::time::Instant::now();
+        }
+        if daemon.renewal.is_some() && daemon.said_alive.elapsed() >= ALIVE_EVERY {
+            daemon.poller.alive().await;
+            daemon.said_alive = std::time::Instant::now();
         }
         let next_poll = daemon.start_due_polls().await;
         daemon.announce_next_poll(next_poll);
@@ -176,6 +183,8 @@ struct Daemon {
     listener: Option<Listener>,
     /// When the leases of the polls in flight are renewed (a shared database only).
     renewal: Option<tokio::time::Interval>,
+    /// When this daemon last said it was running (a shared database only).
+    said_alive: std::time::Instant,
     _lock: RunLock,
 }
 
@@ -212,15 +221,22 @@ impl Daemon {
         let alerts_at = deliver::has_alerts(config).then_some(now);
         let poller = Poller::new(Arc::clone(&app));
         let renewal = poller.leases().then(|| {
-            tracing::info!("the database is shared: each source is polled by the daemon that leases it");
             let mut every = tokio::time::interval(crate::poll::lease::renew_every(config));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             every
         });
+        if let Some(holder) = poller.holder() {
+            poller.alive().await;
+            tracing::info!(
+                daemon = holder,
+                "the database is shared: each source is polled by the daemon that leases it"
+            );
+        }
         Ok(Daemon {
             listener,
             poller,
             renewal,
+            said_alive: std::time::Instant::now(),
             first_polls: None,
             app,
             polls: JoinSet::new(),
@@ -512,6 +528,7 @@ impl Daemon {
         // The polls abandoned here are another daemon's to do, now rather than when their
         // leases run out.
         self.poller.release(self.in_flight.values().cloned().collect()).await;
+        self.poller.stopped().await;
         if let Some(sender) = self.sender.take() {
             sender.abort();
         }

@@ -142,6 +142,31 @@ impl Poller {
         }
     }
 
+    /// Says this daemon is running, for `status` on every machine (a shared database only).
+    pub async fn alive(&self) {
+        let Some(holder) = self.holder.clone() else {
+            return;
+        };
+        if let Err(e) = self.app.store(move |s| s.daemon_seen(&holder)).await {
+            tracing::warn!(error = %e, "cannot say that this daemon is running");
+        }
+    }
+
+    /// Says this daemon has stopped.
+    pub async fn stopped(&self) {
+        let Some(holder) = self.holder.clone() else {
+            return;
+        };
+        if let Err(e) = self.app.store(move |s| s.daemon_gone(&holder)).await {
+            tracing::warn!(error = %e, "cannot say that this daemon stopped");
+        }
+    }
+
+    /// Who this process is in the leases, when its database is shared.
+    pub fn holder(&self) -> Option<&str> {
+        self.holder.as_deref()
+    }
+
     /// Whether this process leases sources (its database is shared).
     pub fn leases(&self) -> bool {
         self.holder.is_some()

@@ -10,7 +10,10 @@ use jiff::Timestamp;
 use super::{
     Attempt, Card, FailureRecord, FetchRecord, Found, Narrowing, PageQuery, PendingArticle, Pruned, StoryFilter, Unsent,
 };
-use super::{Backend, Compose, ComposeOn, Ingest, IngestOn, Leased, Store, StoreError, on_backend, postgresql, sqlite};
+use super::{
+    Backend, Compose, ComposeOn, DaemonSeen, Ingest, IngestOn, Leased, Store, StoreError, on_backend, postgresql,
+    sqlite,
+};
 use crate::model::{
     Database, HostHold, IngestCounts, MatchResult, MessageState, OutboxEntry, QueuedStory, ReaderHistory, SourceStates,
     StoryRecord,
@@ -127,6 +130,31 @@ impl Store {
         match &mut self.backend {
             Backend::Sqlite(_) => Ok(()),
             Backend::Postgres(s) => s.release_leases(holder, sources),
+        }
+    }
+
+    /// Says that daemon `holder` is running (a shared database's `status` lists them); a
+    /// no-op on SQLite, whose one daemon its run lock names.
+    pub fn daemon_seen(&mut self, holder: &str) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(s) => s.daemon_seen(holder),
+        }
+    }
+
+    /// Daemon `holder` stopped.
+    pub fn daemon_gone(&mut self, holder: &str) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(s) => s.daemon_gone(holder),
+        }
+    }
+
+    /// The daemons that said they were running within `within`, oldest first (none on SQLite).
+    pub fn daemons(&self, within: Duration) -> Result<Vec<DaemonSeen>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Vec::new()),
+            Backend::Postgres(s) => s.daemons(within),
         }
     }
 

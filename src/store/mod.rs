@@ -166,6 +166,17 @@ enum SendLockOn {
     Postgres { _lock: postgresql::Hold },
 }
 
+/// A daemon sharing the database, as it last said it was running ([`Store::daemons`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DaemonSeen {
+    /// Its machine, process and a random part (`poll::lease`).
+    pub holder: String,
+    /// How long it has been running, in seconds.
+    pub up_secs: u64,
+    /// How long ago it last said so, in seconds.
+    pub seen_secs_ago: u64,
+}
+
 /// What [`Store::lease`] gave: the sources this daemon may poll now, and when the first of the
 /// others' leases among those asked runs out (from now), if any is held.
 #[derive(Debug, Clone, Default, PartialEq)]

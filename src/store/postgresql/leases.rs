@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::{Postgres, StoreError};
-use crate::store::Leased;
+use crate::store::{DaemonSeen, Leased};
 
 impl Postgres {
     pub fn lease(
@@ -79,5 +79,38 @@ impl Postgres {
             &[&holder, &sources],
         ))?;
         Ok(())
+    }
+}
+
+impl Postgres {
+    pub fn daemon_seen(&mut self, holder: &str) -> Result<(), StoreError> {
+        self.rt.block_on(self.client.execute(
+            "INSERT INTO daemons (holder) VALUES ($1) ON CONFLICT (holder) DO UPDATE SET seen = now()",
+            &[&holder],
+        ))?;
+        Ok(())
+    }
+
+    pub fn daemon_gone(&mut self, holder: &str) -> Result<(), StoreError> {
+        self.rt
+            .block_on(self.client.execute("DELETE FROM daemons WHERE holder = $1", &[&holder]))?;
+        Ok(())
+    }
+
+    pub fn daemons(&self, within: Duration) -> Result<Vec<DaemonSeen>, StoreError> {
+        let rows = self.rt.block_on(self.client.query(
+            "SELECT holder, EXTRACT(EPOCH FROM now() - started)::float8, EXTRACT(EPOCH FROM now() - seen)::float8
+             FROM daemons WHERE seen > now() - make_interval(secs => $1) ORDER BY started",
+            &[&within.as_secs_f64()],
+        ))?;
+        let secs = |s: f64| s.max(0.0) as u64;
+        Ok(rows
+            .iter()
+            .map(|r| DaemonSeen {
+                holder: r.get(0),
+                up_secs: secs(r.get(1)),
+                seen_secs_ago: secs(r.get(2)),
+            })
+            .collect())
     }
 }

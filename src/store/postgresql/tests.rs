@@ -75,10 +75,10 @@ impl Drop for Database {
 fn an_empty_database_is_given_the_schema_once() {
     let Some(db) = Database::new() else { return };
     let store = Postgres::open(&db.url, None).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     drop(store);
     let again = Postgres::open(&db.url, None).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 3, "a second open migrates nothing");
+    assert_eq!(again.schema_version().unwrap(), 4, "a second open migrates nothing");
     let tables = run_sql(
         &db.url,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' \
@@ -99,7 +99,7 @@ fn daemons_starting_at_once_on_a_new_database_migrate_it_once() {
         })
         .collect();
     for open in opened {
-        assert_eq!(open.join().unwrap().unwrap(), 3);
+        assert_eq!(open.join().unwrap().unwrap(), 4);
     }
 }
 
@@ -118,7 +118,7 @@ fn a_database_of_a_newer_newswatch_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 3,
+                known: 4,
                 ..
             }
         ),
