@@ -35,13 +35,12 @@ use crate::store::StoreError;
 use crate::timefmt::format_time;
 
 mod lock;
+mod shared;
 use lock::RunLock;
+use shared::Shared;
 
 /// How often memory freed is given back to the system (`memory.rs`): a few ms each time.
 const TRIM_EVERY: Duration = Duration::from_secs(30);
-/// How often a daemon on a shared database says it is running (it wakes at least once a
-/// minute): `status` counts one silent for three minutes as gone.
-const ALIVE_EVERY: Duration = Duration::from_secs(30);
 /// How long in-flight polls and sends may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -104,9 +103,8 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
             crate::memory::give_back();
             trimmed = std::time::Instant::now();
         }
-        if daemon.renewal.is_some() && daemon.said_alive.elapsed() >= ALIVE_EVERY {
-            daemon.poller.alive().await;
-            daemon.said_alive = std::time::Instant::now();
+        if let Some(shared) = daemon.shared.as_mut() {
+            shared.beat(&daemon.poller).await;
         }
         let next_poll = daemon.start_due_polls().await;
         daemon.announce_next_poll(next_poll);
@@ -145,7 +143,7 @@ pub async fn run(app: Arc<App>) -> Result<(), DaemonError> {
                 notify(&[NotifyState::Ready]);
             }
             _ = tick(&mut watchdog), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
-            _ = tick(&mut daemon.renewal), if daemon.renewal.is_some() && !daemon.in_flight.is_empty() => {
+            _ = shared::renewal_due(&mut daemon.shared), if !daemon.in_flight.is_empty() => {
                 daemon.poller.renew(daemon.in_flight.values().cloned().collect()).await;
             }
         }
@@ -181,10 +179,8 @@ struct Daemon {
     next_digest: Timestamp,
     stopping: Arc<AtomicBool>,
     listener: Option<Listener>,
-    /// When the leases of the polls in flight are renewed (a shared database only).
-    renewal: Option<tokio::time::Interval>,
-    /// When this daemon last said it was running (a shared database only).
-    said_alive: std::time::Instant,
+    /// Leases renewed, and word that it runs (a shared database only).
+    shared: Option<Shared>,
     _lock: RunLock,
 }
 
@@ -220,23 +216,11 @@ impl Daemon {
         // Alert stories a stopped process left queued go out with the first look.
         let alerts_at = deliver::has_alerts(config).then_some(now);
         let poller = Poller::new(Arc::clone(&app));
-        let renewal = poller.leases().then(|| {
-            let mut every = tokio::time::interval(crate::poll::lease::renew_every(config));
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            every
-        });
-        if let Some(holder) = poller.holder() {
-            poller.alive().await;
-            tracing::info!(
-                daemon = holder,
-                "the database is shared: each source is polled by the daemon that leases it"
-            );
-        }
+        let shared = Shared::start(&poller, config).await;
         Ok(Daemon {
             listener,
             poller,
-            renewal,
-            said_alive: std::time::Instant::now(),
+            shared,
             first_polls: None,
             app,
             polls: JoinSet::new(),

@@ -166,9 +166,4 @@ impl Poller {
     pub fn holder(&self) -> Option<&str> {
         self.holder.as_deref()
     }
-
-    /// Whether this process leases sources (its database is shared).
-    pub fn leases(&self) -> bool {
-        self.holder.is_some()
-    }
 }
