@@ -6,6 +6,8 @@
 //! notice: an entry seen once, nothing of a failed poll kept, a story in one message per
 //! recipient, a message due again only at its time, a story waiting to be sent never pruned.
 
+use crate::model::{Entry, MatchResult, Snippet, TopicHit};
+
 #[macro_use]
 mod outbox;
 #[macro_use]
@@ -20,10 +22,8 @@ macro_rules! contract {
             use jiff::Timestamp;
 
             use super::super::*;
-            use crate::model::{
-                Channel, Entry, HostHold, IngestCounts, MatchResult, MessageKind, MessageState, OutboxEntry, Snippet,
-                TopicHit,
-            };
+            use super::{entry, matched};
+            use crate::model::{Channel, Entry, HostHold, IngestCounts, MessageKind, MessageState, OutboxEntry};
 
             fn open() -> Option<($keep, $store)> {
                 let open: fn() -> Option<($keep, $store)> = $open;
@@ -38,30 +38,6 @@ macro_rules! contract {
             /// `minutes` after a fixed moment: the store keeps the times it is given, whatever the clock.
             fn at(minutes: i64) -> Timestamp {
                 Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap()
-            }
-
-            fn entry(guid: &str) -> Entry {
-                Entry {
-                    guid: guid.into(),
-                    link: Some(format!("https://a.example/{guid}")),
-                    title: format!("Story {guid}"),
-                    body: format!("What story {guid} says."),
-                    published: None,
-                }
-            }
-
-            fn matched() -> MatchResult {
-                MatchResult {
-                    hits: vec![TopicHit {
-                        topic: "T".into(),
-                        keywords: vec!["Story".into()],
-                    }],
-                    snippet: Snippet {
-                        text: "What the story says.".into(),
-                        marks: vec![(0, 4)],
-                    },
-                    title_marks: vec![(0, 5)],
-                }
             }
 
             /// Stores each of `guids` from `source` at `now` as a story of its own (queued for topic "T"
@@ -154,6 +130,32 @@ contract!(
     },
     |db| Store::open(&super::server(db)).unwrap()
 );
+
+/// A story's one entry, `guid`, linked under a.example (the backends' own tests use it too).
+pub(super) fn entry(guid: &str) -> Entry {
+    Entry {
+        guid: guid.into(),
+        link: Some(format!("https://a.example/{guid}")),
+        title: format!("Story {guid}"),
+        body: format!("What story {guid} says."),
+        published: None,
+    }
+}
+
+/// A verdict that matched topic "T".
+pub(super) fn matched() -> MatchResult {
+    MatchResult {
+        hits: vec![TopicHit {
+            topic: "T".into(),
+            keywords: vec!["Story".into()],
+        }],
+        snippet: Snippet {
+            text: "What the story says.".into(),
+            marks: vec![(0, 4)],
+        },
+        title_marks: vec![(0, 5)],
+    }
+}
 
 /// The test server's database `db`, as `[storage] database` names one.
 fn server(db: &crate::store::postgresql::tests::Database) -> crate::model::Database {

@@ -7,8 +7,9 @@ use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::*;
 use crate::cluster::Features;
-use crate::model::{Entry, IngestCounts, Joined, MatchResult, Snippet, TopicHit};
+use crate::model::{Entry, IngestCounts, Joined};
 use crate::store::FetchRecord;
+use crate::store::contract::{entry, matched};
 
 /// Runs `sql` on the server at `url` (what the backend never does itself: making and dropping
 /// databases, looking at its tables); the first column of each row returned.
@@ -163,30 +164,6 @@ fn feed() -> FetchRecord {
         body_hash: Some("h1".into()),
         next_poll: Timestamp::from_second(1_800_000_600).unwrap(),
         ..FetchRecord::default()
-    }
-}
-
-fn entry(guid: &str) -> Entry {
-    Entry {
-        guid: guid.into(),
-        link: Some(format!("https://a.example/{guid}")),
-        title: format!("Story {guid}"),
-        body: format!("What story {guid} says."),
-        published: None,
-    }
-}
-
-fn matched() -> MatchResult {
-    MatchResult {
-        hits: vec![TopicHit {
-            topic: "T".into(),
-            keywords: vec!["Story".into()],
-        }],
-        snippet: Snippet {
-            text: "What the story says.".into(),
-            marks: vec![(0, 4)],
-        },
-        title_marks: vec![(0, 5)],
     }
 }
 
