@@ -41,17 +41,30 @@ pub(super) fn tls(url: &str) -> Result<Tls, TlsError> {
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?;
-    // Key-value strings ("host=... sslmode=...") are left to tokio-postgres as they are.
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        let config = builder
+    let (url, verify, root) = match url::Url::parse(url) {
+        Ok(parsed) => take_options(parsed),
+        // Key-value strings ("host=... sslmode=...") are left to tokio-postgres as they are.
+        Err(_) => (url.to_string(), false, None),
+    };
+    let config = match (verify, root) {
+        (true, Some(path)) => builder.with_root_certificates(roots(&path)?).with_no_client_auth(),
+        (true, None) => rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(builder)
+            .map_err(|e| TlsError::Platform(e.to_string()))?
+            .with_no_client_auth(),
+        (false, _) => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-            .with_no_client_auth();
-        return Ok(Tls {
-            url: url.to_string(),
-            connector: MakeRustlsConnect::new(config),
-        });
+            .with_no_client_auth(),
     };
+    Ok(Tls {
+        url,
+        connector: MakeRustlsConnect::new(config),
+    })
+}
+
+/// The URL tokio-postgres reads (a verified `sslmode` is `require` to it, `sslrootcert` is
+/// ours), whether the certificate is to be verified, and against which CA file.
+fn take_options(mut parsed: url::Url) -> (String, bool, Option<PathBuf>) {
     let mut mode = None;
     let mut root = None;
     let kept: Vec<(String, String)> = parsed
@@ -69,37 +82,19 @@ pub(super) fn tls(url: &str) -> Result<Tls, TlsError> {
         })
         .collect();
     let verify = matches!(mode.as_deref(), Some("verify-ca" | "verify-full"));
-    // tokio-postgres knows disable, prefer and require: a verified mode is `require` to it.
-    let passed = match mode.as_deref() {
-        Some("verify-ca" | "verify-full") => Some("require"),
-        other => other,
-    };
     parsed.set_query(None);
     {
         let mut query = parsed.query_pairs_mut();
         query.extend_pairs(kept);
-        if let Some(mode) = passed {
-            query.append_pair("sslmode", mode);
+        if let Some(mode) = mode {
+            query.append_pair("sslmode", if verify { "require" } else { &mode });
         }
     }
     let mut url = parsed.to_string();
     if url.ends_with('?') {
         url.pop();
     }
-    let config = match (verify, root) {
-        (true, Some(path)) => builder.with_root_certificates(roots(&path)?).with_no_client_auth(),
-        (true, None) => rustls_platform_verifier::BuilderVerifierExt::with_platform_verifier(builder)
-            .map_err(|e| TlsError::Platform(e.to_string()))?
-            .with_no_client_auth(),
-        (false, _) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-            .with_no_client_auth(),
-    };
-    Ok(Tls {
-        url,
-        connector: MakeRustlsConnect::new(config),
-    })
+    (url, verify, root)
 }
 
 fn roots(path: &std::path::Path) -> Result<RootCertStore, TlsError> {
